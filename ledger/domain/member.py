@@ -1,0 +1,107 @@
+"""成员: party members, residents and volunteers, with minimal personal data."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident
+from ledger.domain.values import Context, MemberKind, stable_id
+
+_PHONE = re.compile(r"^\+?\d{7,15}$")
+_NATIONAL_ID = re.compile(r"^\d{17}[\dX]$")
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the first three and last four digits: 138****1234."""
+    digits = phone.replace(" ", "").replace("-", "")
+    if not _PHONE.match(digits):
+        raise InvalidInput(reason="手机号格式不正确")
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    """What a kiosk shows: 张*丰, 李*."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def hash_national_id(national_id: str, key: bytes) -> str:
+    """A keyed hash of a national ID number, for de-duplication; the number is never stored."""
+    normalised = national_id.strip().upper()
+    if not _NATIONAL_ID.match(normalised):
+        raise InvalidInput(reason="身份证号格式不正确")
+    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def member_id_for(id_hash: str) -> UUID:
+    """Members registered with an ID number get an id derived from it, so a second
+    registration of the same person collides in the event store."""
+    return stable_id("member", id_hash)
+
+
+class Member(Aggregate):
+    @event("Registered")
+    def __init__(
+        self,
+        kind: MemberKind,
+        name: str,
+        phone_masked: str | None,
+        id_hash: str | None,
+        unit_id: UUID | None,
+        community_id: UUID,
+        grid_id: UUID | None,
+        ctx: Context,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.phone_masked = phone_masked
+        self.id_hash = id_hash
+        self.unit_id = unit_id
+        self.community_id = community_id
+        self.grid_id = grid_id
+        self.reported_on: date | None = None
+
+    @property
+    def reported(self) -> bool:
+        return self.reported_on is not None
+
+    def report(self, community_id: UUID, on: date, ctx: Context) -> None:
+        """双报到, member side: report to the community where the member lives."""
+        if community_id != self.community_id:
+            raise NotResident(member_id=self.id, community_id=community_id)
+        if self.reported_on is not None:
+            raise AlreadyReported(on=self.reported_on.isoformat())
+        self._reported(community_id, on, ctx)
+
+    @event("Reported")
+    def _reported(self, community_id: UUID, on: date, ctx: Context) -> None:
+        self.reported_on = on
+
+    def move_unit(self, unit_id: UUID | None, ctx: Context) -> None:
+        if unit_id != self.unit_id:
+            self._unit_changed(unit_id, ctx)
+
+    @event("UnitChanged")
+    def _unit_changed(self, unit_id: UUID | None, ctx: Context) -> None:
+        self.unit_id = unit_id
+
+    def move_home(self, community_id: UUID, grid_id: UUID | None, ctx: Context) -> None:
+        """Moving keeps the history; the member reports anew to the new community."""
+        if (community_id, grid_id) != (self.community_id, self.grid_id):
+            self._moved(community_id, grid_id, ctx)
+
+    @event("Moved")
+    def _moved(self, community_id: UUID, grid_id: UUID | None, ctx: Context) -> None:
+        if community_id != self.community_id:
+            self.reported_on = None
+        self.community_id = community_id
+        self.grid_id = grid_id

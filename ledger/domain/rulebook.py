@@ -1,0 +1,41 @@
+"""The rule book as an aggregate: the published versions of the points policy."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.errors import InvalidPolicy
+from ledger.domain.policy import PointsPolicy
+from ledger.domain.values import Context, stable_id
+
+RULE_BOOK_ID = stable_id("rule-book")
+
+
+class RuleBook(Aggregate):
+    """Every version ever published stays readable, so any award can be re-checked."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return RULE_BOOK_ID
+
+    @event("Opened")
+    def __init__(self, ctx: Context) -> None:
+        self.versions: dict[int, PointsPolicy] = {}
+
+    @property
+    def current(self) -> PointsPolicy:
+        return self.versions[max(self.versions)]
+
+    def publish(self, policy: PointsPolicy, note: str, ctx: Context) -> None:
+        expected = max(self.versions, default=0) + 1
+        if policy.version != expected:
+            raise InvalidPolicy(reason=f"下一个版本号应为 {expected}")
+        self._published(policy.to_data(), note, ctx)
+
+    @event("Published")
+    def _published(self, policy: dict[str, Any], note: str, ctx: Context) -> None:
+        published = PointsPolicy.from_data(policy)
+        self.versions[published.version] = published

@@ -1,0 +1,116 @@
+"""Group commit: concurrent saves share one transaction and one WAL flush.
+
+The library appends under an exclusive table lock, so that notification ids
+are committed in order and no reader of the notification log misses an event.
+That lock serialises commits: one save, one flush, one at a time. Here the
+threads that save while another thread's transaction is in flight queue up,
+and the next of them to lead writes the whole queue in one transaction, under
+the same lock, in the same order. If any save in the group conflicts, the group
+is written again one save per transaction, so that only the conflicting save
+fails, exactly as it would have on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
+
+GROUP_COMMIT_RECORDER_TOPIC = "ledger.recorder:GroupCommitRecorder"
+
+
+class _Save:
+    __slots__ = ("done", "error", "events", "ids")
+
+    def __init__(self, events: Sequence[StoredEvent]) -> None:
+        self.events = events
+        self.ids: Sequence[int] = ()
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class GroupCommitRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self._cond = threading.Condition()
+        self._queue: list[_Save] = []
+        self._leading = False
+        self.first_notification_statement = SQL(
+            "SELECT notification_id FROM {schema}.{table} WHERE originator_id = %s "
+            "ORDER BY originator_version LIMIT 1"
+        ).format(schema=Identifier(datastore.schema), table=Identifier(events_table_name))
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        save = _Save(stored_events)
+        with self._cond:
+            self._queue.append(save)
+            while self._leading and not save.done:
+                self._cond.wait()
+            if not save.done:
+                self._leading = True
+                group, self._queue = self._queue, []
+        if not save.done:
+            try:
+                self._write_group(group)
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if save.error is not None:
+            raise save.error
+        return save.ids
+
+    def _write_group(self, group: list[_Save]) -> None:
+        try:
+            try:
+                self._write_together(self._without_clashes(group))
+            except IntegrityError:
+                for save in group:
+                    if not save.done:
+                        self._write_together([save])
+        except BaseException as error:
+            for save in group:
+                if not save.done:
+                    save.error, save.done = error, True
+            raise
+
+    @staticmethod
+    def _without_clashes(group: list[_Save]) -> list[_Save]:
+        """Fail at once a save that writes an aggregate version another save in the
+        group already writes: in the database one of them would fail anyway."""
+        seen: set[tuple[Any, int]] = set()
+        clear = []
+        for save in group:
+            keys = {(e.originator_id, e.originator_version) for e in save.events}
+            if keys & seen:
+                save.error = IntegrityError("concurrent save of the same aggregate version")
+                save.done = True
+            else:
+                seen |= keys
+                clear.append(save)
+        return clear
+
+    def _write_together(self, saves: list[_Save]) -> None:
+        if not saves:
+            return
+        events = [e for save in saves for e in save.events]
+        try:
+            ids = super().insert_events(events) or []
+        except IntegrityError as error:
+            if len(saves) > 1:
+                raise
+            saves[0].error, saves[0].done = error, True
+            return
+        start = 0
+        for save in saves:
+            save.ids = ids[start : start + len(save.events)]
+            save.done = True
+            start += len(save.events)

@@ -1,0 +1,59 @@
+"""Settings from the environment, read in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the program needs to know about where it runs.
+
+    ``database_url`` set means an external PostgreSQL; unset means the embedded
+    server in ``data_dir``.
+    """
+
+    database_url: str | None
+    data_dir: Path
+    id_hash_key: bytes
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR`` and ``LEDGER_ID_HASH_KEY``.
+
+    The key that hashes national ID numbers must stay the same for the life of
+    a ledger, or de-duplication breaks. Without ``LEDGER_ID_HASH_KEY`` one is
+    generated on first use and kept in the data directory.
+    """
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("LEDGER_DATA_DIR") or platformdirs.user_data_dir("volunteer-ledger"))
+    data_dir = data_dir.expanduser().resolve()
+    key_hex = env.get("LEDGER_ID_HASH_KEY")
+    key = bytes.fromhex(key_hex) if key_hex else _stored_key(data_dir / "id-hash.key")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        data_dir=data_dir,
+        id_hash_key=key,
+    )
+
+
+def _stored_key(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())

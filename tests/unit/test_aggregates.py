@@ -1,0 +1,276 @@
+"""Aggregates keep their invariants without a database."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from ledger.domain.account import Account
+from ledger.domain.errors import (
+    AlreadyClaimed,
+    AlreadyReported,
+    InsufficientPoints,
+    InvalidInput,
+    InvalidTimeRange,
+    InvalidTransition,
+    NotPaired,
+    NotResident,
+    OutOfStock,
+    TaskFull,
+)
+from ledger.domain.member import Member, hash_national_id, mask_name, mask_phone
+from ledger.domain.organisation import Community, Unit
+from ledger.domain.policy import PointsPolicy
+from ledger.domain.store import Item, request_fingerprint
+from ledger.domain.values import (
+    Context,
+    MemberKind,
+    Rating,
+    Role,
+    UnitKind,
+    issuance_account,
+    member_account,
+    store_account,
+)
+from ledger.domain.work import Service, ServiceStatus, Task, TaskStatus
+
+CTX = Context("tester", Role.ADMIN)
+T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+
+
+def make_task(capacity: int = 2) -> Task:
+    return Task(uuid4(), None, None, "巡逻", "巡逻", T0, T0 + timedelta(hours=2), capacity, ctx=CTX)
+
+
+def award_for(points: str, hours: str = "2.0", year: int = 2026, version: int = 1):
+    policy = PointsPolicy(version=version)
+    result = policy.award(
+        category="应急保障", scheduled_start=T0, scheduled_end=T0 + timedelta(hours=2),
+        checked_in=T0, checked_out=T0 + timedelta(hours=2), rating=Rating.GOOD,
+    )
+    return type(result)(**{
+        **result.__dict__, "points": Decimal(points), "hours": Decimal(hours),
+        "day": result.day.replace(year=year),
+    })
+
+
+class TestTask:
+    def test_members_claim_until_capacity_is_full(self):
+        task = make_task(capacity=2)
+        task.claim(uuid4(), CTX)
+        task.claim(uuid4(), CTX)
+        with pytest.raises(TaskFull):
+            task.claim(uuid4(), CTX)
+
+    def test_a_member_cannot_claim_twice(self):
+        task, member = make_task(), uuid4()
+        task.claim(member, CTX)
+        with pytest.raises(AlreadyClaimed):
+            task.claim(member, CTX)
+
+    def test_a_cancelled_task_takes_no_claims_and_records_whom_it_released(self):
+        task, member = make_task(), uuid4()
+        task.claim(member, CTX)
+        task.cancel("暴雨", CTX)
+        assert task.status is TaskStatus.CANCELLED
+        cancelled = task.collect_events()[-1]
+        assert cancelled.released == [member]
+        with pytest.raises(InvalidTransition):
+            task.claim(uuid4(), CTX)
+
+    def test_a_schedule_must_end_after_it_starts(self):
+        with pytest.raises(InvalidTimeRange):
+            Task.check_schedule(T0, T0, 1)
+        with pytest.raises(InvalidInput):
+            Task.check_schedule(T0, T0 + timedelta(hours=1), 0)
+
+
+class TestService:
+    def make(self) -> Service:
+        return Service(uuid4(), uuid4(), uuid4(), "巡逻", ctx=CTX)
+
+    def test_its_id_is_the_member_doing_the_task(self):
+        task_id, member_id = uuid4(), uuid4()
+        service = Service(task_id, member_id, uuid4(), "巡逻", ctx=CTX)
+        assert service.id == Service.create_id(task_id, member_id)
+
+    def test_check_out_before_check_in_is_refused(self):
+        with pytest.raises(InvalidTransition):
+            self.make().check_out(T0, [], CTX)
+
+    def test_a_second_check_in_is_refused(self):
+        service = self.make()
+        service.check_in(T0, [], CTX)
+        with pytest.raises(InvalidTransition):
+            service.check_in(T0, [], CTX)
+
+    def test_check_out_must_come_after_check_in(self):
+        service = self.make()
+        service.check_in(T0, [], CTX)
+        with pytest.raises(InvalidTimeRange):
+            service.check_out(T0 - timedelta(minutes=1), [], CTX)
+
+    def test_rating_before_check_out_is_refused(self):
+        service = self.make()
+        service.check_in(T0, [], CTX)
+        with pytest.raises(InvalidTransition):
+            service.rate(Rating.GOOD, award_for("2.0"), CTX)
+
+    def test_rating_twice_is_refused(self):
+        service = self.make()
+        service.check_in(T0, ["photo:ab12"], CTX)
+        service.check_out(T0 + timedelta(hours=2), ["photo:cd34"], CTX)
+        service.rate(Rating.GOOD, award_for("2.0"), CTX)
+        assert service.status is ServiceStatus.RATED
+        assert service.evidence == ["photo:ab12", "photo:cd34"]
+        with pytest.raises(InvalidTransition) as raised:
+            service.rate(Rating.GOOD, award_for("2.0"), CTX)
+        assert raised.value.code == "INVALID_TRANSITION"
+        assert "重复评价" in raised.value.message
+
+
+class TestAccount:
+    def make(self) -> Account:
+        return Account(uuid4(), ctx=CTX)
+
+    def test_credits_keep_spendable_and_earned_apart(self):
+        account, community = self.make(), uuid4()
+        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
+        assert account.balance == Decimal("1.0")
+        assert account.earned_points == Decimal("4.0")
+        assert account.earned_hours == Decimal("2.0")
+
+    def test_every_movement_names_both_sides(self):
+        account, community, store = self.make(), uuid4(), uuid4()
+        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        account.debit(Decimal("1.0"), uuid4(), store, 1, CTX)
+        credited, debited = account.collect_events()[1:]
+        assert (credited.from_account, credited.to_account) == (
+            issuance_account(community), member_account(account.member_id))
+        assert (debited.from_account, debited.to_account) == (
+            member_account(account.member_id), store_account(store))
+        assert credited.policy_version == 1 and credited.cause.kind.value == "service"
+
+    def test_the_balance_never_goes_below_zero(self):
+        account = self.make()
+        account.credit(uuid4(), uuid4(), award_for("2.0"), CTX)
+        with pytest.raises(InsufficientPoints) as raised:
+            account.debit(Decimal("2.1"), uuid4(), uuid4(), 1, CTX)
+        assert raised.value.details == {"required": Decimal("2.1"), "available": Decimal("2.0")}
+        assert account.balance == Decimal("2.0")
+
+    def test_a_service_is_credited_once(self):
+        account, service = self.make(), uuid4()
+        account.credit(service, uuid4(), award_for("2.0"), CTX)
+        with pytest.raises(InvalidTransition):
+            account.credit(service, uuid4(), award_for("2.0"), CTX)
+
+    def test_redemption_spends_the_oldest_points_first(self):
+        account, community = self.make(), uuid4()
+        account.credit(uuid4(), community, award_for("5.0", year=2026), CTX)
+        account.credit(uuid4(), community, award_for("3.0", year=2025), CTX)
+        lots = account.debit(Decimal("4.0"), uuid4(), community, 1, CTX)
+        assert [(lot.year, lot.amount) for lot in lots] == [(2025, 3), (2026, 1)]
+
+    def test_points_expire_after_the_end_of_the_following_year_and_only_once(self):
+        account, community = self.make(), uuid4()
+        account.credit(uuid4(), community, award_for("3.0", year=2024), CTX)
+        account.credit(uuid4(), community, award_for("5.0", year=2025), CTX)
+        on_last_day = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+        assert not account.expire(on_last_day, 1, 1, CTX)
+        new_year = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Shanghai
+        assert account.expire(new_year, 1, 1, CTX)
+        assert account.balance == Decimal("5.0")
+        assert account.earned_points == Decimal("8.0")
+        assert not account.expire(new_year + timedelta(days=30), 1, 1, CTX)
+
+    def test_a_reversal_takes_back_the_whole_earned_record_but_only_what_is_left_to_spend(self):
+        account, community, service = self.make(), uuid4(), uuid4()
+        account.credit(service, community, award_for("4.0"), CTX)
+        account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
+        account.reverse(service, "重复登记", "张主任", 1, CTX)
+        reversed_ = account.collect_events()[-1]
+        assert (reversed_.amount, reversed_.shortfall) == (Decimal("1.0"), Decimal("3.0"))
+        assert account.balance == 0
+        assert (account.earned_points, account.earned_hours) == (0, 0)
+        with pytest.raises(InvalidTransition):
+            account.reverse(service, "again", "张主任", 1, CTX)
+
+    def test_a_reversal_gives_back_routine_hours_of_the_day(self):
+        account = self.make()
+        day_award = PointsPolicy().award(
+            category="巡逻", scheduled_start=T0, scheduled_end=T0 + timedelta(hours=3),
+            checked_in=T0, checked_out=T0 + timedelta(hours=3), rating=Rating.GOOD,
+        )
+        service = uuid4()
+        account.credit(service, uuid4(), day_award, CTX)
+        assert account.routine_hours_on(day_award.day) == Decimal("3.0")
+        account.reverse(service, "误录", "李书记", 1, CTX)
+        assert account.routine_hours_on(day_award.day) == 0
+
+
+class TestStore:
+    def test_stock_never_goes_below_zero(self):
+        item = Item(uuid4(), "大米", Decimal("20"), ctx=CTX)
+        item.restock(3, "区税务局", CTX)
+        item.take(2, uuid4(), CTX)
+        with pytest.raises(OutOfStock):
+            item.take(2, uuid4(), CTX)
+        assert item.stock == 1
+
+    def test_a_restock_names_its_donor(self):
+        item = Item(uuid4(), "大米", Decimal("20"), ctx=CTX)
+        with pytest.raises(InvalidInput):
+            item.restock(3, "  ", CTX)
+
+    def test_the_same_request_has_the_same_fingerprint_whatever_the_line_order(self):
+        member, a, b = uuid4(), uuid4(), uuid4()
+        assert request_fingerprint(member, [(a, 1), (b, 2)]) == request_fingerprint(
+            member, [(b, 2), (a, 1)])
+        assert request_fingerprint(member, [(a, 1)]) != request_fingerprint(member, [(a, 2)])
+
+
+class TestOrganisationAndMembers:
+    def test_a_unit_reports_only_to_a_paired_community_and_once(self):
+        unit, community = Unit("区财政局", UnitKind.ORGAN, ctx=CTX), uuid4()
+        with pytest.raises(NotPaired):
+            unit.report(community, T0.date(), CTX)
+        unit.pair(community, CTX)
+        unit.report(community, T0.date(), CTX)
+        with pytest.raises(AlreadyReported):
+            unit.report(community, T0.date(), CTX)
+
+    def test_a_member_reports_to_the_community_where_they_live(self):
+        home = uuid4()
+        member = Member(MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX)
+        with pytest.raises(NotResident):
+            member.report(uuid4(), T0.date(), CTX)
+        member.report(home, T0.date(), CTX)
+        assert member.reported
+
+    def test_moving_home_keeps_history_and_asks_for_a_new_report(self):
+        member = Member(MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), uuid4(), None, ctx=CTX)
+        member.report(member.community_id, T0.date(), CTX)
+        member.move_home(uuid4(), None, CTX)
+        assert not member.reported
+        assert [type(e).__name__ for e in member.collect_events()] == [
+            "Registered", "Reported", "Moved"]
+
+    def test_grids_are_added_once(self):
+        community = Community(uuid4(), "果园社区", ctx=CTX)
+        first = community.add_grid("一网格", CTX)
+        assert community.add_grid("一网格", CTX) == first
+        assert len(community.collect_events()) == 2
+
+    def test_personal_data_is_kept_minimal(self):
+        assert mask_phone("13812345678") == "138****5678"
+        assert mask_name("张三丰") == "张*丰"
+        assert mask_name("李四") == "李*"
+        digest = hash_national_id("11010519491231002x", b"k")
+        assert "1949" not in digest and len(digest) == 64
+        assert digest == hash_national_id("11010519491231002X", b"k")
+        assert digest != hash_national_id("11010519491231002X", b"other key")
+        with pytest.raises(InvalidInput):
+            hash_national_id("123", b"k")
