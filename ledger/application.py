@@ -187,7 +187,7 @@ class Ledger(Application[UUID]):
         """The rule book, opened with the default version 1 on first use, so that
         every version an award names is itself on record."""
         try:
-            book = self.repository.get(RULE_BOOK_ID)
+            book = self.repository.get(RULE_BOOK_ID, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             book = RuleBook(ctx=Context.system("rule-book"))
             book.publish(PointsPolicy(), "默认积分规则", ctx=Context.system("rule-book"))
@@ -208,7 +208,8 @@ class Ledger(Application[UUID]):
 
     @retried
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
-        book = self.rule_book()
+        self.rule_book()
+        book = cast(RuleBook, self.repository.get(RULE_BOOK_ID))
         book.publish(policy, note, ctx)
         return Receipt(book.id, self._commit(book))
 
@@ -283,6 +284,7 @@ class Ledger(Application[UUID]):
         if id_hash is not None:
             member_id = member_id_for(id_hash)
         member = Member(
+            id=member_id or uuid4(),
             kind=kind,
             name=check_name(name, "成员"),
             phone_masked=mask_phone(phone) if phone else None,
@@ -291,7 +293,6 @@ class Ledger(Application[UUID]):
             community_id=community_id,
             grid_id=grid_id,
             ctx=ctx,
-            id=member_id or uuid4(),
         )
         account = Account(member.id, ctx=ctx)
         try:
@@ -533,10 +534,11 @@ class Ledger(Application[UUID]):
         for item, line in zip(items, order, strict=True):
             item.take(line.quantity, redemption_id, ctx)
         redemption = Redemption(
-            kiosk, key, fingerprint, member_id, store_id, order, total, lots, ctx=ctx,
-            id=redemption_id,
+            kiosk, key, fingerprint, member_id, store_id, order, total, lots, ctx=ctx
         )
-        position = self._commit(redemption, account, *items)
+        # The redemption's own event goes last, so its notification id is the
+        # receipt's position, which a replay of the request can find again.
+        position = self._commit(account, *items, redemption)
         return RedemptionReceipt(redemption_id, position, total, account.balance, replayed=False)
 
     @retried
@@ -555,7 +557,7 @@ class Ledger(Application[UUID]):
         return Receipt(redemption.id, self._commit(redemption, account, *items))
 
     def _position_of(self, aggregate_id: UUID) -> int | None:
-        """The notification id of an aggregate's first event."""
+        """The notification id of an aggregate's creation."""
         recorder = self.recorder
         with recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
             row = conn.execute(

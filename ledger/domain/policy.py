@@ -94,6 +94,9 @@ class PointsPolicy:
         object.__setattr__(self, "difficulty", _frozen(self.difficulty))
         object.__setattr__(self, "rating", _frozen(self.rating))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> PointsPolicy:
+        return self  # immutable
+
     def category_class(self, category: str) -> CategoryClass:
         try:
             return self.categories[category]

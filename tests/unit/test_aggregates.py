@@ -244,14 +244,14 @@ class TestOrganisationAndMembers:
 
     def test_a_member_reports_to_the_community_where_they_live(self):
         home = uuid4()
-        member = Member(MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX)
+        member = Member(uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX)
         with pytest.raises(NotResident):
             member.report(uuid4(), T0.date(), CTX)
         member.report(home, T0.date(), CTX)
         assert member.reported
 
     def test_moving_home_keeps_history_and_asks_for_a_new_report(self):
-        member = Member(MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), uuid4(), None, ctx=CTX)
+        member = Member(uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), uuid4(), None, ctx=CTX)
         member.report(member.community_id, T0.date(), CTX)
         member.move_home(uuid4(), None, CTX)
         assert not member.reported

@@ -1,0 +1,36 @@
+"""One embedded PostgreSQL server for the whole run; a fresh database per test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from ledger.application import Ledger
+from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    pgdata: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
+    server = EmbeddedServer(pgdata)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def database_url(pg_server: EmbeddedServer) -> Iterator[str]:
+    url = make_conninfo(pg_server.url(), dbname=f"test_{uuid4().hex[:12]}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def ledger(database_url: str) -> Iterator[Ledger]:
+    app = Ledger(eventsourcing_env(database_url), id_hash_key=b"test-id-hash-key")
+    yield app
+    app.close()
