@@ -1,0 +1,37 @@
+from pathlib import Path
+
+from ledger.database import eventsourcing_env
+from ledger.settings import load_settings
+
+
+def test_without_database_url_the_embedded_server_is_used(tmp_path: Path):
+    settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path)})
+    assert settings.embedded
+    assert settings.pgdata == tmp_path / "pgdata"
+
+
+def test_the_id_hash_key_is_generated_once_and_kept(tmp_path: Path):
+    first = load_settings({"LEDGER_DATA_DIR": str(tmp_path)}).id_hash_key
+    again = load_settings({"LEDGER_DATA_DIR": str(tmp_path)}).id_hash_key
+    assert first == again and len(first) == 32
+    assert load_settings(
+        {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_ID_HASH_KEY": "ab" * 16}
+    ).id_hash_key == bytes.fromhex("ab" * 16)
+
+
+def test_a_database_url_becomes_the_event_store_settings(tmp_path: Path):
+    settings = load_settings(
+        {"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://u:p%40ss@db:6543/town"}
+    )
+    assert not settings.embedded
+    env = eventsourcing_env(settings.database_url or "")
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db", "6543", "town")
+    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("u", "p@ss")
+
+
+def test_an_embedded_socket_url_keeps_its_socket_directory():
+    env = eventsourcing_env("postgresql://postgres:@/ledger?host=/tmp/x/pgdata")
+    assert env["POSTGRES_HOST"] == "/tmp/x/pgdata"
+    assert env["POSTGRES_DBNAME"] == "ledger"
