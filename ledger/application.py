@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Recording, RecordConflictError
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
 from ledger.domain.account import Account
 from ledger.domain.errors import (
@@ -129,7 +129,7 @@ class Ledger(Application[UUID]):
 
     def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise error(id=aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -187,7 +187,7 @@ class Ledger(Application[UUID]):
         """The rule book, opened with the default version 1 on first use, so that
         every version an award names is itself on record."""
         try:
-            book = self.repository.get(RULE_BOOK_ID, deepcopy_from_cache=False)
+            book: RuleBook = self.repository.get(RULE_BOOK_ID, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             book = RuleBook(ctx=Context.system("rule-book"))
             book.publish(PointsPolicy(), "默认积分规则", ctx=Context.system("rule-book"))
@@ -195,7 +195,7 @@ class Ledger(Application[UUID]):
                 self.save(book)
             except RecordConflictError:
                 book = self.repository.get(RULE_BOOK_ID)
-        return cast(RuleBook, book)
+        return book
 
     def current_policy(self) -> PointsPolicy:
         return self.rule_book().current
@@ -257,7 +257,7 @@ class Ledger(Application[UUID]):
 
     # --- members ----------------------------------------------------------------
 
-    def register_member(  # noqa: PLR0913
+    def register_member(
         self,
         kind: MemberKind,
         name: str,
@@ -348,7 +348,7 @@ class Ledger(Application[UUID]):
         return self._create(need)
 
     @retried
-    def publish_task(  # noqa: PLR0913
+    def publish_task(
         self,
         community_id: UUID,
         title: str,
@@ -369,8 +369,15 @@ class Ledger(Application[UUID]):
         if need is not None and need.community_id != community_id:
             raise InvalidInput(reason="需求与任务不属于同一社区")
         task = Task(
-            community_id, grid_id, need_id, check_name(title, "任务"), category,
-            starts_at, ends_at, capacity, ctx=ctx,
+            community_id,
+            grid_id,
+            need_id,
+            check_name(title, "任务"),
+            category,
+            starts_at,
+            ends_at,
+            capacity,
+            ctx=ctx,
         )
         if need is not None:
             need.dispatch(task.id, ctx)
@@ -407,7 +414,11 @@ class Ledger(Application[UUID]):
 
     @retried
     def check_in(
-        self, service_id: UUID, ctx: Context, *, at: datetime | None = None,
+        self,
+        service_id: UUID,
+        ctx: Context,
+        *,
+        at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
         service = self.get_service(service_id)
@@ -416,7 +427,11 @@ class Ledger(Application[UUID]):
 
     @retried
     def check_out(
-        self, service_id: UUID, ctx: Context, *, at: datetime | None = None,
+        self,
+        service_id: UUID,
+        ctx: Context,
+        *,
+        at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
         service = self.get_service(service_id)
@@ -462,8 +477,11 @@ class Ledger(Application[UUID]):
         moved = service.id in account.earnings
         if moved:
             account.reverse(
-                service.id, reason.strip(), approved_by.strip(),
-                self.current_policy().version, ctx,
+                service.id,
+                reason.strip(),
+                approved_by.strip(),
+                self.current_policy().version,
+                ctx,
             )
         return Receipt(service.id, self._commit(service, account if moved else None))
 
@@ -517,8 +535,11 @@ class Ledger(Application[UUID]):
             if first.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(key=key)
             return RedemptionReceipt(
-                first.id, self._position_of(first.id), first.total,
-                self.get_account(member_id).balance, replayed=True,
+                first.id,
+                self._position_of(first.id),
+                first.total,
+                self.get_account(member_id).balance,
+                replayed=True,
             )
         account = self.get_account(member_id)
         items = [self.get_item(item_id) for item_id, _ in requested]
@@ -548,8 +569,12 @@ class Ledger(Application[UUID]):
         redemption.cancel(reason, ctx)
         account = self.get_account(redemption.member_id)
         account.refund(
-            redemption.total, redemption.lots, redemption.id, redemption.store_id,
-            self.current_policy().version, ctx,
+            redemption.total,
+            redemption.lots,
+            redemption.id,
+            redemption.store_id,
+            self.current_policy().version,
+            ctx,
         )
         items = [self.get_item(line.item_id) for line in redemption.lines]
         for item, line in zip(items, redemption.lines, strict=True):
@@ -592,10 +617,7 @@ class Ledger(Application[UUID]):
             batch = self.recorder.select_notifications(start, 1000, topics=[topic])
             if not batch:
                 return holders
-            holders.extend(
-                cast(Account.Opened, self.mapper.to_domain_event(n)).member_id  # type: ignore[attr-defined]
-                for n in batch
-            )
+            holders.extend(cast(Any, self.mapper.to_domain_event(n)).member_id for n in batch)
             start = batch[-1].id + 1
 
     # --- annual review ------------------------------------------------------------------

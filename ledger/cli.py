@@ -23,7 +23,10 @@ def _db_url(settings: Settings) -> int:
         return 0
     url = running_embedded_url(settings.pgdata)
     if url is None:
-        print(f"内置数据库未运行(数据目录 {settings.pgdata});请先运行 ledger db start", file=sys.stderr)
+        print(
+            f"内置数据库未运行(数据目录 {settings.pgdata});请先运行 ledger db start",
+            file=sys.stderr,
+        )
         return 1
     print(url)
     return 0

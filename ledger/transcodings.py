@@ -12,9 +12,9 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from ledger.domain.policy import Award
 from ledger.domain.store import RedemptionLine
 from ledger.domain.values import (
+    CategoryClass,
     Cause,
     CauseKind,
-    CategoryClass,
     Context,
     Grade,
     Lot,
@@ -68,7 +68,13 @@ class DataclassAsDict(Transcoding):
 
 
 ENUMS: tuple[type[Enum], ...] = (
-    Role, UnitKind, MemberKind, CategoryClass, Rating, Grade, CauseKind,
+    Role,
+    UnitKind,
+    MemberKind,
+    CategoryClass,
+    Rating,
+    Grade,
+    CauseKind,
 )
 DATACLASSES: tuple[type[Any], ...] = (Context, Cause, Lot, Award, RedemptionLine)
 

@@ -21,9 +21,9 @@ from ledger.domain.values import (
     CST,
     EXPIRY_ACCOUNT,
     ZERO,
+    CategoryClass,
     Cause,
     CauseKind,
-    CategoryClass,
     Context,
     Lot,
     issuance_account,
@@ -147,7 +147,11 @@ class Account(Aggregate):
             raise InsufficientPoints(required=amount, available=self.balance)
 
     def debit(
-        self, amount: Decimal, redemption_id: UUID, store_id: UUID, policy_version: int,
+        self,
+        amount: Decimal,
+        redemption_id: UUID,
+        store_id: UUID,
+        policy_version: int,
         ctx: Context,
     ) -> list[Lot]:
         self.check_funds(amount)
@@ -178,8 +182,13 @@ class Account(Aggregate):
         self._apply_lots(lots, -1)
 
     def refund(
-        self, amount: Decimal, lots: list[Lot], redemption_id: UUID, store_id: UUID,
-        policy_version: int, ctx: Context,
+        self,
+        amount: Decimal,
+        lots: list[Lot],
+        redemption_id: UUID,
+        store_id: UUID,
+        policy_version: int,
+        ctx: Context,
     ) -> None:
         """A cancelled redemption puts the points back into the lots they came from."""
         self._refunded(
@@ -209,7 +218,11 @@ class Account(Aggregate):
     # --- reversal of a wrong award --------------------------------------------
 
     def reverse(
-        self, service_id: UUID, reason: str, approved_by: str, policy_version: int,
+        self,
+        service_id: UUID,
+        reason: str,
+        approved_by: str,
+        policy_version: int,
         ctx: Context,
     ) -> None:
         """Take back what a service earned.

@@ -52,7 +52,7 @@ class Member(Aggregate):
     @event("Registered")
     def __init__(
         self,
-        id: UUID,  # noqa: A002 (the library passes the aggregate id by this name)
+        id: UUID,
         kind: MemberKind,
         name: str,
         phone_masked: str | None,

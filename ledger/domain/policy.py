@@ -8,7 +8,7 @@ and its version gives the same figure to the last digit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -44,9 +44,9 @@ class PointsPolicy:
     points_per_hour: Decimal = Decimal("1")
     categories: Mapping[str, CategoryClass] = field(
         default_factory=lambda: _frozen(
-            {c: CategoryClass.ROUTINE for c in ROUTINE_CATEGORIES}
-            | {c: CategoryClass.SKILLED for c in SKILLED_CATEGORIES}
-            | {c: CategoryClass.HARD for c in HARD_CATEGORIES}
+            dict.fromkeys(ROUTINE_CATEGORIES, CategoryClass.ROUTINE)
+            | dict.fromkeys(SKILLED_CATEGORIES, CategoryClass.SKILLED)
+            | dict.fromkeys(HARD_CATEGORIES, CategoryClass.HARD)
         )
     )
     difficulty: Mapping[CategoryClass, Decimal] = field(
@@ -60,7 +60,11 @@ class PointsPolicy:
     )
     rating: Mapping[Rating, Decimal] = field(
         default_factory=lambda: _frozen(
-            {Rating.EXCELLENT: Decimal("1.2"), Rating.GOOD: Decimal("1.0"), Rating.FAIR: Decimal("0.6")}
+            {
+                Rating.EXCELLENT: Decimal("1.2"),
+                Rating.GOOD: Decimal("1.0"),
+                Rating.FAIR: Decimal("0.6"),
+            }
         )
     )
     min_attendance: Decimal = Decimal("0.6")
@@ -122,20 +126,17 @@ class PointsPolicy:
         category_class = self.category_class(category)
         scheduled = int((scheduled_end - scheduled_start).total_seconds() // 60)
         attended = int((checked_out - checked_in).total_seconds() // 60)
-        facts = {
-            "policy_version": self.version,
-            "category_class": category_class,
-            "scheduled_minutes": scheduled,
-            "attended_minutes": attended,
-            "day": local_date(checked_in),
-        }
+        facts = Award(
+            policy_version=self.version,
+            category_class=category_class,
+            scheduled_minutes=scheduled,
+            attended_minutes=attended,
+            day=local_date(checked_in),
+            hours=ZERO,
+            points=ZERO,
+        )
         if scheduled <= 0 or Decimal(attended) < self.min_attendance * scheduled:
-            return Award(
-                **facts,
-                hours=ZERO,
-                points=ZERO,
-                note=BELOW_ATTENDANCE.format(threshold=self.min_attendance),
-            )
+            return replace(facts, note=BELOW_ATTENDANCE.format(threshold=self.min_attendance))
         hours = hours_from_minutes(min(attended, scheduled))
         note = None
         if category_class is CategoryClass.ROUTINE:
@@ -146,7 +147,7 @@ class PointsPolicy:
         earned = round_points(
             hours * self.points_per_hour * self.difficulty[category_class] * self.rating[rating]
         )
-        return Award(**facts, hours=hours, points=earned, note=note)
+        return replace(facts, hours=hours, points=earned, note=note)
 
     def to_data(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,11 @@ def ledger(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env["LEDGER_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-m", "ledger.cli", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -57,18 +57,48 @@ def world(ledger: Ledger) -> dict[str, UUID]:
 
 def new_member(ledger: Ledger, world: dict[str, UUID], **kwargs: object) -> UUID:
     return ledger.register_member(
-        MemberKind.PARTY_MEMBER, "张三", world["community"], ADMIN,
-        grid_id=world["grid"], unit_id=world["unit"], **kwargs,  # type: ignore[arg-type]
+        MemberKind.PARTY_MEMBER,
+        "张三",
+        world["community"],
+        ADMIN,
+        grid_id=world["grid"],
+        unit_id=world["unit"],
+        **kwargs,  # type: ignore[arg-type]
+    ).id
+
+
+def publish(
+    ledger: Ledger,
+    world: dict[str, UUID],
+    category: str,
+    hours: int = 1,
+    capacity: int = 2,
+    need_id: UUID | None = None,
+) -> UUID:
+    end = T0 + timedelta(hours=hours)
+    return ledger.publish_task(
+        world["community"], f"{category}任务", category, T0, end, capacity, ADMIN, need_id=need_id
     ).id
 
 
 def served(
-    ledger: Ledger, world: dict[str, UUID], member: UUID, *, category: str = "应急保障",
-    hours: int = 2, start: datetime = T0, rating: Rating = Rating.GOOD,
+    ledger: Ledger,
+    world: dict[str, UUID],
+    member: UUID,
+    *,
+    category: str = "应急保障",
+    hours: int = 2,
+    start: datetime = T0,
+    rating: Rating = Rating.GOOD,
 ) -> UUID:
     task = ledger.publish_task(
-        world["community"], f"{category}任务", category, start, start + timedelta(hours=hours),
-        5, ADMIN,
+        world["community"],
+        f"{category}任务",
+        category,
+        start,
+        start + timedelta(hours=hours),
+        5,
+        ADMIN,
     ).id
     service = ledger.claim_task(task, member, ADMIN).id
     ledger.check_in(service, ADMIN, at=start, evidence=["photo:sha256:aa"])
@@ -85,13 +115,18 @@ def stock_item(ledger: Ledger, world: dict[str, UUID], price: str = "3", stock: 
 
 def test_a_rated_service_earns_points_by_the_rule_book(ledger: Ledger, world: dict[str, UUID]):
     member = new_member(ledger, world)
-    service_id = served(ledger, world, member, category="应急保障", hours=2, rating=Rating.EXCELLENT)
+    service_id = served(
+        ledger, world, member, category="应急保障", hours=2, rating=Rating.EXCELLENT
+    )
     service = ledger.get_service(service_id)
     assert service.status is ServiceStatus.RATED
     assert service.award is not None and service.award.points == Decimal("4.8")  # 2 h x 2.0 x 1.2
     account = ledger.get_account(member)
     assert (account.balance, account.earned_points, account.earned_hours) == (
-        Decimal("4.8"), Decimal("4.8"), Decimal("2.0"))
+        Decimal("4.8"),
+        Decimal("4.8"),
+        Decimal("2.0"),
+    )
 
 
 def test_events_read_back_from_the_store_carry_actor_policy_and_cause(
@@ -125,7 +160,9 @@ def test_routine_hours_are_capped_across_services_on_one_day(
 ):
     member = new_member(ledger, world)
     served(ledger, world, member, category="巡逻", hours=3)
-    second = served(ledger, world, member, category="清洁卫生", hours=3, start=T0 + timedelta(hours=4))
+    second = served(
+        ledger, world, member, category="清洁卫生", hours=3, start=T0 + timedelta(hours=4)
+    )
     award = ledger.get_service(second).award
     assert award is not None and award.hours == Decimal("1.0")
     assert ledger.get_account(member).earned_hours == Decimal("4.0")
@@ -133,7 +170,9 @@ def test_routine_hours_are_capped_across_services_on_one_day(
 
 def test_sign_in_and_leave_earns_nothing(ledger: Ledger, world: dict[str, UUID]):
     member = new_member(ledger, world)
-    task = ledger.publish_task(world["community"], "楼栋长值守", "楼栋长", T0, T0 + timedelta(hours=4), 1, ADMIN).id
+    task = ledger.publish_task(
+        world["community"], "楼栋长值守", "楼栋长", T0, T0 + timedelta(hours=4), 1, ADMIN
+    ).id
     service = ledger.claim_task(task, member, ADMIN).id
     ledger.check_in(service, ADMIN, at=T0)
     ledger.check_out(service, ADMIN, at=T0 + timedelta(minutes=20))
@@ -144,14 +183,18 @@ def test_sign_in_and_leave_earns_nothing(ledger: Ledger, world: dict[str, UUID])
 
 
 def test_a_full_task_refuses_the_next_claim(ledger: Ledger, world: dict[str, UUID]):
-    task = ledger.publish_task(world["community"], "义诊", "医疗义诊", T0, T0 + timedelta(hours=1), 1, ADMIN).id
+    task = ledger.publish_task(
+        world["community"], "义诊", "医疗义诊", T0, T0 + timedelta(hours=1), 1, ADMIN
+    ).id
     ledger.claim_task(task, new_member(ledger, world), ADMIN)
     with pytest.raises(TaskFull):
         ledger.claim_task(task, new_member(ledger, world), ADMIN)
 
 
 def test_cancelling_a_task_releases_its_claims(ledger: Ledger, world: dict[str, UUID]):
-    task = ledger.publish_task(world["community"], "宣讲", "政策宣讲", T0, T0 + timedelta(hours=1), 3, ADMIN).id
+    task = ledger.publish_task(
+        world["community"], "宣讲", "政策宣讲", T0, T0 + timedelta(hours=1), 3, ADMIN
+    ).id
     service = ledger.claim_task(task, new_member(ledger, world), ADMIN).id
     ledger.cancel_task(task, "场地取消", ADMIN)
     assert ledger.get_service(service).status is ServiceStatus.RELEASED
@@ -160,9 +203,18 @@ def test_cancelling_a_task_releases_its_claims(ledger: Ledger, world: dict[str, 
 
 
 def test_a_need_becomes_a_task(ledger: Ledger, world: dict[str, UUID]):
-    need = ledger.raise_need(world["community"], "resident-9", "楼道堆物需要清理", ADMIN, category="清洁卫生").id
+    need = ledger.raise_need(
+        world["community"], "resident-9", "楼道堆物需要清理", ADMIN, category="清洁卫生"
+    ).id
     task = ledger.publish_task(
-        world["community"], "清理楼道", "清洁卫生", T0, T0 + timedelta(hours=1), 2, ADMIN, need_id=need
+        world["community"],
+        "清理楼道",
+        "清洁卫生",
+        T0,
+        T0 + timedelta(hours=1),
+        2,
+        ADMIN,
+        need_id=need,
     ).id
     assert ledger.get_need(need).task_ids == [task]
 
@@ -172,7 +224,11 @@ def test_a_redemption_debits_points_and_stock_together(ledger: Ledger, world: di
     served(ledger, world, member)  # 4.0 points
     item = stock_item(ledger, world, price="1.5", stock=5)
     receipt = ledger.redeem("kiosk-7", "req-1", member, world["community"], [(item, 2)], KIOSK)
-    assert (receipt.total, receipt.balance, receipt.replayed) == (Decimal("3.0"), Decimal("1.0"), False)
+    assert (receipt.total, receipt.balance, receipt.replayed) == (
+        Decimal("3.0"),
+        Decimal("1.0"),
+        False,
+    )
     assert ledger.get_item(item).stock == 3
     assert ledger.get_account(member).earned_points == Decimal("4.0")
 
@@ -309,15 +365,25 @@ def test_moving_to_another_unit_keeps_the_history(ledger: Ledger, world: dict[st
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda l, w: l.claim_task(uuid4(), uuid4(), ADMIN), UnknownTask),
-        (lambda l, w: l.get_account(uuid4()), UnknownMember),
-        (lambda l, w: l.get_member(w["community"]), UnknownMember),  # an id of another kind
-        (lambda l, w: l.restock_item(uuid4(), 1, "x", ADMIN), UnknownItem),
-        (lambda l, w: l.list_item(w["community"], "米", "-5", ADMIN), InvalidPoints),
-        (lambda l, w: l.list_item(w["community"], "米", "1e9", ADMIN), InvalidPoints),
-        (lambda l, w: l.list_item(w["community"], "米", "0.05", ADMIN), InvalidPoints),
-        (lambda l, w: l.publish_task(w["community"], "x", "打牌", T0, T0 + timedelta(hours=1), 1, ADMIN), UnknownCategory),
-        (lambda l, w: l.publish_task(w["community"], "x", "巡逻", T0.replace(tzinfo=None), T0, 1, ADMIN), NaiveDatetime),
+        (lambda app, w: app.claim_task(uuid4(), uuid4(), ADMIN), UnknownTask),
+        (lambda app, w: app.get_account(uuid4()), UnknownMember),
+        (lambda app, w: app.get_member(w["community"]), UnknownMember),  # an id of another kind
+        (lambda app, w: app.restock_item(uuid4(), 1, "x", ADMIN), UnknownItem),
+        (lambda app, w: app.list_item(w["community"], "米", "-5", ADMIN), InvalidPoints),
+        (lambda app, w: app.list_item(w["community"], "米", "1e9", ADMIN), InvalidPoints),
+        (lambda app, w: app.list_item(w["community"], "米", "0.05", ADMIN), InvalidPoints),
+        (
+            lambda app, w: app.publish_task(
+                w["community"], "x", "打牌", T0, T0 + timedelta(hours=1), 1, ADMIN
+            ),
+            UnknownCategory,
+        ),
+        (
+            lambda app, w: app.publish_task(
+                w["community"], "x", "巡逻", T0.replace(tzinfo=None), T0, 1, ADMIN
+            ),
+            NaiveDatetime,
+        ),
     ],
 )
 def test_bad_input_gets_a_specific_error(ledger: Ledger, world: dict[str, UUID], call, error):

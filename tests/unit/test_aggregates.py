@@ -1,8 +1,9 @@
 """Aggregates keep their invariants without a database."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -46,13 +47,16 @@ def make_task(capacity: int = 2) -> Task:
 def award_for(points: str, hours: str = "2.0", year: int = 2026, version: int = 1):
     policy = PointsPolicy(version=version)
     result = policy.award(
-        category="应急保障", scheduled_start=T0, scheduled_end=T0 + timedelta(hours=2),
-        checked_in=T0, checked_out=T0 + timedelta(hours=2), rating=Rating.GOOD,
+        category="应急保障",
+        scheduled_start=T0,
+        scheduled_end=T0 + timedelta(hours=2),
+        checked_in=T0,
+        checked_out=T0 + timedelta(hours=2),
+        rating=Rating.GOOD,
     )
-    return type(result)(**{
-        **result.__dict__, "points": Decimal(points), "hours": Decimal(hours),
-        "day": result.day.replace(year=year),
-    })
+    return replace(
+        result, points=Decimal(points), hours=Decimal(hours), day=result.day.replace(year=year)
+    )
 
 
 class TestTask:
@@ -148,9 +152,13 @@ class TestAccount:
         account.debit(Decimal("1.0"), uuid4(), store, 1, CTX)
         credited, debited = account.collect_events()[1:]
         assert (credited.from_account, credited.to_account) == (
-            issuance_account(community), member_account(account.member_id))
+            issuance_account(community),
+            member_account(account.member_id),
+        )
         assert (debited.from_account, debited.to_account) == (
-            member_account(account.member_id), store_account(store))
+            member_account(account.member_id),
+            store_account(store),
+        )
         assert credited.policy_version == 1 and credited.cause.kind.value == "service"
 
     def test_the_balance_never_goes_below_zero(self):
@@ -201,8 +209,12 @@ class TestAccount:
     def test_a_reversal_gives_back_routine_hours_of_the_day(self):
         account = self.make()
         day_award = PointsPolicy().award(
-            category="巡逻", scheduled_start=T0, scheduled_end=T0 + timedelta(hours=3),
-            checked_in=T0, checked_out=T0 + timedelta(hours=3), rating=Rating.GOOD,
+            category="巡逻",
+            scheduled_start=T0,
+            scheduled_end=T0 + timedelta(hours=3),
+            checked_in=T0,
+            checked_out=T0 + timedelta(hours=3),
+            rating=Rating.GOOD,
         )
         service = uuid4()
         account.credit(service, uuid4(), day_award, CTX)
@@ -228,8 +240,15 @@ class TestStore:
     def test_the_same_request_has_the_same_fingerprint_whatever_the_line_order(self):
         member, a, b = uuid4(), uuid4(), uuid4()
         assert request_fingerprint(member, [(a, 1), (b, 2)]) == request_fingerprint(
-            member, [(b, 2), (a, 1)])
+            member, [(b, 2), (a, 1)]
+        )
         assert request_fingerprint(member, [(a, 1)]) != request_fingerprint(member, [(a, 2)])
+
+
+def party_member(home: UUID) -> Member:
+    return Member(
+        uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX
+    )
 
 
 class TestOrganisationAndMembers:
@@ -244,19 +263,26 @@ class TestOrganisationAndMembers:
 
     def test_a_member_reports_to_the_community_where_they_live(self):
         home = uuid4()
-        member = Member(uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX)
+        member = Member(
+            uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), home, None, ctx=CTX
+        )
         with pytest.raises(NotResident):
             member.report(uuid4(), T0.date(), CTX)
         member.report(home, T0.date(), CTX)
         assert member.reported
 
     def test_moving_home_keeps_history_and_asks_for_a_new_report(self):
-        member = Member(uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), uuid4(), None, ctx=CTX)
+        member = Member(
+            uuid4(), MemberKind.PARTY_MEMBER, "王五", None, None, uuid4(), uuid4(), None, ctx=CTX
+        )
         member.report(member.community_id, T0.date(), CTX)
         member.move_home(uuid4(), None, CTX)
         assert not member.reported
         assert [type(e).__name__ for e in member.collect_events()] == [
-            "Registered", "Reported", "Moved"]
+            "Registered",
+            "Reported",
+            "Moved",
+        ]
 
     def test_grids_are_added_once(self):
         community = Community(uuid4(), "果园社区", ctx=CTX)

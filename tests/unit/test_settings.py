@@ -27,7 +27,10 @@ def test_a_database_url_becomes_the_event_store_settings(tmp_path: Path):
     env = eventsourcing_env(settings.database_url or "")
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
-        "db", "6543", "town")
+        "db",
+        "6543",
+        "town",
+    )
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("u", "p@ss")
 
 
