@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -66,6 +67,19 @@ def stop_embedded(pgdata: Path) -> bool:
     server = ep.PostgresServer(pgdata, cleanup_mode="stop")
     server.cleanup()
     return True
+
+
+def database_url(url: str, dbname: str) -> str:
+    """The same server's URL for another database, as a URI (which asyncpg needs)."""
+    params = conninfo_to_dict(url)
+    user = quote(str(params.get("user") or "postgres"), safe="")
+    password = quote(str(params.get("password") or ""), safe="")
+    host = str(params.get("host") or "localhost")
+    port = str(params.get("port") or "5432")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{quote(dbname)}?host={quote(host)}&port={port}"
+    return f"postgresql://{auth}{host}:{port}/{quote(dbname)}"
 
 
 def ensure_database(url: str) -> None:

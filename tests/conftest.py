@@ -7,9 +7,9 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from ledger.application import Ledger
+from ledger import database
 from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
 
 
@@ -23,7 +23,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServ
 
 @pytest.fixture(scope="module")
 def database_url(pg_server: EmbeddedServer) -> Iterator[str]:
-    url = make_conninfo(pg_server.url(), dbname=f"test_{uuid4().hex[:12]}")
+    url = database.database_url(pg_server.url(), f"test_{uuid4().hex[:12]}")
     ensure_database(url)
     yield url
     drop_database(url)

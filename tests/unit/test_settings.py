@@ -38,3 +38,14 @@ def test_an_embedded_socket_url_keeps_its_socket_directory():
     env = eventsourcing_env("postgresql://postgres:@/ledger?host=/tmp/x/pgdata")
     assert env["POSTGRES_HOST"] == "/tmp/x/pgdata"
     assert env["POSTGRES_DBNAME"] == "ledger"
+
+
+def test_another_database_on_the_same_server_is_a_uri_asyncpg_accepts():
+    from ledger.database import database_url
+
+    assert database_url("postgresql://u:p%40ss@db:6543/town", "t1") == (
+        "postgresql://u:p%40ss@db:6543/t1"
+    )
+    assert database_url("postgresql://postgres:@/ledger?host=/tmp/s", "t2") == (
+        "postgresql://postgres@/t2?host=/tmp/s&port=5432"
+    )
