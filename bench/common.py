@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
-
 from ledger.database import EmbeddedServer, database_url, drop_database, ensure_database
 
 

@@ -15,6 +15,7 @@ import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -36,7 +37,8 @@ def build_stores(ledger: Ledger) -> list[tuple[UUID, list[UUID], list[UUID]]]:
     """16 communities, each with members rich in points and a well-stocked store."""
     ledger.publish_policy(
         PointsPolicy(version=ledger.current_policy().version + 1, points_per_hour=Decimal(1000)),
-        "压力测试", ADMIN,
+        "压力测试",
+        ADMIN,
     )
     street = ledger.register_street("测试街道", ADMIN).id
     stores = []
@@ -44,7 +46,9 @@ def build_stores(ledger: Ledger) -> list[tuple[UUID, list[UUID], list[UUID]]]:
         community = ledger.register_community(street, f"社区{c}", ADMIN).id
         members = []
         for m in range(MEMBERS_PER_STORE):
-            member = ledger.register_member(MemberKind.VOLUNTEER, f"志愿者{c}-{m}", community, ADMIN).id
+            member = ledger.register_member(
+                MemberKind.VOLUNTEER, f"志愿者{c}-{m}", community, ADMIN
+            ).id
             task = ledger.publish_task(
                 community, "应急", "应急保障", T0, T0 + timedelta(hours=8), 1, ADMIN
             ).id
@@ -63,15 +67,21 @@ def build_stores(ledger: Ledger) -> list[tuple[UUID, list[UUID], list[UUID]]]:
 
 
 def redeem_many(
-    ledger: Ledger, callers: int, per_caller: int,
+    ledger: Ledger,
+    callers: int,
+    per_caller: int,
     stores: list[tuple[UUID, list[UUID], list[UUID]]],
 ) -> None:
     def kiosk(n: int) -> None:
         community, members, items = stores[n]
         for i in range(per_caller):
             ledger.redeem(
-                f"kiosk-{n}", uuid4().hex, members[i % len(members)], community,
-                [(items[i % len(items)], 1)], ADMIN,
+                f"kiosk-{n}",
+                uuid4().hex,
+                members[i % len(members)],
+                community,
+                [(items[i % len(items)], 1)],
+                ADMIN,
             )
 
     threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(callers)]
@@ -93,8 +103,12 @@ async def raw_inserts(url: str, callers: int, per_caller: int) -> float:
         async with pool.acquire() as conn:
             for _ in range(per_caller):
                 await conn.execute(
-                    "INSERT INTO raw_redemptions (kiosk, key, member, total) VALUES ($1, $2, $3, $4)",
-                    f"kiosk-{n}", uuid4().hex, uuid4(), Decimal(1),
+                    "INSERT INTO raw_redemptions (kiosk, key, member, total) "
+                    "VALUES ($1, $2, $3, $4)",
+                    f"kiosk-{n}",
+                    uuid4().hex,
+                    uuid4(),
+                    Decimal(1),
                 )
 
     loop = asyncio.get_running_loop()
@@ -117,7 +131,7 @@ def main() -> None:
             results = {}
             for callers in (1, CALLERS):
                 per = args.per_caller * (4 if callers == 1 else 1)
-                app = rate(callers * per, lambda c=callers, p=per: redeem_many(ledger, c, p, stores))
+                app = rate(callers * per, partial(redeem_many, ledger, callers, per, stores))
                 raw = asyncio.run(raw_inserts(url, callers, per))
                 results[callers] = (app, raw)
                 print(

@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
@@ -104,6 +104,13 @@ def retried(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's projector, less a runtime protocol check per event."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 def _position(recordings: list[Recording[UUID]]) -> int | None:
     return max((r.notification.id for r in recordings), default=None)
 
@@ -114,6 +121,8 @@ class Ledger(Application[UUID]):
     name = "Ledger"
     env = {  # noqa: RUF012 (the library reads this class attribute)
         "AGGREGATE_CACHE_MAXSIZE": "50000",
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "20",
         "APPLICATION_RECORDER_TOPIC": GROUP_COMMIT_RECORDER_TOPIC,
     }
 
@@ -127,9 +136,46 @@ class Ledger(Application[UUID]):
 
     # --- plumbing ---------------------------------------------------------------
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save aggregates' new events in one transaction.
+
+        The library's ``save`` also accepts bare events and checks each object
+        against runtime protocols, which cost more CPU than the write itself;
+        here only aggregates are ever saved, and snapshots are not taken.
+        """
+        processing = ProcessingEvent[UUID]()
+        for aggregate in objs:
+            if aggregate is not None:
+                processing.events.extend(aggregate.collect_events())
+                processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self._cache(processing.aggregates.values())
+        self._notify(recordings)
+        return recordings
+
+    def _cache(self, saved: Iterable[Any]) -> None:
+        """Keep what was just saved, so the next command reads no events back.
+
+        A cached aggregate is still fast-forwarded on every read, so an older
+        version left here by a slower thread only costs a few events' replay.
+        """
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate in saved:
+            try:
+                cached = cache.get(aggregate.id)
+            except KeyError:
+                cached = None
+            if cached is None or cached.version < aggregate.version:
+                cache.put(aggregate.id, aggregate)
+
+    def _load(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
+        return self.repository.get(aggregate_id, projector_func=_project, deepcopy_from_cache=copy)
+
     def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self._load(aggregate_id)
         except AggregateNotFoundError:
             raise error(id=aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -187,14 +233,14 @@ class Ledger(Application[UUID]):
         """The rule book, opened with the default version 1 on first use, so that
         every version an award names is itself on record."""
         try:
-            book: RuleBook = self.repository.get(RULE_BOOK_ID, deepcopy_from_cache=False)
+            book: RuleBook = self._load(RULE_BOOK_ID, copy=False)
         except AggregateNotFoundError:
             book = RuleBook(ctx=Context.system("rule-book"))
             book.publish(PointsPolicy(), "默认积分规则", ctx=Context.system("rule-book"))
             try:
                 self.save(book)
             except RecordConflictError:
-                book = self.repository.get(RULE_BOOK_ID)
+                book = self._load(RULE_BOOK_ID, copy=False)
         return book
 
     def current_policy(self) -> PointsPolicy:
@@ -209,7 +255,7 @@ class Ledger(Application[UUID]):
     @retried
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
         self.rule_book()
-        book = cast(RuleBook, self.repository.get(RULE_BOOK_ID))
+        book: RuleBook = self._load(RULE_BOOK_ID)
         book.publish(policy, note, ctx)
         return Receipt(book.id, self._commit(book))
 

@@ -16,9 +16,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composable, Identifier
 
 GROUP_COMMIT_RECORDER_TOPIC = "ledger.recorder:GroupCommitRecorder"
 
@@ -33,16 +36,68 @@ class _Save:
         self.done = False
 
 
+def _text(statement: Composable) -> str:
+    return statement.as_string(None)
+
+
 class GroupCommitRecorder(PostgresApplicationRecorder):
+    """Also renders its SQL once: the library composes each statement anew on every
+    call, which cost more CPU than the database spent running it."""
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self._cond = threading.Condition()
         self._queue: list[_Save] = []
         self._leading = False
-        self.first_notification_statement = SQL(
-            "SELECT notification_id FROM {schema}.{table} WHERE originator_id = %s "
-            "ORDER BY originator_version LIMIT 1"
-        ).format(schema=Identifier(datastore.schema), table=Identifier(events_table_name))
+        table = SQL("{schema}.{table}").format(
+            schema=Identifier(datastore.schema), table=Identifier(events_table_name)
+        )
+        select = SQL("SELECT * FROM {table} WHERE originator_id = %s").format(table=table)
+        order = SQL(" ORDER BY originator_version ASC")
+        self._select_all = _text(select + order)
+        self._select_after = _text(select + SQL(" AND originator_version > %s") + order)
+        self.insert_events_statement = _text(self.insert_events_statement)  # type: ignore[assignment]
+        self.lock_table_statements = [_text(s) for s in self.lock_table_statements]  # type: ignore[arg-type]
+        self._notify_statement = _text(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self.first_notification_statement = _text(
+            SQL(
+                "SELECT notification_id FROM {table} WHERE originator_id = %s "
+                "ORDER BY originator_version LIMIT 1"
+            ).format(table=table)
+        )
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify_statement)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        if lte is not None or desc or limit is not None:
+            events: Sequence[StoredEvent] = super().select_events(
+                originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+            )
+            return events
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            if gt is None:
+                curs.execute(self._select_all, (originator_id,), prepare=True)
+            else:
+                curs.execute(self._select_after, (originator_id, gt), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

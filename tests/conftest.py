@@ -8,8 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from ledger.application import Ledger
 from ledger import database
+from ledger.application import Ledger
 from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
 
 

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InsufficientPoints, InvalidTransition
 from ledger.domain.policy import Award
 from ledger.domain.values import (
@@ -46,7 +47,7 @@ class Earning:
     category_class: CategoryClass
 
 
-class Account(Aggregate):
+class Account(LedgerAggregate):
     @staticmethod
     def create_id(member_id: UUID) -> UUID:
         return stable_id("account", member_id)

@@ -8,8 +8,9 @@ import re
 from datetime import date
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident
 from ledger.domain.values import Context, MemberKind, stable_id
 
@@ -48,7 +49,7 @@ def member_id_for(id_hash: str) -> UUID:
     return stable_id("member", id_hash)
 
 
-class Member(Aggregate):
+class Member(LedgerAggregate):
     @event("Registered")
     def __init__(
         self,

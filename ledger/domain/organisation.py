@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import AlreadyReported, InvalidInput, NotPaired, UnknownGrid
 from ledger.domain.values import Context, UnitKind, stable_id
 
@@ -18,7 +19,7 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-class Street(Aggregate):
+class Street(LedgerAggregate):
     """街道: the parent of communities."""
 
     @event("Registered")
@@ -26,7 +27,7 @@ class Street(Aggregate):
         self.name = name
 
 
-class Community(Aggregate):
+class Community(LedgerAggregate):
     """社区: belongs to a street and is divided into grids (网格)."""
 
     @event("Registered")
@@ -54,7 +55,7 @@ class Community(Aggregate):
             raise UnknownGrid(id=grid_id)
 
 
-class Unit(Aggregate):
+class Unit(LedgerAggregate):
     """单位: a member's employer, paired with communities (对口联系社区)."""
 
     @event("Registered")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.values import Context, Grade, stable_id
 
 
-class AnnualReview(Aggregate):
+class AnnualReview(LedgerAggregate):
     """The letter to the member's unit. One per member and year."""
 
     @staticmethod

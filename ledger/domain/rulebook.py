@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InvalidPolicy
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import Context, stable_id
@@ -14,7 +15,7 @@ from ledger.domain.values import Context, stable_id
 RULE_BOOK_ID = stable_id("rule-book")
 
 
-class RuleBook(Aggregate):
+class RuleBook(LedgerAggregate):
     """Every version ever published stays readable, so any award can be re-checked."""
 
     @staticmethod

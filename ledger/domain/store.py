@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InvalidInput, InvalidTransition, OutOfStock
 from ledger.domain.values import Context, Lot, stable_id
 
 MAX_LINES = 20
 
 
-class Item(Aggregate):
+class Item(LedgerAggregate):
     """Goods in one community's store. Stock never goes below zero."""
 
     @event("Listed")
@@ -81,7 +82,7 @@ def request_fingerprint(member_id: UUID, lines: list[tuple[UUID, int]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class Redemption(Aggregate):
+class Redemption(LedgerAggregate):
     """兑换: one kiosk request. Its id comes from the kiosk and the request key,
     so the event store itself refuses to apply one request twice."""
 

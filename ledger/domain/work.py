@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import Enum
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import (
     AlreadyClaimed,
     InvalidInput,
@@ -26,7 +27,7 @@ class NeedStatus(Enum):
     DISPATCHED = "已派单"
 
 
-class Need(Aggregate):
+class Need(LedgerAggregate):
     """点单: a need raised by a resident or a grid worker."""
 
     @event("Raised")
@@ -62,7 +63,7 @@ class TaskStatus(Enum):
     CANCELLED = "已取消"
 
 
-class Task(Aggregate):
+class Task(LedgerAggregate):
     """派单: a service task a community publishes, taken by members up to its capacity."""
 
     @event("Published")
@@ -142,7 +143,7 @@ class ServiceStatus(Enum):
     RELEASED = "已释放"
 
 
-class Service(Aggregate):
+class Service(LedgerAggregate):
     """服务纪实: one member doing one task, from claim to rating."""
 
     @staticmethod

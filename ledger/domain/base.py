@@ -1,0 +1,25 @@
+"""The base of the ledger's aggregates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+
+class LedgerAggregate(Aggregate):
+    """An aggregate whose state is immutable values, alone or in plain lists, sets
+    and dicts: copying the containers copies the aggregate.
+
+    The repository hands out a copy of every cached aggregate, so that a command
+    that fails half-way leaves the cache untouched; the generic ``deepcopy`` walked
+    every UUID and date and was the largest cost of a command.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            if isinstance(value, (list, dict, set)):
+                value = value.copy()
+            clone.__dict__[name] = value
+        return clone
