@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
@@ -63,7 +63,8 @@ from ledger.domain.values import (
     quantity,
 )
 from ledger.domain.work import Need, Service, Task
-from ledger.recorder import GROUP_COMMIT_RECORDER_TOPIC
+from ledger.loader import AggregateLoader
+from ledger.recorder import GROUP_COMMIT_RECORDER_TOPIC, GroupCommitRecorder
 from ledger.transcodings import register_ledger_transcodings
 
 P = ParamSpec("P")
@@ -71,6 +72,7 @@ R = TypeVar("R")
 A = TypeVar("A", bound=Aggregate)
 
 MAX_ATTEMPTS = 10
+CACHED_AGGREGATES = 50_000
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,6 @@ def retried(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    """The library's projector, less a runtime protocol check per event."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
-
-
 def _position(recordings: list[Recording[UUID]]) -> int | None:
     return max((r.notification.id for r in recordings), default=None)
 
@@ -120,7 +115,6 @@ class Ledger(Application[UUID]):
 
     name = "Ledger"
     env = {  # noqa: RUF012 (the library reads this class attribute)
-        "AGGREGATE_CACHE_MAXSIZE": "50000",
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "20",
         "APPLICATION_RECORDER_TOPIC": GROUP_COMMIT_RECORDER_TOPIC,
@@ -129,6 +123,9 @@ class Ledger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, id_hash_key: bytes = b"") -> None:
         super().__init__(env)
         self.id_hash_key = id_hash_key
+        self.loader = AggregateLoader(
+            cast(GroupCommitRecorder, self.recorder), self.mapper, CACHED_AGGREGATES
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -149,41 +146,21 @@ class Ledger(Application[UUID]):
                 processing.events.extend(aggregate.collect_events())
                 processing.aggregates[aggregate.id] = aggregate
         recordings = self._record(processing)
-        self._cache(processing.aggregates.values())
+        self.loader.remember(processing.aggregates.values())
         self._notify(recordings)
         return recordings
 
-    def _cache(self, saved: Iterable[Any]) -> None:
-        """Keep what was just saved, so the next command reads no events back.
-
-        A cached aggregate is still fast-forwarded on every read, so an older
-        version left here by a slower thread only costs a few events' replay.
-        """
-        cache = self.repository.cache
-        if cache is None:
-            return
-        for aggregate in saved:
-            try:
-                cached = cache.get(aggregate.id)
-            except KeyError:
-                cached = None
-            if cached is None or cached.version < aggregate.version:
-                cache.put(aggregate.id, aggregate)
-
-    def _load(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
-        return self.repository.get(aggregate_id, projector_func=_project, deepcopy_from_cache=copy)
-
-    def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
-        try:
-            aggregate: Aggregate = self._load(aggregate_id)
-        except AggregateNotFoundError:
-            raise error(id=aggregate_id) from None
-        if not isinstance(aggregate, cls):
+    @staticmethod
+    def _check(aggregate: Any, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        if not isinstance(aggregate, cls):  # missing, or an id of another kind
             raise error(id=aggregate_id)
         return aggregate
 
+    def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        return self._check(self.loader.load([aggregate_id])[aggregate_id], cls, aggregate_id, error)
+
     def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        return self.loader.load([aggregate_id], copy=False)[aggregate_id] is not None
 
     def _commit(self, *aggregates: Aggregate | None) -> int | None:
         return _position(self.save(*aggregates))
@@ -232,15 +209,14 @@ class Ledger(Application[UUID]):
     def rule_book(self) -> RuleBook:
         """The rule book, opened with the default version 1 on first use, so that
         every version an award names is itself on record."""
-        try:
-            book: RuleBook = self._load(RULE_BOOK_ID, copy=False)
-        except AggregateNotFoundError:
+        book: RuleBook | None = self.loader.load([RULE_BOOK_ID], copy=False)[RULE_BOOK_ID]
+        if book is None:
             book = RuleBook(ctx=Context.system("rule-book"))
             book.publish(PointsPolicy(), "默认积分规则", ctx=Context.system("rule-book"))
             try:
                 self.save(book)
             except RecordConflictError:
-                book = self._load(RULE_BOOK_ID, copy=False)
+                return self.rule_book()
         return book
 
     def current_policy(self) -> PointsPolicy:
@@ -255,7 +231,7 @@ class Ledger(Application[UUID]):
     @retried
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
         self.rule_book()
-        book: RuleBook = self._load(RULE_BOOK_ID)
+        book = self._get(RuleBook, RULE_BOOK_ID, NotFound)
         book.publish(policy, note, ctx)
         return Receipt(book.id, self._commit(book))
 
@@ -573,29 +549,28 @@ class Ledger(Application[UUID]):
             raise InvalidInput(reason="同一商品请合并为一行")
         fingerprint = request_fingerprint(member_id, requested)
         redemption_id = Redemption.create_id(kiosk, key)
-        try:
-            first = self.get_redemption(redemption_id)
-        except UnknownRedemption:
-            pass
-        else:
+        account_id = Account.create_id(member_id)
+        item_ids = [item_id for item_id, _ in requested]
+        # One round trip for everything the request needs to be decided.
+        loaded = self.loader.load([redemption_id, account_id, RULE_BOOK_ID, *item_ids])
+        account = self._check(loaded[account_id], Account, member_id, UnknownMember)
+        first = loaded[redemption_id]
+        if first is not None:
+            first = self._check(first, Redemption, redemption_id, UnknownRedemption)
             if first.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(key=key)
             return RedemptionReceipt(
-                first.id,
-                self._position_of(first.id),
-                first.total,
-                self.get_account(member_id).balance,
-                replayed=True,
+                first.id, self._position_of(first.id), first.total, account.balance, replayed=True
             )
-        account = self.get_account(member_id)
-        items = [self.get_item(item_id) for item_id, _ in requested]
+        items = [self._check(loaded[i], Item, i, UnknownItem) for i in item_ids]
         order = []
         for item, (_, count) in zip(items, requested, strict=True):
             if item.community_id != store_id:
                 raise ItemNotInStore(item_id=item.id)
             order.append(RedemptionLine(item.id, item.name, count, item.price))
         total = sum((line.amount for line in order), Decimal(0))
-        policy = self.current_policy()
+        book = loaded[RULE_BOOK_ID]
+        policy = book.current if book is not None else self.current_policy()
         account.expire(now(), policy.expiry_years_after, policy.version, ctx)
         lots = account.debit(total, redemption_id, store_id, policy.version, ctx)
         for item, line in zip(items, order, strict=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -52,13 +53,17 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         table = SQL("{schema}.{table}").format(
             schema=Identifier(datastore.schema), table=Identifier(events_table_name)
         )
-        select = SQL("SELECT * FROM {table} WHERE originator_id = %s").format(table=table)
-        order = SQL(" ORDER BY originator_version ASC")
-        self._select_all = _text(select + order)
-        self._select_after = _text(select + SQL(" AND originator_version > %s") + order)
         self.insert_events_statement = _text(self.insert_events_statement)  # type: ignore[assignment]
         self.lock_table_statements = [_text(s) for s in self.lock_table_statements]  # type: ignore[arg-type]
         self._notify_statement = _text(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self._select_after_many = _text(
+            SQL(
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
+                "JOIN {table} e ON e.originator_id = k.id AND e.originator_version > k.v "
+                "ORDER BY e.originator_id, e.originator_version"
+            ).format(table=table)
+        )
         self.first_notification_statement = _text(
             SQL(
                 "SELECT notification_id FROM {table} WHERE originator_id = %s "
@@ -70,25 +75,12 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         curs.execute(self._notify_statement)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_events(
-        self,
-        originator_id: Any,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        if lte is not None or desc or limit is not None:
-            events: Sequence[StoredEvent] = super().select_events(
-                originator_id, gt=gt, lte=lte, desc=desc, limit=limit
-            )
-            return events
+    def select_events_after(
+        self, originator_ids: list[UUID], versions: list[int]
+    ) -> list[StoredEvent]:
+        """The events of several aggregates, each after the given version, in one query."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            if gt is None:
-                curs.execute(self._select_all, (originator_id,), prepare=True)
-            else:
-                curs.execute(self._select_after, (originator_id, gt), prepare=True)
+            curs.execute(self._select_after_many, (originator_ids, versions), prepare=True)
             return [
                 StoredEvent(
                     originator_id=row["originator_id"],

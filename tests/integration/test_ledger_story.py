@@ -134,7 +134,6 @@ def test_events_read_back_from_the_store_carry_actor_policy_and_cause(
 ):
     member = new_member(ledger, world)
     service = served(ledger, world, member)
-    ledger.repository.cache.clear()  # type: ignore[union-attr]
     events = list(ledger.events.get(Account.create_id(member)))
     credited = events[-1]
     assert type(credited).__name__ == "Credited"

@@ -1,0 +1,70 @@
+"""Reading aggregates: many in one round trip, from a cache kept up to date.
+
+A command reads several aggregates (a redemption reads the request's record,
+the member's account, each item and the rule book). Asking the library's
+repository for each costs one query apiece, and the queries, not the
+database, were most of a command's time. Here one query brings the events
+of every aggregate the command needs that are newer than the cached versions.
+
+Cached aggregates are never changed in place: a newer state replaces the
+cached object, and every command works on its own copy, so a command that
+fails half-way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from copy import deepcopy
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import LRUCache
+from eventsourcing.persistence import Mapper
+
+from ledger.recorder import GroupCommitRecorder
+
+
+class AggregateLoader:
+    def __init__(self, recorder: GroupCommitRecorder, mapper: Mapper[UUID], size: int) -> None:
+        self._recorder = recorder
+        self._mapper = mapper
+        self._cache: LRUCache[UUID, Any] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
+        """The current state of each aggregate (None for an id with no events)."""
+        with self._lock:
+            cached = {i: self._cached(i) for i in ids}
+        versions = [0 if cached[i] is None else cached[i].version for i in ids]
+        newer: dict[UUID, list[Any]] = {}
+        for stored in self._recorder.select_events_after(list(ids), versions):
+            newer.setdefault(stored.originator_id, []).append(self._mapper.to_domain_event(stored))
+        loaded: dict[UUID, Any] = {}
+        for i in ids:
+            aggregate = cached[i]
+            if i in newer:
+                aggregate = deepcopy(aggregate)
+                for event in newer[i]:
+                    aggregate = event.mutate(aggregate)
+                self.remember([aggregate])
+            loaded[i] = deepcopy(aggregate) if copy and aggregate is not None else aggregate
+        return loaded
+
+    def remember(self, aggregates: Iterable[Any]) -> None:
+        """Cache aggregates just saved or loaded, unless a newer state is cached already."""
+        with self._lock:
+            for aggregate in aggregates:
+                cached = self._cached(aggregate.id)
+                if cached is None or cached.version < aggregate.version:
+                    self._cache.put(aggregate.id, aggregate)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _cached(self, aggregate_id: UUID) -> Any:
+        try:
+            return self._cache.get(aggregate_id)
+        except KeyError:
+            return None
