@@ -53,7 +53,13 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         table = SQL("{schema}.{table}").format(
             schema=Identifier(datastore.schema), table=Identifier(events_table_name)
         )
-        self.insert_events_statement = _text(self.insert_events_statement)  # type: ignore[assignment]
+        self._insert_columns = _text(
+            SQL(
+                "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+                "RETURNING notification_id"
+            ).format(table=table)
+        )
         self.lock_table_statements = [_text(s) for s in self.lock_table_statements]  # type: ignore[arg-type]
         self._notify_statement = _text(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
         self._select_after_many = _text(
@@ -73,6 +79,24 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self._notify_statement)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        # Four plain arrays are much cheaper to send than one array of the
+        # library's composite type; the rows and their order are the same.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._insert_columns,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events_after(
