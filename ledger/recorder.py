@@ -115,6 +115,12 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             ]
 
+    def first_notification_id(self, originator_id: UUID) -> int | None:
+        """The notification id of an aggregate's creation."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(self.first_notification_statement, (originator_id,)).fetchone()
+        return None if row is None else int(row["notification_id"])
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

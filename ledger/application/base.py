@@ -1,0 +1,211 @@
+"""What every command shares: reading and saving aggregates, retries, receipts, the rule book."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ParamSpec, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
+
+from ledger.domain.account import Account
+from ledger.domain.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotFound,
+    UnknownCommunity,
+    UnknownItem,
+    UnknownMember,
+    UnknownNeed,
+    UnknownRedemption,
+    UnknownService,
+    UnknownStreet,
+    UnknownTask,
+    UnknownUnit,
+)
+from ledger.domain.member import Member
+from ledger.domain.organisation import Community, Street, Unit
+from ledger.domain.policy import PointsPolicy
+from ledger.domain.rulebook import RULE_BOOK_ID, RuleBook
+from ledger.domain.store import Item, Redemption
+from ledger.domain.values import (
+    Context,
+)
+from ledger.domain.work import Need, Service, Task
+from ledger.loader import AggregateLoader
+from ledger.recorder import GROUP_COMMIT_RECORDER_TOPIC, GroupCommitRecorder
+from ledger.transcodings import register_ledger_transcodings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+A = TypeVar("A", bound=Aggregate)
+
+MAX_ATTEMPTS = 10
+CACHED_AGGREGATES = 50_000
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a command did: the aggregate it is about and the notification id of
+    its last event, for read-your-writes (``position`` None: nothing was written)."""
+
+    id: UUID
+    position: int | None
+
+
+@dataclass(frozen=True)
+class RedemptionReceipt(Receipt):
+    total: Decimal
+    balance: Decimal
+    replayed: bool
+
+
+def retried(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a command again when a concurrent command saved the same aggregate first."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return command(*args, **kwargs)
+            except RecordConflictError:
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise ConcurrencyConflict(attempts=MAX_ATTEMPTS)
+
+    return wrapper
+
+
+def _position(recordings: list[Recording[UUID]]) -> int | None:
+    return max((r.notification.id for r in recordings), default=None)
+
+
+class LedgerBase(Application[UUID]):
+    """What every command shares: reading, saving, retrying, the rule book."""
+
+    env = {  # noqa: RUF012 (the library reads this class attribute)
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "20",
+        "APPLICATION_RECORDER_TOPIC": GROUP_COMMIT_RECORDER_TOPIC,
+    }
+
+    def __init__(self, env: dict[str, str] | None = None, *, id_hash_key: bytes = b"") -> None:
+        super().__init__(env)
+        self.id_hash_key = id_hash_key
+        self.group_recorder = cast(GroupCommitRecorder, self.recorder)
+        self.loader = AggregateLoader(self.group_recorder, self.mapper, CACHED_AGGREGATES)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_ledger_transcodings(transcoder)
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save aggregates' new events in one transaction.
+
+        The library's ``save`` also accepts bare events and checks each object
+        against runtime protocols, which cost more CPU than the write itself;
+        here only aggregates are ever saved, and snapshots are not taken.
+        """
+        processing = ProcessingEvent[UUID]()
+        for aggregate in objs:
+            if aggregate is not None:
+                processing.events.extend(aggregate.collect_events())
+                processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self.loader.remember(processing.aggregates.values())
+        self._notify(recordings)
+        return recordings
+
+    @staticmethod
+    def _check(aggregate: Any, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        if not isinstance(aggregate, cls):  # missing, or an id of another kind
+            raise error(id=aggregate_id)
+        return aggregate
+
+    def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        return self._check(self.loader.load([aggregate_id])[aggregate_id], cls, aggregate_id, error)
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return self.loader.load([aggregate_id], copy=False)[aggregate_id] is not None
+
+    def _commit(self, *aggregates: Aggregate | None) -> int | None:
+        return _position(self.save(*aggregates))
+
+    def _create(self, aggregate: A, error: type[AlreadyExists] = AlreadyExists) -> Receipt:
+        """Save a new aggregate whose id may be deterministic: a second creation collides."""
+        try:
+            return Receipt(aggregate.id, self._commit(aggregate))
+        except RecordConflictError:
+            if self._exists(aggregate.id):
+                raise error(id=aggregate.id) from None
+            raise
+
+    def get_street(self, street_id: UUID) -> Street:
+        return self._get(Street, street_id, UnknownStreet)
+
+    def get_community(self, community_id: UUID) -> Community:
+        return self._get(Community, community_id, UnknownCommunity)
+
+    def get_unit(self, unit_id: UUID) -> Unit:
+        return self._get(Unit, unit_id, UnknownUnit)
+
+    def get_member(self, member_id: UUID) -> Member:
+        return self._get(Member, member_id, UnknownMember)
+
+    def get_account(self, member_id: UUID) -> Account:
+        return self._get(Account, Account.create_id(member_id), UnknownMember)
+
+    def get_need(self, need_id: UUID) -> Need:
+        return self._get(Need, need_id, UnknownNeed)
+
+    def get_task(self, task_id: UUID) -> Task:
+        return self._get(Task, task_id, UnknownTask)
+
+    def get_service(self, service_id: UUID) -> Service:
+        return self._get(Service, service_id, UnknownService)
+
+    def get_item(self, item_id: UUID) -> Item:
+        return self._get(Item, item_id, UnknownItem)
+
+    def get_redemption(self, redemption_id: UUID) -> Redemption:
+        return self._get(Redemption, redemption_id, UnknownRedemption)
+
+    # --- the rule book ----------------------------------------------------------
+
+    def rule_book(self) -> RuleBook:
+        """The rule book, opened with the default version 1 on first use, so that
+        every version an award names is itself on record."""
+        book: RuleBook | None = self.loader.load([RULE_BOOK_ID], copy=False)[RULE_BOOK_ID]
+        if book is None:
+            book = RuleBook(ctx=Context.system("rule-book"))
+            book.publish(PointsPolicy(), "默认积分规则", ctx=Context.system("rule-book"))
+            try:
+                self.save(book)
+            except RecordConflictError:
+                return self.rule_book()
+        return book
+
+    def current_policy(self) -> PointsPolicy:
+        return self.rule_book().current
+
+    def policy(self, version: int) -> PointsPolicy:
+        try:
+            return self.rule_book().versions[version]
+        except KeyError:
+            raise InvalidInput(reason=f"没有第 {version} 版积分规则") from None
+
+    @retried
+    def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
+        self.rule_book()
+        book = self._get(RuleBook, RULE_BOOK_ID, NotFound)
+        book.publish(policy, note, ctx)
+        return Receipt(book.id, self._commit(book))

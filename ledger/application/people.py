@@ -1,0 +1,182 @@
+"""Commands about the organisation and its people: streets, communities, units, members, reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import RecordConflictError
+
+from ledger.application.base import (
+    LedgerBase,
+    Receipt,
+    retried,
+)
+from ledger.domain.account import Account
+from ledger.domain.errors import (
+    AlreadyReviewed,
+    DuplicateMember,
+    InvalidInput,
+    NotEligibleForReview,
+)
+from ledger.domain.member import Member, hash_national_id, mask_phone, member_id_for
+from ledger.domain.organisation import Community, Street, Unit, check_name
+from ledger.domain.review import AnnualReview
+from ledger.domain.values import (
+    Context,
+    Grade,
+    MemberKind,
+    UnitKind,
+)
+
+
+class PeopleCommands(LedgerBase):
+    """街道、社区、单位、成员与年度评价."""
+
+    # --- organisation -----------------------------------------------------------
+
+    def register_street(self, name: str, ctx: Context) -> Receipt:
+        return self._create(Street(check_name(name, "街道"), ctx=ctx))
+
+    def register_community(
+        self, street_id: UUID, name: str, ctx: Context, grids: Sequence[str] = ()
+    ) -> Receipt:
+        self.get_street(street_id)
+        community = Community(street_id, check_name(name, "社区"), ctx=ctx)
+        for grid in grids:
+            community.add_grid(grid, ctx)
+        return self._create(community)
+
+    @retried
+    def add_grid(self, community_id: UUID, name: str, ctx: Context) -> Receipt:
+        community = self.get_community(community_id)
+        grid_id = community.add_grid(name, ctx)
+        return Receipt(grid_id, self._commit(community))
+
+    def register_unit(
+        self, name: str, kind: UnitKind, ctx: Context, communities: Sequence[UUID] = ()
+    ) -> Receipt:
+        unit = Unit(check_name(name, "单位"), kind, ctx=ctx)
+        for community_id in communities:
+            self.get_community(community_id)
+            unit.pair(community_id, ctx)
+        return self._create(unit)
+
+    @retried
+    def pair_unit(self, unit_id: UUID, community_id: UUID, ctx: Context) -> Receipt:
+        unit = self.get_unit(unit_id)
+        self.get_community(community_id)
+        unit.pair(community_id, ctx)
+        return Receipt(unit.id, self._commit(unit))
+
+    @retried
+    def report_unit(self, unit_id: UUID, community_id: UUID, on: date, ctx: Context) -> Receipt:
+        unit = self.get_unit(unit_id)
+        unit.report(community_id, on, ctx)
+        return Receipt(unit.id, self._commit(unit))
+
+    # --- members ----------------------------------------------------------------
+
+    def register_member(
+        self,
+        kind: MemberKind,
+        name: str,
+        community_id: UUID,
+        ctx: Context,
+        *,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        phone: str | None = None,
+        national_id: str | None = None,
+        member_id: UUID | None = None,
+    ) -> Receipt:
+        """Register a member and open their account in one transaction.
+
+        With a national ID number the member's id derives from its keyed hash,
+        so registering the same person twice is refused by the event store.
+        """
+        self.get_community(community_id).check_grid(grid_id)
+        if unit_id is not None:
+            self.get_unit(unit_id)
+        if kind is MemberKind.PARTY_MEMBER and unit_id is None:
+            raise InvalidInput(reason="在职党员须登记所在单位")
+        id_hash = hash_national_id(national_id, self.id_hash_key) if national_id else None
+        if id_hash is not None:
+            member_id = member_id_for(id_hash)
+        member = Member(
+            id=member_id or uuid4(),
+            kind=kind,
+            name=check_name(name, "成员"),
+            phone_masked=mask_phone(phone) if phone else None,
+            id_hash=id_hash,
+            unit_id=unit_id,
+            community_id=community_id,
+            grid_id=grid_id,
+            ctx=ctx,
+        )
+        account = Account(member.id, ctx=ctx)
+        try:
+            return Receipt(member.id, self._commit(member, account))
+        except RecordConflictError:
+            if self._exists(member.id):
+                raise DuplicateMember(id=member.id) from None
+            raise
+
+    @retried
+    def report_member(self, member_id: UUID, on: date, ctx: Context) -> Receipt:
+        member = self.get_member(member_id)
+        member.report(member.community_id, on, ctx)
+        return Receipt(member.id, self._commit(member))
+
+    @retried
+    def move_member(
+        self,
+        member_id: UUID,
+        ctx: Context,
+        *,
+        unit_id: UUID | None = None,
+        community_id: UUID | None = None,
+        grid_id: UUID | None = None,
+    ) -> Receipt:
+        member = self.get_member(member_id)
+        if unit_id is not None:
+            self.get_unit(unit_id)
+            member.move_unit(unit_id, ctx)
+        if community_id is not None:
+            self.get_community(community_id).check_grid(grid_id)
+            member.move_home(community_id, grid_id, ctx)
+        return Receipt(member.id, self._commit(member))
+
+    # --- annual review ------------------------------------------------------------------
+
+    def review_member(
+        self,
+        community_id: UUID,
+        member_id: UUID,
+        year: int,
+        grade: Grade,
+        comment: str,
+        ctx: Context,
+    ) -> Receipt:
+        """年度评价: the community's grade of a reported party member living there."""
+        member = self.get_member(member_id)
+        self.get_community(community_id)
+        reason = None
+        if member.kind is not MemberKind.PARTY_MEMBER:
+            reason = "只评价在职党员"
+        elif member.community_id != community_id:
+            reason = "不居住在本社区"
+        elif not member.reported:
+            reason = "尚未向本社区报到"
+        if reason:
+            raise NotEligibleForReview(member_id=member_id, reason=reason)
+        if not 1900 < year < 3000 or len(comment) > 2000:
+            raise InvalidInput(reason="年度或评语无效")
+        review = AnnualReview(
+            member_id, year, community_id, member.unit_id, grade, comment.strip(), ctx=ctx
+        )
+        try:
+            return Receipt(review.id, self._commit(review))
+        except RecordConflictError:
+            raise AlreadyReviewed(member_id=member_id, year=year) from None

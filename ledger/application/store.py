@@ -1,0 +1,169 @@
+"""Commands of the points store (积分超市): goods, redemptions, and the expiry of points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from ledger.application.base import (
+    LedgerBase,
+    Receipt,
+    RedemptionReceipt,
+    retried,
+)
+from ledger.domain.account import Account
+from ledger.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    ItemNotInStore,
+    UnknownItem,
+    UnknownMember,
+    UnknownRedemption,
+)
+from ledger.domain.organisation import check_name
+from ledger.domain.rulebook import RULE_BOOK_ID
+from ledger.domain.store import MAX_LINES, Item, Redemption, RedemptionLine, request_fingerprint
+from ledger.domain.values import (
+    Context,
+    aware,
+    now,
+    points,
+    quantity,
+)
+
+
+class StoreCommands(LedgerBase):
+    """商品、兑换与积分过期."""
+
+    # --- the points store -------------------------------------------------------------
+
+    def list_item(self, store_id: UUID, name: str, price: object, ctx: Context) -> Receipt:
+        self.get_community(store_id)
+        return self._create(Item(store_id, check_name(name, "商品"), points(price), ctx=ctx))
+
+    @retried
+    def restock_item(self, item_id: UUID, count: int, donor: str, ctx: Context) -> Receipt:
+        item = self.get_item(item_id)
+        item.restock(quantity(count), donor, ctx)
+        return Receipt(item.id, self._commit(item))
+
+    @retried
+    def reprice_item(self, item_id: UUID, price: object, ctx: Context) -> Receipt:
+        item = self.get_item(item_id)
+        item.reprice(points(price), ctx)
+        return Receipt(item.id, self._commit(item))
+
+    @retried
+    def redeem(
+        self,
+        kiosk: str,
+        key: str,
+        member_id: UUID,
+        store_id: UUID,
+        lines: Sequence[tuple[UUID, int]],
+        ctx: Context,
+    ) -> RedemptionReceipt:
+        """兑换 at a kiosk: debit the account and the stock in one transaction.
+
+        The same key with the same request returns the first result and moves
+        nothing; the same key with a different request is refused.
+        """
+        if not kiosk.strip() or not 0 < len(key) <= 200:
+            raise InvalidInput(reason="兑换须提供终端编号和 1 到 200 个字符的请求编号")
+        requested = [(item_id, quantity(count)) for item_id, count in lines]
+        if not 0 < len(requested) <= MAX_LINES:
+            raise InvalidInput(reason=f"一次兑换须有 1 到 {MAX_LINES} 种商品")
+        if len({item_id for item_id, _ in requested}) != len(requested):
+            raise InvalidInput(reason="同一商品请合并为一行")
+        fingerprint = request_fingerprint(member_id, requested)
+        redemption_id = Redemption.create_id(kiosk, key)
+        account_id = Account.create_id(member_id)
+        item_ids = [item_id for item_id, _ in requested]
+        # One round trip for everything the request needs to be decided.
+        loaded = self.loader.load([redemption_id, account_id, RULE_BOOK_ID, *item_ids])
+        account = self._check(loaded[account_id], Account, member_id, UnknownMember)
+        first = loaded[redemption_id]
+        if first is not None:
+            first = self._check(first, Redemption, redemption_id, UnknownRedemption)
+            if first.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(key=key)
+            return RedemptionReceipt(
+                first.id,
+                self.group_recorder.first_notification_id(first.id),
+                first.total,
+                account.balance,
+                replayed=True,
+            )
+        items = [self._check(loaded[i], Item, i, UnknownItem) for i in item_ids]
+        order = []
+        for item, (_, count) in zip(items, requested, strict=True):
+            if item.community_id != store_id:
+                raise ItemNotInStore(item_id=item.id)
+            order.append(RedemptionLine(item.id, item.name, count, item.price))
+        total = sum((line.amount for line in order), Decimal(0))
+        book = loaded[RULE_BOOK_ID]
+        policy = book.current if book is not None else self.current_policy()
+        account.expire(now(), policy.expiry_years_after, policy.version, ctx)
+        lots = account.debit(total, redemption_id, store_id, policy.version, ctx)
+        for item, line in zip(items, order, strict=True):
+            item.take(line.quantity, redemption_id, ctx)
+        redemption = Redemption(
+            kiosk, key, fingerprint, member_id, store_id, order, total, lots, ctx=ctx
+        )
+        # The redemption's own event goes last, so its notification id is the
+        # receipt's position, which a replay of the request can find again.
+        position = self._commit(account, *items, redemption)
+        return RedemptionReceipt(redemption_id, position, total, account.balance, replayed=False)
+
+    @retried
+    def cancel_redemption(self, redemption_id: UUID, reason: str, ctx: Context) -> Receipt:
+        """Refund the points and put the goods back on the shelf."""
+        redemption = self.get_redemption(redemption_id)
+        redemption.cancel(reason, ctx)
+        account = self.get_account(redemption.member_id)
+        account.refund(
+            redemption.total,
+            redemption.lots,
+            redemption.id,
+            redemption.store_id,
+            self.current_policy().version,
+            ctx,
+        )
+        items = [self.get_item(line.item_id) for line in redemption.lines]
+        for item, line in zip(items, redemption.lines, strict=True):
+            item.give_back(line.quantity, redemption.id, ctx)
+        return Receipt(redemption.id, self._commit(redemption, account, *items))
+
+    # --- expiry -----------------------------------------------------------------------
+
+    @retried
+    def expire_account(self, member_id: UUID, as_of: datetime, ctx: Context) -> Receipt:
+        account = self.get_account(member_id)
+        policy = self.current_policy()
+        account.expire(aware(as_of), policy.expiry_years_after, policy.version, ctx)
+        return Receipt(account.id, self._commit(account))
+
+    def expire_points(self, as_of: datetime, ctx: Context) -> int:
+        """Expire every account's due points; running it again moves nothing.
+        Returns how many accounts had points expire."""
+        expired = 0
+        for member_id in self._account_holders():
+            if self.expire_account(member_id, as_of, ctx).position is not None:
+                expired += 1
+        return expired
+
+    def _account_holders(self) -> list[UUID]:
+        topic = get_topic(Account.Opened)  # type: ignore[attr-defined]
+        holders: list[UUID] = []
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, 1000, topics=[topic])
+            if not batch:
+                return holders
+            holders.extend(cast(Any, self.mapper.to_domain_event(n)).member_id for n in batch)
+            start = batch[-1].id + 1

@@ -1,0 +1,187 @@
+"""Commands about the work: needs, tasks, claims and services (点单、派单、接单、服务纪实)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from ledger.application.base import (
+    LedgerBase,
+    Receipt,
+    retried,
+)
+from ledger.domain.errors import (
+    InvalidInput,
+)
+from ledger.domain.organisation import check_name
+from ledger.domain.values import (
+    Context,
+    Rating,
+    aware,
+    local_date,
+    now,
+)
+from ledger.domain.work import Need, Service, Task
+
+
+class WorkCommands(LedgerBase):
+    """群众点单、社区派单、党员接单、签到签退、一事一评."""
+
+    # --- needs, tasks, claims -----------------------------------------------------
+
+    def raise_need(
+        self,
+        community_id: UUID,
+        raised_by: str,
+        description: str,
+        ctx: Context,
+        *,
+        grid_id: UUID | None = None,
+        category: str | None = None,
+    ) -> Receipt:
+        self.get_community(community_id).check_grid(grid_id)
+        if category is not None:
+            self.current_policy().category_class(category)
+        if not 0 < len(description.strip()) <= 2000:
+            raise InvalidInput(reason="需求描述须为 1 到 2000 个字符")
+        need = Need(community_id, grid_id, raised_by, description.strip(), category, ctx=ctx)
+        return self._create(need)
+
+    @retried
+    def publish_task(
+        self,
+        community_id: UUID,
+        title: str,
+        category: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        capacity: int,
+        ctx: Context,
+        *,
+        grid_id: UUID | None = None,
+        need_id: UUID | None = None,
+    ) -> Receipt:
+        self.get_community(community_id).check_grid(grid_id)
+        self.current_policy().category_class(category)
+        starts_at, ends_at = aware(starts_at), aware(ends_at)
+        Task.check_schedule(starts_at, ends_at, capacity)
+        need = self.get_need(need_id) if need_id is not None else None
+        if need is not None and need.community_id != community_id:
+            raise InvalidInput(reason="需求与任务不属于同一社区")
+        task = Task(
+            community_id,
+            grid_id,
+            need_id,
+            check_name(title, "任务"),
+            category,
+            starts_at,
+            ends_at,
+            capacity,
+            ctx=ctx,
+        )
+        if need is not None:
+            need.dispatch(task.id, ctx)
+        return Receipt(task.id, self._commit(task, need))
+
+    @retried
+    def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
+        """接单: the member takes a place; the service record starts with the claim."""
+        task = self.get_task(task_id)
+        self.get_member(member_id)
+        task.claim(member_id, ctx)
+        service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
+        return Receipt(service.id, self._commit(task, service))
+
+    @retried
+    def cancel_task(self, task_id: UUID, reason: str, ctx: Context) -> Receipt:
+        task = self.get_task(task_id)
+        if not reason.strip():
+            raise InvalidInput(reason="取消任务须写明原因")
+        services = [self.get_service(Service.create_id(task.id, m)) for m in task.claims]
+        task.cancel(reason.strip(), ctx)
+        released = [s for s in services if s.releasable]
+        for service in released:
+            service.release(ctx)
+        return Receipt(task.id, self._commit(task, *released))
+
+    @retried
+    def close_task(self, task_id: UUID, ctx: Context) -> Receipt:
+        task = self.get_task(task_id)
+        task.close(ctx)
+        return Receipt(task.id, self._commit(task))
+
+    # --- services -------------------------------------------------------------------
+
+    @retried
+    def check_in(
+        self,
+        service_id: UUID,
+        ctx: Context,
+        *,
+        at: datetime | None = None,
+        evidence: Sequence[str] = (),
+    ) -> Receipt:
+        service = self.get_service(service_id)
+        service.check_in(aware(at or now()), list(evidence), ctx)
+        return Receipt(service.id, self._commit(service))
+
+    @retried
+    def check_out(
+        self,
+        service_id: UUID,
+        ctx: Context,
+        *,
+        at: datetime | None = None,
+        evidence: Sequence[str] = (),
+    ) -> Receipt:
+        service = self.get_service(service_id)
+        service.check_out(aware(at or now()), list(evidence), ctx)
+        return Receipt(service.id, self._commit(service))
+
+    @retried
+    def confirm_service(self, service_id: UUID, ctx: Context) -> Receipt:
+        service = self.get_service(service_id)
+        service.confirm(ctx)
+        return Receipt(service.id, self._commit(service))
+
+    @retried
+    def rate_service(self, service_id: UUID, rating: Rating, ctx: Context) -> Receipt:
+        """一事一评: the community rates the service and the rule book awards its points."""
+        service = self.get_service(service_id)
+        service.check_ratable()
+        task = self.get_task(service.task_id)
+        account = self.get_account(service.member_id)
+        policy = self.current_policy()
+        assert service.checked_in_at is not None and service.checked_out_at is not None
+        award = policy.award(
+            category=task.category,
+            scheduled_start=task.starts_at,
+            scheduled_end=task.ends_at,
+            checked_in=service.checked_in_at,
+            checked_out=service.checked_out_at,
+            rating=rating,
+            routine_hours_already=account.routine_hours_on(local_date(service.checked_in_at)),
+        )
+        service.rate(rating, award, ctx)
+        credited = account.credit(service.id, task.community_id, award, ctx)
+        return Receipt(service.id, self._commit(service, account if credited else None))
+
+    @retried
+    def reverse_service(
+        self, service_id: UUID, reason: str, approved_by: str, ctx: Context
+    ) -> Receipt:
+        """Take back a wrong award by a compensating event; nothing is deleted."""
+        service = self.get_service(service_id)
+        service.reverse(reason, approved_by, ctx)
+        account = self.get_account(service.member_id)
+        moved = service.id in account.earnings
+        if moved:
+            account.reverse(
+                service.id,
+                reason.strip(),
+                approved_by.strip(),
+                self.current_policy().version,
+                ctx,
+            )
+        return Receipt(service.id, self._commit(service, account if moved else None))
