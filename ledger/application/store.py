@@ -85,7 +85,7 @@ class StoreCommands(LedgerBase):
         account_id = Account.create_id(member_id)
         item_ids = [item_id for item_id, _ in requested]
         # One round trip for everything the request needs to be decided.
-        loaded = self.loader.load([redemption_id, account_id, RULE_BOOK_ID, *item_ids])
+        loaded = self._load([redemption_id, account_id, RULE_BOOK_ID, *item_ids])
         account = self._check(loaded[account_id], Account, member_id, UnknownMember)
         first = loaded[redemption_id]
         if first is not None:

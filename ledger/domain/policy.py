@@ -28,6 +28,17 @@ ROUTINE_CATEGORIES = ("学习", "巡逻", "清洁卫生", "值班值守", "文�
 SKILLED_CATEGORIES = ("政策宣讲", "法律援助", "医疗义诊", "技能培训", "心理疏导")
 HARD_CATEGORIES = ("应急保障", "矛盾调解", "楼栋长", "扶老帮困")
 
+RANKING_INDICATORS = (
+    "report_rate",
+    "participation_rate",
+    "hours_per_member",
+    "points_per_member",
+    "hard_share",
+    "average_rating",
+    "floor_rate",
+)
+"""What a unit's composite score (合理设置考核指标和权重) can weigh."""
+
 BELOW_ATTENDANCE = "签到时长不足计划时长的 {threshold:.0%},不计时长和积分"
 ROUTINE_CAP_REACHED = "常规类服务当日已计满 {cap} 小时"
 
@@ -71,6 +82,19 @@ class PointsPolicy:
     routine_daily_cap_hours: Decimal = Decimal("4")
     annual_floor_hours: Decimal = Decimal("20")
     expiry_years_after: int = 1
+    ranking_weights: Mapping[str, Decimal] = field(
+        default_factory=lambda: _frozen(
+            {
+                "report_rate": Decimal("0.15"),
+                "participation_rate": Decimal("0.20"),
+                "hours_per_member": Decimal("0.20"),
+                "points_per_member": Decimal("0.10"),
+                "hard_share": Decimal("0.15"),
+                "average_rating": Decimal("0.10"),
+                "floor_rate": Decimal("0.10"),
+            }
+        )
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -92,11 +116,18 @@ class PointsPolicy:
             problems.append("积分有效期不能为负")
         if not self.categories:
             problems.append("至少需要一个服务类别")
+        if not set(self.ranking_weights) <= set(RANKING_INDICATORS):
+            problems.append("考核指标只能是:" + "、".join(RANKING_INDICATORS))
+        if any(w < 0 for w in self.ranking_weights.values()) or not any(
+            w > 0 for w in self.ranking_weights.values()
+        ):
+            problems.append("考核权重不能为负,且至少一项大于 0")
         if problems:
             raise InvalidPolicy(reason=";".join(problems))
         object.__setattr__(self, "categories", _frozen(self.categories))
         object.__setattr__(self, "difficulty", _frozen(self.difficulty))
         object.__setattr__(self, "rating", _frozen(self.rating))
+        object.__setattr__(self, "ranking_weights", _frozen(self.ranking_weights))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PointsPolicy:
         return self  # immutable
@@ -160,6 +191,7 @@ class PointsPolicy:
             "routine_daily_cap_hours": str(self.routine_daily_cap_hours),
             "annual_floor_hours": str(self.annual_floor_hours),
             "expiry_years_after": self.expiry_years_after,
+            "ranking_weights": {k: str(w) for k, w in self.ranking_weights.items()},
         }
 
     @classmethod
@@ -175,6 +207,11 @@ class PointsPolicy:
                 routine_daily_cap_hours=Decimal(data["routine_daily_cap_hours"]),
                 annual_floor_hours=Decimal(data["annual_floor_hours"]),
                 expiry_years_after=int(data["expiry_years_after"]),
+                **(
+                    {"ranking_weights": {k: Decimal(w) for k, w in data["ranking_weights"].items()}}
+                    if "ranking_weights" in data
+                    else {}
+                ),
             )
         except (KeyError, ValueError, ArithmeticError) as e:
             raise InvalidPolicy(reason=f"字段缺失或格式错误({e})") from None

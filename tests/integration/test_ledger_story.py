@@ -389,3 +389,24 @@ def test_bad_input_gets_a_specific_error(ledger: Ledger, world: dict[str, UUID],
     with pytest.raises(error) as raised:
         call(ledger, world)
     assert raised.value.code and raised.value.message
+
+
+def test_a_batch_saves_many_commands_in_one_transaction(ledger: Ledger, world: dict[str, UUID]):
+    before = ledger.recorder.max_notification_id() or 0
+    with ledger.batch():
+        member = new_member(ledger, world)
+        service = served(ledger, world, member)
+        item = stock_item(ledger, world, price="1", stock=2)
+        with pytest.raises(OutOfStock):  # a failed command leaves no trace in the batch
+            ledger.redeem("kiosk-7", "b-1", member, world["community"], [(item, 3)], KIOSK)
+        ledger.redeem("kiosk-7", "b-2", member, world["community"], [(item, 2)], KIOSK)
+        assert ledger.recorder.max_notification_id() == before  # nothing written yet
+        new_member(ledger, world, national_id="110105197001010033")
+        with pytest.raises(DuplicateMember):
+            new_member(ledger, world, national_id="110105197001010033")
+    assert ledger.get_service(service).status is ServiceStatus.RATED
+    assert ledger.get_account(member).balance == Decimal("2.0")
+    assert ledger.get_item(item).stock == 0
+    saved = ledger.recorder.select_notifications(before + 1, 1000)
+    assert len(saved) > 10
+    assert len({n.id for n in saved}) == len(saved)

@@ -143,9 +143,18 @@ def test_a_policy_survives_its_stored_form():
     assert PointsPolicy.from_data(policy.to_data()) == policy
 
 
+def test_unit_rankings_weigh_seven_indicators_summing_to_one_by_default():
+    weights = PointsPolicy().ranking_weights
+    assert sum(weights.values()) == Decimal("1.00")
+    assert weights["participation_rate"] == Decimal("0.20")
+    assert weights["hard_share"] == Decimal("0.15")
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        {"ranking_weights": {"popularity": Decimal(1)}},
+        {"ranking_weights": {"report_rate": Decimal(0)}},
         {"version": 0},
         {"points_per_hour": Decimal(0)},
         {"min_attendance": Decimal("1.5")},
