@@ -144,13 +144,18 @@ class LedgerBase(Application[UUID]):
             pending = list(self._batch.values())
         finally:
             self._batch = None
-        self.save(*pending)
+        try:
+            self.save(*pending)
+        except RecordConflictError:
+            self.loader.forget()  # it trusted a cache that another writer made stale
+            raise
 
     def _load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
         """The aggregates with these ids, read in one round trip (None: no such id)."""
         batch = self._batch or {}
         missing = [i for i in ids if i not in batch]
-        loaded = self.loader.load(missing, copy=copy) if missing else {}
+        trust = self._batch is not None
+        loaded = self.loader.load(missing, copy=copy, trust_cache=trust) if missing else {}
         for i in ids:
             if i in batch:
                 loaded[i] = deepcopy(batch[i]) if copy else batch[i]
@@ -179,15 +184,13 @@ class LedgerBase(Application[UUID]):
         return None
 
     def _created_twice(self, aggregate: Aggregate) -> bool:
-        """In a batch: does this aggregate's creation clash with one already made?
-        (Outside a batch the event store's unique constraint says so.)"""
-        first = aggregate.pending_events[0]
+        """In a batch: does this aggregate's creation clash with one made earlier in
+        the batch? A clash with a stored one fails the batch's save, as outside a
+        batch; commands that create by a natural key look for it first."""
         assert self._batch is not None
         earlier = self._batch.get(aggregate.id)
-        if earlier is not None:
-            # A command's copy of a batched aggregate shares its pending events.
-            return first is not earlier.pending_events[0]
-        return first.originator_version == 1 and self._exists(aggregate.id)
+        # A command's copy of a batched aggregate shares its pending events.
+        return earlier is not None and aggregate.pending_events[0] is not earlier.pending_events[0]
 
     def _create(self, aggregate: A, error: type[AlreadyExists] = AlreadyExists) -> Receipt:
         """Save a new aggregate whose id may be deterministic: a second creation collides."""

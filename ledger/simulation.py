@@ -1,0 +1,255 @@
+"""A generated year of a street, recorded through the ledger's own commands.
+
+It follows the patterns the source documents complain about: easy tasks are
+taken at once while hard ones find few takers, some members sign in and
+leave, some stay below the annual floor. The same seed gives the same
+history. Used by the tests, the benchmarks and the demo.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.domain.errors import LedgerError
+from ledger.domain.policy import HARD_CATEGORIES, ROUTINE_CATEGORIES, SKILLED_CATEGORIES
+from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
+
+ADMIN = Context("generator", Role.ADMIN)
+GOODS = (("食用油", "8"), ("大米", "10"), ("洗衣液", "6"), ("毛巾", "3"), ("肥皂", "2"))
+UNIT_KINDS = (
+    UnitKind.ORGAN,
+    UnitKind.INSTITUTION,
+    UnitKind.STATE_ENTERPRISE,
+    UnitKind.NEW_ORGANISATION,
+)
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+
+
+@dataclass(frozen=True)
+class Scale:
+    communities: int = 12
+    grids: int = 4
+    units: int = 40
+    party_members: int = 1268
+    residents: int = 400
+    days: int = 365
+    tasks_per_community_day: float = 1.0
+    start: date = date(2026, 1, 1)
+
+
+@dataclass
+class History:
+    """What was generated, for whoever needs to look things up afterwards."""
+
+    street: UUID
+    communities: list[UUID] = field(default_factory=list)
+    units: list[UUID] = field(default_factory=list)
+    members: list[UUID] = field(default_factory=list)
+    party_members: list[UUID] = field(default_factory=list)
+    items: dict[UUID, list[UUID]] = field(default_factory=dict)
+    services: list[UUID] = field(default_factory=list)
+    refused: int = 0
+
+
+def _at(day: date, hour: float) -> datetime:
+    return datetime.combine(day, time(0), CST) + timedelta(hours=hour)
+
+
+class Generator:
+    """Records a street's history in batches of about ``batch_size`` commands."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        scale: Scale,
+        seed: int = 1,
+        batch_size: int = 400,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.scale = scale
+        self.rng = random.Random(seed)
+        self.batch_size = batch_size
+        self.progress = progress
+        self._commands = 0
+
+    def _name(self) -> str:
+        return self.rng.choice(SURNAMES) + "".join(
+            self.rng.choices(GIVEN, k=self.rng.randint(1, 2))
+        )
+
+    def _tick(self) -> None:
+        self._commands += 1
+
+    def run(self) -> History:
+        ledger, rng, scale = self.ledger, self.rng, self.scale
+        with ledger.batch():
+            history = History(ledger.register_street("果园新村街道", ADMIN).id)
+            for c in range(scale.communities):
+                grids = [f"{g + 1}网格" for g in range(scale.grids)]
+                community = ledger.register_community(
+                    history.street, f"第{c + 1}社区", ADMIN, grids=grids
+                ).id
+                history.communities.append(community)
+            for u in range(scale.units):
+                paired = rng.sample(
+                    history.communities, k=min(len(history.communities), rng.randint(1, 3))
+                )
+                unit = ledger.register_unit(
+                    f"单位{u + 1}", UNIT_KINDS[u % len(UNIT_KINDS)], ADMIN, communities=paired
+                ).id
+                ledger.report_unit(unit, paired[0], scale.start, ADMIN)
+                history.units.append(unit)
+        self._register_members(history)
+        self._stock_stores(history)
+        for offset in range(scale.days):
+            with ledger.batch():
+                self._day(history, scale.start + timedelta(days=offset))
+            if self.progress:
+                self.progress(offset + 1, scale.days)
+        with ledger.batch():
+            self._annual_reviews(history)
+        return history
+
+    def _register_members(self, history: History) -> None:
+        ledger, rng, scale = self.ledger, self.rng, self.scale
+        people = [MemberKind.PARTY_MEMBER] * scale.party_members + [
+            rng.choice((MemberKind.RESIDENT, MemberKind.VOLUNTEER)) for _ in range(scale.residents)
+        ]
+        for start in range(0, len(people), self.batch_size):
+            with ledger.batch():
+                for kind in people[start : start + self.batch_size]:
+                    community = rng.choice(history.communities)
+                    grid = rng.choice(list(ledger.get_community(community).grids))
+                    unit = rng.choice(history.units) if kind is MemberKind.PARTY_MEMBER else None
+                    member = ledger.register_member(
+                        kind,
+                        self._name(),
+                        community,
+                        ADMIN,
+                        grid_id=grid,
+                        unit_id=unit,
+                        phone=f"13{rng.randint(0, 999_999_999):09d}",
+                    ).id
+                    history.members.append(member)
+                    if kind is MemberKind.PARTY_MEMBER:
+                        history.party_members.append(member)
+                        if rng.random() < 0.95:
+                            on = scale.start + timedelta(days=rng.randint(0, 60))
+                            ledger.report_member(member, on, ADMIN)
+
+    def _stock_stores(self, history: History) -> None:
+        with self.ledger.batch():
+            for community in history.communities:
+                items = []
+                for name, price in GOODS:
+                    item = self.ledger.list_item(community, name, price, ADMIN).id
+                    donor = f"单位{self.rng.randint(1, self.scale.units)}"
+                    self.ledger.restock_item(item, 10_000, donor, ADMIN)
+                    items.append(item)
+                history.items[community] = items
+
+    def _day(self, history: History, day: date) -> None:
+        ledger, rng, scale = self.ledger, self.rng, self.scale
+        for community in history.communities:
+            count = int(scale.tasks_per_community_day) + (
+                rng.random() < scale.tasks_per_community_day % 1
+            )
+            for _ in range(count):
+                self._task(history, community, day)
+        for _ in range(max(1, len(history.communities) // 2)):
+            member = rng.choice(history.members)
+            community = rng.choice(history.communities)
+            item = rng.choice(history.items[community])
+            try:
+                ledger.redeem(
+                    f"kiosk-{community.hex[:6]}",
+                    f"{day}-{rng.getrandbits(64):x}",
+                    member,
+                    community,
+                    [(item, 1)],
+                    Context("kiosk", Role.KIOSK, device="kiosk"),
+                )
+            except LedgerError:
+                history.refused += 1
+
+    def _task(self, history: History, community: UUID, day: date) -> None:
+        ledger, rng = self.ledger, self.rng
+        roll = rng.random()
+        if roll < 0.55:
+            category, takers = rng.choice(ROUTINE_CATEGORIES), (2, 6)
+        elif roll < 0.85:
+            category, takers = rng.choice(SKILLED_CATEGORIES), (1, 3)
+        else:
+            category, takers = rng.choice(HARD_CATEGORIES), (0, 2)  # 麻烦事应者寥寥
+        start = _at(day, rng.choice((8.5, 9, 14, 15, 19)))
+        hours = rng.choice((1, 2, 2, 3, 4))
+        capacity = rng.randint(2, 5)
+        task = ledger.publish_task(
+            community,
+            f"{category}服务",
+            category,
+            start,
+            start + timedelta(hours=hours),
+            capacity,
+            ADMIN,
+        ).id
+        if rng.random() < 0.02:
+            ledger.cancel_task(task, "天气原因取消", ADMIN)
+            return
+        wanted = min(capacity, rng.randint(*takers))
+        for member in rng.sample(history.members, k=wanted):
+            self._serve(history, task, member, start, hours)
+
+    def _serve(
+        self, history: History, task: UUID, member: UUID, start: datetime, hours: int
+    ) -> None:
+        ledger, rng = self.ledger, self.rng
+        service = ledger.claim_task(task, member, ADMIN).id
+        if rng.random() < 0.03:
+            return  # claimed and never came
+        arrived = start + timedelta(minutes=rng.randint(-10, 15))
+        ledger.check_in(service, ADMIN, at=arrived, evidence=[f"photo:{rng.getrandbits(64):016x}"])
+        if rng.random() < 0.06:
+            left = arrived + timedelta(minutes=rng.randint(5, 30))  # 签到即走
+        else:
+            left = start + timedelta(hours=hours, minutes=rng.randint(-20, 30))
+        ledger.check_out(service, ADMIN, at=max(left, arrived + timedelta(minutes=1)))
+        if rng.random() < 0.05:
+            return  # awaiting rating
+        if rng.random() < 0.5:
+            ledger.confirm_service(service, ADMIN)
+        rating = rng.choices(list(Rating), weights=(30, 55, 15))[0]
+        ledger.rate_service(service, rating, ADMIN)
+        history.services.append(service)
+        if rng.random() < 0.003:
+            ledger.reverse_service(service, "核查发现重复登记", "街道党工委", ADMIN)
+
+    def _annual_reviews(self, history: History) -> None:
+        year = self.scale.start.year
+        for member in history.party_members:
+            person = self.ledger.get_member(member)
+            if not person.reported or self.rng.random() < 0.5:
+                continue
+            grade = self.rng.choices(list(Grade), weights=(20, 70, 8, 2))[0]
+            self.ledger.review_member(
+                person.community_id,
+                member,
+                year,
+                grade,
+                "服务积极" if grade is Grade.OUTSTANDING else "按要求参加服务",
+                ADMIN,
+            )
+
+
+def generate(ledger: Ledger, scale: Scale | None = None, seed: int = 1) -> History:
+    return Generator(ledger, scale or Scale(), seed).run()
+
+
+__all__ = ["Generator", "History", "Scale", "generate"]
