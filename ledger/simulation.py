@@ -77,17 +77,20 @@ class Generator:
         self.rng = random.Random(seed)
         self.batch_size = batch_size
         self.progress = progress
-        self._commands = 0
 
     def _name(self) -> str:
         return self.rng.choice(SURNAMES) + "".join(
             self.rng.choices(GIVEN, k=self.rng.randint(1, 2))
         )
 
-    def _tick(self) -> None:
-        self._commands += 1
-
     def run(self) -> History:
+        history = self.setup()
+        self.days(history, 0, self.scale.days)
+        self.close_year(history)
+        return history
+
+    def setup(self) -> History:
+        """The street, its communities, units, members and stores."""
         ledger, rng, scale = self.ledger, self.rng, self.scale
         with ledger.batch():
             history = History(ledger.register_street("果园新村街道", ADMIN).id)
@@ -98,9 +101,8 @@ class Generator:
                 ).id
                 history.communities.append(community)
             for u in range(scale.units):
-                paired = rng.sample(
-                    history.communities, k=min(len(history.communities), rng.randint(1, 3))
-                )
+                k = min(len(history.communities), rng.randint(1, 3))
+                paired = rng.sample(history.communities, k=k)
                 unit = ledger.register_unit(
                     f"单位{u + 1}", UNIT_KINDS[u % len(UNIT_KINDS)], ADMIN, communities=paired
                 ).id
@@ -108,14 +110,19 @@ class Generator:
                 history.units.append(unit)
         self._register_members(history)
         self._stock_stores(history)
-        for offset in range(scale.days):
-            with ledger.batch():
-                self._day(history, scale.start + timedelta(days=offset))
-            if self.progress:
-                self.progress(offset + 1, scale.days)
-        with ledger.batch():
-            self._annual_reviews(history)
         return history
+
+    def days(self, history: History, first: int, count: int) -> None:
+        """Record ``count`` days of service, from day ``first`` of the year."""
+        for offset in range(first, first + count):
+            with self.ledger.batch():
+                self._day(history, self.scale.start + timedelta(days=offset))
+            if self.progress:
+                self.progress(offset + 1, self.scale.days)
+
+    def close_year(self, history: History) -> None:
+        with self.ledger.batch():
+            self._annual_reviews(history)
 
     def _register_members(self, history: History) -> None:
         ledger, rng, scale = self.ledger, self.rng, self.scale

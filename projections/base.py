@@ -1,0 +1,226 @@
+"""The machinery every read model shares.
+
+A read model is an ``eventsourcing`` Projection whose view is a
+``PostgresTrackingRecorder`` subclass: it owns a few tables and a tracking
+record, and writes a whole batch of events' changes and the tracking record in
+one transaction, so a crash never counts an event twice or skips one.
+
+While it processes a batch, a read model keeps the rows it touches in memory
+(read once, changed many times) and writes each changed row once at the end
+of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+MAX_CACHED_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a read model: ``name`` is what readers query (a view over the
+    active version's physical table)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    append_only: bool = False
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+class Rows:
+    """One table's rows as seen by the batch being processed."""
+
+    def __init__(self, table: Table, physical: str, datastore: PostgresDatastore) -> None:
+        self.table = table
+        self.physical = physical
+        self._datastore = datastore
+        self._cache: dict[Key, Row | None] = {}
+        self._dirty: set[Key] = set()
+        self._appended: list[tuple[Any, ...]] = []
+        self.complete = False  # True: every row of the table is in the cache
+        columns = SQL(", ").join(Identifier(c) for c in table.column_names)
+        name = Identifier(physical)
+        where = SQL(" AND ").join(SQL("{} = %s").format(Identifier(k)) for k in table.key)
+        self._select = SQL("SELECT {} FROM {} WHERE {}").format(columns, name, where)
+        casts = SQL(", ").join(SQL("%s::{}[]").format(SQL(t)) for _, t in table.columns)
+        updates = SQL(", ").join(
+            SQL("{0} = EXCLUDED.{0}").format(Identifier(c))
+            for c in table.column_names
+            if c not in table.key
+        )
+        conflict = SQL(", ").join(Identifier(k) for k in table.key)
+        self._upsert = SQL(
+            "INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) DO "
+        ).format(name, columns, casts, conflict) + (
+            SQL("UPDATE SET ") + updates if updates.as_string(None) else SQL("NOTHING")
+        )
+        self._copy = SQL("COPY {} ({}) FROM STDIN").format(name, columns)
+
+    def get(self, *key: Any) -> Row | None:
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        row = None
+        if not self.complete:
+            with self._datastore.get_connection() as conn:
+                found = conn.execute(self._select, key).fetchone()
+            row = dict(found) if found is not None else None
+        self._cache[key] = row
+        return row
+
+    def put(self, row: Row) -> Row:
+        key = tuple(row[k] for k in self.table.key)
+        self._cache[key] = row
+        self._dirty.add(key)
+        return row
+
+    def changed(self, row: Row) -> None:
+        self._dirty.add(tuple(row[k] for k in self.table.key))
+
+    def append(self, values: tuple[Any, ...]) -> None:
+        self._appended.append(values)
+
+    def flush(self, curs: Cursor[DictRow]) -> None:
+        if self._appended:
+            with curs.copy(self._copy) as copy:
+                for values in self._appended:
+                    copy.write_row(values)
+            self._appended = []
+        if self._dirty:
+            rows = [self._cache[key] for key in self._dirty]
+            arrays = [[row[c] for row in rows if row is not None] for c in self.table.column_names]
+            curs.execute(self._upsert, arrays)
+            self._dirty = set()
+        if len(self._cache) > MAX_CACHED_ROWS:
+            self._cache.clear()
+            self.complete = False
+
+    def forget(self) -> None:
+        """After a failed batch: what is in memory may be ahead of the database."""
+        self._cache.clear()
+        self._dirty = set()
+        self._appended = []
+        self.complete = False
+
+
+class ViewRecorder(PostgresTrackingRecorder):
+    """The physical tables of one generation of one read model, and its tracking."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, prefix: str, tables: Sequence[Table]
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=f"{prefix}_tracking")
+        self.prefix = prefix
+        self.tables = tables
+        for table in tables:
+            physical = Identifier(self.physical(table))
+            columns = SQL(", ").join(
+                SQL("{} {}").format(Identifier(c), SQL(t)) for c, t in table.columns
+            )
+            key = SQL(", ").join(Identifier(k) for k in table.key)
+            self.sql_create_statements.append(
+                SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+                    physical, columns, key
+                )
+            )
+            for n, index in enumerate(table.indexes):
+                self.sql_create_statements.append(
+                    SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                        Identifier(f"{self.physical(table)}_i{n}"),
+                        physical,
+                        SQL(", ").join(SQL(c) for c in index),
+                    )
+                )
+
+    def physical(self, table: Table) -> str:
+        return f"{self.prefix}_{table.name}"
+
+    def write(self, tracking: Tracking, flush: Callable[[Cursor[DictRow]], None]) -> None:
+        """Write a batch's rows and its tracking record in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            flush(curs)
+            self._insert_tracking(curs, tracking)
+
+    def drop(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for table in self.tables:
+                curs.execute(
+                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.physical(table)))
+                )
+            curs.execute(
+                SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.tracking_table_name))
+            )
+
+
+Handler = Callable[[Any, Any, int], None]
+
+
+class ReadModel(Projection[ViewRecorder]):
+    """A read model: its tables, its version, and what each event does to them."""
+
+    version: ClassVar[int] = 1
+    tables: ClassVar[tuple[Table, ...]] = ()
+
+    def __init__(self, view: ViewRecorder, *, empty: bool = False) -> None:
+        super().__init__(view)
+        self.rows = {t.name: Rows(t, view.physical(t), view.datastore) for t in self.tables}
+        for rows in self.rows.values():
+            rows.complete = empty
+        self._handlers: dict[type, Handler] = {
+            event_class: getattr(self, method) for event_class, method in self.handlers().items()
+        }
+
+    @classmethod
+    def handlers(cls) -> dict[type, str]:
+        """Which method handles which event class."""
+        raise NotImplementedError
+
+    @classmethod
+    def topics_handled(cls) -> set[str]:
+        from eventsourcing.utils import get_topic
+
+        return {get_topic(event_class) for event_class in cls.handlers()}
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_batch([(domain_event, tracking.notification_id)], tracking)
+
+    def process_batch(self, events: Iterable[tuple[Any, int]], tracking: Tracking) -> None:
+        """Apply events (with their positions) and record them with ``tracking``."""
+        try:
+            for event, position in events:
+                handler = self._handlers.get(type(event))
+                if handler is not None:
+                    handler(event, event.originator_id, position)
+            self.view.write(tracking, self._flush)
+        except BaseException:
+            for rows in self.rows.values():
+                rows.forget()
+            raise
+
+    def _flush(self, curs: Cursor[DictRow]) -> None:
+        for rows in self.rows.values():
+            rows.flush(curs)
+
+
+def event_class(aggregate: type, name: str) -> type:
+    """An aggregate's event class by its name (the ``@event`` decorator makes them)."""
+    cls: type = getattr(aggregate, name)
+    return cls

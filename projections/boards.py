@@ -1,0 +1,287 @@
+"""Community boards: open tasks, the hard tasks nobody takes, services awaiting
+rating, the store's stock and redemptions, and service by unit in the community."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.member import Member
+from ledger.domain.rulebook import RuleBook
+from ledger.domain.store import Item, Redemption
+from ledger.domain.work import Service, Task
+from projections.base import ReadModel, Row, Table, event_class
+
+ZERO = Decimal(0)
+
+TASKS = Table(
+    "board_tasks",
+    (
+        ("task_id", "uuid"),
+        ("community_id", "uuid"),
+        ("grid_id", "uuid"),
+        ("title", "text"),
+        ("category", "text"),
+        ("category_class", "text"),
+        ("starts_at", "timestamptz"),
+        ("ends_at", "timestamptz"),
+        ("capacity", "integer"),
+        ("claims", "integer"),
+        ("status", "text"),
+    ),
+    key=("task_id",),
+    indexes=(("community_id", "status", "starts_at"),),
+)
+SERVICES = Table(
+    "board_services",
+    (
+        ("service_id", "uuid"),
+        ("task_id", "uuid"),
+        ("member_id", "uuid"),
+        ("community_id", "uuid"),
+        ("status", "text"),
+        ("checked_out_at", "timestamptz"),
+        ("unit_id", "uuid"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+    ),
+    key=("service_id",),
+    indexes=(("community_id", "status"),),
+)
+ITEMS = Table(
+    "board_items",
+    (
+        ("item_id", "uuid"),
+        ("community_id", "uuid"),
+        ("name", "text"),
+        ("price", "numeric"),
+        ("stock", "integer"),
+    ),
+    key=("item_id",),
+    indexes=(("community_id", "name"),),
+)
+STORES = Table(
+    "board_stores",
+    (
+        ("community_id", "uuid"),
+        ("redemptions", "integer"),
+        ("cancelled", "integer"),
+        ("points", "numeric"),
+        ("goods", "integer"),
+    ),
+    key=("community_id",),
+)
+BY_UNIT = Table(
+    "board_units",
+    (
+        ("community_id", "uuid"),
+        ("unit_id", "uuid"),
+        ("services", "integer"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+    ),
+    key=("community_id", "unit_id"),
+)
+REDEMPTIONS = Table(
+    "board_redemptions",
+    (
+        ("redemption_id", "uuid"),
+        ("community_id", "uuid"),
+        ("total", "numeric"),
+        ("goods", "integer"),
+        ("cancelled", "boolean"),
+    ),
+    key=("redemption_id",),
+)
+MEMBERS = Table("board_members", (("member_id", "uuid"), ("unit_id", "uuid")), key=("member_id",))
+CATEGORIES = Table(
+    "board_categories", (("category", "text"), ("category_class", "text")), key=("category",)
+)
+
+
+class CommunityBoards(ReadModel):
+    name = "community_boards"
+    tables = (TASKS, SERVICES, ITEMS, STORES, BY_UNIT, REDEMPTIONS, MEMBERS, CATEGORIES)
+
+    @classmethod
+    def handlers(cls) -> dict[type, str]:
+        return {
+            event_class(RuleBook, "Published"): "on_policy",
+            event_class(Member, "Registered"): "on_member",
+            event_class(Member, "UnitChanged"): "on_member",
+            event_class(Task, "Published"): "on_task",
+            event_class(Task, "Claimed"): "on_task_claimed",
+            event_class(Task, "Cancelled"): "on_task_cancelled",
+            event_class(Task, "Closed"): "on_task_closed",
+            event_class(Service, "Claimed"): "on_service",
+            event_class(Service, "CheckedIn"): "on_service_status",
+            event_class(Service, "CheckedOut"): "on_checked_out",
+            event_class(Service, "Rated"): "on_rated",
+            event_class(Service, "Reversed"): "on_reversed",
+            event_class(Service, "Released"): "on_service_status",
+            event_class(Item, "Listed"): "on_item",
+            event_class(Item, "Restocked"): "on_stock_in",
+            event_class(Item, "Returned"): "on_stock_in",
+            event_class(Item, "Taken"): "on_stock_out",
+            event_class(Item, "Repriced"): "on_repriced",
+            event_class(Redemption, "Redeemed"): "on_redeemed",
+            event_class(Redemption, "Cancelled"): "on_redemption_cancelled",
+        }
+
+    def _row(self, table: str, *key: Any) -> Row:
+        row = self.rows[table].get(*key)
+        assert row is not None, (table, key)
+        self.rows[table].changed(row)
+        return row
+
+    def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        for category, cls in event.policy["categories"].items():
+            self.rows["board_categories"].put({"category": category, "category_class": cls})
+
+    def on_member(self, event: Any, member_id: UUID, _: int) -> None:
+        self.rows["board_members"].put({"member_id": member_id, "unit_id": event.unit_id})
+
+    def on_task(self, event: Any, task_id: UUID, _: int) -> None:
+        known = self.rows["board_categories"].get(event.category)
+        self.rows["board_tasks"].put(
+            {
+                "task_id": task_id,
+                "community_id": event.community_id,
+                "grid_id": event.grid_id,
+                "title": event.title,
+                "category": event.category,
+                "category_class": known["category_class"] if known else None,
+                "starts_at": event.starts_at,
+                "ends_at": event.ends_at,
+                "capacity": event.capacity,
+                "claims": 0,
+                "status": "OPEN",
+            }
+        )
+
+    def on_task_claimed(self, _: Any, task_id: UUID, __: int) -> None:
+        self._row("board_tasks", task_id)["claims"] += 1
+
+    def on_task_cancelled(self, event: Any, task_id: UUID, _: int) -> None:
+        row = self._row("board_tasks", task_id)
+        row["status"], row["claims"] = "CANCELLED", row["claims"] - len(event.released)
+
+    def on_task_closed(self, _: Any, task_id: UUID, __: int) -> None:
+        self._row("board_tasks", task_id)["status"] = "CLOSED"
+
+    def on_service(self, event: Any, service_id: UUID, _: int) -> None:
+        self.rows["board_services"].put(
+            {
+                "service_id": service_id,
+                "task_id": event.task_id,
+                "member_id": event.member_id,
+                "community_id": event.community_id,
+                "status": "CLAIMED",
+                "checked_out_at": None,
+                "unit_id": None,
+                "hours": None,
+                "points": None,
+            }
+        )
+
+    def on_service_status(self, event: Any, service_id: UUID, _: int) -> None:
+        status = {"CheckedIn": "CHECKED_IN", "Released": "RELEASED"}[type(event).__name__]
+        self._row("board_services", service_id)["status"] = status
+
+    def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
+        row = self._row("board_services", service_id)
+        row["status"], row["checked_out_at"] = "CHECKED_OUT", event.at
+
+    def on_rated(self, event: Any, service_id: UUID, _: int) -> None:
+        service = self._row("board_services", service_id)
+        member = self.rows["board_members"].get(service["member_id"])
+        service.update(
+            status="RATED",
+            unit_id=member["unit_id"] if member else None,
+            hours=event.award.hours,
+            points=event.award.points,
+        )
+        self._by_unit(service, +1)
+
+    def on_reversed(self, _: Any, service_id: UUID, __: int) -> None:
+        service = self._row("board_services", service_id)
+        service["status"] = "REVERSED"
+        self._by_unit(service, -1)
+
+    def _by_unit(self, service: Row, sign: int) -> None:
+        if service["unit_id"] is None:
+            return
+        rows = self.rows["board_units"]
+        row = rows.get(service["community_id"], service["unit_id"]) or rows.put(
+            {
+                "community_id": service["community_id"],
+                "unit_id": service["unit_id"],
+                "services": 0,
+                "hours": ZERO,
+                "points": ZERO,
+            }
+        )
+        row["services"] += sign
+        row["hours"] += sign * service["hours"]
+        row["points"] += sign * service["points"]
+        rows.changed(row)
+
+    def on_item(self, event: Any, item_id: UUID, _: int) -> None:
+        self.rows["board_items"].put(
+            {
+                "item_id": item_id,
+                "community_id": event.community_id,
+                "name": event.name,
+                "price": event.price,
+                "stock": 0,
+            }
+        )
+
+    def on_stock_in(self, event: Any, item_id: UUID, _: int) -> None:
+        self._row("board_items", item_id)["stock"] += event.quantity
+
+    def on_stock_out(self, event: Any, item_id: UUID, _: int) -> None:
+        self._row("board_items", item_id)["stock"] -= event.quantity
+
+    def on_repriced(self, event: Any, item_id: UUID, _: int) -> None:
+        self._row("board_items", item_id)["price"] = event.price
+
+    def _store(self, community_id: UUID) -> Row:
+        rows = self.rows["board_stores"]
+        row = rows.get(community_id) or rows.put(
+            {
+                "community_id": community_id,
+                "redemptions": 0,
+                "cancelled": 0,
+                "points": ZERO,
+                "goods": 0,
+            }
+        )
+        rows.changed(row)
+        return row
+
+    def on_redeemed(self, event: Any, redemption_id: UUID, _: int) -> None:
+        goods = sum(line.quantity for line in event.lines)
+        self.rows["board_redemptions"].put(
+            {
+                "redemption_id": redemption_id,
+                "community_id": event.store_id,
+                "total": event.total,
+                "goods": goods,
+                "cancelled": False,
+            }
+        )
+        store = self._store(event.store_id)
+        store["redemptions"] += 1
+        store["points"] += event.total
+        store["goods"] += goods
+
+    def on_redemption_cancelled(self, _: Any, redemption_id: UUID, __: int) -> None:
+        redemption = self._row("board_redemptions", redemption_id)
+        redemption["cancelled"] = True
+        store = self._store(redemption["community_id"])
+        store["redemptions"] -= 1
+        store["cancelled"] += 1
+        store["points"] -= redemption["total"]
+        store["goods"] -= redemption["goods"]

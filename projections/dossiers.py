@@ -1,0 +1,185 @@
+"""Evidence dossiers for honours selection (评先评优): every service a member did in a
+year, traceable to its events, the annual review, and the member's standing."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.member import Member, mask_name
+from ledger.domain.organisation import Community, Unit
+from ledger.domain.review import AnnualReview
+from ledger.domain.work import Service, Task
+from projections.base import ReadModel, Row, Table, event_class
+
+PEOPLE = Table(
+    "dossier_people",
+    (
+        ("member_id", "uuid"),
+        ("name_masked", "text"),
+        ("kind", "text"),
+        ("unit_id", "uuid"),
+        ("community_id", "uuid"),
+        ("reported_on", "date"),
+    ),
+    key=("member_id",),
+    indexes=(("unit_id",), ("community_id",)),
+)
+NAMES = Table("dossier_names", (("id", "uuid"), ("name", "text")), key=("id",))
+TASKS = Table(
+    "dossier_tasks",
+    (("task_id", "uuid"), ("title", "text"), ("category", "text")),
+    key=("task_id",),
+)
+SERVICES = Table(
+    "dossier_services",
+    (
+        ("service_id", "uuid"),
+        ("member_id", "uuid"),
+        ("task_id", "uuid"),
+        ("community_id", "uuid"),
+        ("claimed_position", "bigint"),
+        ("checked_in_at", "timestamptz"),
+        ("checked_out_at", "timestamptz"),
+        ("confirmed_by", "text"),
+        ("year", "integer"),
+        ("day", "date"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+        ("rating", "text"),
+        ("rated_by", "text"),
+        ("policy_version", "integer"),
+        ("rated_position", "bigint"),
+        ("reversed_position", "bigint"),
+        ("reversal_reason", "text"),
+    ),
+    key=("service_id",),
+    indexes=(("member_id", "year"),),
+)
+REVIEWS = Table(
+    "dossier_reviews",
+    (
+        ("member_id", "uuid"),
+        ("year", "integer"),
+        ("community_id", "uuid"),
+        ("grade", "text"),
+        ("comment", "text"),
+        ("reviewed_by", "text"),
+        ("position", "bigint"),
+    ),
+    key=("member_id", "year"),
+)
+
+
+class Dossiers(ReadModel):
+    name = "dossiers"
+    tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS)
+
+    @classmethod
+    def handlers(cls) -> dict[type, str]:
+        return {
+            event_class(Unit, "Registered"): "on_named",
+            event_class(Community, "Registered"): "on_named",
+            event_class(Member, "Registered"): "on_member",
+            event_class(Member, "Reported"): "on_reported",
+            event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Moved"): "on_moved",
+            event_class(Task, "Published"): "on_task",
+            event_class(Service, "Claimed"): "on_claimed",
+            event_class(Service, "CheckedIn"): "on_checked_in",
+            event_class(Service, "CheckedOut"): "on_checked_out",
+            event_class(Service, "Confirmed"): "on_confirmed",
+            event_class(Service, "Rated"): "on_rated",
+            event_class(Service, "Reversed"): "on_reversed",
+            event_class(AnnualReview, "Given"): "on_review",
+        }
+
+    def _row(self, table: str, *key: Any) -> Row:
+        row = self.rows[table].get(*key)
+        assert row is not None, (table, key)
+        self.rows[table].changed(row)
+        return row
+
+    def on_named(self, event: Any, id_: UUID, _: int) -> None:
+        self.rows["dossier_names"].put({"id": id_, "name": event.name})
+
+    def on_member(self, event: Any, member_id: UUID, _: int) -> None:
+        self.rows["dossier_people"].put(
+            {
+                "member_id": member_id,
+                "name_masked": mask_name(event.name),
+                "kind": event.kind.name,
+                "unit_id": event.unit_id,
+                "community_id": event.community_id,
+                "reported_on": None,
+            }
+        )
+
+    def on_reported(self, event: Any, member_id: UUID, _: int) -> None:
+        self._row("dossier_people", member_id)["reported_on"] = event.on
+
+    def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
+        self._row("dossier_people", member_id)["unit_id"] = event.unit_id
+
+    def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
+        row = self._row("dossier_people", member_id)
+        if row["community_id"] != event.community_id:
+            row["reported_on"] = None
+        row["community_id"] = event.community_id
+
+    def on_task(self, event: Any, task_id: UUID, _: int) -> None:
+        self.rows["dossier_tasks"].put(
+            {"task_id": task_id, "title": event.title, "category": event.category}
+        )
+
+    def on_claimed(self, event: Any, service_id: UUID, position: int) -> None:
+        self.rows["dossier_services"].put(
+            dict.fromkeys(SERVICES.column_names)
+            | {
+                "service_id": service_id,
+                "member_id": event.member_id,
+                "task_id": event.task_id,
+                "community_id": event.community_id,
+                "claimed_position": position,
+            }
+        )
+
+    def on_checked_in(self, event: Any, service_id: UUID, _: int) -> None:
+        self._row("dossier_services", service_id)["checked_in_at"] = event.at
+
+    def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
+        self._row("dossier_services", service_id)["checked_out_at"] = event.at
+
+    def on_confirmed(self, event: Any, service_id: UUID, _: int) -> None:
+        self._row("dossier_services", service_id)["confirmed_by"] = event.ctx.actor_id
+
+    def on_rated(self, event: Any, service_id: UUID, position: int) -> None:
+        award = event.award
+        self._row("dossier_services", service_id).update(
+            year=award.day.year,
+            day=award.day,
+            hours=award.hours,
+            points=award.points,
+            rating=event.rating.name,
+            rated_by=event.ctx.actor_id,
+            policy_version=award.policy_version,
+            rated_position=position,
+        )
+
+    def on_reversed(self, event: Any, service_id: UUID, position: int) -> None:
+        self._row("dossier_services", service_id).update(
+            reversed_position=position, reversal_reason=event.reason
+        )
+
+    def on_review(self, event: Any, _: UUID, position: int) -> None:
+        self.rows["dossier_reviews"].put(
+            {
+                "member_id": event.member_id,
+                "year": event.year,
+                "community_id": event.community_id,
+                "grade": event.grade.name,
+                "comment": event.comment,
+                "reviewed_by": event.ctx.actor_id,
+                "position": position,
+            }
+        )

@@ -1,0 +1,220 @@
+"""Keeping the read models up to date, rebuilding them, and waiting for them.
+
+Each read model lives in generations of physical tables (``rm_<name>_v<version>_g<n>_*``).
+Readers query plain views named after its tables; the registry table says which
+generation the views show. A rebuild, or a new version of a read model's schema,
+fills a new generation from position 0 beside the live one, then switches the
+views over in one transaction and drops the old generation.
+
+Events are read from the notification log in batches; each read model applies a
+whole batch and records it with its tracking record in one transaction. When
+the log is exhausted the runner waits for the event store's NOTIFY.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
+
+from ledger.application import Ledger
+from projections.base import ReadModel, ViewRecorder
+from projections.boards import CommunityBoards
+from projections.dossiers import Dossiers
+from projections.entries import LedgerEntries
+from projections.members import MemberTotals
+from projections.units import UnitRankings
+
+log = logging.getLogger(__name__)
+
+READ_MODELS: tuple[type[ReadModel], ...] = (
+    LedgerEntries,
+    MemberTotals,
+    UnitRankings,
+    CommunityBoards,
+    Dossiers,
+)
+REGISTRY = "read_models"
+VIEWS_CHANNEL = "read_models"
+BATCH_SIZE = 5000
+
+Progress = Callable[[int, int], None]
+
+
+class UnknownReadModel(LookupError):
+    pass
+
+
+class ReadSide:
+    """The read models of one ledger: building, following, switching, waiting."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        models: Sequence[type[ReadModel]] = READ_MODELS,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.ledger = ledger
+        self.recorder: PostgresApplicationRecorder = ledger.group_recorder
+        self.datastore: PostgresDatastore = self.recorder.datastore
+        self.model_classes = {cls.name: cls for cls in models}
+        self.batch_size = batch_size
+        self.live: dict[str, ReadModel] = {}
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
+                    "generation integer, switched_at timestamptz DEFAULT now())"
+                ).format(Identifier(REGISTRY))
+            )
+
+    # --- generations --------------------------------------------------------------
+
+    def _registered(self) -> dict[str, tuple[int, int]]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT name, version, generation FROM {}").format(Identifier(REGISTRY))
+            ).fetchall()
+        return {r["name"]: (r["version"], r["generation"]) for r in rows}
+
+    def _view(self, cls: type[ReadModel], generation: int) -> ViewRecorder:
+        prefix = f"rm_{cls.name}_v{cls.version}_g{generation}"
+        return ViewRecorder(self.datastore, prefix=prefix, tables=cls.tables)
+
+    def open(self) -> dict[str, ReadModel]:
+        """The live generation of every read model, building any that is missing
+        or whose schema version changed (beside the old one, which stays readable)."""
+        registered = self._registered()
+        for name, cls in self.model_classes.items():
+            entry = registered.get(name)
+            if entry is not None and entry[0] == cls.version:
+                if (
+                    name not in self.live
+                    or self.live[name].view.prefix != self._view(cls, entry[1]).prefix
+                ):
+                    self.live[name] = cls(self._view(cls, entry[1]))
+            else:
+                self.rebuild(name)
+        return self.live
+
+    def rebuild(self, name: str, progress: Progress | None = None) -> ReadModel:
+        """Fill a new generation of one read model from position 0, then switch to it."""
+        try:
+            cls = self.model_classes[name]
+        except KeyError:
+            raise UnknownReadModel(name) from None
+        registered = self._registered().get(name)
+        old = self._view(cls, registered[1]) if registered else None
+        generation = (registered[1] if registered else 0) + 1
+        view = self._view(cls, generation)
+        view.drop()  # leftovers of a rebuild that was interrupted
+        view.create_table()
+        model = cls(view, empty=True)
+        self.catch_up([model], progress=progress)
+        self._switch(model, generation)
+        self.live[name] = model
+        if old is not None and old.prefix != view.prefix:
+            old.drop()
+        return model
+
+    def _switch(self, model: ReadModel, generation: int) -> None:
+        """Point the readers' views at ``model``'s tables, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            for table in model.tables:
+                curs.execute(SQL("DROP VIEW IF EXISTS {}").format(Identifier(table.name)))
+                curs.execute(
+                    SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+                        Identifier(table.name), Identifier(model.view.physical(table))
+                    )
+                )
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} (name, version, generation) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, "
+                    "generation = EXCLUDED.generation, switched_at = now()"
+                ).format(Identifier(REGISTRY)),
+                (model.name, model.version, generation),
+            )
+
+    # --- following the log ------------------------------------------------------------
+
+    def position(self, model: ReadModel) -> int:
+        return model.view.max_tracking_id(self.ledger.name) or 0
+
+    def catch_up(
+        self, models: Sequence[ReadModel] | None = None, progress: Progress | None = None
+    ) -> int:
+        """Apply every recorded event the models have not processed; returns how many
+        notifications were read."""
+        models = list(self.live.values()) if models is None else list(models)
+        if not models:
+            return 0
+        positions = {m.name: self.position(m) for m in models}
+        topics: set[str] = set()
+        for m in models:
+            topics |= m.topics_handled()
+        start = min(positions.values())
+        head = self.recorder.max_notification_id() or 0
+        read = 0
+        while True:
+            batch = self.recorder.select_notifications(
+                start, self.batch_size, inclusive_of_start=False
+            )
+            if not batch:
+                return read
+            events = [(self._decode(n), n.id) for n in batch if n.topic in topics]
+            last = batch[-1].id
+            for m in models:
+                if positions[m.name] < last:
+                    mine = [e for e in events if e[1] > positions[m.name]]
+                    m.process_batch(mine, Tracking(self.ledger.name, last))
+                    positions[m.name] = last
+            self._notify_readers(last)
+            read += len(batch)
+            start = last
+            if progress is not None:
+                progress(last, max(head, last))
+
+    def _decode(self, notification: Notification) -> Any:
+        return self.ledger.mapper.to_domain_event(notification)
+
+    def _notify_readers(self, position: int) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, str(position)))
+
+    def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
+        """Follow the notification log until ``stop`` is set, woken by NOTIFY."""
+        channel = self.recorder.channel_name
+        with self.datastore.get_connection() as listener:
+            listener.execute(SQL("LISTEN {}").format(Identifier(channel)))
+            while not stop.is_set():
+                try:
+                    self.open()
+                    self.catch_up()
+                except Exception:
+                    log.exception("read model batch failed; retrying")
+                    stop.wait(idle_wait)
+                    continue
+                for _ in listener.notifies(timeout=idle_wait, stop_after=1):
+                    pass
+
+    # --- read-your-writes -----------------------------------------------------------
+
+    def wait(self, position: int, timeout: float = 5.0) -> None:
+        """Block until every live read model has processed ``position``."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            if all(self.position(m) >= position for m in self.live.values()):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"read models have not reached position {position}")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.1)

@@ -1,0 +1,228 @@
+"""Unit rankings: what each unit's members did, by year, quarter and month.
+
+A service counts for the unit the member belonged to when it was rated,
+wherever it happened (one unit, many communities; one community, many units).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.member import Member
+from ledger.domain.organisation import Unit
+from ledger.domain.rulebook import RuleBook
+from ledger.domain.work import Service
+from projections.base import ReadModel, Row, Table, event_class
+
+ZERO = Decimal(0)
+RATING_SCORE = {"EXCELLENT": 3, "GOOD": 2, "FAIR": 1}
+"""Average rating is on a three-point scale: 很好 3, 好 2, 一般 1."""
+
+UNITS = Table(
+    "ranking_units", (("unit_id", "uuid"), ("name", "text"), ("kind", "text")), key=("unit_id",)
+)
+PAIRS = Table(
+    "ranking_pairs",
+    (("unit_id", "uuid"), ("community_id", "uuid")),
+    key=("unit_id", "community_id"),
+    indexes=(("community_id",),),
+)
+UNIT_MEMBERS = Table(
+    "ranking_members",
+    (("member_id", "uuid"), ("unit_id", "uuid"), ("reported", "boolean")),
+    key=("member_id",),
+    indexes=(("unit_id",),),
+)
+UNIT_SERVICES = Table(
+    "ranking_services",
+    (
+        ("service_id", "uuid"),
+        ("member_id", "uuid"),
+        ("unit_id", "uuid"),
+        ("day", "date"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+        ("hard", "boolean"),
+        ("rating", "text"),
+    ),
+    key=("service_id",),
+)
+UNIT_PERIODS = Table(
+    "ranking_periods",
+    (
+        ("unit_id", "uuid"),
+        ("period", "text"),
+        ("services", "integer"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+        ("hard_services", "integer"),
+        ("rating_total", "integer"),
+    ),
+    key=("unit_id", "period"),
+    indexes=(("period",),),
+)
+UNIT_MEMBER_PERIODS = Table(
+    "ranking_member_periods",
+    (
+        ("unit_id", "uuid"),
+        ("period", "text"),
+        ("member_id", "uuid"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+    ),
+    key=("unit_id", "period", "member_id"),
+)
+POLICY = Table(
+    "ranking_policy",
+    (
+        ("id", "integer"),
+        ("version", "integer"),
+        ("annual_floor_hours", "numeric"),
+        ("weights", "jsonb"),
+    ),
+    key=("id",),
+)
+
+
+def periods(day: date) -> tuple[str, str, str]:
+    """The year, quarter and month a service falls in (its CST day)."""
+    return (
+        f"{day.year}",
+        f"{day.year}-Q{(day.month - 1) // 3 + 1}",
+        f"{day.year}-{day.month:02d}",
+    )
+
+
+class UnitRankings(ReadModel):
+    name = "unit_rankings"
+    tables = (UNITS, PAIRS, UNIT_MEMBERS, UNIT_SERVICES, UNIT_PERIODS, UNIT_MEMBER_PERIODS, POLICY)
+
+    @classmethod
+    def handlers(cls) -> dict[type, str]:
+        return {
+            event_class(Unit, "Registered"): "on_unit",
+            event_class(Unit, "Paired"): "on_paired",
+            event_class(Member, "Registered"): "on_member",
+            event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Reported"): "on_reported",
+            event_class(Member, "Moved"): "on_moved",
+            event_class(Service, "Claimed"): "on_claimed",
+            event_class(Service, "Rated"): "on_rated",
+            event_class(Service, "Reversed"): "on_reversed",
+            event_class(RuleBook, "Published"): "on_policy",
+        }
+
+    def on_unit(self, event: Any, unit_id: UUID, _: int) -> None:
+        self.rows["ranking_units"].put(
+            {"unit_id": unit_id, "name": event.name, "kind": event.kind.name}
+        )
+
+    def on_paired(self, event: Any, unit_id: UUID, _: int) -> None:
+        self.rows["ranking_pairs"].put({"unit_id": unit_id, "community_id": event.community_id})
+
+    def _member(self, member_id: UUID) -> Row:
+        rows = self.rows["ranking_members"]
+        row = rows.get(member_id)
+        assert row is not None, member_id
+        rows.changed(row)
+        return row
+
+    def on_member(self, event: Any, member_id: UUID, _: int) -> None:
+        self.rows["ranking_members"].put(
+            {"member_id": member_id, "unit_id": event.unit_id, "reported": False}
+        )
+
+    def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
+        self._member(member_id)["unit_id"] = event.unit_id
+
+    def on_reported(self, _: Any, member_id: UUID, __: int) -> None:
+        self._member(member_id)["reported"] = True
+
+    def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
+        self._member(member_id)["reported"] = False  # reports anew where they now live
+
+    def on_claimed(self, event: Any, service_id: UUID, _: int) -> None:
+        self.rows["ranking_services"].put(
+            {
+                "service_id": service_id,
+                "member_id": event.member_id,
+                "unit_id": None,
+                "day": None,
+                "hours": None,
+                "points": None,
+                "hard": None,
+                "rating": None,
+            }
+        )
+
+    def on_rated(self, event: Any, service_id: UUID, _: int) -> None:
+        services = self.rows["ranking_services"]
+        service = services.get(service_id)
+        assert service is not None
+        unit_id = self._member(service["member_id"])["unit_id"]
+        award = event.award
+        service.update(
+            unit_id=unit_id,
+            day=award.day,
+            hours=award.hours,
+            points=award.points,
+            hard=award.category_class.name == "HARD",
+            rating=event.rating.name,
+        )
+        services.changed(service)
+        self._count(service, +1)
+
+    def on_reversed(self, _: Any, service_id: UUID, __: int) -> None:
+        service = self.rows["ranking_services"].get(service_id)
+        assert service is not None
+        self._count(service, -1)
+
+    def _count(self, service: Row, sign: int) -> None:
+        unit_id = service["unit_id"]
+        if unit_id is None:
+            return  # a resident or volunteer with no unit
+        totals, members = self.rows["ranking_periods"], self.rows["ranking_member_periods"]
+        for period in periods(service["day"]):
+            row = totals.get(unit_id, period) or totals.put(
+                {
+                    "unit_id": unit_id,
+                    "period": period,
+                    "services": 0,
+                    "hours": ZERO,
+                    "points": ZERO,
+                    "hard_services": 0,
+                    "rating_total": 0,
+                }
+            )
+            row["services"] += sign
+            row["hours"] += sign * service["hours"]
+            row["points"] += sign * service["points"]
+            row["hard_services"] += sign * service["hard"]
+            row["rating_total"] += sign * RATING_SCORE[service["rating"]]
+            totals.changed(row)
+            member = members.get(unit_id, period, service["member_id"]) or members.put(
+                {
+                    "unit_id": unit_id,
+                    "period": period,
+                    "member_id": service["member_id"],
+                    "hours": ZERO,
+                    "points": ZERO,
+                }
+            )
+            member["hours"] += sign * service["hours"]
+            member["points"] += sign * service["points"]
+            members.changed(member)
+
+    def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        self.rows["ranking_policy"].put(
+            {
+                "id": 1,
+                "version": int(event.policy["version"]),
+                "annual_floor_hours": Decimal(event.policy["annual_floor_hours"]),
+                "weights": json.dumps(event.policy.get("ranking_weights", {})),
+            }
+        )
