@@ -159,16 +159,6 @@ class ViewRecorder(PostgresTrackingRecorder):
             flush(curs)
             self._insert_tracking(curs, tracking)
 
-    def drop(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for table in self.tables:
-                curs.execute(
-                    SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.physical(table)))
-                )
-            curs.execute(
-                SQL("DROP TABLE IF EXISTS {}").format(Identifier(self.tracking_table_name))
-            )
-
 
 Handler = Callable[[Any, Any, int], None]
 

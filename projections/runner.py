@@ -83,9 +83,24 @@ class ReadSide:
             ).fetchall()
         return {r["name"]: (r["version"], r["generation"]) for r in rows}
 
+    @staticmethod
+    def _prefix(name: str, version: int, generation: int) -> str:
+        return f"rm_{name}_v{version}_g{generation}"
+
     def _view(self, cls: type[ReadModel], generation: int) -> ViewRecorder:
-        prefix = f"rm_{cls.name}_v{cls.version}_g{generation}"
+        prefix = self._prefix(cls.name, cls.version, generation)
         return ViewRecorder(self.datastore, prefix=prefix, tables=cls.tables)
+
+    def _drop_generation(self, prefix: str) -> None:
+        """Drop every table of a generation, whatever tables its version had."""
+        with self.datastore.transaction(commit=True) as curs:
+            tables = curs.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND starts_with(tablename, %s)",
+                (prefix + "_",),
+            ).fetchall()
+            for row in tables:
+                curs.execute(SQL("DROP TABLE {}").format(Identifier(row["tablename"])))
 
     def open(self) -> dict[str, ReadModel]:
         """The live generation of every read model, building any that is missing
@@ -110,17 +125,17 @@ class ReadSide:
         except KeyError:
             raise UnknownReadModel(name) from None
         registered = self._registered().get(name)
-        old = self._view(cls, registered[1]) if registered else None
+        old = self._prefix(name, *registered) if registered else None
         generation = (registered[1] if registered else 0) + 1
         view = self._view(cls, generation)
-        view.drop()  # leftovers of a rebuild that was interrupted
+        self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
         view.create_table()
         model = cls(view, empty=True)
         self.catch_up([model], progress=progress)
         self._switch(model, generation)
         self.live[name] = model
-        if old is not None and old.prefix != view.prefix:
-            old.drop()
+        if old is not None and old != view.prefix:
+            self._drop_generation(old)
         return model
 
     def _switch(self, model: ReadModel, generation: int) -> None:

@@ -1,0 +1,242 @@
+"""Read models on real PostgreSQL: live equals rebuilt, crashes lose nothing, books balance."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import psycopg
+import pytest
+
+from ledger import database
+from ledger.application import Ledger
+from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
+from ledger.simulation import Generator, History, Scale
+from projections.members import MemberTotals
+from projections.queries import balance_as_of
+from projections.runner import READ_MODELS, REGISTRY, ReadSide
+from tests.integration.readside import assert_same_rows, snapshot
+
+SMALL = Scale(communities=4, grids=2, units=8, party_members=120, residents=40, days=60)
+
+
+def fresh_database(pg_server: EmbeddedServer) -> str:
+    url = database.database_url(pg_server.url(), f"test_{uuid4().hex[:12]}")
+    ensure_database(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def lived(pg_server: EmbeddedServer) -> Iterator[tuple[str, Ledger, ReadSide, History]]:
+    """A history written while a live runner followed it."""
+    url = fresh_database(pg_server)
+    writer = Ledger(eventsourcing_env(url))
+    follower = Ledger(eventsourcing_env(url))
+    read_side = ReadSide(follower, batch_size=97)
+    stop = threading.Event()
+    thread = threading.Thread(target=read_side.run, args=(stop,), kwargs={"idle_wait": 0.2})
+    thread.start()
+    try:
+        history = Generator(writer, SMALL, seed=3).run()
+        head = writer.recorder.max_notification_id() or 0
+        assert head > 3000
+        deadline = time.monotonic() + 120
+        while not read_side.live or any(
+            read_side.position(m) < head for m in read_side.live.values()
+        ):
+            assert time.monotonic() < deadline, "live runner did not catch up"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join()
+    yield url, writer, read_side, history
+    writer.close()
+    follower.close()
+    drop_database(url)
+
+
+def test_every_view_after_live_processing_equals_its_rebuild(lived: Any) -> None:
+    url, _, read_side, _ = lived
+    live = snapshot(url)
+    assert sum(len(rows) for rows in live.values()) > 1000
+    for model in READ_MODELS:
+        read_side.rebuild(model.name)
+    assert_same_rows(live, snapshot(url))
+
+
+def test_ledger_entries_sum_to_zero_at_every_position(lived: Any) -> None:
+    url = lived[0]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT sum(amount) FROM ledger_entries").fetchone() == (0,)
+        unbalanced = conn.execute(
+            "SELECT position FROM ledger_entries GROUP BY position HAVING sum(amount) <> 0"
+        ).fetchall()
+        assert unbalanced == []
+        legs = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()
+        assert legs is not None and legs[0] > 500
+
+
+def test_each_members_entries_sum_to_the_balance_their_account_holds(lived: Any) -> None:
+    url, writer, _, history = lived
+    with psycopg.connect(url) as conn:
+        sums = dict(
+            conn.execute(
+                "SELECT member_id, sum(amount) FROM ledger_entries "
+                "WHERE account LIKE 'member:%' GROUP BY member_id"
+            ).fetchall()
+        )
+        totals = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT member_id, balance, earned_points, earned_hours FROM member_totals"
+            ).fetchall()
+        }
+    checked = 0
+    for member in history.members:
+        account = writer.get_account(member)
+        assert sums.get(member, Decimal(0)) == account.balance
+        assert totals[member] == (account.balance, account.earned_points, account.earned_hours)
+        checked += account.balance > 0
+    assert checked > 10
+
+
+async def test_a_balance_at_a_past_moment_is_the_running_balance_then(lived: Any) -> None:
+    url = lived[0]
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT account, position, at FROM ledger_entries "
+            "WHERE account LIKE 'member:%' ORDER BY position DESC LIMIT 1 OFFSET 50"
+        ).fetchone()
+        assert row is not None
+        account, position, at = row
+        summed = conn.execute(
+            "SELECT sum(amount) FROM ledger_entries WHERE account = %s AND position <= %s",
+            (account, position),
+        ).fetchone()
+        before = conn.execute(
+            "SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = %s AND at < %s",
+            (account, at),
+        ).fetchone()
+    assert summed is not None and before is not None
+    reader = await asyncpg.connect(url)
+    try:
+        assert await balance_as_of(reader, account, at) == summed[0]
+        assert await balance_as_of(reader, account, at - timedelta(microseconds=1)) == before[0]
+        assert await balance_as_of(reader, account, at - timedelta(days=3650)) == 0
+    finally:
+        await reader.close()
+
+
+def test_a_killed_runner_restarts_without_counting_twice_or_skipping(
+    pg_server: EmbeddedServer,
+) -> None:
+    url = fresh_database(pg_server)
+    writer = Ledger(eventsourcing_env(url))
+    try:
+        generator = Generator(writer, SMALL, seed=5)
+        history = generator.setup()
+        generator.days(history, 0, 5)
+        read_side = ReadSide(writer)
+        read_side.open()
+        start = read_side.position(read_side.live["dossiers"])
+        generator.days(history, 5, 30)
+        head = writer.recorder.max_notification_id() or 0
+        tracking = f"{read_side.live['dossiers'].view.tracking_table_name}"
+
+        env = {**os.environ, "DATABASE_URL": url}
+        killed_at = 0
+        with subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "project", "--batch-size", "20"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ) as worker:
+            try:
+                deadline = time.monotonic() + 60
+                with psycopg.connect(url, autocommit=True) as conn:
+                    while time.monotonic() < deadline:
+                        row = conn.execute(
+                            f'SELECT max(notification_id) FROM "{tracking}"'
+                        ).fetchone()
+                        killed_at = row[0] if row and row[0] else 0
+                        if killed_at > start + (head - start) // 3:
+                            break
+                        time.sleep(0.02)
+            finally:
+                worker.send_signal(signal.SIGKILL)
+        assert start < killed_at < head, "the worker was not killed half-way"
+
+        resumed = ReadSide(writer)
+        resumed.open()
+        resumed.catch_up()
+        assert all(resumed.position(m) == head for m in resumed.live.values())
+        after_restart = snapshot(url)
+        for model in READ_MODELS:
+            resumed.rebuild(model.name)
+        assert_same_rows(after_restart, snapshot(url))
+    finally:
+        writer.close()
+        drop_database(url)
+
+
+def test_a_new_schema_version_is_built_beside_the_old_then_takes_over(lived: Any) -> None:
+    url, _, read_side, _ = lived
+
+    class MemberTotalsV2(MemberTotals):
+        name = "member_totals"
+        version = MemberTotals.version + 1
+
+    before = snapshot(url)["member_totals"]
+    upgraded = ReadSide(read_side.ledger, models=[MemberTotalsV2])
+    upgraded.open()
+    with psycopg.connect(url) as conn:
+        registered = conn.execute(
+            f"SELECT version, generation FROM {REGISTRY} WHERE name = 'member_totals'"
+        ).fetchone()
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE tablename LIKE 'rm_member_totals_%'"
+            ).fetchall()
+        }
+    assert registered is not None and registered[0] == MemberTotalsV2.version
+    assert all(t.startswith(f"rm_member_totals_v{MemberTotalsV2.version}_") for t in tables)
+    assert snapshot(url)["member_totals"] == before
+    read_side.rebuild("member_totals")  # back to this code's version for the other tests
+
+
+def test_reads_can_wait_for_a_write_to_reach_every_view(lived: Any) -> None:
+    _, writer, read_side, history = lived
+    receipt = writer.register_member(history_kind(), "新成员", history.communities[0], admin())
+    assert receipt.position is not None
+    with pytest.raises(TimeoutError):
+        read_side.wait(receipt.position, timeout=0.05)
+    read_side.catch_up()
+    read_side.wait(receipt.position, timeout=1)
+    with psycopg.connect(lived[0]) as conn:
+        found = conn.execute(
+            "SELECT name FROM member_totals WHERE member_id = %s", (receipt.id,)
+        ).fetchone()
+    assert found == ("新成员",)
+
+
+def history_kind() -> Any:
+    from ledger.domain.values import MemberKind
+
+    return MemberKind.RESIDENT
+
+
+def admin() -> Any:
+    from ledger.domain.values import Context, Role
+
+    return Context("admin", Role.ADMIN)
