@@ -113,9 +113,7 @@ async def test_equal_units_are_ordered_by_id_and_share_a_rank(
     for unit in twins:
         street.serve(street.member(unit, home), home, at(date(2026, 4, 1)), 90)
     read_side.catch_up()
-    ranked = [
-        r for r in await unit_ranking(db, "2026-04", metric="hours", community_id=home, first=200)
-    ]
+    ranked = list(await unit_ranking(db, "2026-04", metric="hours", community_id=home, first=200))
     assert [r["unit_id"] for r in ranked] == sorted(twins)
     assert [r["position"] for r in ranked] == [1, 2, 3]
     assert {r["rank"] for r in ranked} == {1}
@@ -141,7 +139,7 @@ async def test_a_service_late_on_new_years_eve_counts_in_the_old_year(
         ("2026-Q1", "0.5"),
         ("2026-01", "0.5"),
     ):
-        (row,) = [r for r in await unit_ranking(db, period, metric="hours", community_id=home)]
+        (row,) = list(await unit_ranking(db, period, metric="hours", community_id=home))
         assert row["hours"] == Decimal(hours), period
     assert (await member_summary(db, member, 2025))["year_hours"] == Decimal("1.0")
 
