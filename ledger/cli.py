@@ -108,8 +108,7 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
         ledger = _open_ledger(settings, url)
         try:
             read_side = ReadSide(ledger, batch_size=args.batch_size)
-            for name in names:
-                read_side.rebuild(name, progress=ProgressBar(f"重建 {name}"))
+            read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
         finally:
             ledger.close()
     return 0

@@ -106,37 +106,42 @@ class ReadSide:
         """The live generation of every read model, building any that is missing
         or whose schema version changed (beside the old one, which stays readable)."""
         registered = self._registered()
+        missing = []
         for name, cls in self.model_classes.items():
             entry = registered.get(name)
-            if entry is not None and entry[0] == cls.version:
-                if (
-                    name not in self.live
-                    or self.live[name].view.prefix != self._view(cls, entry[1]).prefix
-                ):
-                    self.live[name] = cls(self._view(cls, entry[1]))
-            else:
-                self.rebuild(name)
+            if entry is None or entry[0] != cls.version:
+                missing.append(name)
+            elif name not in self.live or self.live[name].view.prefix != self._prefix(name, *entry):
+                self.live[name] = cls(self._view(cls, entry[1]))
+        if missing:
+            self.rebuild(*missing)
         return self.live
 
-    def rebuild(self, name: str, progress: Progress | None = None) -> ReadModel:
-        """Fill a new generation of one read model from position 0, then switch to it."""
-        try:
+    def rebuild(self, *names: str, progress: Progress | None = None) -> list[ReadModel]:
+        """Fill a new generation of each named read model from position 0, reading
+        the log once for all of them, then switch each to its new generation."""
+        unknown = [n for n in names if n not in self.model_classes]
+        if unknown:
+            raise UnknownReadModel(unknown[0])
+        registered = self._registered()
+        built: list[tuple[ReadModel, int, str | None]] = []
+        for name in names:
             cls = self.model_classes[name]
-        except KeyError:
-            raise UnknownReadModel(name) from None
-        registered = self._registered().get(name)
-        old = self._prefix(name, *registered) if registered else None
-        generation = (registered[1] if registered else 0) + 1
-        view = self._view(cls, generation)
-        self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
-        view.create_table()
-        model = cls(view, empty=True)
-        self.catch_up([model], progress=progress)
-        self._switch(model, generation)
-        self.live[name] = model
-        if old is not None and old != view.prefix:
-            self._drop_generation(old)
-        return model
+            entry = registered.get(name)
+            generation = (entry[1] if entry else 0) + 1
+            view = self._view(cls, generation)
+            self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
+            view.create_table()
+            built.append(
+                (cls(view, empty=True), generation, self._prefix(name, *entry) if entry else None)
+            )
+        self.catch_up([model for model, _, _ in built], progress=progress)
+        for model, generation, old in built:
+            self._switch(model, generation)
+            self.live[model.name] = model
+            if old is not None and old != model.view.prefix:
+                self._drop_generation(old)
+        return [model for model, _, _ in built]
 
     def _switch(self, model: ReadModel, generation: int) -> None:
         """Point the readers' views at ``model``'s tables, in one transaction."""
