@@ -151,11 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     rebuild = commands.add_parser("rebuild", help="从头重建读模型(全部或指定一个)")
     rebuild.add_argument("view", nargs="?", help="读模型名称,如 member_totals")
-    rebuild.add_argument("--batch-size", type=int, default=5000)
+    rebuild.add_argument("--batch-size", type=int, default=20_000)
     rebuild.set_defaults(run=_rebuild)
 
     project = commands.add_parser("project", help="持续更新读模型(独立进程)")
-    project.add_argument("--batch-size", type=int, default=5000)
+    project.add_argument("--batch-size", type=int, default=20_000)
     project.set_defaults(run=_project)
     return parser
 

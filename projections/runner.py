@@ -42,7 +42,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"
-BATCH_SIZE = 5000
+BATCH_SIZE = 20000
 
 Progress = Callable[[int, int], None]
 

@@ -204,7 +204,8 @@ def test_a_new_schema_version_is_built_beside_the_old_then_takes_over(lived: Any
         tables = {
             r[0]
             for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE tablename LIKE 'rm_member_totals_%'"
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename LIKE 'rm_member_totals_%'"
             ).fetchall()
         }
     assert registered is not None and registered[0] == MemberTotalsV2.version
