@@ -239,3 +239,34 @@ def admin() -> Any:
     from ledger.domain.values import Context, Role
 
     return Context("admin", Role.ADMIN)
+
+
+def test_ledger_rebuild_rebuilds_one_view_with_a_progress_bar(lived: Any) -> None:
+    url = lived[0]
+    before = snapshot(url)
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "rebuild", "unit_rankings", "--batch-size", "500"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "100%" in done.stderr and "unit_rankings" in done.stderr
+    with psycopg.connect(url) as conn:
+        generation = conn.execute(
+            f"SELECT generation FROM {REGISTRY} WHERE name = 'unit_rankings'"
+        ).fetchone()
+    assert generation is not None and generation[0] >= 2
+    assert_same_rows(before, snapshot(url))
+    wrong = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "rebuild", "no_such_view"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode == 2 and "没有名为 no_such_view 的读模型" in wrong.stderr
