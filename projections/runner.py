@@ -65,6 +65,7 @@ class ReadSide:
         self.datastore: PostgresDatastore = self.recorder.datastore
         self.model_classes = {cls.name: cls for cls in models}
         self.batch_size = batch_size
+        # Replaced, never changed in place: other threads read it while it moves on.
         self.live: dict[str, ReadModel] = {}
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
@@ -112,7 +113,7 @@ class ReadSide:
             if entry is None or entry[0] != cls.version:
                 missing.append(name)
             elif name not in self.live or self.live[name].view.prefix != self._prefix(name, *entry):
-                self.live[name] = cls(self._view(cls, entry[1]))
+                self.live = {**self.live, name: cls(self._view(cls, entry[1]))}
         if missing:
             self.rebuild(*missing)
         return self.live
@@ -138,7 +139,7 @@ class ReadSide:
         self.catch_up([model for model, _, _ in built], progress=progress)
         for model, generation, old in built:
             self._switch(model, generation)
-            self.live[model.name] = model
+            self.live = {**self.live, model.name: model}
             if old is not None and old != model.view.prefix:
                 self._drop_generation(old)
         return [model for model, _, _ in built]
