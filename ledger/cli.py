@@ -135,6 +135,64 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    uvicorn.run(
+        create_app(settings, production=args.production),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+    )
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from uuid import UUID
+
+    from api import auth
+    from ledger.database import open_database
+    from ledger.domain.values import Role
+
+    with open_database(settings) as url:
+        if args.token_command == "create":
+            try:
+                token_id, token = auth.create_token(
+                    url, Role(args.role), [UUID(s) for s in args.scope], args.name
+                )
+            except (auth.InvalidToken, ValueError) as error:
+                print(f"无法创建令牌:{error}", file=sys.stderr)
+                return 2
+            print(f"{token_id}\t{token}")
+            print("令牌只显示这一次,请妥善保存", file=sys.stderr)
+        elif args.token_command == "revoke":
+            if not auth.revoke_token(url, UUID(args.id)):
+                print("没有这个有效令牌", file=sys.stderr)
+                return 1
+            print("已吊销")
+        else:
+            for t in auth.list_tokens(url):
+                state = "已吊销" if t.revoked_at else "有效"
+                scope = ",".join(str(s) for s in t.scope) or "-"
+                print(f"{t.id}\t{t.role.value}\t{scope}\t{t.name}\t{state}")
+    return 0
+
+
+def _schema(_: Settings, args: argparse.Namespace) -> int:
+    from api.schema import build_schema
+
+    sdl = str(build_schema()) + "\n"
+    if args.output == "-":
+        print(sdl, end="")
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(sdl)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger", description="志愿服务积分账本")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +215,31 @@ def build_parser() -> argparse.ArgumentParser:
     project = commands.add_parser("project", help="持续更新读模型(独立进程)")
     project.add_argument("--batch-size", type=int, default=20_000)
     project.set_defaults(run=_project)
+
+    serve = commands.add_parser("serve", help="启动 GraphQL 服务(含读模型更新)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--production", action="store_true", help="关闭内省和 GraphiQL")
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="API 令牌:创建、吊销、列出")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="创建令牌(只显示一次)")
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "community", "unit", "kiosk", "auditor", "member"],
+    )
+    create.add_argument("--scope", action="append", default=[], help="社区、单位或成员编号")
+    create.add_argument("--name", required=True)
+    revoke = token_commands.add_parser("revoke", help="吊销令牌")
+    revoke.add_argument("id")
+    token_commands.add_parser("list", help="列出令牌")
+    token.set_defaults(run=_token)
+
+    schema = commands.add_parser("schema", help="导出 GraphQL SDL")
+    schema.add_argument("output", nargs="?", default="schema.graphql")
+    schema.set_defaults(run=_schema)
     return parser
 
 

@@ -1,0 +1,161 @@
+"""The HTTP server: ``create_app()`` builds everything, nothing connects at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+import asyncpg
+from cross_web import HTTPException
+from psycopg.conninfo import conninfo_to_dict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.auth import CREATE_TOKENS, LOOKUP, Principal, hash_token
+from api.context import RequestContext
+from api.schema import build_schema
+from ledger.application import Ledger
+from ledger.database import database_url, eventsourcing_env, open_database
+from ledger.domain.values import Role
+from ledger.settings import Settings, load_settings
+from projections.runner import ReadSide
+
+log = logging.getLogger("api")
+
+MAX_BODY_BYTES = 1_000_000
+READY_LAG_EVENTS = 1000
+
+
+class LedgerGraphQL(GraphQL[RequestContext, None]):
+    """GraphQL over HTTP and graphql-transport-ws, with bearer tokens."""
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
+        state = request.app.state
+        header = request.headers.get("authorization", "")
+        principal = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            row = None
+            if scheme.lower() == "bearer" and token:
+                row = await state.pool.fetchrow(LOOKUP, hash_token(token.strip()))
+            if row is None:
+                raise HTTPException(401, "令牌无效或已被吊销")
+            principal = Principal(row["id"], Role(row["role"]), frozenset(row["scope"]))
+        elif isinstance(request, Request) and request.method == "POST":
+            raise HTTPException(401, "需要令牌:请在 Authorization 头中提供 Bearer 令牌")
+        return RequestContext(
+            principal=principal,
+            pool=state.pool,
+            ledger=state.ledger,
+            read_side=state.read_side,
+            correlation_id=request.headers.get("x-correlation-id") or uuid.uuid4().hex,
+            device=request.headers.get("x-device-id"),
+        )
+
+
+class BodyLimit:
+    """Refuse request bodies over a size, before anything reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and int(declared) > self.limit:
+            await PlainTextResponse("请求体过大", status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, "请求体过大")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    try:
+        head = await state.pool.fetchval("SELECT max(notification_id) FROM ledger_events") or 0
+        positions = await anyio.to_thread.run_sync(
+            lambda: [state.read_side.position(m) for m in state.read_side.live.values()]
+        )
+    except (OSError, asyncpg.PostgresError) as error:
+        return JSONResponse({"status": "database unavailable", "detail": str(error)}, 503)
+    lag = head - min(positions, default=0)
+    status = 200 if positions and lag <= READY_LAG_EVENTS else 503
+    return JSONResponse({"status": "ready" if status == 200 else "lagging", "lag": lag}, status)
+
+
+def create_app(
+    settings: Settings | None = None, *, production: bool = False, follow: bool = True
+) -> Starlette:
+    """The whole server. ``follow`` runs the read models' runner in a thread."""
+    settings = settings or load_settings()
+    graphql = LedgerGraphQL(
+        build_schema(production=production),
+        graphql_ide=None if production else "graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(open_database(settings))
+            ledger = Ledger(eventsourcing_env(url), id_hash_key=settings.id_hash_key)
+            stack.callback(ledger.close)
+            read_side = ReadSide(ledger)
+            await anyio.to_thread.run_sync(read_side.open)
+            stop = threading.Event()
+            runner = threading.Thread(target=read_side.run, args=(stop,), daemon=True)
+            if follow:
+                runner.start()
+            uri = database_url(url, str(conninfo_to_dict(url).get("dbname") or "ledger"))
+            pool = await asyncpg.create_pool(uri, min_size=2, max_size=20)
+            await pool.execute(CREATE_TOKENS)
+            app.state.ledger, app.state.read_side, app.state.pool = ledger, read_side, pool
+            try:
+                yield
+            finally:
+                stop.set()
+                if follow:
+                    await anyio.to_thread.run_sync(runner.join)
+                await pool.close()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit)
+    return app
+
+
+__all__ = ["create_app"]

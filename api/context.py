@@ -1,0 +1,115 @@
+"""What every resolver gets: who is calling, the database pool, the ledger, the read side."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+import strawberry
+from graphql import GraphQLError
+
+from api.auth import Principal
+from ledger.application import Ledger
+from ledger.domain.values import Context as Actor
+from ledger.domain.values import Role
+from projections.runner import ReadSide
+
+T = TypeVar("T")
+MAX_WAIT_SECONDS = 5.0
+
+
+class NotAllowed(GraphQLError):
+    """A read the caller's token may not make."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"当前令牌无权读取{what}", extensions={"code": "FORBIDDEN"})
+
+
+class BadArgument(GraphQLError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "INVALID_INPUT"})
+
+
+class NotReady(GraphQLError):
+    def __init__(self, position: int) -> None:
+        super().__init__(
+            f"读模型在等待时间内未处理到位置 {position},请稍后再试",
+            extensions={"code": "NOT_CAUGHT_UP"},
+        )
+
+
+@dataclass
+class RequestContext:
+    principal: Principal | None
+    pool: asyncpg.Pool
+    ledger: Ledger
+    read_side: ReadSide
+    correlation_id: str
+    device: str | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    # --- who may do what ------------------------------------------------------------
+
+    @property
+    def role(self) -> Role | None:
+        return None if self.principal is None else self.principal.role
+
+    def scoped(self, role: Role, target: UUID | None) -> bool:
+        return self.role is role and target is not None and target in self.principal.scope  # type: ignore[union-attr]
+
+    def reads_everything(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AUDITOR)
+
+    def runs_community(self, community_id: UUID | None) -> bool:
+        return self.role is Role.ADMIN or self.scoped(Role.COMMUNITY, community_id)
+
+    def reads_community(self, community_id: UUID | None) -> bool:
+        return self.reads_everything() or self.scoped(Role.COMMUNITY, community_id)
+
+    def reads_member(self, member: asyncpg.Record) -> bool:
+        return (
+            self.reads_everything()
+            or self.scoped(Role.COMMUNITY, member["community_id"])
+            or self.scoped(Role.UNIT, member["unit_id"])
+            or self.scoped(Role.KIOSK, member["community_id"])
+            or self.scoped(Role.MEMBER, member["member_id"])
+        )
+
+    def reads_rankings(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AUDITOR, Role.COMMUNITY, Role.UNIT)
+
+    def require(self, allowed: bool, what: str) -> None:
+        if not allowed:
+            raise NotAllowed(what)
+
+    # --- doing it ----------------------------------------------------------------------
+
+    def actor(self) -> Actor:
+        assert self.principal is not None
+        return Actor(
+            actor_id=self.principal.actor_id,
+            role=self.principal.role,
+            device=self.device,
+            correlation_id=self.correlation_id,
+        )
+
+    async def write(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a ledger command in a worker thread (the library is synchronous)."""
+        return await anyio.to_thread.run_sync(functools.partial(command, *args, **kwargs))
+
+    async def wait_for(self, position: int | None) -> None:
+        """Read-your-writes: wait until every read model has processed ``position``."""
+        if position is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(self.read_side.wait, position, MAX_WAIT_SECONDS)
+        except TimeoutError:
+            raise NotReady(position) from None
+
+
+Info = strawberry.Info[RequestContext, None]

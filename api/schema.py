@@ -1,0 +1,67 @@
+"""One schema from the feature modules, with the limits a public API needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+
+from api.mutations import Mutation
+from api.queries import Query
+from api.subscriptions import Subscription
+
+log = logging.getLogger("api")
+
+MAX_DEPTH = 8
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    """Errors we raise on purpose (and GraphQL's own) carry no original error."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Unexpected errors reach the client as a message and a correlation id only;
+    the log keeps the details under the same id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        correlation_id = getattr(context, "correlation_id", "-")
+        log.error(
+            "unexpected error correlation_id=%s path=%s",
+            correlation_id,
+            error.path,
+            exc_info=error.original_error,
+        )
+        masked = super().anonymise_error(error)
+        masked.message = f"服务器内部错误,请联系管理员(编号 {correlation_id})"
+        masked.extensions = {"code": "INTERNAL", "correlation_id": correlation_id}
+        return masked
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        MaskUnexpectedErrors(),
+    ]
+    if production:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

@@ -1,0 +1,361 @@
+"""The GraphQL types the API returns, made from read-model rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Self
+from uuid import UUID
+
+import asyncpg
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from api.context import Info
+from api.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientPoints,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    Rejected,
+    TaskFull,
+    UnknownMember,
+)
+from ledger.domain.member import mask_name
+from ledger.domain.values import Role
+from projections import queries
+
+MEMBER_YEAR_SQL = """
+SELECT k.member_id, k.year, y.services, y.hours, y.points, y.routine_hours, y.skilled_hours,
+       y.hard_hours, coalesce(p.annual_floor_hours, 20) AS floor
+FROM unnest($1::uuid[], $2::int[]) AS k(member_id, year)
+LEFT JOIN member_years y ON y.member_id = k.member_id AND y.year = k.year
+LEFT JOIN member_policy p ON p.id = 1
+"""
+
+
+@strawberry.type(description="命令结果:对象编号与事件通知编号(用于读己之写)")
+class Receipt:
+    id: UUID
+    position: int | None = strawberry.field(description="最后一个事件的通知编号")
+
+
+@strawberry.type(description="兑换结果")
+class RedemptionReceipt:
+    id: UUID
+    position: int | None
+    total: Decimal
+    balance: Decimal
+    replayed: bool = strawberry.field(description="同一请求的重试:返回首次结果,未再扣减")
+
+
+Problems = (
+    InsufficientPoints
+    | OutOfStock
+    | UnknownMember
+    | NotFound
+    | TaskFull
+    | InvalidTransition
+    | IdempotencyKeyReused
+    | Forbidden
+    | InvalidInput
+    | Conflict
+    | Rejected
+)
+CommandResult = Annotated[Receipt | Problems, strawberry.union("CommandResult")]
+RedeemResult = Annotated[RedemptionReceipt | Problems, strawberry.union("RedeemResult")]
+
+
+@strawberry.type(description="成员某年的服务(计时与积分)")
+class MemberYear:
+    year: int
+    services: int
+    hours: Decimal
+    points: Decimal
+    routine_hours: Decimal
+    skilled_hours: Decimal
+    hard_hours: Decimal
+    annual_floor_hours: Decimal
+    meets_floor: bool = strawberry.field(description="是否达到年度服务时长下限")
+
+
+async def _load_years(pool: asyncpg.Pool, keys: list[tuple[UUID, int]]) -> list[MemberYear]:
+    rows = await pool.fetch(MEMBER_YEAR_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    found = {(r["member_id"], r["year"]): r for r in rows}
+    zero = Decimal(0)
+    years = []
+    for key in keys:
+        r = found[key]
+        hours = r["hours"] or zero
+        years.append(
+            MemberYear(
+                year=key[1],
+                services=r["services"] or 0,
+                hours=hours,
+                points=r["points"] or zero,
+                routine_hours=r["routine_hours"] or zero,
+                skilled_hours=r["skilled_hours"] or zero,
+                hard_hours=r["hard_hours"] or zero,
+                annual_floor_hours=r["floor"],
+                meets_floor=hours >= r["floor"],
+            )
+        )
+    return years
+
+
+def year_loader(info: Info) -> DataLoader[tuple[UUID, int], MemberYear]:
+    """One query for the year figures of every member on a page."""
+    loaders = info.context.loaders
+    if "years" not in loaders:
+        pool = info.context.pool
+        loaders["years"] = DataLoader(lambda keys: _load_years(pool, list(keys)))
+    loader: DataLoader[tuple[UUID, int], MemberYear] = loaders["years"]
+    return loader
+
+
+@strawberry.type(description="积分流水(复式记账的一腿)")
+class LedgerEntry:
+    position: int = strawberry.field(description="事件通知编号")
+    leg: int
+    account: str
+    amount: Decimal
+    balance: Decimal = strawberry.field(description="该账户此后的余额")
+    counter_account: str
+    cause_kind: str
+    cause_id: UUID | None
+    policy_version: int
+    event: str
+    at: datetime
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> Self:
+        return cls(**{name: r[name] for name in cls.__annotations__})
+
+
+@strawberry.type
+class Member:
+    id: UUID
+    name: str = strawberry.field(description="姓名(积分超市终端看到的是脱敏姓名)")
+    kind: str
+    unit_id: UUID | None
+    community_id: UUID
+    grid_id: UUID | None
+    reported_on: date | None = strawberry.field(description="双报到日期")
+    balance: Decimal = strawberry.field(description="可用积分")
+    earned_points: Decimal = strawberry.field(description="累计获得积分(兑换不减少)")
+    earned_hours: Decimal
+    services: int
+    excellent: int
+    good: int
+    fair: int
+    last_service_at: datetime | None
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record, role: Role | None) -> Self:
+        name = mask_name(r["name"]) if role is Role.KIOSK else r["name"]
+        return cls(
+            id=r["member_id"],
+            name=name,
+            kind=r["kind"],
+            unit_id=r["unit_id"],
+            community_id=r["community_id"],
+            grid_id=r["grid_id"],
+            reported_on=r["reported_on"],
+            balance=r["balance"],
+            earned_points=r["earned_points"],
+            earned_hours=r["earned_hours"],
+            services=r["services"],
+            excellent=r["excellent"],
+            good=r["good"],
+            fair=r["fair"],
+            last_service_at=r["last_service_at"],
+        )
+
+    @strawberry.field(description="某年的服务时长、积分与年度下限")
+    async def year(self, info: Info, year: int) -> MemberYear:
+        return await year_loader(info).load((self.id, year))
+
+    @strawberry.field(description="积分流水,新在前;after 为上一页最后的 position")
+    async def history(
+        self, info: Info, first: int = 20, after: int | None = None
+    ) -> list[LedgerEntry]:
+        rows = await info.context.pool.fetch(
+            "SELECT * FROM ledger_entries WHERE account = $1 AND position < $2 "
+            "ORDER BY position DESC LIMIT $3",
+            f"member:{self.id}",
+            after or 2**62,
+            min(max(first, 1), queries.MAX_PAGE),
+        )
+        return [LedgerEntry.from_row(r) for r in rows]
+
+    @strawberry.field(description="评先评优证据材料")
+    async def dossier(self, info: Info, year: int) -> Dossier | None:
+        info.context.require(info.context.role is not Role.KIOSK, "证据材料")
+        found = await queries.dossier(info.context.pool, self.id, year)
+        return None if found is None else Dossier.from_query(found)
+
+
+@strawberry.type
+class Standing:
+    rank: int
+    size: int
+    percentile: Decimal = strawberry.field(description="排名不低于本人者所占百分比")
+
+
+@strawberry.type(description="一次服务纪实,附来源事件编号")
+class DossierService:
+    service_id: UUID
+    day: date
+    task: str
+    category: str
+    community: str | None
+    hours: Decimal
+    rating: str
+    points: Decimal
+    confirmed_by: str | None
+    rated_by: str
+    policy_version: int
+    rated_position: int = strawberry.field(description="评价事件的通知编号")
+    reversed_position: int | None
+    reversal_reason: str | None
+
+
+@strawberry.type(description="评先评优证据材料")
+class Dossier:
+    member_id: UUID
+    year: int
+    name_masked: str
+    kind: str
+    unit: str | None
+    community: str | None
+    reported_on: date | None
+    services: list[DossierService]
+    hours: Decimal
+    points: Decimal
+    review_grade: str | None
+    review_comment: str | None
+    in_unit: Standing | None
+    in_community: Standing | None
+
+    @classmethod
+    def from_query(cls, d: queries.Dossier) -> Self:
+        fields = DossierService.__annotations__
+        return cls(
+            member_id=d.member_id,
+            year=d.year,
+            name_masked=d.name_masked,
+            kind=d.kind,
+            unit=d.unit,
+            community=d.community,
+            reported_on=d.reported_on,
+            services=[DossierService(**{f: s[f] for f in fields}) for s in d.services],
+            hours=d.hours,
+            points=d.points,
+            review_grade=d.review["grade"] if d.review else None,
+            review_comment=d.review["comment"] if d.review else None,
+            in_unit=Standing(**vars(d.in_unit)) if d.in_unit else None,
+            in_community=Standing(**vars(d.in_community)) if d.in_community else None,
+        )
+
+
+@strawberry.type(description="单位排名中的一行")
+class UnitRank:
+    position: int
+    rank: int
+    units: int
+    unit_id: UUID
+    name: str
+    kind: str
+    members: int
+    reported: int
+    served: int
+    services: int
+    hours: Decimal
+    points: Decimal
+    hard_services: int
+    report_rate: Decimal
+    participation_rate: Decimal
+    hours_per_member: Decimal
+    points_per_member: Decimal
+    hard_share: Decimal
+    average_rating: Decimal
+    floor_rate: Decimal
+    composite: Decimal
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> Self:
+        return cls(**{name: r[name] for name in cls.__annotations__})
+
+
+@strawberry.type
+class Task:
+    task_id: UUID
+    community_id: UUID
+    grid_id: UUID | None
+    title: str
+    category: str
+    category_class: str | None
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    claims: int
+    status: str
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> Self:
+        return cls(**{name: r[name] for name in cls.__annotations__})
+
+
+@strawberry.type(description="积分超市商品")
+class Item:
+    item_id: UUID
+    community_id: UUID
+    name: str
+    price: Decimal
+    stock: int
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> Self:
+        return cls(**{name: r[name] for name in cls.__annotations__})
+
+
+@strawberry.type
+class PendingService:
+    service_id: UUID
+    task_id: UUID
+    member_id: UUID
+    checked_out_at: datetime | None
+
+
+@strawberry.type
+class UnitService:
+    unit_id: UUID
+    name: str | None
+    services: int
+    hours: Decimal
+    points: Decimal
+
+
+@strawberry.type(description="社区看板")
+class CommunityBoard:
+    open_tasks: list[Task]
+    understaffed: list[Task] = strawberry.field(description="已开始但未满员的任务")
+    hard_untaken: list[Task] = strawberry.field(description="无人认领的难事(麻烦事应者寥寥)")
+    awaiting_rating: list[PendingService]
+    items: list[Item]
+    redemptions: int
+    redeemed_points: Decimal
+    by_unit: list[UnitService]
+
+
+@strawberry.type(description="兑换记录")
+class Redemption:
+    redemption_id: UUID
+    community_id: UUID
+    total: Decimal
+    goods: int
+    cancelled: bool
