@@ -60,6 +60,26 @@ async def _home_of(ctx: RequestContext, getter: Callable[[UUID], Any], id_: UUID
     return getattr(found, "community_id", None) or getattr(found, "store_id", None)
 
 
+async def _service_command(
+    info: Info,
+    service_id: UUID,
+    what: str,
+    command: Callable[..., Any],
+    *args: Any,
+    member_may: bool = False,
+    **kwargs: Any,
+) -> Any:
+    ctx = info.context
+    try:
+        service = await ctx.write(ctx.ledger.get_service, service_id)
+    except LedgerError as error:
+        return problem(error) if ctx.principal is not None else forbidden(what)
+    allowed = ctx.runs_community(service.community_id) or (
+        member_may and ctx.scoped(Role.MEMBER, service.member_id)
+    )
+    return await _run(ctx, allowed, what, command, service_id, *args, **kwargs)
+
+
 def _admin(ctx: RequestContext) -> bool:
     return ctx.role is Role.ADMIN
 
@@ -296,26 +316,6 @@ class Mutation:
         allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
         return await _run(ctx, allowed, "认领该任务", ctx.ledger.claim_task, task_id, member_id)
 
-    async def _service_command(
-        self,
-        info: Info,
-        service_id: UUID,
-        what: str,
-        command: Callable[..., Any],
-        *args: Any,
-        member_may: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        ctx = info.context
-        try:
-            service = await ctx.write(ctx.ledger.get_service, service_id)
-        except LedgerError as error:
-            return problem(error) if ctx.principal is not None else forbidden(what)
-        allowed = ctx.runs_community(service.community_id) or (
-            member_may and ctx.scoped(Role.MEMBER, service.member_id)
-        )
-        return await _run(ctx, allowed, what, command, service_id, *args, **kwargs)
-
     @strawberry.mutation(description="签到")
     async def check_in(
         self,
@@ -325,7 +325,7 @@ class Mutation:
         evidence: list[str] | None = None,
     ) -> CommandResult:
         ledger = info.context.ledger
-        return await self._service_command(
+        return await _service_command(
             info,
             service_id,
             "为该服务签到",
@@ -344,7 +344,7 @@ class Mutation:
         evidence: list[str] | None = None,
     ) -> CommandResult:
         ledger = info.context.ledger
-        return await self._service_command(
+        return await _service_command(
             info,
             service_id,
             "为该服务签退",
@@ -356,7 +356,7 @@ class Mutation:
 
     @strawberry.mutation(description="社区核实服务")
     async def confirm_service(self, info: Info, service_id: UUID) -> CommandResult:
-        return await self._service_command(
+        return await _service_command(
             info, service_id, "核实该服务", info.context.ledger.confirm_service
         )
 
@@ -367,7 +367,7 @@ class Mutation:
         service_id: UUID,
         rating: Rating,
     ) -> CommandResult:
-        return await self._service_command(
+        return await _service_command(
             info, service_id, "评价该服务", info.context.ledger.rate_service, rating
         )
 
@@ -375,7 +375,7 @@ class Mutation:
     async def reverse_service(
         self, info: Info, service_id: UUID, reason: str, approved_by: str
     ) -> CommandResult:
-        return await self._service_command(
+        return await _service_command(
             info,
             service_id,
             "冲正该服务",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -115,7 +116,6 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:
-    import signal
     import threading
 
     from ledger.database import open_database
@@ -141,6 +141,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
 
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    # uvicorn shuts down cleanly on SIGTERM/SIGINT, then raises the signal again
+    # under the handlers it found: with these, the process then exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(
         create_app(settings, production=args.production),
         host=args.host,

@@ -1,0 +1,432 @@
+"""The whole story over HTTP, against the real server."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from websockets.sync.client import connect
+
+from api.auth import create_token
+from ledger.domain.values import Role
+from tests.e2e.conftest import Server
+
+RECEIPT = "... on Receipt { id position } ... on Problem { code message }"
+START, END = "2026-05-01T09:00:00+08:00", "2026-05-01T11:00:00+08:00"
+
+
+def ok(result: dict[str, Any], field: str) -> dict[str, Any]:
+    assert "errors" not in result, result
+    data: dict[str, Any] = result["data"][field]
+    assert "code" not in data, data
+    return data
+
+
+@pytest.fixture(scope="module")
+def story(server: Server) -> dict[str, Any]:
+    """Community, unit and members registered, a task served and rated, goods in store."""
+    admin = server.admin
+    g = server.gql
+    street = ok(
+        g(admin, f'mutation {{ registerStreet(name: "果园新村街道") {{ {RECEIPT} }} }}'),
+        "registerStreet",
+    )["id"]
+    community = ok(
+        g(
+            admin,
+            f"""mutation($s: UUID!) {{ registerCommunity(streetId: $s,
+        name: "果园社区", grids: ["一网格"]) {{ {RECEIPT} }} }}""",
+            s=street,
+        ),
+        "registerCommunity",
+    )["id"]
+    other = ok(
+        g(
+            admin,
+            f"""mutation($s: UUID!) {{ registerCommunity(streetId: $s,
+        name: "临江社区") {{ {RECEIPT} }} }}""",
+            s=street,
+        ),
+        "registerCommunity",
+    )["id"]
+    unit = ok(
+        g(
+            admin,
+            f"""mutation($c: UUID!) {{ registerUnit(name: "区财政局", kind: ORGAN,
+        communities: [$c]) {{ {RECEIPT} }} }}""",
+            c=community,
+        ),
+        "registerUnit",
+    )["id"]
+    ok(
+        g(
+            admin,
+            f"""mutation($u: UUID!, $c: UUID!) {{ reportUnit(unitId: $u, communityId: $c,
+        on: "2026-01-10") {{ {RECEIPT} }} }}""",
+            u=unit,
+            c=community,
+        ),
+        "reportUnit",
+    )
+    members = []
+    for name in ("张三丰", "李四"):
+        member = ok(
+            g(
+                admin,
+                f"""mutation($c: UUID!, $u: UUID!, $n: String!) {{ registerMember(
+            kind: PARTY_MEMBER, name: $n, communityId: $c, unitId: $u, phone: "13812345678")
+            {{ {RECEIPT} }} }}""",
+                c=community,
+                u=unit,
+                n=name,
+            ),
+            "registerMember",
+        )["id"]
+        members.append(member)
+    tokens = {
+        Role.COMMUNITY: server.token(Role.COMMUNITY, community),
+        Role.KIOSK: server.token(Role.KIOSK, community),
+        Role.AUDITOR: server.token(Role.AUDITOR),
+        Role.UNIT: server.token(Role.UNIT, unit),
+        Role.MEMBER: server.token(Role.MEMBER, members[0]),
+    }
+    me, staff = tokens[Role.MEMBER], tokens[Role.COMMUNITY]
+    ok(
+        g(
+            me,
+            f"""mutation($m: UUID!) {{ reportMember(memberId: $m, on: "2026-01-15")
+        {{ {RECEIPT} }} }}""",
+            m=members[0],
+        ),
+        "reportMember",
+    )
+    task = ok(
+        g(
+            staff,
+            f"""mutation($c: UUID!) {{ publishTask(communityId: $c, title: "汛期巡查",
+        category: "应急保障", startsAt: "{START}", endsAt: "{END}", capacity: 1)
+        {{ {RECEIPT} }} }}""",
+            c=community,
+        ),
+        "publishTask",
+    )["id"]
+    service = ok(
+        g(
+            me,
+            f"""mutation($t: UUID!, $m: UUID!) {{ claimTask(taskId: $t, memberId: $m)
+        {{ {RECEIPT} }} }}""",
+            t=task,
+            m=members[0],
+        ),
+        "claimTask",
+    )["id"]
+    full = g(
+        staff,
+        f"""mutation($t: UUID!, $m: UUID!) {{ claimTask(taskId: $t, memberId: $m)
+        {{ __typename {RECEIPT} }} }}""",
+        t=task,
+        m=members[1],
+    )["data"]["claimTask"]
+    assert full["__typename"] == "TaskFull" and "名额已满" in full["message"]
+    ok(
+        g(
+            me,
+            f"""mutation($s: UUID!) {{ checkIn(serviceId: $s, at: "{START}",
+        evidence: ["photo:sha256:ab"]) {{ {RECEIPT} }} }}""",
+            s=service,
+        ),
+        "checkIn",
+    )
+    ok(
+        g(
+            me,
+            f"""mutation($s: UUID!) {{ checkOut(serviceId: $s, at: "{END}") {{ {RECEIPT} }} }}""",
+            s=service,
+        ),
+        "checkOut",
+    )
+    rated = ok(
+        g(
+            staff,
+            f"""mutation($s: UUID!) {{ rateService(serviceId: $s, rating: EXCELLENT)
+        {{ {RECEIPT} }} }}""",
+            s=service,
+        ),
+        "rateService",
+    )
+    item = ok(
+        g(
+            staff,
+            f"""mutation($c: UUID!) {{ listItem(communityId: $c, name: "食用油",
+        price: "3") {{ {RECEIPT} }} }}""",
+            c=community,
+        ),
+        "listItem",
+    )["id"]
+    ok(
+        g(
+            staff,
+            f"""mutation($i: UUID!) {{ restockItem(itemId: $i, quantity: 10,
+        donor: "区财政局") {{ {RECEIPT} }} }}""",
+            i=item,
+        ),
+        "restockItem",
+    )
+    return {
+        "street": street,
+        "community": community,
+        "other": other,
+        "unit": unit,
+        "members": members,
+        "tokens": tokens,
+        "task": task,
+        "service": service,
+        "rated_at": rated["position"],
+        "item": item,
+    }
+
+
+MEMBER = """query($m: UUID!, $w: Int) { member(id: $m, waitFor: $w) { name balance earnedPoints
+    earnedHours services excellent reportedOn year(year: 2026) { hours points hardHours meetsFloor }
+    history(first: 5) { position amount balance counterAccount causeKind policyVersion } } }"""
+
+
+def test_points_are_awarded_by_the_rule_book_and_readable_at_once(
+    server: Server, story: dict[str, Any]
+) -> None:
+    member = story["members"][0]
+    data = ok(
+        server.gql(story["tokens"][Role.MEMBER], MEMBER, m=member, w=story["rated_at"]), "member"
+    )
+    assert Decimal(data["balance"]) == Decimal("4.8")  # 2 h x 2.0 (hard) x 1.2 (很好)
+    assert (data["services"], data["excellent"], data["reportedOn"]) == (1, 1, "2026-01-15")
+    assert data["year"]["hoursHard" if False else "hardHours"] == "2.0"
+    assert data["year"]["meetsFloor"] is False
+    (entry,) = data["history"]
+    assert (Decimal(entry["amount"]), entry["causeKind"], entry["policyVersion"]) == (
+        Decimal("4.8"),
+        "service",
+        1,
+    )
+    assert entry["counterAccount"] == f"issuance:{story['community']}"
+
+
+REDEEM = """mutation($s: UUID!, $m: UUID!, $k: String!, $i: UUID!, $q: Int!) {
+  redeem(storeId: $s, memberId: $m, key: $k, lines: [{itemId: $i, quantity: $q}]) {
+    __typename
+    ... on RedemptionReceipt { id position total balance replayed }
+    ... on Problem { code message } } }"""
+
+
+def test_a_kiosk_redeems_once_however_often_it_retries(
+    server: Server, story: dict[str, Any]
+) -> None:
+    kiosk = story["tokens"][Role.KIOSK]
+    args = {"s": story["community"], "m": story["members"][0], "i": story["item"]}
+    first = server.gql(kiosk, REDEEM, k="kiosk-req-1", q=1, **args)["data"]["redeem"]
+    assert first["__typename"] == "RedemptionReceipt" and first["replayed"] is False
+    assert (Decimal(first["total"]), Decimal(first["balance"])) == (Decimal(3), Decimal("1.8"))
+    again = server.gql(kiosk, REDEEM, k="kiosk-req-1", q=1, **args)["data"]["redeem"]
+    assert again["replayed"] is True
+    assert (again["id"], again["position"]) == (first["id"], first["position"])
+    reused = server.gql(kiosk, REDEEM, k="kiosk-req-1", q=2, **args)["data"]["redeem"]
+    assert reused["__typename"] == "IdempotencyKeyReused"
+    too_much = server.gql(kiosk, REDEEM, k="kiosk-req-2", q=1, **args)["data"]["redeem"]
+    assert too_much["__typename"] == "InsufficientPoints" and "积分不足" in too_much["message"]
+    seen = server.gql(
+        kiosk,
+        "query($m: UUID!, $w: Int) { member(id: $m, waitFor: $w) { name balance } }",
+        m=story["members"][0],
+        w=first["position"],
+    )["data"]["member"]
+    assert seen == {"name": "张*丰", "balance": "1.8"}
+    story["redeemed_at"] = first["position"]
+
+
+def test_a_unit_reads_its_ranking_and_a_dossier_that_agree_with_the_events(
+    server: Server, story: dict[str, Any]
+) -> None:
+    unit = story["tokens"][Role.UNIT]
+    ranking = ok(
+        server.gql(
+            unit,
+            """query { unitRanking(period: "2026-05", metric: "hours")
+        { position rank unitId hours points services hardShare averageRating composite } }""",
+        ),
+        "unitRanking",
+    )
+    (row,) = ranking
+    assert (row["unitId"], row["hours"], row["points"]) == (story["unit"], "2.0", "4.8")
+    assert (Decimal(row["hardShare"]), Decimal(row["averageRating"])) == (1, 3)
+    dossier = ok(
+        server.gql(
+            unit,
+            """query($m: UUID!) { member(id: $m) { dossier(year: 2026) {
+        nameMasked unit points hours services { serviceId task rating points ratedPosition }
+        inUnit { rank size percentile } } } }""",
+            m=story["members"][0],
+        ),
+        "member",
+    )["dossier"]
+    assert (dossier["nameMasked"], dossier["unit"], dossier["points"]) == (
+        "张*丰",
+        "区财政局",
+        "4.8",
+    )
+    (line,) = dossier["services"]
+    assert (line["serviceId"], line["task"], line["rating"]) == (
+        story["service"],
+        "汛期巡查",
+        "EXCELLENT",
+    )
+    assert line["ratedPosition"] < story["rated_at"] + 1
+    assert dossier["inUnit"] == {"rank": 1, "size": 2, "percentile": "100.0"}
+
+
+def test_an_auditor_reads_a_balance_as_of_a_past_time(
+    server: Server, story: dict[str, Any]
+) -> None:
+    auditor = story["tokens"][Role.AUDITOR]
+    account = f"member:{story['members'][0]}"
+    entries = ok(
+        server.gql(
+            auditor,
+            """query($a: String!) { ledgerEntries(account: $a, first: 10,
+        waitFor: null) { position at balance } }""",
+            a=account,
+        ),
+        "ledgerEntries",
+    )
+    assert [e["balance"] for e in entries] == ["1.8", "4.8"]
+    between = entries[1]["at"]
+    then = server.gql(
+        auditor,
+        "query($a: String!, $t: DateTime!) { balance(account: $a, asOf: $t) }",
+        a=account,
+        t=between,
+    )["data"]["balance"]
+    before = server.gql(
+        auditor,
+        'query($a: String!) { balance(account: $a, asOf: "2020-01-01T00:00:00Z") }',
+        a=account,
+    )["data"]["balance"]
+    assert (then, before) == ("4.8", "0")
+
+
+def test_an_auditor_subscribes_to_new_ledger_entries(server: Server, story: dict[str, Any]) -> None:
+    url = server.base.replace("http", "ws") + "/graphql"
+    headers = {"Authorization": f"Bearer {story['tokens'][Role.AUDITOR]}"}
+    with connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers) as ws:  # type: ignore[list-item]
+        ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": "subscription { ledgerEntries(after: 0) "
+                        "{ position leg account amount } }"
+                    },
+                }
+            )
+        )
+        received = [
+            json.loads(ws.recv(timeout=10))["payload"]["data"]["ledgerEntries"] for _ in range(4)
+        ]
+    assert sum(Decimal(e["amount"]) for e in received) == 0
+    assert [e["leg"] for e in received] == [0, 1, 0, 1]
+
+
+def test_requests_without_a_valid_token_are_refused(server: Server) -> None:
+    bare = httpx.post(f"{server.base}/graphql", json={"query": "{ __typename }"}, timeout=10)
+    assert bare.status_code == 401 and "需要令牌" in bare.text
+    forged = httpx.post(
+        f"{server.base}/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Authorization": "Bearer lt_forged"},
+        timeout=10,
+    )
+    assert forged.status_code == 401 and "令牌无效" in forged.text
+
+
+def test_bad_queries_get_clear_errors(server: Server, story: dict[str, Any]) -> None:
+    malformed = server.gql(server.admin, "{ member(id: ")["errors"][0]["message"]
+    assert "Syntax Error" in malformed
+    nested = "{ a: member(id: $m) { b: dossier(year: 2026) { c: services { d: task } } } }"
+    assert "errors" not in server.gql(
+        server.admin, "query($m: UUID!) " + nested, m=story["members"][0]
+    )
+    aliases = "{ " + " ".join(f"a{n}: __typename" for n in range(30)) + " }"
+    assert "aliases" in server.gql(server.admin, aliases)["errors"][0]["message"]
+    huge = httpx.post(
+        f"{server.base}/graphql",
+        content=b"x" * 2_000_000,
+        timeout=10,
+        headers={"Authorization": f"Bearer {server.admin}"},
+    )
+    assert huge.status_code == 413
+    period = server.gql(server.admin, '{ unitRanking(period: "May") { unitId } }')["errors"][0]
+    assert period["extensions"]["code"] == "INVALID_INPUT" and "2026-Q2" in period["message"]
+    negative = server.gql(
+        server.admin,
+        f"""mutation($c: UUID!) {{ listItem(communityId: $c,
+        name: "米", price: "-1") {{ __typename {RECEIPT} }} }}""",
+        c=story["community"],
+    )
+    assert negative["data"]["listItem"]["__typename"] == "InvalidInput"
+    unknown = server.gql(
+        server.admin,
+        f"""mutation {{ claimTask(
+        taskId: "00000000-0000-0000-0000-000000000001",
+        memberId: "00000000-0000-0000-0000-000000000002") {{ __typename {RECEIPT} }} }}""",
+    )
+    assert unknown["data"]["claimTask"]["__typename"] == "NotFound"
+
+
+def test_health_and_readiness(server: Server) -> None:
+    assert httpx.get(f"{server.base}/healthz", timeout=5).json() == {"status": "ok"}
+    deadline = time.monotonic() + 10
+    while (ready := httpx.get(f"{server.base}/readyz", timeout=5)).status_code != 200:
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.2)
+    assert ready.json()["status"] == "ready"
+
+
+def test_graphiql_is_served_to_browsers(server: Server) -> None:
+    page = httpx.get(f"{server.base}/graphql", headers={"Accept": "text/html"}, timeout=5)
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_writes_are_stamped_with_the_token_and_correlation_id(
+    server: Server, story: dict[str, Any]
+) -> None:
+    token_id, token = create_token(
+        server.database_url, Role.COMMUNITY, [story["community"]], "网格员"
+    )
+    done = httpx.post(
+        f"{server.base}/graphql",
+        json={
+            "query": f"""mutation {{ addGrid(communityId: "{story["community"]}",
+              name: "二网格") {{ {RECEIPT} }} }}"""
+        },
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Correlation-Id": "corr-2026-0001",
+            "X-Device-Id": "pad-17",
+        },
+        timeout=10,
+    ).json()["data"]["addGrid"]
+    with psycopg.connect(server.database_url) as conn:
+        row = conn.execute(
+            "SELECT state FROM ledger_events WHERE notification_id = %s", (done["position"],)
+        ).fetchone()
+    assert row is not None
+    ctx = json.loads(bytes(row[0]))["ctx"]["_data_"]
+    assert ctx["actor_id"] == f"token:{token_id}"
+    assert (ctx["correlation_id"], ctx["device"]) == ("corr-2026-0001", "pad-17")
