@@ -54,14 +54,15 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
+    # Factories: each request gets extensions of its own.
     extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        MaskUnexpectedErrors(),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        MaskUnexpectedErrors,
     ]
     if production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
