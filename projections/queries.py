@@ -25,7 +25,7 @@ class UnknownMetric(ValueError):
     pass
 
 
-def _period_kind(period: str) -> str:
+def check_period(period: str) -> str:
     """'2026' is a year, '2026-Q2' a quarter, '2026-05' a month."""
     if len(period) == 4 and period.isdigit():
         return "year"
@@ -42,45 +42,29 @@ def _period_kind(period: str) -> str:
 
 
 UNIT_METRICS_SQL = """
-WITH scope AS (
-    SELECT u.unit_id, u.name, u.kind FROM ranking_units u
-    WHERE $2::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM ranking_pairs p WHERE p.unit_id = u.unit_id AND p.community_id = $2)
-), people AS (
-    SELECT unit_id, count(*) AS members, count(*) FILTER (WHERE reported) AS reported
-    FROM ranking_members WHERE unit_id IS NOT NULL GROUP BY unit_id
-), served AS (
-    SELECT unit_id,
-           count(*) FILTER (WHERE hours > 0) AS served,
-           count(*) FILTER (WHERE hours >= $3) AS at_floor
-    FROM ranking_member_periods WHERE period = $1 GROUP BY unit_id
-)
-SELECT s.unit_id, s.name, s.kind,
-       coalesce(p.members, 0) AS members,
-       coalesce(p.reported, 0) AS reported,
-       coalesce(v.served, 0) AS served,
+SELECT u.unit_id, u.name, u.kind, u.members, u.reported,
+       coalesce(t.served, 0) AS served,
        coalesce(t.services, 0) AS services,
        coalesce(t.hours, 0) AS hours,
        coalesce(t.points, 0) AS points,
        coalesce(t.hard_services, 0) AS hard_services,
-       coalesce(p.reported::numeric / nullif(p.members, 0), 0) AS report_rate,
-       coalesce(v.served::numeric / nullif(p.members, 0), 0) AS participation_rate,
-       coalesce(t.hours / nullif(p.members, 0), 0) AS hours_per_member,
-       coalesce(t.points / nullif(p.members, 0), 0) AS points_per_member,
+       coalesce(u.reported::numeric / nullif(u.members, 0), 0) AS report_rate,
+       coalesce(t.served::numeric / nullif(u.members, 0), 0) AS participation_rate,
+       coalesce(t.hours / nullif(u.members, 0), 0) AS hours_per_member,
+       coalesce(t.points / nullif(u.members, 0), 0) AS points_per_member,
        coalesce(t.hard_services::numeric / nullif(t.services, 0), 0) AS hard_share,
        coalesce(t.rating_total::numeric / nullif(t.services, 0), 0) AS average_rating,
-       CASE WHEN $4 THEN coalesce(v.at_floor::numeric / nullif(p.members, 0), 0)
-            ELSE 0 END AS floor_rate
-FROM scope s
-LEFT JOIN people p ON p.unit_id = s.unit_id
-LEFT JOIN served v ON v.unit_id = s.unit_id
-LEFT JOIN ranking_periods t ON t.unit_id = s.unit_id AND t.period = $1
+       coalesce(t.at_floor::numeric / nullif(u.members, 0), 0) AS floor_rate
+FROM ranking_units u
+LEFT JOIN ranking_periods t ON t.unit_id = u.unit_id AND t.period = $1
+WHERE $2::uuid IS NULL OR EXISTS (
+    SELECT 1 FROM ranking_pairs p WHERE p.unit_id = u.unit_id AND p.community_id = $2)
 """
 
 
 def _ranking_sql(metric: str) -> str:
     composite = " + ".join(
-        f"${5 + i}::numeric * coalesce(m.{name} / nullif(max(m.{name}) OVER (), 0), 0)"
+        f"${3 + i}::numeric * coalesce(m.{name} / nullif(max(m.{name}) OVER (), 0), 0)"
         for i, name in enumerate(RANKING_INDICATORS)
     )
     return f"""
@@ -93,21 +77,19 @@ WITH m AS ({UNIT_METRICS_SQL}), scored AS (
            count(*) OVER () AS units
     FROM scored
 )
-SELECT * FROM ranked WHERE position > ${5 + len(RANKING_INDICATORS)}
-ORDER BY position LIMIT ${6 + len(RANKING_INDICATORS)}
+SELECT * FROM ranked WHERE position > ${3 + len(RANKING_INDICATORS)}
+ORDER BY position LIMIT ${4 + len(RANKING_INDICATORS)}
 """
 
 
 RANKING_SQL = {metric: _ranking_sql(metric) for metric in METRICS}
 
 
-async def ranking_policy(conn: asyncpg.Connection) -> tuple[Decimal, dict[str, Decimal]]:
-    row = await conn.fetchrow("SELECT annual_floor_hours, weights FROM ranking_policy WHERE id = 1")
-    if row is None:
-        default = PointsPolicy()
-        return default.annual_floor_hours, dict(default.ranking_weights)
-    weights = {k: Decimal(v) for k, v in json.loads(row["weights"]).items()}
-    return row["annual_floor_hours"], weights
+async def ranking_weights(conn: asyncpg.Connection) -> dict[str, Decimal]:
+    weights = await conn.fetchval("SELECT weights FROM ranking_policy WHERE id = 1")
+    if weights is None:
+        return dict(PointsPolicy().ranking_weights)
+    return {k: Decimal(v) for k, v in json.loads(weights).items()}
 
 
 async def unit_ranking(
@@ -124,9 +106,9 @@ async def unit_ranking(
     ties by unit id, and pages go on ``after`` a position."""
     if metric not in RANKING_SQL:
         raise UnknownMetric(metric)
-    kind = _period_kind(period)
-    floor, weights = await ranking_policy(conn)
-    params: list[Any] = [period, community_id, floor, kind == "year"]
+    check_period(period)
+    weights = await ranking_weights(conn)
+    params: list[Any] = [period, community_id]
     params += [weights.get(name, Decimal(0)) for name in RANKING_INDICATORS]
     params += [max(after, 0), min(max(first, 1), MAX_PAGE)]
     return list(await conn.fetch(RANKING_SQL[metric], *params))

@@ -19,11 +19,20 @@ from ledger.domain.work import Service
 from projections.base import ReadModel, Row, Table, event_class
 
 ZERO = Decimal(0)
+DEFAULT_FLOOR = Decimal(20)
 RATING_SCORE = {"EXCELLENT": 3, "GOOD": 2, "FAIR": 1}
 """Average rating is on a three-point scale: 很好 3, 好 2, 一般 1."""
 
 UNITS = Table(
-    "ranking_units", (("unit_id", "uuid"), ("name", "text"), ("kind", "text")), key=("unit_id",)
+    "ranking_units",
+    (
+        ("unit_id", "uuid"),
+        ("name", "text"),
+        ("kind", "text"),
+        ("members", "integer"),
+        ("reported", "integer"),
+    ),
+    key=("unit_id",),
 )
 PAIRS = Table(
     "ranking_pairs",
@@ -33,9 +42,8 @@ PAIRS = Table(
 )
 UNIT_MEMBERS = Table(
     "ranking_members",
-    (("member_id", "uuid"), ("unit_id", "uuid"), ("reported", "boolean")),
+    (("member_id", "uuid"), ("unit_id", "uuid"), ("community_id", "uuid"), ("reported", "boolean")),
     key=("member_id",),
-    indexes=(("unit_id",),),
 )
 UNIT_SERVICES = Table(
     "ranking_services",
@@ -61,6 +69,8 @@ UNIT_PERIODS = Table(
         ("points", "numeric"),
         ("hard_services", "integer"),
         ("rating_total", "integer"),
+        ("served", "integer"),
+        ("at_floor", "integer"),
     ),
     key=("unit_id", "period"),
     indexes=(("period",),),
@@ -98,7 +108,12 @@ def periods(day: date) -> tuple[str, str, str]:
 
 
 class UnitRankings(ReadModel):
+    """Counts are kept per unit and period as events arrive, so that a ranking reads a
+    row per unit: members and reports, members who served (credited hours > 0) and,
+    for a year, members at the annual floor of the rule book in force."""
+
     name = "unit_rankings"
+    version = 2
     tables = (UNITS, PAIRS, UNIT_MEMBERS, UNIT_SERVICES, UNIT_PERIODS, UNIT_MEMBER_PERIODS, POLICY)
 
     @classmethod
@@ -118,7 +133,13 @@ class UnitRankings(ReadModel):
 
     def on_unit(self, event: Any, unit_id: UUID, _: int) -> None:
         self.rows["ranking_units"].put(
-            {"unit_id": unit_id, "name": event.name, "kind": event.kind.name}
+            {
+                "unit_id": unit_id,
+                "name": event.name,
+                "kind": event.kind.name,
+                "members": 0,
+                "reported": 0,
+            }
         )
 
     def on_paired(self, event: Any, unit_id: UUID, _: int) -> None:
@@ -131,19 +152,44 @@ class UnitRankings(ReadModel):
         rows.changed(row)
         return row
 
+    def _unit_counts(self, member: Row, sign: int) -> None:
+        if member["unit_id"] is None:
+            return
+        unit = self.rows["ranking_units"].get(member["unit_id"])
+        assert unit is not None
+        unit["members"] += sign
+        unit["reported"] += sign * member["reported"]
+        self.rows["ranking_units"].changed(unit)
+
     def on_member(self, event: Any, member_id: UUID, _: int) -> None:
-        self.rows["ranking_members"].put(
-            {"member_id": member_id, "unit_id": event.unit_id, "reported": False}
+        member = self.rows["ranking_members"].put(
+            {
+                "member_id": member_id,
+                "unit_id": event.unit_id,
+                "community_id": event.community_id,
+                "reported": False,
+            }
         )
+        self._unit_counts(member, +1)
 
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
-        self._member(member_id)["unit_id"] = event.unit_id
+        member = self._member(member_id)
+        self._unit_counts(member, -1)
+        member["unit_id"] = event.unit_id
+        self._unit_counts(member, +1)
 
     def on_reported(self, _: Any, member_id: UUID, __: int) -> None:
-        self._member(member_id)["reported"] = True
+        member = self._member(member_id)
+        self._unit_counts(member, -1)
+        member["reported"] = True
+        self._unit_counts(member, +1)
 
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
-        self._member(member_id)["reported"] = False  # reports anew where they now live
+        member = self._member(member_id)
+        if member["community_id"] != event.community_id:  # reports anew where they now live
+            self._unit_counts(member, -1)
+            member["community_id"], member["reported"] = event.community_id, False
+            self._unit_counts(member, +1)
 
     def on_claimed(self, event: Any, service_id: UUID, _: int) -> None:
         self.rows["ranking_services"].put(
@@ -186,6 +232,8 @@ class UnitRankings(ReadModel):
         if unit_id is None:
             return  # a resident or volunteer with no unit
         totals, members = self.rows["ranking_periods"], self.rows["ranking_member_periods"]
+        policy = self.rows["ranking_policy"].get(1)
+        floor = policy["annual_floor_hours"] if policy else DEFAULT_FLOOR
         for period in periods(service["day"]):
             row = totals.get(unit_id, period) or totals.put(
                 {
@@ -196,14 +244,10 @@ class UnitRankings(ReadModel):
                     "points": ZERO,
                     "hard_services": 0,
                     "rating_total": 0,
+                    "served": 0,
+                    "at_floor": 0,
                 }
             )
-            row["services"] += sign
-            row["hours"] += sign * service["hours"]
-            row["points"] += sign * service["points"]
-            row["hard_services"] += sign * service["hard"]
-            row["rating_total"] += sign * RATING_SCORE[service["rating"]]
-            totals.changed(row)
             member = members.get(unit_id, period, service["member_id"]) or members.put(
                 {
                     "unit_id": unit_id,
@@ -213,9 +257,19 @@ class UnitRankings(ReadModel):
                     "points": ZERO,
                 }
             )
+            before = member["hours"]
             member["hours"] += sign * service["hours"]
             member["points"] += sign * service["points"]
             members.changed(member)
+            row["services"] += sign
+            row["hours"] += sign * service["hours"]
+            row["points"] += sign * service["points"]
+            row["hard_services"] += sign * service["hard"]
+            row["rating_total"] += sign * RATING_SCORE[service["rating"]]
+            row["served"] += (member["hours"] > 0) - (before > 0)
+            if len(period) == 4:
+                row["at_floor"] += (member["hours"] >= floor) - (before >= floor)
+            totals.changed(row)
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
         self.rows["ranking_policy"].put(
