@@ -23,13 +23,14 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import CREATE_TOKENS, LOOKUP, Principal, hash_token
+from api.cache import ResultCache
 from api.context import RequestContext
 from api.schema import build_schema
 from ledger.application import Ledger
 from ledger.database import database_url, eventsourcing_env, open_database
 from ledger.domain.values import Role
 from ledger.settings import Settings, load_settings
-from projections.runner import ReadSide
+from projections.runner import VIEWS_CHANNEL, ReadSide
 
 log = logging.getLogger("api")
 
@@ -59,6 +60,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             pool=state.pool,
             ledger=state.ledger,
             read_side=state.read_side,
+            cache=state.cache,
             correlation_id=request.headers.get("x-correlation-id") or uuid.uuid4().hex,
             device=request.headers.get("x-device-id"),
         )
@@ -136,13 +138,18 @@ def create_app(
             uri = database_url(url, str(conninfo_to_dict(url).get("dbname") or "ledger"))
             pool = await asyncpg.create_pool(uri, min_size=2, max_size=20)
             await pool.execute(CREATE_TOKENS)
-            app.state.ledger, app.state.read_side, app.state.pool = ledger, read_side, pool
+            cache = ResultCache()
+            listener = await asyncpg.connect(uri)
+            await listener.add_listener(VIEWS_CHANNEL, cache.invalidate)
+            app.state.ledger, app.state.read_side = ledger, read_side
+            app.state.pool, app.state.cache = pool, cache
             try:
                 yield
             finally:
                 stop.set()
                 if follow:
                     await anyio.to_thread.run_sync(runner.join)
+                await listener.close()
                 await pool.close()
 
     app = Starlette(

@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 
 from api.auth import Principal
+from api.cache import ResultCache
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
@@ -49,6 +50,7 @@ class RequestContext:
     pool: asyncpg.Pool
     ledger: Ledger
     read_side: ReadSide
+    cache: ResultCache
     correlation_id: str
     device: str | None = None
     loaders: dict[str, Any] = field(default_factory=dict)

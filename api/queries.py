@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -104,8 +105,9 @@ class Query:
         ctx = info.context
         ctx.require(ctx.reads_rankings(), "单位排名")
         await ctx.wait_for(wait_for)
-        try:
-            rows = await queries.unit_ranking(
+
+        def compute() -> Any:
+            return queries.unit_ranking(
                 ctx.pool,
                 period,
                 metric=metric,
@@ -113,6 +115,13 @@ class Query:
                 first=first,
                 after=after,
             )
+
+        try:
+            if wait_for is None:
+                key = ("unit_ranking", period, metric, community_id, first, after)
+                rows = await ctx.cache.get(key, compute)
+            else:  # just after a write: read past the cache
+                rows = await compute()
         except queries.UnknownMetric:
             raise BadArgument(f"没有指标 {metric};可选:{'、'.join(queries.METRICS)}") from None
         except ValueError:

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ledger.database import (
@@ -139,18 +140,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from ledger.database import open_database
 
-    print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    # uvicorn shuts down cleanly on SIGTERM/SIGINT, then raises the signal again
-    # under the handlers it found: with these, the process then exits 0.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
-    uvicorn.run(
-        create_app(settings, production=args.production),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-    )
+    with open_database(settings) as url:
+        if args.demo:
+            from api.demo import prepare_demo
+
+            for label, token in prepare_demo(url, settings, ProgressBar("生成演示数据(天)")):
+                print(f"{label}: {token}")
+            print('在 GraphiQL 的 Headers 中填入 {"Authorization": "Bearer <令牌>"}')
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
+        # uvicorn shuts down cleanly on SIGTERM/SIGINT, then raises the signal again
+        # under the handlers it found: with these, the process then exits 0.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)
+        uvicorn.run(
+            create_app(replace(settings, database_url=url), production=args.production),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
     return 0
 
 
@@ -224,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--production", action="store_true", help="关闭内省和 GraphiQL")
+    serve.add_argument("--demo", action="store_true", help="数据库为空时生成一个街道一年的演示数据")
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="API 令牌:创建、吊销、列出")

@@ -63,18 +63,21 @@ WHERE $2::uuid IS NULL OR EXISTS (
 
 
 def _ranking_sql(metric: str) -> str:
+    maxima = ", ".join(f"max({name}) AS {name}" for name in RANKING_INDICATORS)
+    maxima += ", count(*) AS units"
     composite = " + ".join(
-        f"${3 + i}::numeric * coalesce(m.{name} / nullif(max(m.{name}) OVER (), 0), 0)"
+        f"${3 + i}::numeric * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
         for i, name in enumerate(RANKING_INDICATORS)
     )
     return f"""
-WITH m AS ({UNIT_METRICS_SQL}), scored AS (
-    SELECT m.*, ({composite}) AS composite FROM m
+WITH m AS ({UNIT_METRICS_SQL}), x AS (
+    SELECT {maxima} FROM m
+), scored AS (
+    SELECT m.*, ({composite}) AS composite, x.units FROM m, x
 ), ranked AS (
     SELECT scored.*,
            row_number() OVER (ORDER BY {metric} DESC, unit_id) AS position,
-           rank() OVER (ORDER BY {metric} DESC) AS rank,
-           count(*) OVER () AS units
+           rank() OVER (ORDER BY {metric} DESC) AS rank
     FROM scored
 )
 SELECT * FROM ranked WHERE position > ${3 + len(RANKING_INDICATORS)}

@@ -1,0 +1,29 @@
+"""``ledger serve --demo`` prepares a street once and hands out tokens that work."""
+
+from pathlib import Path
+
+import psycopg
+
+from api.auth import LOOKUP, hash_token
+from api.demo import prepare_demo
+from ledger.settings import load_settings
+from ledger.simulation import Scale
+
+TINY = Scale(communities=2, grids=1, units=3, party_members=20, residents=5, days=3)
+
+
+def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tmp_path: Path):
+    settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url})
+    tokens = prepare_demo(database_url, settings, scale=TINY)
+    with psycopg.connect(database_url) as conn:
+        events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+        assert events is not None and events[0] > 100
+        roles = {
+            conn.execute(LOOKUP.replace("$1", "%s"), (hash_token(token),)).fetchone()[1]  # type: ignore[index]
+            for _, token in tokens
+        }
+    assert roles == {"admin", "auditor", "kiosk"}
+    again = prepare_demo(database_url, settings, scale=TINY)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
+    assert len(again) == 3
