@@ -37,3 +37,31 @@ def test_db_start_url_and_stop(tmp_path: Path):
     assert stopped.returncode == 0, stopped.stderr
     missing = ledger("db", "url", data_dir=tmp_path)
     assert missing.returncode == 1 and "ledger db start" in missing.stderr
+
+
+def test_tokens_are_created_listed_and_revoked(database_url: str, tmp_path: Path):
+    env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "token", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    created = run("create", "--role", "auditor", "--name", "督查组")
+    assert created.returncode == 0, created.stderr
+    token_id, token = created.stdout.strip().split("\t")
+    assert token.startswith("lt_") and "只显示这一次" in created.stderr
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT token_hash FROM api_tokens WHERE id = %s", (token_id,))
+        assert token not in str(stored.fetchone())
+    assert f"{token_id}\tauditor\t-\t督查组\t有效" in run("list").stdout
+    assert run("revoke", token_id).returncode == 0
+    assert "已吊销" in run("list").stdout
+    assert run("revoke", token_id).returncode == 1
+    refused = run("create", "--role", "kiosk", "--name", "无范围")
+    assert refused.returncode == 2 and "须指定范围" in refused.stderr

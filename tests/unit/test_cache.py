@@ -1,0 +1,48 @@
+import asyncio
+
+from api.cache import ResultCache
+
+
+async def test_a_result_is_computed_once_until_the_read_models_move_on():
+    cache, calls = ResultCache(), []
+
+    async def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert await cache.get("k", compute) == 1
+    assert await cache.get("k", compute) == 1
+    cache.invalidate("pid", "channel", "payload")
+    assert await cache.get("k", compute) == 2
+
+
+async def test_a_result_computed_while_the_read_models_moved_is_not_kept():
+    cache = ResultCache()
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(0.01)
+        return "stale"
+
+    pending = asyncio.create_task(cache.get("k", slow))
+    await started.wait()
+    cache.invalidate()
+    assert await pending == "stale"
+
+    async def fresh() -> str:
+        return "fresh"
+
+    assert await cache.get("k", fresh) == "fresh"
+
+
+async def test_the_oldest_entries_go_first():
+    cache = ResultCache(size=2)
+
+    async def value(v: str) -> str:
+        return v
+
+    for key in ("a", "b", "c"):
+        await cache.get(key, lambda key=key: value(key))
+    assert await cache.get("a", lambda: value("again")) == "again"
+    assert await cache.get("c", lambda: value("unused")) == "c"
