@@ -14,10 +14,28 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.tools import merge_types
 
-from api.mutations import Mutation
-from api.queries import Query
-from api.subscriptions import Subscription
+from api.audit import AuditMutation, AuditQuery, AuditSubscription
+from api.communities import CommunitiesMutation, CommunitiesQuery
+from api.members import MembersMutation, MembersQuery
+from api.services import ServicesMutation
+from api.store import StoreMutation, StoreQuery
+from api.units import UnitsMutation, UnitsQuery
+
+Query = merge_types("Query", (MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery))
+Mutation = merge_types(
+    "Mutation",
+    (
+        MembersMutation,
+        UnitsMutation,
+        CommunitiesMutation,
+        ServicesMutation,
+        StoreMutation,
+        AuditMutation,
+    ),
+)
+Subscription = merge_types("Subscription", (AuditSubscription,))
 
 log = logging.getLogger("api")
 

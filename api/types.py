@@ -26,8 +26,14 @@ from api.errors import (
     UnknownMember,
 )
 from ledger.domain.member import mask_name
-from ledger.domain.values import Role
+from ledger.domain.values import Grade, MemberKind, Rating, Role, UnitKind
 from projections import queries
+
+# The domain's enums, registered as GraphQL enums (by member name).
+strawberry.enum(MemberKind, description="成员类别")
+strawberry.enum(UnitKind, description="单位类别")
+strawberry.enum(Rating, description="一事一评:很好/好/一般")
+strawberry.enum(Grade, description="年度评价等级")
 
 MEMBER_YEAR_SQL = """
 SELECT k.member_id, k.year, y.services, y.hours, y.points, y.routine_hours, y.skilled_hours,

@@ -1,0 +1,64 @@
+"""What every mutation shares: scope checks, running a command in a worker thread,
+and turning its receipt or its domain error into the GraphQL result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from api.context import Info, RequestContext
+from api.errors import forbidden, problem
+from api.types import Receipt
+from ledger.domain.errors import LedgerError
+from ledger.domain.values import Role
+
+
+async def run_command(
+    ctx: RequestContext,
+    allowed: bool,
+    what: str,
+    command: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    if ctx.principal is None or not allowed:
+        return forbidden(what)
+    try:
+        receipt = await ctx.write(command, *args, ctx=ctx.actor(), **kwargs)
+    except LedgerError as error:
+        return problem(error)
+    return Receipt(id=receipt.id, position=receipt.position)
+
+
+async def home_of(ctx: RequestContext, getter: Callable[[UUID], Any], id_: UUID) -> Any:
+    """The community a task, service, item, redemption or member belongs to (None: unknown)."""
+    try:
+        found = await ctx.write(getter, id_)
+    except LedgerError:
+        return None
+    return getattr(found, "community_id", None) or getattr(found, "store_id", None)
+
+
+async def service_command(
+    info: Info,
+    service_id: UUID,
+    what: str,
+    command: Callable[..., Any],
+    *args: Any,
+    member_may: bool = False,
+    **kwargs: Any,
+) -> Any:
+    ctx = info.context
+    try:
+        service = await ctx.write(ctx.ledger.get_service, service_id)
+    except LedgerError as error:
+        return problem(error) if ctx.principal is not None else forbidden(what)
+    allowed = ctx.runs_community(service.community_id) or (
+        member_may and ctx.scoped(Role.MEMBER, service.member_id)
+    )
+    return await run_command(ctx, allowed, what, command, service_id, *args, **kwargs)
+
+
+def is_admin(ctx: RequestContext) -> bool:
+    return ctx.role is Role.ADMIN

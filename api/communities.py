@@ -1,0 +1,189 @@
+"""Streets, communities and their work: boards, needs, tasks and claims (点单、派单、接单)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import strawberry
+
+from api.commands import home_of, is_admin, run_command
+from api.context import Info
+from api.types import (
+    CommandResult,
+    CommunityBoard,
+    Item,
+    PendingService,
+    Task,
+    UnitService,
+)
+from ledger.domain.values import Role
+from projections import queries
+
+
+@strawberry.type
+class CommunitiesQuery:
+    @strawberry.field(description="社区看板")
+    async def community_board(
+        self, info: Info, community_id: UUID, wait_for: int | None = None
+    ) -> CommunityBoard:
+        ctx = info.context
+        ctx.require(ctx.reads_community(community_id), "该社区的看板")
+        await ctx.wait_for(wait_for)
+        board = await queries.community_board(ctx.pool, community_id, datetime.now(UTC))
+        return CommunityBoard(
+            open_tasks=[Task.from_row(r) for r in board.open_tasks],
+            understaffed=[Task.from_row(r) for r in board.understaffed],
+            hard_untaken=[Task.from_row(r) for r in board.hard_untaken],
+            awaiting_rating=[
+                PendingService(
+                    service_id=r["service_id"],
+                    task_id=r["task_id"],
+                    member_id=r["member_id"],
+                    checked_out_at=r["checked_out_at"],
+                )
+                for r in board.awaiting_rating
+            ],
+            items=[Item.from_row(r) for r in board.items],
+            redemptions=board.store["redemptions"] if board.store else 0,
+            redeemed_points=board.store["points"] if board.store else Decimal(0),
+            by_unit=[
+                UnitService(
+                    unit_id=r["unit_id"],
+                    name=r["name"],
+                    services=r["services"],
+                    hours=r["hours"],
+                    points=r["points"],
+                )
+                for r in board.by_unit
+            ],
+        )
+
+    @strawberry.field(description="可认领的任务,按开始时间")
+    async def open_tasks(
+        self, info: Info, community_id: UUID, first: int = 50, after: datetime | None = None
+    ) -> list[Task]:
+        ctx = info.context
+        ctx.require(ctx.principal is not None, "任务")
+        rows = await ctx.pool.fetch(
+            "SELECT * FROM board_tasks WHERE community_id = $1 AND status = 'OPEN' "
+            "AND claims < capacity AND ends_at > now() AND starts_at > $2 "
+            "ORDER BY starts_at, task_id LIMIT $3",
+            community_id,
+            after or datetime(1970, 1, 1, tzinfo=UTC),
+            min(max(first, 1), queries.MAX_PAGE),
+        )
+        return [Task.from_row(r) for r in rows]
+
+
+@strawberry.type
+class CommunitiesMutation:
+    @strawberry.mutation(description="登记街道")
+    async def register_street(self, info: Info, name: str) -> CommandResult:
+        ctx = info.context
+        return await run_command(ctx, is_admin(ctx), "登记街道", ctx.ledger.register_street, name)
+
+    @strawberry.mutation(description="登记社区及其网格")
+    async def register_community(
+        self, info: Info, street_id: UUID, name: str, grids: list[str] | None = None
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            is_admin(ctx),
+            "登记社区",
+            ctx.ledger.register_community,
+            street_id,
+            name,
+            grids=grids or [],
+        )
+
+    @strawberry.mutation(description="为社区增加网格")
+    async def add_grid(self, info: Info, community_id: UUID, name: str) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "管理该社区",
+            ctx.ledger.add_grid,
+            community_id,
+            name,
+        )
+
+    @strawberry.mutation(description="群众点单")
+    async def raise_need(
+        self,
+        info: Info,
+        community_id: UUID,
+        raised_by: str,
+        description: str,
+        grid_id: UUID | None = None,
+        category: str | None = None,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "在该社区登记需求",
+            ctx.ledger.raise_need,
+            community_id,
+            raised_by,
+            description,
+            grid_id=grid_id,
+            category=category,
+        )
+
+    @strawberry.mutation(description="社区派单:发布任务")
+    async def publish_task(
+        self,
+        info: Info,
+        community_id: UUID,
+        title: str,
+        category: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        capacity: int,
+        grid_id: UUID | None = None,
+        need_id: UUID | None = None,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "在该社区发布任务",
+            ctx.ledger.publish_task,
+            community_id,
+            title,
+            category,
+            starts_at,
+            ends_at,
+            capacity,
+            grid_id=grid_id,
+            need_id=need_id,
+        )
+
+    @strawberry.mutation(description="取消任务(释放认领)")
+    async def cancel_task(self, info: Info, task_id: UUID, reason: str) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_task, task_id)
+        return await run_command(
+            ctx, ctx.runs_community(home), "取消该任务", ctx.ledger.cancel_task, task_id, reason
+        )
+
+    @strawberry.mutation(description="关闭任务(不再接受认领)")
+    async def close_task(self, info: Info, task_id: UUID) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_task, task_id)
+        return await run_command(
+            ctx, ctx.runs_community(home), "关闭该任务", ctx.ledger.close_task, task_id
+        )
+
+    @strawberry.mutation(description="党员接单:认领任务")
+    async def claim_task(self, info: Info, task_id: UUID, member_id: UUID) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_task, task_id)
+        allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
+        return await run_command(
+            ctx, allowed, "认领该任务", ctx.ledger.claim_task, task_id, member_id
+        )

@@ -1,0 +1,160 @@
+"""Members: their totals, history and dossiers; registration, 双报到, moves, annual reviews."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import strawberry
+
+from api.commands import home_of, is_admin, run_command
+from api.context import Info
+from api.types import (
+    CommandResult,
+    Member,
+)
+from ledger.domain.values import Grade, MemberKind, Role
+from projections import queries
+
+MEMBERS_SQL = """
+SELECT t.* FROM member_totals t
+WHERE ($1::uuid IS NULL OR t.community_id = $1)
+  AND ($2::uuid IS NULL OR t.grid_id = $2)
+  AND ($3::uuid IS NULL OR t.unit_id = $3)
+  AND ($4::text IS NULL OR t.kind = $4)
+  AND ($5::int IS NULL OR coalesce((
+        SELECT y.hours FROM member_years y WHERE y.member_id = t.member_id AND y.year = $5), 0)
+      < coalesce((SELECT annual_floor_hours FROM member_policy WHERE id = 1), 20))
+  AND t.member_id > $6
+ORDER BY t.member_id
+LIMIT $7
+"""
+
+
+@strawberry.type
+class MembersQuery:
+    @strawberry.field(description="一名成员(积分超市终端只能查本社区居民)")
+    async def member(self, info: Info, id: UUID, wait_for: int | None = None) -> Member | None:
+        ctx = info.context
+        await ctx.wait_for(wait_for)
+        row = await ctx.pool.fetchrow("SELECT * FROM member_totals WHERE member_id = $1", id)
+        if row is None:
+            return None
+        ctx.require(ctx.reads_member(row), "该成员的信息")
+        return Member.from_row(row, ctx.role)
+
+    @strawberry.field(description="按社区、网格、单位、类别筛选成员;below_floor_in 为年份")
+    async def members(
+        self,
+        info: Info,
+        community_id: UUID | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        kind: str | None = None,
+        below_floor_in: int | None = None,
+        first: int = 50,
+        after: UUID | None = None,
+        wait_for: int | None = None,
+    ) -> list[Member]:
+        ctx = info.context
+        ctx.require(
+            ctx.reads_everything()
+            or (community_id is not None and ctx.scoped(Role.COMMUNITY, community_id))
+            or (unit_id is not None and ctx.scoped(Role.UNIT, unit_id)),
+            "这些成员",
+        )
+        await ctx.wait_for(wait_for)
+        rows = await ctx.pool.fetch(
+            MEMBERS_SQL,
+            community_id,
+            grid_id,
+            unit_id,
+            kind,
+            below_floor_in,
+            after or UUID(int=0),
+            min(max(first, 1), queries.MAX_PAGE),
+        )
+        return [Member.from_row(r, ctx.role) for r in rows]
+
+
+@strawberry.type
+class MembersMutation:
+    @strawberry.mutation(description="登记成员(身份证号只以密钥哈希保存)")
+    async def register_member(
+        self,
+        info: Info,
+        kind: MemberKind,
+        name: str,
+        community_id: UUID,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        phone: str | None = None,
+        national_id: str | None = None,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "在该社区登记成员",
+            ctx.ledger.register_member,
+            kind,
+            name,
+            community_id,
+            grid_id=grid_id,
+            unit_id=unit_id,
+            phone=phone,
+            national_id=national_id,
+        )
+
+    @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")
+    async def report_member(self, info: Info, member_id: UUID, on: date) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_member, member_id)
+        allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
+        return await run_command(
+            ctx, allowed, "为该成员报到", ctx.ledger.report_member, member_id, on
+        )
+
+    @strawberry.mutation(description="成员调动单位或搬迁(历史保留)")
+    async def move_member(
+        self,
+        info: Info,
+        member_id: UUID,
+        unit_id: UUID | None = None,
+        community_id: UUID | None = None,
+        grid_id: UUID | None = None,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            is_admin(ctx),
+            "调动成员",
+            ctx.ledger.move_member,
+            member_id,
+            unit_id=unit_id,
+            community_id=community_id,
+            grid_id=grid_id,
+        )
+
+    @strawberry.mutation(description="年度评价(社区对报到党员)")
+    async def review_member(
+        self,
+        info: Info,
+        community_id: UUID,
+        member_id: UUID,
+        year: int,
+        grade: Grade,
+        comment: str,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "评价该社区的党员",
+            ctx.ledger.review_member,
+            community_id,
+            member_id,
+            year,
+            grade,
+            comment,
+        )

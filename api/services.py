@@ -1,0 +1,86 @@
+"""Service records (服务纪实): check-in and out, confirmation, rating (一事一评), reversal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from api.commands import service_command
+from api.context import Info
+from api.types import (
+    CommandResult,
+)
+from ledger.domain.values import Rating
+
+
+@strawberry.type
+class ServicesMutation:
+    @strawberry.mutation(description="签到")
+    async def check_in(
+        self,
+        info: Info,
+        service_id: UUID,
+        at: datetime | None = None,
+        evidence: list[str] | None = None,
+    ) -> CommandResult:
+        ledger = info.context.ledger
+        return await service_command(
+            info,
+            service_id,
+            "为该服务签到",
+            ledger.check_in,
+            member_may=True,
+            at=at,
+            evidence=evidence or [],
+        )
+
+    @strawberry.mutation(description="签退")
+    async def check_out(
+        self,
+        info: Info,
+        service_id: UUID,
+        at: datetime | None = None,
+        evidence: list[str] | None = None,
+    ) -> CommandResult:
+        ledger = info.context.ledger
+        return await service_command(
+            info,
+            service_id,
+            "为该服务签退",
+            ledger.check_out,
+            member_may=True,
+            at=at,
+            evidence=evidence or [],
+        )
+
+    @strawberry.mutation(description="社区核实服务")
+    async def confirm_service(self, info: Info, service_id: UUID) -> CommandResult:
+        return await service_command(
+            info, service_id, "核实该服务", info.context.ledger.confirm_service
+        )
+
+    @strawberry.mutation(description="一事一评:评价并按积分规则计分")
+    async def rate_service(
+        self,
+        info: Info,
+        service_id: UUID,
+        rating: Rating,
+    ) -> CommandResult:
+        return await service_command(
+            info, service_id, "评价该服务", info.context.ledger.rate_service, rating
+        )
+
+    @strawberry.mutation(description="冲正错误计分(补偿事件,不删除记录)")
+    async def reverse_service(
+        self, info: Info, service_id: UUID, reason: str, approved_by: str
+    ) -> CommandResult:
+        return await service_command(
+            info,
+            service_id,
+            "冲正该服务",
+            info.context.ledger.reverse_service,
+            reason,
+            approved_by,
+        )

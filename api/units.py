@@ -1,0 +1,104 @@
+"""Units: registration, pairing with communities, 双报到 (unit side) and rankings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from api.commands import is_admin, run_command
+from api.context import BadArgument, Info
+from api.types import (
+    CommandResult,
+    UnitRank,
+)
+from ledger.domain.values import UnitKind
+from projections import queries
+
+
+@strawberry.type
+class UnitsQuery:
+    @strawberry.field(
+        description="单位排名:period 如 2026、2026-Q2、2026-05;metric 为指标或 composite"
+    )
+    async def unit_ranking(
+        self,
+        info: Info,
+        period: str,
+        metric: str = "composite",
+        community_id: UUID | None = None,
+        first: int = 50,
+        after: int = 0,
+        wait_for: int | None = None,
+    ) -> list[UnitRank]:
+        ctx = info.context
+        ctx.require(ctx.reads_rankings(), "单位排名")
+        await ctx.wait_for(wait_for)
+
+        def compute() -> Any:
+            return queries.unit_ranking(
+                ctx.pool,
+                period,
+                metric=metric,
+                community_id=community_id,
+                first=first,
+                after=after,
+            )
+
+        try:
+            if wait_for is None:
+                key = ("unit_ranking", period, metric, community_id, first, after)
+                rows = await ctx.cache.get(key, compute)
+            else:  # just after a write: read past the cache
+                rows = await compute()
+        except queries.UnknownMetric:
+            raise BadArgument(f"没有指标 {metric};可选:{'、'.join(queries.METRICS)}") from None
+        except ValueError:
+            raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
+        return [UnitRank.from_row(r) for r in rows]
+
+
+@strawberry.type
+class UnitsMutation:
+    @strawberry.mutation(description="登记单位及其对口联系社区")
+    async def register_unit(
+        self,
+        info: Info,
+        name: str,
+        kind: UnitKind,
+        communities: list[UUID] | None = None,
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            is_admin(ctx),
+            "登记单位",
+            ctx.ledger.register_unit,
+            name,
+            kind,
+            communities=communities or [],
+        )
+
+    @strawberry.mutation(description="单位与社区结对")
+    async def pair_unit(self, info: Info, unit_id: UUID, community_id: UUID) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx, is_admin(ctx), "结对", ctx.ledger.pair_unit, unit_id, community_id
+        )
+
+    @strawberry.mutation(description="单位向对口社区报到(双报到,单位一方)")
+    async def report_unit(
+        self, info: Info, unit_id: UUID, community_id: UUID, on: date
+    ) -> CommandResult:
+        ctx = info.context
+        return await run_command(
+            ctx,
+            ctx.runs_community(community_id),
+            "登记单位报到",
+            ctx.ledger.report_unit,
+            unit_id,
+            community_id,
+            on,
+        )
