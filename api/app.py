@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import threading
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
 import anyio.to_thread
 import asyncpg
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from psycopg.conninfo import conninfo_to_dict
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -23,7 +27,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import CREATE_TOKENS, LOOKUP, Principal, hash_token
-from api.cache import ResultCache
+from api.cache import MISSING, ResultCache
 from api.context import RequestContext
 from api.schema import build_schema
 from ledger.application import Ledger
@@ -36,10 +40,68 @@ log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 1_000_000
 READY_LAG_EVENTS = 1000
+TOKEN_TTL_SECONDS = 5.0
+MAX_CACHED_TOKENS = 10_000
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
-    """GraphQL over HTTP and graphql-transport-ws, with bearer tokens."""
+    """GraphQL over HTTP and graphql-transport-ws, with bearer tokens.
+
+    The answers to queries are kept, per token and request body, until the read
+    models move on: dashboards and kiosks ask the same questions over and over.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        state = scope["app"].state
+        key = await self._cache_key(state, Request(scope), body)
+        if key is not None:
+            kept = state.cache.lookup(key)
+            if kept is not MISSING:
+                await Response(kept, media_type="application/json")(scope, replay, send)
+                return
+        version = state.cache.version
+        sent: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            sent.append(message)
+            await send(message)
+
+        await super().__call__(scope, replay, capture)
+        if key is not None and sent and sent[0].get("status") == 200:
+            answer = b"".join(m.get("body", b"") for m in sent[1:])
+            if b'"errors"' not in answer:
+                state.cache.store(key, answer, version)
+
+    @staticmethod
+    async def _cache_key(state: Any, request: Request, body: bytes) -> Hashable | None:
+        """Queries (not mutations) are answered from the cache, per token."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        principal = await state.tokens.principal(state.pool, token.strip())
+        if principal is None:
+            return None
+        try:
+            payload = json.loads(body)
+            query, operation = payload["query"], payload.get("operationName")
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(query, str) or not _is_cacheable(query, operation):
+            return None
+        return ("response", principal.token_id, body)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         state = request.app.state
@@ -47,12 +109,10 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         principal = None
         if header:
             scheme, _, token = header.partition(" ")
-            row = None
             if scheme.lower() == "bearer" and token:
-                row = await state.pool.fetchrow(LOOKUP, hash_token(token.strip()))
-            if row is None:
+                principal = await state.tokens.principal(state.pool, token.strip())
+            if principal is None:
                 raise HTTPException(401, "令牌无效或已被吊销")
-            principal = Principal(row["id"], Role(row["role"]), frozenset(row["scope"]))
         elif isinstance(request, Request) and request.method == "POST":
             raise HTTPException(401, "需要令牌:请在 Authorization 头中提供 Bearer 令牌")
         return RequestContext(
@@ -64,6 +124,45 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             correlation_id=request.headers.get("x-correlation-id") or uuid.uuid4().hex,
             device=request.headers.get("x-device-id"),
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _is_cacheable(query: str, operation_name: str | None) -> bool:
+    """A query (not a mutation or subscription) that does not wait for a position."""
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return (
+        operation is not None
+        and operation.operation is OperationType.QUERY
+        and "waitFor" not in query
+    )
+
+
+class TokenCache:
+    """Principals by token, looked up once every few seconds rather than per request:
+    a revocation takes effect within ``TOKEN_TTL_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, Principal | None]] = {}
+
+    async def principal(self, pool: asyncpg.Pool, token: str) -> Principal | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        cached = self._known.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        row = await pool.fetchrow(LOOKUP, digest)
+        found = (
+            None
+            if row is None
+            else Principal(row["id"], Role(row["role"]), frozenset(row["scope"]))
+        )
+        if len(self._known) > MAX_CACHED_TOKENS:
+            self._known.clear()
+        self._known[digest] = (now + TOKEN_TTL_SECONDS, found)
+        return found
 
 
 class BodyLimit:
@@ -142,7 +241,7 @@ def create_app(
             listener = await asyncpg.connect(uri)
             await listener.add_listener(VIEWS_CHANNEL, cache.invalidate)
             app.state.ledger, app.state.read_side = ledger, read_side
-            app.state.pool, app.state.cache = pool, cache
+            app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
             try:
                 yield
             finally:

@@ -12,7 +12,9 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -42,6 +44,7 @@ log = logging.getLogger("api")
 MAX_DEPTH = 8
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
+CACHED_DOCUMENTS = 256  # parsed and validated query texts kept (kiosks send the same few)
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -74,6 +77,8 @@ class MaskUnexpectedErrors(MaskErrors):
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     # Factories: each request gets extensions of its own.
     extensions: list[Any] = [
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

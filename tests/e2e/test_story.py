@@ -430,3 +430,29 @@ def test_writes_are_stamped_with_the_token_and_correlation_id(
     ctx = json.loads(bytes(row[0]))["ctx"]["_data_"]
     assert ctx["actor_id"] == f"token:{token_id}"
     assert (ctx["correlation_id"], ctx["device"]) == ("corr-2026-0001", "pad-17")
+
+
+def test_kept_answers_give_way_to_new_writes(server: Server, story: dict[str, Any]) -> None:
+    auditor = story["tokens"][Role.AUDITOR]
+    query = "query($c: UUID!) { communityBoard(communityId: $c) { items { name stock } } }"
+    first = ok(server.gql(auditor, query, c=story["community"]), "communityBoard")
+    assert ok(server.gql(auditor, query, c=story["community"]), "communityBoard") == first
+    stock = {i["name"]: i["stock"] for i in first["items"]}["食用油"]
+    ok(
+        server.gql(
+            story["tokens"][Role.COMMUNITY],
+            f"""mutation($i: UUID!) {{ restockItem(
+        itemId: $i, quantity: 5, donor: "区财政局") {{ {RECEIPT} }} }}""",
+            i=story["item"],
+        ),
+        "restockItem",
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        board = ok(server.gql(auditor, query, c=story["community"]), "communityBoard")
+        if {i["name"]: i["stock"] for i in board["items"]}["食用油"] == stock + 5:
+            break
+        assert time.monotonic() < deadline, "a kept answer outlived the write"
+        time.sleep(0.05)
+    kiosk = server.gql(story["tokens"][Role.KIOSK], query, c=story["community"])
+    assert kiosk["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # not the auditor's answer
