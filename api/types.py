@@ -44,6 +44,14 @@ LEFT JOIN member_policy p ON p.id = 1
 """
 
 
+class FromRow:
+    """A type whose fields are columns of a read-model row."""
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        return cls(**{name: row[name] for name in cls.__annotations__})
+
+
 @strawberry.type(description="命令结果:对象编号与事件通知编号(用于读己之写)")
 class Receipt:
     id: UUID
@@ -124,7 +132,7 @@ def year_loader(info: Info) -> DataLoader[tuple[UUID, int], MemberYear]:
 
 
 @strawberry.type(description="积分流水(复式记账的一腿)")
-class LedgerEntry:
+class LedgerEntry(FromRow):
     position: int = strawberry.field(description="事件通知编号")
     leg: int
     account: str
@@ -136,10 +144,6 @@ class LedgerEntry:
     policy_version: int
     event: str
     at: datetime
-
-    @classmethod
-    def from_row(cls, r: asyncpg.Record) -> Self:
-        return cls(**{name: r[name] for name in cls.__annotations__})
 
 
 @strawberry.type
@@ -269,7 +273,7 @@ class Dossier:
 
 
 @strawberry.type(description="单位排名中的一行")
-class UnitRank:
+class UnitRank(FromRow):
     position: int
     rank: int
     units: int
@@ -292,13 +296,9 @@ class UnitRank:
     floor_rate: Decimal
     composite: Decimal
 
-    @classmethod
-    def from_row(cls, r: asyncpg.Record) -> Self:
-        return cls(**{name: r[name] for name in cls.__annotations__})
-
 
 @strawberry.type
-class Task:
+class Task(FromRow):
     task_id: UUID
     community_id: UUID
     grid_id: UUID | None
@@ -311,22 +311,14 @@ class Task:
     claims: int
     status: str
 
-    @classmethod
-    def from_row(cls, r: asyncpg.Record) -> Self:
-        return cls(**{name: r[name] for name in cls.__annotations__})
-
 
 @strawberry.type(description="积分超市商品")
-class Item:
+class Item(FromRow):
     item_id: UUID
     community_id: UUID
     name: str
     price: Decimal
     stock: int
-
-    @classmethod
-    def from_row(cls, r: asyncpg.Record) -> Self:
-        return cls(**{name: r[name] for name in cls.__annotations__})
 
 
 @strawberry.type

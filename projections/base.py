@@ -38,7 +38,6 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
-    append_only: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -33,7 +33,6 @@ ENTRIES = Table(
     ),
     key=("position", "leg"),
     indexes=(("account", "at", "position"), ("member_id", "position")),
-    append_only=True,
 )
 BALANCES = Table(
     "ledger_balances",
