@@ -140,7 +140,16 @@ def wrk(
         lua.write(script)
         lua.flush()
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "--latency", "-s", lua.name, url],
+            [
+                "wrk",
+                "-t2",
+                f"-c{CLIENTS}",
+                f"-d{round(seconds)}s",
+                "--latency",
+                "-s",
+                lua.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -158,7 +167,7 @@ def wrk(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
         ledger = Ledger(eventsourcing_env(url))
@@ -186,29 +195,31 @@ def main() -> None:
             ],
             env=env,
         ) as server:
-            base = f"http://127.0.0.1:{port}"
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            graphql = {"query": QUERY}
-            check = httpx.post(
-                f"{base}/graphql",
-                json=graphql,
-                timeout=10,
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()
-            rows = check["data"]["unitRanking"]
-            assert len(rows) == 50 and rows[0]["members"] > 0, check
-            results = {}
-            for name, target, body in (
-                ("plain", f"{base}/plain", None),
-                ("graphql", f"{base}/graphql", graphql),
-            ) * 2:  # a warm-up round, then the measured one
-                results[name] = wrk(target, body, token, args.seconds)
-            server.terminate()
+            try:
+                base = f"http://127.0.0.1:{port}"
+                while True:
+                    try:
+                        if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.2)
+                graphql = {"query": QUERY}
+                check = httpx.post(
+                    f"{base}/graphql",
+                    json=graphql,
+                    timeout=10,
+                    headers={"Authorization": f"Bearer {token}"},
+                ).json()
+                rows = check["data"]["unitRanking"]
+                assert len(rows) == 50 and rows[0]["members"] > 0, check
+                results = {}
+                for name, target, body in (
+                    ("plain", f"{base}/plain", None),
+                    ("graphql", f"{base}/graphql", graphql),
+                ) * 2:  # a warm-up round, then the measured one
+                    results[name] = wrk(target, body, token, args.seconds)
+            finally:
+                server.terminate()
     (g_rps, g_p50, g_p99), (p_rps, p_p50, p_p99) = results["graphql"], results["plain"]
     print(f"plain   rps={p_rps:7.1f} p50={p_p50:6.2f}ms p99={p_p99:6.2f}ms")
     print(f"graphql rps={g_rps:7.1f} p50={g_p50:6.2f}ms p99={g_p99:6.2f}ms")
