@@ -85,6 +85,9 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             if b'"errors"' not in answer:
                 state.cache.store(key, answer, version)
 
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
     @staticmethod
     async def _cache_key(state: Any, request: Request, body: bytes) -> Hashable | None:
         """Queries (not mutations) are answered from the cache, per token."""

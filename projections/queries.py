@@ -48,13 +48,14 @@ SELECT u.unit_id, u.name, u.kind, u.members, u.reported,
        coalesce(t.hours, 0) AS hours,
        coalesce(t.points, 0) AS points,
        coalesce(t.hard_services, 0) AS hard_services,
-       coalesce(u.reported::numeric / nullif(u.members, 0), 0) AS report_rate,
-       coalesce(t.served::numeric / nullif(u.members, 0), 0) AS participation_rate,
-       coalesce(t.hours / nullif(u.members, 0), 0) AS hours_per_member,
-       coalesce(t.points / nullif(u.members, 0), 0) AS points_per_member,
-       coalesce(t.hard_services::numeric / nullif(t.services, 0), 0) AS hard_share,
-       coalesce(t.rating_total::numeric / nullif(t.services, 0), 0) AS average_rating,
-       coalesce(t.at_floor::numeric / nullif(u.members, 0), 0) AS floor_rate
+       coalesce(u.reported::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS report_rate,
+       coalesce(t.served::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS participation_rate,
+       coalesce(t.hours / nullif(u.members, 0), 0)::numeric(12, 4) AS hours_per_member,
+       coalesce(t.points / nullif(u.members, 0), 0)::numeric(12, 4) AS points_per_member,
+       coalesce(t.hard_services::numeric / nullif(t.services, 0), 0)::numeric(12, 4) AS hard_share,
+       coalesce(t.rating_total::numeric / nullif(t.services, 0), 0)::numeric(12, 4)
+           AS average_rating,
+       coalesce(t.at_floor::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS floor_rate
 FROM ranking_units u
 LEFT JOIN ranking_periods t ON t.unit_id = u.unit_id AND t.period = $1
 WHERE $2::uuid IS NULL OR EXISTS (
@@ -73,7 +74,7 @@ def _ranking_sql(metric: str) -> str:
 WITH m AS ({UNIT_METRICS_SQL}), x AS (
     SELECT {maxima} FROM m
 ), scored AS (
-    SELECT m.*, ({composite}) AS composite, x.units FROM m, x
+    SELECT m.*, ({composite})::numeric(12, 4) AS composite, x.units FROM m, x
 ), ranked AS (
     SELECT scored.*,
            row_number() OVER (ORDER BY {metric} DESC, unit_id) AS position,
