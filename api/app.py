@@ -231,7 +231,7 @@ def create_app(
             url = stack.enter_context(open_database(settings))
             ledger = Ledger(eventsourcing_env(url), id_hash_key=settings.id_hash_key)
             stack.callback(ledger.close)
-            read_side = ReadSide(ledger)
+            read_side = ReadSide(ledger, signing_key=settings.signing_key)
             await anyio.to_thread.run_sync(read_side.open)
             stop = threading.Event()
             runner = threading.Thread(target=read_side.run, args=(stop,), daemon=True)

@@ -109,7 +109,9 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     with open_database(settings) as url:
         ledger = _open_ledger(settings, url)
         try:
-            read_side = ReadSide(ledger, batch_size=args.batch_size)
+            read_side = ReadSide(
+                ledger, batch_size=args.batch_size, signing_key=settings.signing_key
+            )
             read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
         finally:
             ledger.close()
@@ -128,7 +130,9 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
     with open_database(settings) as url:
         ledger = _open_ledger(settings, url)
         try:
-            read_side = ReadSide(ledger, batch_size=args.batch_size)
+            read_side = ReadSide(
+                ledger, batch_size=args.batch_size, signing_key=settings.signing_key
+            )
             logging.getLogger(__name__).warning("projection worker following %s", url)
             read_side.run(stop)
         finally:
@@ -206,6 +210,38 @@ def _schema(_: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.database import open_database
+    from projections import audit
+    from projections.chain import Checkpoint
+
+    with open_database(settings) as url:
+        if args.audit_command == "checkpoint":
+            try:
+                point = audit.checkpoint(url, settings.signing_key)
+            except ValueError as error:
+                print(error, file=sys.stderr)
+                return 1
+            print(json.dumps(point.to_json(), ensure_ascii=False, indent=2))
+            return 0
+        against = None
+        if args.against:
+            with open(args.against, encoding="utf-8") as kept:
+                against = Checkpoint.from_json(json.load(kept))
+        result = audit.verify(url, against)
+    print(
+        f"已核对 {result.events:,} 条事件、{result.checkpoints} 个签名检查点;"
+        f"链尾位置 {result.head_position},尚未上链 {result.unchained} 条"
+    )
+    for finding in result.findings[:20]:
+        print(f"位置 {finding.position}:{finding.detail}({finding.kind})")
+    if result.intact:
+        print("账本完整:未发现改写、删除、插入或调序")
+        return 0
+    print(f"账本校验未通过:首个问题位置 {result.first_bad_position}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger", description="志愿服务积分账本")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     token_commands.add_parser("list", help="列出令牌")
     token.set_defaults(run=_token)
+
+    audit = commands.add_parser("audit", help="审计:校验账本、签发检查点")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="由事件存储重算哈希链并核对签名检查点")
+    verify.add_argument("--against", help="审计方保存的检查点文件(JSON)")
+    audit_commands.add_parser("checkpoint", help="校验后签发并打印当前链尾的检查点")
+    audit.set_defaults(run=_audit)
 
     schema = commands.add_parser("schema", help="导出 GraphQL SDL")
     schema.add_argument("output", nargs="?", default="schema.graphql")

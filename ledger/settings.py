@@ -22,6 +22,7 @@ class Settings:
     database_url: str | None
     data_dir: Path
     id_hash_key: bytes
+    signing_key: bytes
 
     @property
     def embedded(self) -> bool:
@@ -33,10 +34,12 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR`` and ``LEDGER_ID_HASH_KEY``.
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY`` and
+    ``LEDGER_SIGNING_KEY``.
 
     The key that hashes national ID numbers must stay the same for the life of
-    a ledger, or de-duplication breaks. Without ``LEDGER_ID_HASH_KEY`` one is
+    a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
+    the hash chain's checkpoints. Without them in the environment, each is
     generated on first use and kept in the data directory.
     """
     env = os.environ if environ is None else environ
@@ -44,10 +47,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = data_dir.expanduser().resolve()
     key_hex = env.get("LEDGER_ID_HASH_KEY")
     key = bytes.fromhex(key_hex) if key_hex else _stored_key(data_dir / "id-hash.key")
+    signing_hex = env.get("LEDGER_SIGNING_KEY")
+    signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(data_dir / "signing.key")
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=data_dir,
         id_hash_key=key,
+        signing_key=signing,
     )
 
 

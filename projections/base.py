@@ -201,6 +201,8 @@ class ReadModel(Projection[ViewRecorder]):
 
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[Table, ...]] = ()
+    raw: ClassVar[bool] = False
+    """True: the model is given stored notifications, not decoded domain events."""
 
     def __init__(self, view: ViewRecorder, *, empty: bool = False) -> None:
         super().__init__(view)

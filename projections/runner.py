@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
@@ -26,6 +27,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.application import Ledger
 from projections.base import ReadModel, ViewRecorder
 from projections.boards import CommunityBoards
+from projections.chain import HashChain
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
@@ -34,6 +36,7 @@ from projections.units import UnitRankings
 log = logging.getLogger(__name__)
 
 READ_MODELS: tuple[type[ReadModel], ...] = (
+    HashChain,
     LedgerEntries,
     MemberTotals,
     UnitRankings,
@@ -59,8 +62,13 @@ class ReadSide:
         ledger: Ledger,
         models: Sequence[type[ReadModel]] = READ_MODELS,
         batch_size: int = BATCH_SIZE,
+        signing_key: bytes | None = None,
     ) -> None:
+        """``signing_key`` (an Ed25519 seed) signs the hash chain's checkpoints."""
         self.ledger = ledger
+        self.signing_key = (
+            Ed25519PrivateKey.from_private_bytes(signing_key) if signing_key else None
+        )
         self.recorder: PostgresApplicationRecorder = ledger.group_recorder
         self.datastore: PostgresDatastore = self.recorder.datastore
         self.model_classes = {cls.name: cls for cls in models}
@@ -92,6 +100,12 @@ class ReadSide:
         prefix = self._prefix(cls.name, cls.version, generation)
         return ViewRecorder(self.datastore, prefix=prefix, tables=cls.tables)
 
+    def _model(self, cls: type[ReadModel], view: ViewRecorder, *, empty: bool = False) -> ReadModel:
+        model = cls(view, empty=empty)
+        if isinstance(model, HashChain):
+            model.signing_key = self.signing_key
+        return model
+
     def _drop_generation(self, prefix: str) -> None:
         """Drop every table of a generation, whatever tables its version had."""
         with self.datastore.transaction(commit=True) as curs:
@@ -113,7 +127,7 @@ class ReadSide:
             if entry is None or entry[0] != cls.version:
                 missing.append(name)
             elif name not in self.live or self.live[name].view.prefix != self._prefix(name, *entry):
-                self.live = {**self.live, name: cls(self._view(cls, entry[1]))}
+                self.live = {**self.live, name: self._model(cls, self._view(cls, entry[1]))}
         if missing:
             self.rebuild(*missing)
         return self.live
@@ -133,9 +147,8 @@ class ReadSide:
             view = self._view(cls, generation)
             self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
             view.create_table()
-            built.append(
-                (cls(view, empty=True), generation, self._prefix(name, *entry) if entry else None)
-            )
+            old = self._prefix(name, *entry) if entry else None
+            built.append((self._model(cls, view, empty=True), generation, old))
         self.catch_up([model for model, _, _ in built], progress=progress)
         for model, generation, old in built:
             self._switch(model, generation)
@@ -179,7 +192,8 @@ class ReadSide:
         positions = {m.name: self.position(m) for m in models}
         topics: set[str] = set()
         for m in models:
-            topics |= m.topics_handled()
+            if not m.raw:
+                topics |= m.topics_handled()
         start = min(positions.values())
         head = self.recorder.max_notification_id() or 0
         read = 0
@@ -190,10 +204,11 @@ class ReadSide:
             if not batch:
                 return read
             events = [(self._decode(n), n.id) for n in batch if n.topic in topics]
+            stored = [(n, n.id) for n in batch]
             last = batch[-1].id
             for m in models:
                 if positions[m.name] < last:
-                    mine = [e for e in events if e[1] > positions[m.name]]
+                    mine = [e for e in (stored if m.raw else events) if e[1] > positions[m.name]]
                     m.process_batch(mine, Tracking(self.ledger.name, last))
                     positions[m.name] = last
             self._notify_readers(last)
