@@ -126,6 +126,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             cache=state.cache,
             correlation_id=request.headers.get("x-correlation-id") or uuid.uuid4().hex,
             device=request.headers.get("x-device-id"),
+            database_url=state.database_url,
+            signing_key=state.signing_key,
         )
 
 
@@ -245,6 +247,7 @@ def create_app(
             await listener.add_listener(VIEWS_CHANNEL, cache.invalidate)
             app.state.ledger, app.state.read_side = ledger, read_side
             app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
+            app.state.database_url, app.state.signing_key = url, settings.signing_key
             try:
                 yield
             finally:

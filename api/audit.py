@@ -13,7 +13,7 @@ from uuid import UUID
 import strawberry
 
 from api.commands import is_admin, run_command
-from api.context import Info
+from api.context import BadArgument, Info
 from api.errors import forbidden, problem
 from api.types import (
     CommandResult,
@@ -22,12 +22,135 @@ from api.types import (
 from ledger.domain.errors import LedgerError
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import Role
-from projections import queries
+from projections import audit, queries
 from projections.runner import VIEWS_CHANNEL
 
 
 @strawberry.type
+class Finding:
+    position: int
+    kind: str = strawberry.field(description="altered / deleted / inserted / checkpoint")
+    detail: str
+
+
+@strawberry.type(description="由事件存储重算哈希链的结果")
+class Verification:
+    events: int
+    checkpoints: int
+    head_position: int
+    unchained: int
+    intact: bool
+    first_bad_position: int | None
+    findings: list[Finding]
+
+
+@strawberry.type(description="签名检查点:审计方保存,日后可证明账本是其延续")
+class SignedCheckpoint:
+    position: int
+    link: str
+    signed_at: datetime
+    public_key: str
+    signature: str
+
+
+@strawberry.type(description="重放到某一时刻的成员账户,并与流水读模型对照")
+class MemberAt:
+    member_id: UUID
+    at: datetime
+    balance: Decimal
+    earned_points: Decimal
+    earned_hours: Decimal
+    entries_balance: Decimal = strawberry.field(description="流水读模型给出的同一时刻余额")
+    agrees: bool
+
+
+@strawberry.type
+class AwardMismatch:
+    service_id: UUID
+    position: int
+    recorded_points: Decimal
+    recomputed_points: Decimal | None
+    reason: str
+
+
+@strawberry.type(description="按记录的规则版本重算每一次计分")
+class AwardRecheck:
+    checked: int
+    mismatches: list[AwardMismatch]
+
+
+@strawberry.type
 class AuditQuery:
+    @strawberry.field(description="校验账本:重算哈希链并核对签名检查点(审计)")
+    async def verify_ledger(self, info: Info) -> Verification:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "账本校验")
+        result = await ctx.write(audit.verify, ctx.database_url)
+        return Verification(
+            events=result.events,
+            checkpoints=result.checkpoints,
+            head_position=result.head_position,
+            unchained=result.unchained,
+            intact=result.intact,
+            first_bad_position=result.first_bad_position,
+            findings=[
+                Finding(position=f.position, kind=f.kind, detail=f.detail)
+                for f in result.findings[:100]
+            ],
+        )
+
+    @strawberry.field(description="签发当前链尾的检查点(先校验)")
+    async def ledger_checkpoint(self, info: Info) -> SignedCheckpoint:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "检查点")
+        try:
+            point = await ctx.write(audit.checkpoint, ctx.database_url, ctx.signing_key)
+        except ValueError as error:
+            raise BadArgument(str(error)) from None
+        data = point.to_json()
+        return SignedCheckpoint(
+            position=point.position,
+            link=data["link"],
+            signed_at=point.signed_at,
+            public_key=data["public_key"],
+            signature=data["signature"],
+        )
+
+    @strawberry.field(description="重放成员账户到某一时刻(由事件重算)")
+    async def member_at(self, info: Info, member_id: UUID, at: datetime) -> MemberAt:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "账户重放")
+        state = await ctx.write(audit.replay_member, ctx.ledger, member_id, at)
+        entries = await queries.balance_as_of(ctx.pool, f"member:{member_id}", at)
+        return MemberAt(
+            member_id=member_id,
+            at=at,
+            balance=state.balance,
+            earned_points=state.earned_points,
+            earned_hours=state.earned_hours,
+            entries_balance=entries,
+            agrees=entries == state.balance,
+        )
+
+    @strawberry.field(description="按记录的规则版本重算每一次计分,列出不符者")
+    async def award_recheck(self, info: Info) -> AwardRecheck:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "计分重算")
+        checked, mismatches = await ctx.write(audit.recheck_awards, ctx.ledger)
+        return AwardRecheck(
+            checked=checked,
+            mismatches=[
+                AwardMismatch(
+                    service_id=m.service_id,
+                    position=m.position,
+                    recorded_points=m.recorded.points,
+                    recomputed_points=m.recomputed.points if m.recomputed else None,
+                    reason=m.reason,
+                )
+                for m in mismatches
+            ],
+        )
+
     @strawberry.field(description="某账户的流水,新在前;after 为上一页最后的 position")
     async def ledger_entries(
         self,

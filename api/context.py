@@ -53,6 +53,8 @@ class RequestContext:
     cache: ResultCache
     correlation_id: str
     device: str | None = None
+    database_url: str = ""
+    signing_key: bytes = b""
     loaders: dict[str, Any] = field(default_factory=dict)
 
     # --- who may do what ------------------------------------------------------------

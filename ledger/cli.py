@@ -216,6 +216,8 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from projections.chain import Checkpoint
 
     with open_database(settings) as url:
+        if args.audit_command in ("replay", "recheck"):
+            return _audit_replay(settings, url, args)
         if args.audit_command == "checkpoint":
             try:
                 point = audit.checkpoint(url, settings.signing_key)
@@ -240,6 +242,38 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     print(f"账本校验未通过:首个问题位置 {result.first_bad_position}", file=sys.stderr)
     return 1
+
+
+def _audit_replay(settings: Settings, url: str, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from uuid import UUID
+
+    from projections import audit
+
+    ledger = _open_ledger(settings, url)
+    try:
+        if args.audit_command == "replay":
+            at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+            if at.tzinfo is None:
+                print("时间须带时区,如 2026-06-30T23:59:59+08:00", file=sys.stderr)
+                return 2
+            state = audit.replay_member(ledger, UUID(args.member), at)
+            print(
+                f"成员 {state.member_id} 截至 {at.isoformat()}:可用积分 {state.balance},"
+                f"累计获得 {state.earned_points} 分、{state.earned_hours} 小时"
+                f"(账户版本 {state.version})"
+            )
+            return 0
+        checked, mismatches = audit.recheck_awards(ledger)
+    finally:
+        ledger.close()
+    print(f"已按记录的规则版本重算 {checked:,} 次计分,不符 {len(mismatches)} 次")
+    for m in mismatches:
+        again = m.recomputed.points if m.recomputed else "-"
+        recorded = m.recorded.points
+        print(f"位置 {m.position} 服务 {m.service_id}:记录 {recorded} 分,重算 {again} 分")
+        print(f"  {m.reason}")
+    return 0 if not mismatches else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="由事件存储重算哈希链并核对签名检查点")
     verify.add_argument("--against", help="审计方保存的检查点文件(JSON)")
     audit_commands.add_parser("checkpoint", help="校验后签发并打印当前链尾的检查点")
+    replay = audit_commands.add_parser("replay", help="重放成员账户到某一时刻")
+    replay.add_argument("member")
+    replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
+    audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
     audit.set_defaults(run=_audit)
 
     schema = commands.add_parser("schema", help="导出 GraphQL SDL")

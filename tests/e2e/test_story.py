@@ -456,3 +456,36 @@ def test_kept_answers_give_way_to_new_writes(server: Server, story: dict[str, An
         time.sleep(0.05)
     kiosk = server.gql(story["tokens"][Role.KIOSK], query, c=story["community"])
     assert kiosk["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # not the auditor's answer
+
+
+def test_an_auditor_checks_the_ledger_without_trusting_it(
+    server: Server, story: dict[str, Any]
+) -> None:
+    auditor = story["tokens"][Role.AUDITOR]
+    result = ok(
+        server.gql(
+            auditor,
+            """{ verifyLedger { events intact firstBadPosition
+        findings { position } } awardRecheck { checked mismatches { position } } }""",
+        ),
+        "verifyLedger",
+    )
+    assert result["intact"] is True and result["events"] > 20 and result["findings"] == []
+    recheck = server.gql(auditor, "{ awardRecheck { checked mismatches { position } } }")
+    assert recheck["data"]["awardRecheck"] == {"checked": 1, "mismatches": []}
+    point = ok(
+        server.gql(auditor, "{ ledgerCheckpoint { position link signature } }"), "ledgerCheckpoint"
+    )
+    assert point["position"] == result["events"] and len(point["signature"]) == 128
+    now = ok(
+        server.gql(
+            auditor,
+            """query($m: UUID!) { memberAt(memberId: $m,
+        at: "2099-01-01T00:00:00Z") { balance earnedPoints entriesBalance agrees } }""",
+            m=story["members"][0],
+        ),
+        "memberAt",
+    )
+    assert now["agrees"] is True and Decimal(now["earnedPoints"]) == Decimal("4.8")
+    refused = server.gql(story["tokens"][Role.COMMUNITY], "{ verifyLedger { intact } }")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
