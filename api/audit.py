@@ -79,8 +79,67 @@ class AwardRecheck:
     mismatches: list[AwardMismatch]
 
 
+@strawberry.type(description="一条事件及其来龙去脉")
+class HistoryLine:
+    position: int
+    aggregate_id: UUID
+    version: int
+    event: str
+    at: datetime
+    actor: str | None
+    role: str | None
+    device: str | None
+    correlation_id: str | None
+    policy_version: int | None
+    amount: Decimal | None
+    cause: str | None
+    balance: Decimal | None = strawberry.field(description="此后的可用积分(账户事件)")
+
+
+@strawberry.type(description="某社区发放的积分在期间内的去向")
+class CommunityFlows:
+    community_id: UUID
+    opening: Decimal
+    issued: Decimal
+    reversed: Decimal
+    redeemed: Decimal
+    expired: Decimal
+    closing: Decimal
+    balanced: bool
+
+
+@strawberry.type(description="积分守恒:全部账户合计为零,各社区发放 = 在外 + 兑换 + 过期 + 冲正")
+class Conservation:
+    all_accounts: Decimal
+    member_balances: Decimal
+    holds: bool
+    communities: list[CommunityFlows]
+
+
 @strawberry.type
 class AuditQuery:
+    @strawberry.field(description="成员、单位、任务、商品或兑换的完整事件史(成员含其账户)")
+    async def history(self, info: Info, aggregate_id: UUID) -> list[HistoryLine]:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "事件史")
+        lines = await ctx.write(audit.history, ctx.ledger, aggregate_id)
+        return [HistoryLine(**vars(line)) for line in lines]
+
+    @strawberry.field(description="期间 [from, to) 的积分守恒核对")
+    async def conservation(self, info: Info, start: datetime, end: datetime) -> Conservation:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "积分守恒核对")
+        result = await ctx.write(audit.conservation, ctx.ledger, start, end)
+        return Conservation(
+            all_accounts=result.all_accounts,
+            member_balances=result.member_balances,
+            holds=result.holds,
+            communities=[
+                CommunityFlows(**vars(c), balanced=c.balanced)
+                for c in sorted(result.communities.values(), key=lambda c: str(c.community_id))
+            ],
+        )
+
     @strawberry.field(description="校验账本:重算哈希链并核对签名检查点(审计)")
     async def verify_ledger(self, info: Info) -> Verification:
         ctx = info.context

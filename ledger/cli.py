@@ -216,7 +216,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from projections.chain import Checkpoint
 
     with open_database(settings) as url:
-        if args.audit_command in ("replay", "recheck"):
+        if args.audit_command in ("replay", "recheck", "history", "conservation"):
             return _audit_replay(settings, url, args)
         if args.audit_command == "checkpoint":
             try:
@@ -264,6 +264,25 @@ def _audit_replay(settings: Settings, url: str, args: argparse.Namespace) -> int
                 f"(账户版本 {state.version})"
             )
             return 0
+        if args.audit_command == "history":
+            for line in audit.history(ledger, UUID(args.id)):
+                print(
+                    f"{line.position}\t{line.at.isoformat()}\t{line.event}\t{line.actor}\t"
+                    f"{line.correlation_id}\t{line.amount or ''}\t{line.cause or ''}\t"
+                    f"{'' if line.balance is None else line.balance}"
+                )
+            return 0
+        if args.audit_command == "conservation":
+            start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
+            result = audit.conservation(ledger, start, end)
+            print(f"全部账户合计 {result.all_accounts};成员可用积分合计 {result.member_balances}")
+            for c in result.communities.values():
+                print(
+                    f"社区 {c.community_id}:期初 {c.opening} 发放 {c.issued} 冲正 {c.reversed} "
+                    f"兑换 {c.redeemed} 过期 {c.expired} 期末 {c.closing}"
+                )
+            print("积分守恒成立" if result.holds else "积分守恒不成立")
+            return 0 if result.holds else 1
         checked, mismatches = audit.recheck_awards(ledger)
     finally:
         ledger.close()
@@ -330,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
+    history = audit_commands.add_parser("history", help="对象的完整事件史(含操作者、关联编号)")
+    history.add_argument("id")
+    conserve = audit_commands.add_parser("conservation", help="期间内的积分守恒核对")
+    conserve.add_argument("--start", required=True, help="ISO 时间(带时区)")
+    conserve.add_argument("--end", required=True, help="ISO 时间(带时区)")
     audit.set_defaults(run=_audit)
 
     schema = commands.add_parser("schema", help="导出 GraphQL SDL")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
@@ -250,3 +251,166 @@ def recheck_awards(ledger: Ledger) -> tuple[int, list[AwardMismatch]]:
                 if recorded.category_class is CategoryClass.ROUTINE:
                     routine[day_key] = routine.get(day_key, Decimal(0)) + recorded.hours
         start = batch[-1].id
+
+
+# --- history with provenance -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One event of an aggregate's history and who, when, why and under which rules."""
+
+    position: int
+    aggregate_id: UUID
+    version: int
+    event: str
+    at: datetime
+    actor: str | None
+    role: str | None
+    device: str | None
+    correlation_id: str | None
+    policy_version: int | None
+    amount: Decimal | None
+    cause: str | None
+    balance: Decimal | None  # the member's spendable balance after it (account events)
+
+
+def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
+    """Every event of an aggregate in order; a member's history includes their account's."""
+    ids = [aggregate_id]
+    account_id = Account.create_id(aggregate_id)
+    with ledger.group_recorder.datastore.get_connection() as conn:
+        if conn.execute(
+            "SELECT 1 FROM ledger_events WHERE originator_id = %s LIMIT 1", (account_id,)
+        ).fetchone():
+            ids.append(account_id)
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM ledger_events WHERE originator_id = ANY(%s) ORDER BY notification_id",
+            (ids,),
+        ).fetchall()
+    lines = []
+    account: Account | None = None
+    for row in rows:
+        event: Any = ledger.mapper.to_domain_event(
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+        )
+        balance = None
+        if row["originator_id"] == account_id:
+            account = event.mutate(account)
+            balance = account.balance if account is not None else None
+        ctx = getattr(event, "ctx", None)
+        cause = getattr(event, "cause", None)
+        lines.append(
+            HistoryLine(
+                position=row["notification_id"],
+                aggregate_id=row["originator_id"],
+                version=row["originator_version"],
+                event=row["topic"].rsplit(":", 1)[-1],
+                at=event.timestamp,
+                actor=ctx.actor_id if ctx else None,
+                role=ctx.role.value if ctx else None,
+                device=ctx.device if ctx else None,
+                correlation_id=ctx.correlation_id if ctx else None,
+                policy_version=getattr(event, "policy_version", None),
+                amount=getattr(event, "amount", None),
+                cause=f"{cause.kind.value}:{cause.id or ''}" if cause else None,
+                balance=balance,
+            )
+        )
+    return lines
+
+
+# --- conservation ----------------------------------------------------------------------------
+
+
+@dataclass
+class CommunityFlows:
+    """Points issued by one community, and where they went, over a period."""
+
+    community_id: UUID
+    opening: Decimal = Decimal(0)
+    issued: Decimal = Decimal(0)
+    reversed: Decimal = Decimal(0)
+    redeemed: Decimal = Decimal(0)
+    expired: Decimal = Decimal(0)
+    closing: Decimal = Decimal(0)
+
+    @property
+    def balanced(self) -> bool:
+        """Issued = outstanding + redeemed + expired (+ reversed), over the period."""
+        return self.opening + self.issued - self.reversed - self.redeemed - self.expired == (
+            self.closing
+        )
+
+
+_LOT_SIGNS = {"Credited": 1, "Refunded": 1, "Debited": -1, "Reversed": -1, "Expired": -1}
+
+
+@dataclass(frozen=True)
+class Conservation:
+    all_accounts: Decimal  # every leg of the ledger entries up to the end: must be 0
+    member_balances: Decimal  # the members' spendable points at the end, by the entries
+    communities: dict[UUID, CommunityFlows]
+
+    @property
+    def holds(self) -> bool:
+        outstanding = sum((c.closing for c in self.communities.values()), Decimal(0))
+        return (
+            self.all_accounts == 0
+            and outstanding == self.member_balances
+            and all(c.balanced for c in self.communities.values())
+        )
+
+
+def conservation(ledger: Ledger, start: datetime, end: datetime) -> Conservation:
+    """Per issuing community, its points over [start, end) from the lots each account
+    event moved, checked against the ledger entries: what the communities' lots say
+    is outstanding must be what the members hold, and all accounts sum to zero."""
+    flows: dict[UUID, CommunityFlows] = {}
+    held: dict[tuple[UUID, UUID], Decimal] = {}  # (account, community) -> outstanding
+    topics = [get_topic(event_class(Account, name)) for name in _LOT_SIGNS]
+    position = 0
+    while True:
+        batch = ledger.recorder.select_notifications(
+            position, READ_BATCH, topics=topics, inclusive_of_start=False
+        )
+        if not batch:
+            break
+        for notification in batch:
+            event: Any = ledger.mapper.to_domain_event(notification)
+            if event.timestamp >= end:
+                continue
+            name, sign = type(event).__name__, _LOT_SIGNS[type(event).__name__]
+            for lot in event.lots:
+                moved = sign * lot.amount
+                key = (event.originator_id, lot.community_id)
+                held[key] = held.get(key, Decimal(0)) + moved
+                row = flows.setdefault(lot.community_id, CommunityFlows(lot.community_id))
+                if event.timestamp < start:
+                    row.opening += moved
+                elif name == "Credited":
+                    row.issued += lot.amount
+                elif name == "Reversed":
+                    row.reversed += lot.amount
+                elif name in ("Debited", "Refunded"):
+                    row.redeemed -= moved
+                else:
+                    row.expired += lot.amount
+        position = batch[-1].id
+    for (_, community), amount in held.items():
+        flows[community].closing += amount
+    with ledger.group_recorder.datastore.get_connection() as conn:
+        found = conn.execute(
+            "SELECT coalesce(sum(amount), 0) AS total, coalesce(sum(amount) FILTER "
+            "(WHERE account LIKE 'member:%%'), 0) AS members FROM ledger_entries WHERE at < %s",
+            (end,),
+        ).fetchone()
+    assert found is not None
+    return Conservation(Decimal(found["total"]), Decimal(found["members"]), flows)

@@ -487,5 +487,26 @@ def test_an_auditor_checks_the_ledger_without_trusting_it(
         "memberAt",
     )
     assert now["agrees"] is True and Decimal(now["earnedPoints"]) == Decimal("4.8")
+    lines = ok(
+        server.gql(
+            auditor,
+            """query($m: UUID!) { history(aggregateId: $m) { event actor
+        correlationId amount cause balance } }""",
+            m=story["members"][0],
+        ),
+        "history",
+    )
+    credited = next(line for line in lines if line["event"] == "Account.Credited")
+    assert credited["cause"] == f"service:{story['service']}" and credited["balance"] == "4.8"
+    assert lines[0]["event"] == "Member.Registered" and lines[0]["actor"].startswith("token:")
+    books = ok(
+        server.gql(
+            auditor,
+            """{ conservation(start: "2000-01-01T00:00:00Z",
+        end: "2100-01-01T00:00:00Z") { allAccounts holds communities { issued redeemed } } }""",
+        ),
+        "conservation",
+    )
+    assert books["holds"] is True and Decimal(books["allAccounts"]) == 0
     refused = server.gql(story["tokens"][Role.COMMUNITY], "{ verifyLedger { intact } }")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

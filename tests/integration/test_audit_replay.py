@@ -59,6 +59,41 @@ def test_every_award_recomputes_to_the_last_digit(ledger: Ledger, history: Histo
     assert mismatches == []
 
 
+def test_a_members_history_traces_every_point_to_its_cause(
+    ledger: Ledger, history: History
+) -> None:
+    member = max(history.members, key=lambda m: ledger.get_account(m).balance)
+    lines = audit.history(ledger, member)
+    assert lines[0].event == "Member.Registered"
+    assert [line.position for line in lines] == sorted(line.position for line in lines)
+    moves = [line for line in lines if line.amount is not None]
+    assert moves and all(line.actor and line.correlation_id and line.cause for line in moves)
+    assert all(line.policy_version is not None for line in moves)
+    balance = Decimal(0)
+    for line in moves:
+        sign = 1 if line.event in ("Account.Credited", "Account.Refunded") else -1
+        balance += sign * line.amount  # type: ignore[operator]
+        assert line.balance == balance
+    assert balance == ledger.get_account(member).balance
+
+
+def test_points_are_conserved_per_community_for_any_period(
+    ledger: Ledger, history: History
+) -> None:
+    from datetime import UTC, datetime
+
+    whole = audit.conservation(
+        ledger, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    )
+    assert whole.holds
+    assert set(whole.communities) <= set(history.communities)
+    assert sum(c.issued for c in whole.communities.values()) > 0
+    assert sum(c.redeemed for c in whole.communities.values()) > 0
+    moments = sorted(line.at for line in audit.history(ledger, history.members[0]))
+    middle = audit.conservation(ledger, moments[0], moments[-1])
+    assert middle.holds
+
+
 def test_a_wrong_award_is_listed(ledger: Ledger, history: History, database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         position, state = conn.execute(
