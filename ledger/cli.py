@@ -216,7 +216,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from projections.chain import Checkpoint
 
     with open_database(settings) as url:
-        if args.audit_command in ("replay", "recheck", "history", "conservation"):
+        if args.audit_command in ("replay", "recheck", "history", "conservation", "export"):
             return _audit_replay(settings, url, args)
         if args.audit_command == "checkpoint":
             try:
@@ -271,6 +271,21 @@ def _audit_replay(settings: Settings, url: str, args: argparse.Namespace) -> int
                     f"{line.correlation_id}\t{line.amount or ''}\t{line.cause or ''}\t"
                     f"{'' if line.balance is None else line.balance}"
                 )
+            return 0
+        if args.audit_command == "export":
+            ids = [UUID(args.member)] if args.member else []
+            if args.member:
+                from ledger.domain.account import Account
+
+                ids.append(Account.create_id(UUID(args.member)))
+            if args.unit:
+                ids = [UUID(args.unit)]
+            start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
+            lines = audit.export(ledger, url, settings.signing_key, ids, start, end)
+            with open(args.output, "w", encoding="utf-8") as out:
+                for record in lines:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            print(f"已导出到 {args.output}")
             return 0
         if args.audit_command == "conservation":
             start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
@@ -351,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
     history = audit_commands.add_parser("history", help="对象的完整事件史(含操作者、关联编号)")
     history.add_argument("id")
+    exporter = audit_commands.add_parser("export", help="导出成员或单位某期间的事件(JSON Lines)")
+    who = exporter.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member")
+    who.add_argument("--unit")
+    exporter.add_argument("--start", required=True, help="ISO 时间(带时区)")
+    exporter.add_argument("--end", required=True, help="ISO 时间(带时区)")
+    exporter.add_argument("output")
     conserve = audit_commands.add_parser("conservation", help="期间内的积分守恒核对")
     conserve.add_argument("--start", required=True, help="ISO 时间(带时区)")
     conserve.add_argument("--end", required=True, help="ISO 时间(带时区)")

@@ -133,3 +133,50 @@ def test_a_kept_checkpoint_still_verifies_against_a_longer_ledger(
         check=False,
     )
     assert failed.returncode == 1 and "首个问题位置" in failed.stderr
+
+
+def test_an_export_can_be_checked_offline(chained: Any, tmp_path: Path) -> None:
+    url, _ = chained
+    with psycopg.connect(url) as conn:
+        member = conn.execute(
+            "SELECT member_id FROM member_totals ORDER BY balance DESC LIMIT 1"
+        ).fetchone()[0]  # type: ignore[index]
+    out = tmp_path / "member.jsonl"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LEDGER_SIGNING_KEY": KEY.hex(),
+        "LEDGER_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "audit",
+            "export",
+            "--member",
+            str(member),
+            "--start",
+            "2000-01-01T00:00:00+08:00",
+            "--end",
+            "2100-01-01T00:00:00+08:00",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    header, *lines = (json.loads(line) for line in out.read_text().splitlines())
+    assert header["format"] == audit.EXPORT_FORMAT
+    assert chain.Checkpoint.from_json(header["checkpoint"]).is_signed()
+    assert len(lines) > 3 and all(audit.check_export_line(line) for line in lines)
+    assert {line["topic"].rsplit(":", 1)[1] for line in lines} >= {
+        "Member.Registered",
+        "Account.Opened",
+    }
+    forged = dict(lines[-1], state=lines[-1]["state"].replace('"', "'", 1))
+    assert not audit.check_export_line(forged)
