@@ -125,6 +125,25 @@ class AuditQuery:
         lines = await ctx.write(audit.history, ctx.ledger, aggregate_id)
         return [HistoryLine(**vars(line)) for line in lines]
 
+    @strawberry.field(description="导出对象期间内的事件(JSON Lines 的各行,首行含签名检查点)")
+    async def audit_export(
+        self, info: Info, aggregate_ids: list[UUID], start: datetime, end: datetime
+    ) -> list[strawberry.scalars.JSON]:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "事件导出")
+
+        def lines() -> list[Any]:
+            return list(
+                audit.export(
+                    ctx.ledger, ctx.database_url, ctx.signing_key, aggregate_ids, start, end
+                )
+            )
+
+        try:
+            return await ctx.write(lines)
+        except ValueError as error:
+            raise BadArgument(str(error)) from None
+
     @strawberry.field(description="期间 [from, to) 的积分守恒核对")
     async def conservation(self, info: Info, start: datetime, end: datetime) -> Conservation:
         ctx = info.context

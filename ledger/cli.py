@@ -258,12 +258,21 @@ def _audit_replay(settings: Settings, url: str, args: argparse.Namespace) -> int
                 print("时间须带时区,如 2026-06-30T23:59:59+08:00", file=sys.stderr)
                 return 2
             state = audit.replay_member(ledger, UUID(args.member), at)
+            with ledger.group_recorder.datastore.get_connection() as conn:
+                row = conn.execute(
+                    "SELECT balance FROM ledger_entries WHERE account = %s AND at <= %s "
+                    "ORDER BY at DESC, position DESC LIMIT 1",
+                    (f"member:{state.member_id}", at),
+                ).fetchone()
+            entries = row["balance"] if row else 0
             print(
                 f"成员 {state.member_id} 截至 {at.isoformat()}:可用积分 {state.balance},"
                 f"累计获得 {state.earned_points} 分、{state.earned_hours} 小时"
                 f"(账户版本 {state.version})"
             )
-            return 0
+            agrees = entries == state.balance
+            print(f"流水读模型同一时刻余额 {entries}:{'一致' if agrees else '不一致'}")
+            return 0 if agrees else 1
         if args.audit_command == "history":
             for line in audit.history(ledger, UUID(args.id)):
                 print(
