@@ -29,6 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.auth import CREATE_TOKENS, LOOKUP, Principal, hash_token
 from api.cache import MISSING, ResultCache
 from api.context import RequestContext
+from api.observability import Metrics, RequestLog, metrics_endpoint
 from api.schema import build_schema
 from ledger.application import Ledger
 from ledger.database import database_url, eventsourcing_env, open_database
@@ -128,6 +129,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
             signing_key=state.signing_key,
+            metrics=state.metrics,
         )
 
 
@@ -221,6 +223,7 @@ def create_app(
 ) -> Starlette:
     """The whole server. ``follow`` runs the read models' runner in a thread."""
     settings = settings or load_settings()
+    metrics = Metrics()
     graphql = LedgerGraphQL(
         build_schema(production=production),
         graphql_ide=None if production else "graphiql",
@@ -261,12 +264,15 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit)
+    app.add_middleware(RequestLog, metrics=metrics)
+    app.state.metrics = metrics
     return app
 
 

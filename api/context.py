@@ -15,6 +15,7 @@ from graphql import GraphQLError
 
 from api.auth import Principal
 from api.cache import ResultCache
+from api.observability import Metrics
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
@@ -55,6 +56,7 @@ class RequestContext:
     device: str | None = None
     database_url: str = ""
     signing_key: bytes = b""
+    metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
 
     # --- who may do what ------------------------------------------------------------

@@ -129,7 +129,11 @@ class StoreMutation:
                 ctx.actor(),
             )
         except LedgerError as error:
+            if ctx.metrics is not None:
+                ctx.metrics.redemptions.labels(error.code).inc()
             return problem(error)
+        if ctx.metrics is not None:
+            ctx.metrics.redemptions.labels("replayed" if receipt.replayed else "applied").inc()
         return RedemptionReceipt(
             id=receipt.id,
             position=receipt.position,

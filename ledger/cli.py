@@ -121,9 +121,11 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
 def _project(settings: Settings, args: argparse.Namespace) -> int:
     import threading
 
+    from api.observability import log_json_lines
     from ledger.database import open_database
     from projections.runner import ReadSide
 
+    log_json_lines()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -143,6 +145,9 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.observability import log_json_lines
+
+    log_json_lines()
     from api.app import create_app
     from ledger.database import open_database
 
@@ -159,7 +164,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: None)
         uvicorn.run(
-            create_app(replace(settings, database_url=url), production=args.production),
+            create_app(
+                replace(settings, database_url=url),
+                production=args.production,
+                follow=not args.no_follow,
+            ),
             host=args.host,
             port=args.port,
             log_level="warning",
@@ -347,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--production", action="store_true", help="关闭内省和 GraphiQL")
     serve.add_argument("--demo", action="store_true", help="数据库为空时生成一个街道一年的演示数据")
+    serve.add_argument(
+        "--no-follow", action="store_true", help="读模型由独立的 ledger project 进程更新"
+    )
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="API 令牌:创建、吊销、列出")

@@ -13,6 +13,7 @@ the log is exhausted the runner waits for the event store's NOTIFY.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -75,6 +76,7 @@ class ReadSide:
         self.batch_size = batch_size
         # Replaced, never changed in place: other threads read it while it moves on.
         self.live: dict[str, ReadModel] = {}
+        self.caught_up_at = time.monotonic()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
@@ -198,10 +200,12 @@ class ReadSide:
         head = self.recorder.max_notification_id() or 0
         read = 0
         while True:
+            started = time.perf_counter()
             batch = self.recorder.select_notifications(
                 start, self.batch_size, inclusive_of_start=False
             )
             if not batch:
+                self.caught_up_at = time.monotonic()
                 return read
             events = [(self._decode(n), n.id) for n in batch if n.topic in topics]
             stored = [(n, n.id) for n in batch]
@@ -212,6 +216,17 @@ class ReadSide:
                     m.process_batch(mine, Tracking(self.ledger.name, last))
                     positions[m.name] = last
             self._notify_readers(last)
+            log.info(
+                json.dumps(
+                    {
+                        "event": "projection_batch",
+                        "position": last,
+                        "events": len(batch),
+                        "models": [m.name for m in models],
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                )
+            )
             read += len(batch)
             start = last
             if progress is not None:
@@ -239,6 +254,13 @@ class ReadSide:
                     continue
                 for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                     pass
+
+    def lag(self) -> tuple[int, float]:
+        """Events recorded but not yet in every read model, and for how long the read
+        models have been behind (0 when caught up)."""
+        head = self.recorder.max_notification_id() or 0
+        behind = head - min((self.position(m) for m in self.live.values()), default=0)
+        return behind, (time.monotonic() - self.caught_up_at) if behind > 0 else 0.0
 
     # --- read-your-writes -----------------------------------------------------------
 

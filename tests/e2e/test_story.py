@@ -510,3 +510,15 @@ def test_an_auditor_checks_the_ledger_without_trusting_it(
     assert books["holds"] is True and Decimal(books["allAccounts"]) == 0
     refused = server.gql(story["tokens"][Role.COMMUNITY], "{ verifyLedger { intact } }")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_metrics_count_requests_redemptions_and_projection_lag(
+    server: Server, story: dict[str, Any]
+) -> None:
+    kiosk = story["tokens"][Role.KIOSK]
+    args = {"s": story["community"], "m": story["members"][0], "i": story["item"]}
+    server.gql(kiosk, REDEEM, k="metrics-1", q=1000, **args)  # refused: beyond the balance
+    text = httpx.get(f"{server.base}/metrics", timeout=5).text
+    assert 'ledger_redemptions_total{outcome="INSUFFICIENT_POINTS"}' in text
+    assert 'ledger_request_seconds_count{method="POST",path="/graphql"}' in text
+    assert "ledger_projection_lag_events" in text and "ledger_projection_lag_seconds" in text

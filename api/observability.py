@@ -1,0 +1,117 @@
+"""Structured logs (one JSON line per request) and Prometheus metrics (``/metrics``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+requests_log = logging.getLogger("api.requests")
+
+
+class JsonLines(logging.Formatter):
+    """A log record as one JSON object: its message if that is JSON, else a ``message``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        try:
+            line |= json.loads(record.getMessage())
+        except ValueError:
+            line["message"] = record.getMessage()
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def log_json_lines(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("uvicorn.access", "psycopg", "psycopg.pool", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "ledger_request_seconds",
+            "HTTP request latency",
+            ["path", "method"],
+            registry=self.registry,
+        )
+        self.lag_events = Gauge(
+            "ledger_projection_lag_events",
+            "events recorded but not yet in every read model",
+            registry=self.registry,
+        )
+        self.lag_seconds = Gauge(
+            "ledger_projection_lag_seconds",
+            "how long the read models have been behind",
+            registry=self.registry,
+        )
+        self.redemptions = Counter(
+            "ledger_redemptions",
+            "redemptions at kiosks by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+
+class RequestLog:
+    """One JSON line per HTTP request, and its latency into the histogram."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            elapsed = time.perf_counter() - started
+            path, method = scope["path"], scope["method"]
+            self.metrics.latency.labels(path, method).observe(elapsed)
+            headers = dict(scope["headers"])
+            requests_log.info(
+                json.dumps(
+                    {
+                        "event": "request",
+                        "method": method,
+                        "path": path,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                        "correlation_id": headers.get(b"x-correlation-id", b"").decode() or None,
+                    }
+                )
+            )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    state = request.app.state
+    lag, seconds = state.read_side.lag()
+    state.metrics.lag_events.set(lag)
+    state.metrics.lag_seconds.set(seconds)
+    return Response(generate_latest(state.metrics.registry), media_type="text/plain; version=0.0.4")

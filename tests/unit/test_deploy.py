@@ -1,0 +1,29 @@
+"""The deployment files parse and wire PostgreSQL, the API server and the projection worker."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_runs_postgres_the_api_and_the_projection_worker():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "api", "projector"}
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pgdata" in compose["volumes"]
+    assert all("healthcheck" in service for service in services.values())
+    assert services["projector"]["command"] == ["ledger", "project"]
+    assert "--no-follow" in services["api"]["command"]  # the worker follows the log instead
+    for name in ("api", "projector"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://ledger:")
+        assert {"LEDGER_ID_HASH_KEY", "LEDGER_SIGNING_KEY"} <= set(env)
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_image_serves_the_ledger():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install" in dockerfile
+    assert 'CMD ["ledger", "serve"' in dockerfile
