@@ -176,6 +176,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from api.demo import prepare_demo
+    from ledger.database import open_database
+
+    with open_database(settings) as url:
+        for label, token in prepare_demo(url, settings, ProgressBar("生成演示数据(天)")):
+            print(f"{label}: {token}")
+    print("运行 ledger serve 后打开 http://127.0.0.1:8000/graphql")
+    return 0
+
+
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from uuid import UUID
 
@@ -360,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-follow", action="store_true", help="读模型由独立的 ledger project 进程更新"
     )
     serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="数据库为空时生成一个街道一年的演示数据,并打印令牌")
+    demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="API 令牌:创建、吊销、列出")
     token_commands = token.add_subparsers(dest="token_command", required=True)

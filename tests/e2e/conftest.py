@@ -25,6 +25,7 @@ class Server:
     base: str
     database_url: str
     admin: str
+    log: Path
 
     def token(self, role: Role, *scope: Any) -> str:
         return create_token(self.database_url, role, list(scope), f"test {role.value}")[1]
@@ -78,6 +79,6 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         admin = create_token(database_url, Role.ADMIN, [], "test admin")[1]
-        yield Server(base, database_url, admin)
+        yield Server(base, database_url, admin, log)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()

@@ -522,3 +522,19 @@ def test_metrics_count_requests_redemptions_and_projection_lag(
     assert 'ledger_redemptions_total{outcome="INSUFFICIENT_POINTS"}' in text
     assert 'ledger_request_seconds_count{method="POST",path="/graphql"}' in text
     assert "ledger_projection_lag_events" in text and "ledger_projection_lag_seconds" in text
+
+
+def test_the_server_logs_one_json_line_per_request_and_per_projection_batch(
+    server: Server, story: dict[str, Any]
+) -> None:
+    del story  # its requests and batches are what is logged
+    lines = []
+    for text in server.log.read_text().splitlines():
+        try:
+            lines.append(json.loads(text))
+        except ValueError:
+            continue
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert any(r["path"] == "/graphql" and r["status"] == 200 and r["ms"] >= 0 for r in requests)
+    batches = [line for line in lines if line.get("event") == "projection_batch"]
+    assert batches and all(b["events"] > 0 and "ledger_entries" in b["models"] for b in batches)
