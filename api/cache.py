@@ -8,17 +8,21 @@ which it announces with NOTIFY; every announcement empties the cache.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 MAX_ENTRIES = 512
+MAX_AGE_SECONDS = 30.0
+"""A bound on staleness should a NOTIFY be lost (say the listening connection broke)."""
 MISSING = object()
 
 
 class ResultCache:
-    def __init__(self, size: int = MAX_ENTRIES) -> None:
+    def __init__(self, size: int = MAX_ENTRIES, max_age: float = MAX_AGE_SECONDS) -> None:
         self._size = size
+        self._max_age = max_age
         self.version = 0
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
 
@@ -33,12 +37,16 @@ class ResultCache:
             self._entries.move_to_end(key)
         except KeyError:
             return MISSING
-        return self._entries[key]
+        stored_at, value = self._entries[key]
+        if time.monotonic() - stored_at > self._max_age:
+            del self._entries[key]
+            return MISSING
+        return value
 
     def store(self, key: Hashable, value: Any, version: int) -> None:
         """Keep ``value`` if nothing moved since ``version`` was read."""
         if version == self.version:
-            self._entries[key] = value
+            self._entries[key] = (time.monotonic(), value)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 

@@ -46,3 +46,14 @@ async def test_the_oldest_entries_go_first():
         await cache.get(key, lambda key=key: value(key))
     assert await cache.get("a", lambda: value("again")) == "again"
     assert await cache.get("c", lambda: value("unused")) == "c"
+
+
+async def test_kept_answers_age_out_even_without_a_notify():
+    cache = ResultCache(max_age=0.01)
+
+    async def value(v: str) -> str:
+        return v
+
+    assert await cache.get("k", lambda: value("first")) == "first"
+    await asyncio.sleep(0.02)
+    assert await cache.get("k", lambda: value("second")) == "second"
