@@ -187,6 +187,38 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ledger.database import open_database
+    from ledger.importer import import_services, read_rows
+
+    source = Path(args.file)
+    if not source.exists():
+        print(f"找不到文件 {source}", file=sys.stderr)
+        return 2
+    total = sum(1 for _ in read_rows(source))
+    bar = ProgressBar(f"导入 {source.name}")
+    with open_database(settings) as url:
+        ledger = _open_ledger(settings, url)
+        try:
+            result = import_services(
+                ledger, read_rows(source), source.name, lambda done: bar(done, total)
+            )
+        finally:
+            ledger.close()
+    bar(total, total)
+    errors = Path(args.errors or f"{source}.errors.csv")
+    with errors.open("w", encoding="utf-8-sig", newline="") as out:
+        out.write("行号,原因\n")
+        for number, reason in result.bad:
+            out.write(f"{number},{reason}\n")
+    print(f"导入 {result.imported} 行,已导入过 {result.already} 行,有误 {len(result.bad)} 行")
+    if result.bad:
+        print(f"有误的行及原因见 {errors}")
+    return 0 if not result.bad else 1
+
+
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from uuid import UUID
 
@@ -371,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-follow", action="store_true", help="读模型由独立的 ledger project 进程更新"
     )
     serve.set_defaults(run=_serve)
+
+    importer = commands.add_parser("import", help="导入已有的服务记录(CSV 或 XLSX)")
+    import_commands = importer.add_subparsers(dest="import_command", required=True)
+    services = import_commands.add_parser("services", help="服务记录:成员、单位、社区与每次服务")
+    services.add_argument("file")
+    services.add_argument("--errors", help="有误行的报告(CSV),默认 FILE.errors.csv")
+    importer.set_defaults(run=_import)
 
     demo = commands.add_parser("demo", help="数据库为空时生成一个街道一年的演示数据,并打印令牌")
     demo.set_defaults(run=_demo)

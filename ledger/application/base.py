@@ -150,6 +150,21 @@ class LedgerBase(Application[UUID]):
             self.loader.forget()  # it trusted a cache that another writer made stale
             raise
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a batch: if the block fails, the batch is as it was before it
+        (several commands that stand or fall together)."""
+        saved = None if self._batch is None else dict(self._batch)
+        try:
+            yield
+        except BaseException:
+            if saved is not None:
+                self._batch = saved
+            raise
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return self._exists(aggregate_id)
+
     def _load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
         """The aggregates with these ids, read in one round trip (None: no such id)."""
         batch = self._batch or {}

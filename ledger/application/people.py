@@ -36,14 +36,20 @@ class PeopleCommands(LedgerBase):
 
     # --- organisation -----------------------------------------------------------
 
-    def register_street(self, name: str, ctx: Context) -> Receipt:
-        return self._create(Street(check_name(name, "街道"), ctx=ctx))
+    def register_street(self, name: str, ctx: Context, *, id: UUID | None = None) -> Receipt:
+        return self._create(Street(check_name(name, "街道"), ctx=ctx, id=id))
 
     def register_community(
-        self, street_id: UUID, name: str, ctx: Context, grids: Sequence[str] = ()
+        self,
+        street_id: UUID,
+        name: str,
+        ctx: Context,
+        grids: Sequence[str] = (),
+        *,
+        id: UUID | None = None,
     ) -> Receipt:
         self.get_street(street_id)
-        community = Community(street_id, check_name(name, "社区"), ctx=ctx)
+        community = Community(street_id, check_name(name, "社区"), ctx=ctx, id=id)
         for grid in grids:
             community.add_grid(grid, ctx)
         return self._create(community)
@@ -55,9 +61,15 @@ class PeopleCommands(LedgerBase):
         return Receipt(grid_id, self._commit(community))
 
     def register_unit(
-        self, name: str, kind: UnitKind, ctx: Context, communities: Sequence[UUID] = ()
+        self,
+        name: str,
+        kind: UnitKind,
+        ctx: Context,
+        communities: Sequence[UUID] = (),
+        *,
+        id: UUID | None = None,
     ) -> Receipt:
-        unit = Unit(check_name(name, "单位"), kind, ctx=ctx)
+        unit = Unit(check_name(name, "单位"), kind, ctx=ctx, id=id)
         for community_id in communities:
             self.get_community(community_id)
             unit.pair(community_id, ctx)

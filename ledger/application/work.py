@@ -61,6 +61,7 @@ class WorkCommands(LedgerBase):
         *,
         grid_id: UUID | None = None,
         need_id: UUID | None = None,
+        task_id: UUID | None = None,
     ) -> Receipt:
         self.get_community(community_id).check_grid(grid_id)
         self.current_policy().category_class(category)
@@ -79,6 +80,7 @@ class WorkCommands(LedgerBase):
             ends_at,
             capacity,
             ctx=ctx,
+            id=task_id,
         )
         if need is not None:
             need.dispatch(task.id, ctx)

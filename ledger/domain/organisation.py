@@ -23,7 +23,7 @@ class Street(LedgerAggregate):
     """街道: the parent of communities."""
 
     @event("Registered")
-    def __init__(self, name: str, ctx: Context) -> None:
+    def __init__(self, name: str, ctx: Context, id: UUID | None = None) -> None:
         self.name = name
 
 
@@ -31,7 +31,7 @@ class Community(LedgerAggregate):
     """社区: belongs to a street and is divided into grids (网格)."""
 
     @event("Registered")
-    def __init__(self, street_id: UUID, name: str, ctx: Context) -> None:
+    def __init__(self, street_id: UUID, name: str, ctx: Context, id: UUID | None = None) -> None:
         self.street_id = street_id
         self.name = name
         self.grids: dict[UUID, str] = {}
@@ -59,7 +59,7 @@ class Unit(LedgerAggregate):
     """单位: a member's employer, paired with communities (对口联系社区)."""
 
     @event("Registered")
-    def __init__(self, name: str, kind: UnitKind, ctx: Context) -> None:
+    def __init__(self, name: str, kind: UnitKind, ctx: Context, id: UUID | None = None) -> None:
         self.name = name
         self.kind = kind
         self.paired: list[UUID] = []

@@ -78,6 +78,7 @@ class Task(LedgerAggregate):
         ends_at: datetime,
         capacity: int,
         ctx: Context,
+        id: UUID | None = None,
     ) -> None:
         self.community_id = community_id
         self.grid_id = grid_id

@@ -1,0 +1,248 @@
+"""Importing the service records a street already keeps (CSV or XLSX).
+
+Each row becomes events through the ledger's own commands, so the same rules
+apply and the award records the rule book version in force; the events name
+the importer and the file, and the row's record number as correlation id.
+Every object gets an id derived from its natural key, so importing the same
+file again imports nothing twice. A bad row is reported (row number and
+reason) and leaves nothing behind; the good rows are imported.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.domain.errors import LedgerError
+from ledger.domain.member import hash_national_id, member_id_for
+from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind, stable_id
+
+HEADERS = {
+    "记录编号": "record_id",
+    "姓名": "name",
+    "身份证号": "national_id",
+    "手机": "phone",
+    "类别": "kind",
+    "单位": "unit",
+    "社区": "community",
+    "街道": "street",
+    "服务类别": "category",
+    "日期": "date",
+    "开始": "start",
+    "结束": "end",
+    "时长": "hours",
+    "评价": "rating",
+}
+KINDS = {k.value: k for k in MemberKind}
+RATINGS = {r.value: r for r in Rating}
+BATCH_ROWS = 500
+
+
+class BadRow(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    number: int
+    record_id: str
+    name: str
+    national_id: str | None
+    phone: str | None
+    kind: MemberKind
+    unit: str | None
+    community: str
+    street: str
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    rating: Rating
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    already: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> Iterator[dict[str, str]]:
+    """Rows as dicts of English column names; Chinese headers are accepted."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True).active
+        assert sheet is not None
+        values = sheet.iter_rows(values_only=True)
+        header = [HEADERS.get(str(h).strip(), str(h).strip()) for h in next(values)]
+        for row in values:
+            yield {
+                k: "" if v is None else str(v).strip() for k, v in zip(header, row, strict=False)
+            }
+        return
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        for row in csv.DictReader(file):
+            yield {HEADERS.get(k.strip(), k.strip()): (v or "").strip() for k, v in row.items()}
+
+
+def parse(number: int, raw: dict[str, str], categories: set[str]) -> ServiceRow:
+    def need(name: str) -> str:
+        if not raw.get(name):
+            raise BadRow(f"缺少 {name}")
+        return raw[name]
+
+    try:
+        day = date.fromisoformat(need("date"))
+        start = datetime.combine(day, time.fromisoformat(need("start")), CST)
+    except ValueError:
+        raise BadRow("日期或开始时间格式不对(应为 2026-05-01 与 09:00)") from None
+    if raw.get("end"):
+        try:
+            end = datetime.combine(day, time.fromisoformat(raw["end"]), CST)
+        except ValueError:
+            raise BadRow("结束时间格式不对") from None
+    else:
+        try:
+            hours = Decimal(need("hours"))
+        except InvalidOperation:
+            raise BadRow("时长不是数字") from None
+        if hours <= 0 or hours > 24:
+            raise BadRow("时长须大于 0 且不超过 24 小时")
+        end = start + timedelta(minutes=int(hours * 60))
+    if end <= start:
+        raise BadRow("结束早于开始")
+    if need("category") not in categories:
+        raise BadRow(f"未知服务类别“{raw['category']}”")
+    kind = KINDS.get(raw.get("kind") or "党员")
+    rating = RATINGS.get(need("rating"))
+    if kind is None or rating is None:
+        raise BadRow("类别须为 党员/群众/志愿者,评价须为 很好/好/一般")
+    return ServiceRow(
+        number,
+        need("record_id"),
+        need("name"),
+        raw.get("national_id") or None,
+        raw.get("phone") or None,
+        kind,
+        raw.get("unit") or None,
+        need("community"),
+        need("street"),
+        raw["category"],
+        start,
+        end,
+        rating,
+    )
+
+
+def import_services(
+    ledger: Ledger,
+    rows: Iterable[dict[str, str]],
+    source: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    result = ImportResult()
+    categories = set(ledger.current_policy().categories)
+    seen: set[str] = set()
+    batch: list[ServiceRow] = []
+    for number, raw in enumerate(rows, start=2):  # row 1 is the header
+        try:
+            row = parse(number, raw, categories)
+            if row.record_id in seen:
+                raise BadRow(f"记录编号 {row.record_id} 在文件中重复")
+            seen.add(row.record_id)
+            batch.append(row)
+        except BadRow as bad:
+            result.bad.append((number, str(bad)))
+        if len(batch) >= BATCH_ROWS:
+            _import_batch(ledger, batch, source, result)
+            batch = []
+            if progress:
+                progress(number - 1)
+    _import_batch(ledger, batch, source, result)
+    return result
+
+
+def _import_batch(
+    ledger: Ledger, rows: list[ServiceRow], source: str, result: ImportResult
+) -> None:
+    with ledger.batch():
+        for row in rows:
+            ctx = Context(f"import:{source}", Role.SYSTEM, "importer", row.record_id)
+            task_id = stable_id("import-task", row.record_id)
+            if ledger.exists(task_id):
+                result.already += 1
+                continue
+            try:
+                with ledger.savepoint():
+                    _import_row(ledger, row, task_id, ctx)
+            except LedgerError as error:
+                result.bad.append((row.number, error.message))
+            else:
+                result.imported += 1
+
+
+def _ensure(ledger: Ledger, aggregate_id: UUID, create: Callable[[], Any]) -> UUID:
+    if not ledger.exists(aggregate_id):
+        create()
+    return aggregate_id
+
+
+def _import_row(ledger: Ledger, row: ServiceRow, task_id: UUID, ctx: Context) -> None:
+    street = _ensure(
+        ledger,
+        stable_id("import-street", row.street),
+        lambda: ledger.register_street(row.street, ctx, id=stable_id("import-street", row.street)),
+    )
+    community_id = stable_id("import-community", row.street, row.community)
+    _ensure(
+        ledger,
+        community_id,
+        lambda: ledger.register_community(street, row.community, ctx, id=community_id),
+    )
+    unit_id = None
+    if row.unit:
+        unit_id = stable_id("import-unit", row.unit)
+        _ensure(
+            ledger,
+            unit_id,
+            lambda: ledger.register_unit(row.unit or "", UnitKind.OTHER, ctx, id=unit_id),
+        )
+    if row.national_id:
+        member_id = member_id_for(hash_national_id(row.national_id, ledger.id_hash_key))
+    else:
+        member_id = stable_id("import-member", row.street, row.community, row.name, row.phone)
+    _ensure(
+        ledger,
+        member_id,
+        lambda: ledger.register_member(
+            kind,
+            row.name,
+            community_id,
+            ctx,
+            unit_id=unit_id,
+            phone=row.phone,
+            national_id=row.national_id,
+            member_id=member_id,
+        ),
+    )
+    ledger.publish_task(
+        community_id,
+        f"{row.category}(导入)",
+        row.category,
+        row.starts_at,
+        row.ends_at,
+        1,
+        ctx,
+        task_id=task_id,
+    )
+    service = ledger.claim_task(task_id, member_id, ctx).id
+    ledger.check_in(service, ctx, at=row.starts_at)
+    ledger.check_out(service, ctx, at=row.ends_at)
+    ledger.rate_service(service, row.rating, ctx)
