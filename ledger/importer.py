@@ -222,7 +222,7 @@ def _import_row(ledger: Ledger, row: ServiceRow, task_id: UUID, ctx: Context) ->
         ledger,
         member_id,
         lambda: ledger.register_member(
-            kind,
+            row.kind,
             row.name,
             community_id,
             ctx,
