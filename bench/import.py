@@ -1,0 +1,102 @@
+"""Importing past service records against COPYing the same rows into a plain table.
+
+Writes a CSV of ``--rows`` service records (members, units and communities of a
+street, one service per row), then measures in one run: events per second
+recorded by ``ledger import services`` (the commands, the rules, the event
+store), and the raw asyncpg COPY rate of the same rows into a plain table.
+
+    python -m bench.import [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bench.common import bench_database
+from ledger.application import Ledger
+from ledger.database import eventsourcing_env
+from ledger.importer import HEADERS, import_services, read_rows
+
+CATEGORIES = ("巡逻", "清洁卫生", "政策宣讲", "应急保障")
+
+
+def write_file(path: Path, rows: int) -> list[list[str]]:
+    rng = random.Random(3)
+    lines = []
+    for n in range(rows):
+        member = rng.randrange(rows // 10 + 1)
+        start = rng.choice(("08:00", "09:00", "14:00", "19:00"))
+        lines.append(
+            [
+                f"R{n:07d}",
+                f"成员{member}",
+                "",
+                f"139{member:08d}",
+                "党员",
+                f"单位{member % 300}",
+                f"社区{member % 12}",
+                "果园街道",
+                CATEGORIES[n % 4],
+                f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                start,
+                "",
+                str(rng.choice((1, 2, 3))),
+                rng.choice(("很好", "好", "一般")),
+            ]
+        )
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(list(HEADERS))
+        writer.writerows(lines)
+    return lines
+
+
+async def copy_rate(url: str, lines: list[list[str]]) -> float:
+    conn = await asyncpg.connect(url)
+    try:
+        columns = [f"c{i}" for i in range(len(HEADERS))]
+        await conn.execute(f"CREATE TABLE raw_rows ({', '.join(c + ' text' for c in columns)})")
+        started = time.perf_counter()
+        await conn.copy_records_to_table("raw_rows", records=lines, columns=columns)
+        return len(lines) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    with bench_database() as url, tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "services.csv"
+        lines = write_file(source, args.rows)
+        ledger = Ledger(eventsourcing_env(url))
+        try:
+            started = time.perf_counter()
+            result = import_services(ledger, read_rows(source), source.name)
+            elapsed = time.perf_counter() - started
+            events = ledger.recorder.max_notification_id() or 0
+        finally:
+            ledger.close()
+        raw = asyncio.run(copy_rate(url, lines))
+    assert result.imported == args.rows, result.bad[:3]
+    rate = events / elapsed
+    print(
+        f"rows={args.rows} events={events} import={rate:,.0f} events/s ({args.rows / elapsed:,.0f} rows/s)"
+    )
+    print(f"raw COPY={raw:,.0f} rows/s")
+    print(
+        f"import rows={args.rows} import={rate:.0f} events/s raw_copy={raw:.0f} rows/s ratio={rate / raw:.4f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
