@@ -18,7 +18,16 @@ from uuid import UUID
 from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
 from ledger.domain.policy import HARD_CATEGORIES, ROUTINE_CATEGORIES, SKILLED_CATEGORIES
-from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
+from ledger.domain.values import (
+    CST,
+    Context,
+    Grade,
+    MemberKind,
+    Rating,
+    Role,
+    UnitKind,
+    stable_id,
+)
 
 ADMIN = Context("generator", Role.ADMIN)
 GOODS = (("食用油", "8"), ("大米", "10"), ("洗衣液", "6"), ("毛巾", "3"), ("肥皂", "2"))
@@ -74,9 +83,14 @@ class Generator:
     ) -> None:
         self.ledger = ledger
         self.scale = scale
+        self.seed = seed
         self.rng = random.Random(seed)
         self.batch_size = batch_size
         self.progress = progress
+
+    def _id(self, *key: object) -> UUID:
+        """Ids from the seed and a natural key: the same seed, the same ids."""
+        return stable_id("generated", self.seed, *key)
 
     def _name(self) -> str:
         return self.rng.choice(SURNAMES) + "".join(
@@ -93,18 +107,28 @@ class Generator:
         """The street, its communities, units, members and stores."""
         ledger, rng, scale = self.ledger, self.rng, self.scale
         with ledger.batch():
-            history = History(ledger.register_street("果园新村街道", ADMIN).id)
+            history = History(
+                ledger.register_street("果园新村街道", ADMIN, id=self._id("street")).id
+            )
             for c in range(scale.communities):
                 grids = [f"{g + 1}网格" for g in range(scale.grids)]
                 community = ledger.register_community(
-                    history.street, f"第{c + 1}社区", ADMIN, grids=grids
+                    history.street,
+                    f"第{c + 1}社区",
+                    ADMIN,
+                    grids=grids,
+                    id=self._id("community", c),
                 ).id
                 history.communities.append(community)
             for u in range(scale.units):
                 k = min(len(history.communities), rng.randint(1, 3))
                 paired = rng.sample(history.communities, k=k)
                 unit = ledger.register_unit(
-                    f"单位{u + 1}", UNIT_KINDS[u % len(UNIT_KINDS)], ADMIN, communities=paired
+                    f"单位{u + 1}",
+                    UNIT_KINDS[u % len(UNIT_KINDS)],
+                    ADMIN,
+                    communities=paired,
+                    id=self._id("unit", u),
                 ).id
                 ledger.report_unit(unit, paired[0], scale.start, ADMIN)
                 history.units.append(unit)
@@ -135,6 +159,7 @@ class Generator:
                     community = rng.choice(history.communities)
                     grid = rng.choice(list(ledger.get_community(community).grids))
                     unit = rng.choice(history.units) if kind is MemberKind.PARTY_MEMBER else None
+                    number = len(history.members)
                     member = ledger.register_member(
                         kind,
                         self._name(),
@@ -143,6 +168,7 @@ class Generator:
                         grid_id=grid,
                         unit_id=unit,
                         phone=f"13{rng.randint(0, 999_999_999):09d}",
+                        member_id=self._id("member", number),
                     ).id
                     history.members.append(member)
                     if kind is MemberKind.PARTY_MEMBER:
@@ -156,7 +182,9 @@ class Generator:
             for community in history.communities:
                 items = []
                 for name, price in GOODS:
-                    item = self.ledger.list_item(community, name, price, ADMIN).id
+                    item = self.ledger.list_item(
+                        community, name, price, ADMIN, item_id=self._id("item", community, name)
+                    ).id
                     donor = f"单位{self.rng.randint(1, self.scale.units)}"
                     self.ledger.restock_item(item, 10_000, donor, ADMIN)
                     items.append(item)
@@ -205,6 +233,7 @@ class Generator:
             start + timedelta(hours=hours),
             capacity,
             ADMIN,
+            task_id=self._id("task", community, start, self.rng.random()),
         ).id
         if rng.random() < 0.02:
             ledger.cancel_task(task, "天气原因取消", ADMIN)

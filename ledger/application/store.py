@@ -42,9 +42,18 @@ class StoreCommands(LedgerBase):
 
     # --- the points store -------------------------------------------------------------
 
-    def list_item(self, store_id: UUID, name: str, price: object, ctx: Context) -> Receipt:
+    def list_item(
+        self,
+        store_id: UUID,
+        name: str,
+        price: object,
+        ctx: Context,
+        *,
+        item_id: UUID | None = None,
+    ) -> Receipt:
         self.get_community(store_id)
-        return self._create(Item(store_id, check_name(name, "商品"), points(price), ctx=ctx))
+        item = Item(store_id, check_name(name, "商品"), points(price), ctx=ctx, id=item_id)
+        return self._create(item)
 
     @retried
     def restock_item(self, item_id: UUID, count: int, donor: str, ctx: Context) -> Receipt:

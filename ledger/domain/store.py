@@ -21,7 +21,14 @@ class Item(LedgerAggregate):
     """Goods in one community's store. Stock never goes below zero."""
 
     @event("Listed")
-    def __init__(self, community_id: UUID, name: str, price: Decimal, ctx: Context) -> None:
+    def __init__(
+        self,
+        community_id: UUID,
+        name: str,
+        price: Decimal,
+        ctx: Context,
+        id: UUID | None = None,
+    ) -> None:
         self.community_id = community_id
         self.name = name
         self.price = price

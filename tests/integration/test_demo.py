@@ -27,3 +27,34 @@ def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tm
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
     assert len(again) == 3
+
+
+def test_the_same_seed_generates_the_same_street(pg_server, tmp_path: Path):
+    from uuid import uuid4
+
+    from ledger import database
+    from ledger.application import Ledger
+    from ledger.database import drop_database, ensure_database, eventsourcing_env
+    from ledger.simulation import Generator
+
+    histories, balances = [], []
+    for _ in range(2):
+        url = database.database_url(pg_server.url(), f"test_{uuid4().hex[:12]}")
+        ensure_database(url)
+        ledger = Ledger(eventsourcing_env(url))
+        try:
+            histories.append(Generator(ledger, TINY, seed=7).run())
+            balances.append(
+                sorted((str(m), ledger.get_account(m).balance) for m in histories[-1].members)
+            )
+        finally:
+            ledger.close()
+            drop_database(url)
+    first, second = histories
+    assert (first.street, first.communities, first.units) == (
+        second.street,
+        second.communities,
+        second.units,
+    )
+    assert first.members == second.members and first.services == second.services
+    assert balances[0] == balances[1]
