@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
@@ -172,77 +171,73 @@ def import_services(
 def _import_batch(
     ledger: Ledger, rows: list[ServiceRow], source: str, result: ImportResult
 ) -> None:
+    ids = [_ids(ledger, row) for row in rows]
+    known = ledger.existing([i for row_ids in ids for i in row_ids.values() if i is not None])
     with ledger.batch():
-        for row in rows:
+        for row, row_ids in zip(rows, ids, strict=True):
             ctx = Context(f"import:{source}", Role.SYSTEM, "importer", row.record_id)
-            task_id = stable_id("import-task", row.record_id)
-            if ledger.exists(task_id):
+            if row_ids["task"] in known:
                 result.already += 1
                 continue
             try:
                 with ledger.savepoint():
-                    _import_row(ledger, row, task_id, ctx)
+                    _import_row(ledger, row, row_ids, known, ctx)
             except LedgerError as error:
                 result.bad.append((row.number, error.message))
             else:
+                known |= {i for i in row_ids.values() if i is not None}
                 result.imported += 1
 
 
-def _ensure(ledger: Ledger, aggregate_id: UUID, create: Callable[[], Any]) -> UUID:
-    if not ledger.exists(aggregate_id):
-        create()
-    return aggregate_id
-
-
-def _import_row(ledger: Ledger, row: ServiceRow, task_id: UUID, ctx: Context) -> None:
-    street = _ensure(
-        ledger,
-        stable_id("import-street", row.street),
-        lambda: ledger.register_street(row.street, ctx, id=stable_id("import-street", row.street)),
-    )
-    community_id = stable_id("import-community", row.street, row.community)
-    _ensure(
-        ledger,
-        community_id,
-        lambda: ledger.register_community(street, row.community, ctx, id=community_id),
-    )
-    unit_id = None
-    if row.unit:
-        unit_id = stable_id("import-unit", row.unit)
-        _ensure(
-            ledger,
-            unit_id,
-            lambda: ledger.register_unit(row.unit or "", UnitKind.OTHER, ctx, id=unit_id),
-        )
+def _ids(ledger: Ledger, row: ServiceRow) -> dict[str, UUID | None]:
+    """Every object's id from its natural key, so a re-import finds them again."""
     if row.national_id:
-        member_id = member_id_for(hash_national_id(row.national_id, ledger.id_hash_key))
+        member = member_id_for(hash_national_id(row.national_id, ledger.id_hash_key))
     else:
-        member_id = stable_id("import-member", row.street, row.community, row.name, row.phone)
-    _ensure(
-        ledger,
-        member_id,
-        lambda: ledger.register_member(
+        member = stable_id("import-member", row.street, row.community, row.name, row.phone)
+    return {
+        "street": stable_id("import-street", row.street),
+        "community": stable_id("import-community", row.street, row.community),
+        "unit": stable_id("import-unit", row.unit) if row.unit else None,
+        "member": member,
+        "task": stable_id("import-task", row.record_id),
+    }
+
+
+def _import_row(
+    ledger: Ledger, row: ServiceRow, ids: dict[str, UUID | None], known: set[UUID], ctx: Context
+) -> None:
+    street, community, unit = ids["street"], ids["community"], ids["unit"]
+    member, task = ids["member"], ids["task"]
+    assert street and community and member and task
+    if street not in known:
+        ledger.register_street(row.street, ctx, id=street)
+    if community not in known:
+        ledger.register_community(street, row.community, ctx, id=community)
+    if unit is not None and unit not in known:
+        ledger.register_unit(row.unit or "", UnitKind.OTHER, ctx, id=unit)
+    if member not in known:
+        ledger.register_member(
             row.kind,
             row.name,
-            community_id,
+            community,
             ctx,
-            unit_id=unit_id,
+            unit_id=unit,
             phone=row.phone,
             national_id=row.national_id,
-            member_id=member_id,
-        ),
-    )
+            member_id=member,
+        )
     ledger.publish_task(
-        community_id,
+        community,
         f"{row.category}(导入)",
         row.category,
         row.starts_at,
         row.ends_at,
         1,
         ctx,
-        task_id=task_id,
+        task_id=task,
     )
-    service = ledger.claim_task(task_id, member_id, ctx).id
+    service = ledger.claim_task(task, member, ctx).id
     ledger.check_in(service, ctx, at=row.starts_at)
     ledger.check_out(service, ctx, at=row.ends_at)
     ledger.rate_service(service, row.rating, ctx)

@@ -71,6 +71,12 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                 "ORDER BY e.originator_id, e.originator_version"
             ).format(table=table)
         )
+        self._existing_statement = _text(
+            SQL(
+                "SELECT originator_id FROM {table} WHERE originator_version = 1 "
+                "AND originator_id = ANY(%s)"
+            ).format(table=table)
+        )
         self.first_notification_statement = _text(
             SQL(
                 "SELECT notification_id FROM {table} WHERE originator_id = %s "
@@ -111,6 +117,12 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                 )
                 for row in curs.fetchall()
             ]
+
+    def existing(self, originator_ids: list[UUID]) -> set[UUID]:
+        """Which of these aggregates have events, in one query."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(self._existing_statement, (originator_ids,)).fetchall()
+        return {row["originator_id"] for row in rows}
 
     def first_notification_id(self, originator_id: UUID) -> int | None:
         """The notification id of an aggregate's creation."""

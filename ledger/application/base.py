@@ -165,6 +165,11 @@ class LedgerBase(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return self._exists(aggregate_id)
 
+    def existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates exist (in the store or the batch), in one query."""
+        found = self.group_recorder.existing(list(aggregate_ids))
+        return found | {i for i in aggregate_ids if i in (self._batch or {})}
+
     def _load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
         """The aggregates with these ids, read in one round trip (None: no such id)."""
         batch = self._batch or {}
