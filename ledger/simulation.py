@@ -225,6 +225,16 @@ class Generator:
         start = _at(day, rng.choice((8.5, 9, 14, 15, 19)))
         hours = rng.choice((1, 2, 2, 3, 4))
         capacity = rng.randint(2, 5)
+        need = None
+        if rng.random() < 0.3:  # 群众点单: a resident's need, dispatched as the task
+            need = ledger.raise_need(
+                community,
+                f"resident-{rng.randrange(10_000)}",
+                f"需要{category}",
+                ADMIN,
+                category=category,
+                need_id=self._id("need", community, start, rng.random()),
+            ).id
         task = ledger.publish_task(
             community,
             f"{category}服务",
@@ -233,6 +243,7 @@ class Generator:
             start + timedelta(hours=hours),
             capacity,
             ADMIN,
+            need_id=need,
             task_id=self._id("task", community, start, self.rng.random()),
         ).id
         if rng.random() < 0.02:

@@ -39,13 +39,16 @@ class WorkCommands(LedgerBase):
         *,
         grid_id: UUID | None = None,
         category: str | None = None,
+        need_id: UUID | None = None,
     ) -> Receipt:
         self.get_community(community_id).check_grid(grid_id)
         if category is not None:
             self.current_policy().category_class(category)
         if not 0 < len(description.strip()) <= 2000:
             raise InvalidInput(reason="需求描述须为 1 到 2000 个字符")
-        need = Need(community_id, grid_id, raised_by, description.strip(), category, ctx=ctx)
+        need = Need(
+            community_id, grid_id, raised_by, description.strip(), category, ctx=ctx, id=need_id
+        )
         return self._create(need)
 
     @retried

@@ -39,6 +39,7 @@ class Need(LedgerAggregate):
         description: str,
         category: str | None,
         ctx: Context,
+        id: UUID | None = None,
     ) -> None:
         self.community_id = community_id
         self.grid_id = grid_id
