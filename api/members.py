@@ -90,6 +90,7 @@ class MembersMutation:
         unit_id: UUID | None = None,
         phone: str | None = None,
         national_id: str | None = None,
+        branch: str | None = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -104,6 +105,7 @@ class MembersMutation:
             unit_id=unit_id,
             phone=phone,
             national_id=national_id,
+            branch=branch,
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")

@@ -88,6 +88,15 @@ class UnitsMutation:
             ctx, is_admin(ctx), "结对", ctx.ledger.pair_unit, unit_id, community_id
         )
 
+    @strawberry.mutation(description="单位为对口社区组建下沉工作队")
+    async def form_team(
+        self, info: Info, unit_id: UUID, community_id: UUID, name: str
+    ) -> CommandResult:
+        ctx = info.context
+        form = ctx.ledger.form_team
+        allowed = ctx.runs_community(community_id)
+        return await run_command(ctx, allowed, "组建工作队", form, unit_id, community_id, name)
+
     @strawberry.mutation(description="单位向对口社区报到(双报到,单位一方)")
     async def report_unit(
         self, info: Info, unit_id: UUID, community_id: UUID, on: date

@@ -47,6 +47,7 @@ class Scale:
     grids: int = 4
     units: int = 40
     party_members: int = 1268
+    branches: int = 38
     residents: int = 400
     days: int = 365
     tasks_per_community_day: float = 1.0
@@ -131,6 +132,8 @@ class Generator:
                     id=self._id("unit", u),
                 ).id
                 ledger.report_unit(unit, paired[0], scale.start, ADMIN)
+                for community in paired:
+                    ledger.form_team(unit, community, f"单位{u + 1}下沉工作队", ADMIN)
                 history.units.append(unit)
         self._register_members(history)
         self._stock_stores(history)
@@ -158,7 +161,8 @@ class Generator:
                 for kind in people[start : start + self.batch_size]:
                     community = rng.choice(history.communities)
                     grid = rng.choice(list(ledger.get_community(community).grids))
-                    unit = rng.choice(history.units) if kind is MemberKind.PARTY_MEMBER else None
+                    party = kind is MemberKind.PARTY_MEMBER
+                    unit = rng.choice(history.units) if party else None
                     number = len(history.members)
                     member = ledger.register_member(
                         kind,
@@ -169,6 +173,7 @@ class Generator:
                         unit_id=unit,
                         phone=f"13{rng.randint(0, 999_999_999):09d}",
                         member_id=self._id("member", number),
+                        branch=f"第{number % scale.branches + 1}党支部" if party else None,
                     ).id
                     history.members.append(member)
                     if kind is MemberKind.PARTY_MEMBER:

@@ -83,6 +83,12 @@ class PeopleCommands(LedgerBase):
         return Receipt(unit.id, self._commit(unit))
 
     @retried
+    def form_team(self, unit_id: UUID, community_id: UUID, name: str, ctx: Context) -> Receipt:
+        unit = self.get_unit(unit_id)
+        unit.form_team(community_id, name, ctx)
+        return Receipt(unit.id, self._commit(unit))
+
+    @retried
     def report_unit(self, unit_id: UUID, community_id: UUID, on: date, ctx: Context) -> Receipt:
         unit = self.get_unit(unit_id)
         unit.report(community_id, on, ctx)
@@ -102,6 +108,7 @@ class PeopleCommands(LedgerBase):
         phone: str | None = None,
         national_id: str | None = None,
         member_id: UUID | None = None,
+        branch: str | None = None,
     ) -> Receipt:
         """Register a member and open their account in one transaction.
 
@@ -128,6 +135,7 @@ class PeopleCommands(LedgerBase):
             community_id=community_id,
             grid_id=grid_id,
             ctx=ctx,
+            branch=check_name(branch, "党支部") if branch else None,
         )
         account = Account(member.id, ctx=ctx)
         try:

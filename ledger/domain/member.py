@@ -62,8 +62,10 @@ class Member(LedgerAggregate):
         community_id: UUID,
         grid_id: UUID | None,
         ctx: Context,
+        branch: str | None = None,
     ) -> None:
         self.kind = kind
+        self.branch = branch  # 党支部 of a party member
         self.name = name
         self.phone_masked = phone_masked
         self.id_hash = id_hash

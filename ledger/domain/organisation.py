@@ -64,6 +64,7 @@ class Unit(LedgerAggregate):
         self.kind = kind
         self.paired: list[UUID] = []
         self.reports: dict[UUID, date] = {}
+        self.teams: dict[UUID, str] = {}
 
     def pair(self, community_id: UUID, ctx: Context) -> None:
         if community_id not in self.paired:
@@ -84,3 +85,13 @@ class Unit(LedgerAggregate):
     @event("Reported")
     def _reported(self, community_id: UUID, on: date, ctx: Context) -> None:
         self.reports[community_id] = on
+
+    def form_team(self, community_id: UUID, name: str, ctx: Context) -> None:
+        """下沉工作队: the unit's team that serves a paired community."""
+        if community_id not in self.paired:
+            raise NotPaired(unit_id=self.id, community_id=community_id)
+        self._team_formed(community_id, check_name(name, "工作队"), ctx)
+
+    @event("TeamFormed")
+    def _team_formed(self, community_id: UUID, name: str, ctx: Context) -> None:
+        self.teams[community_id] = name

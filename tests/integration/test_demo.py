@@ -58,3 +58,14 @@ def test_the_same_seed_generates_the_same_street(pg_server, tmp_path: Path):
     )
     assert first.members == second.members and first.services == second.services
     assert balances[0] == balances[1]
+
+
+def test_the_generated_street_has_branches_and_work_teams(ledger):
+    from ledger.simulation import Generator
+
+    history = Generator(ledger, TINY, seed=8).run()
+    branches = {ledger.get_member(m).branch for m in history.party_members}
+    assert len(branches) == min(TINY.branches, TINY.party_members)
+    for unit_id in history.units:
+        unit = ledger.get_unit(unit_id)
+        assert set(unit.teams) == set(unit.paired) and unit.teams

@@ -300,3 +300,12 @@ class TestOrganisationAndMembers:
         assert digest != hash_national_id("11010519491231002X", b"other key")
         with pytest.raises(InvalidInput):
             hash_national_id("123", b"k")
+
+
+def test_a_unit_forms_work_teams_only_for_paired_communities():
+    unit, paired = Unit("区财政局", UnitKind.ORGAN, ctx=CTX), uuid4()
+    with pytest.raises(NotPaired):
+        unit.form_team(paired, "下沉工作队", CTX)
+    unit.pair(paired, CTX)
+    unit.form_team(paired, "下沉工作队", CTX)
+    assert unit.teams == {paired: "下沉工作队"}
