@@ -91,6 +91,7 @@ class MembersMutation:
         phone: str | None = None,
         national_id: str | None = None,
         branch: str | None = None,
+        team: str | None = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -106,6 +107,7 @@ class MembersMutation:
             phone=phone,
             national_id=national_id,
             branch=branch,
+            team=team,
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")

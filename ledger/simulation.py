@@ -48,6 +48,7 @@ class Scale:
     units: int = 40
     party_members: int = 1268
     branches: int = 38
+    volunteer_teams: int = 67
     residents: int = 400
     days: int = 365
     tasks_per_community_day: float = 1.0
@@ -174,6 +175,9 @@ class Generator:
                         phone=f"13{rng.randint(0, 999_999_999):09d}",
                         member_id=self._id("member", number),
                         branch=f"第{number % scale.branches + 1}党支部" if party else None,
+                        team=f"志愿服务队{number % scale.volunteer_teams + 1}"
+                        if kind is MemberKind.VOLUNTEER
+                        else None,
                     ).id
                     history.members.append(member)
                     if kind is MemberKind.PARTY_MEMBER:

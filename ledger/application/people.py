@@ -109,6 +109,7 @@ class PeopleCommands(LedgerBase):
         national_id: str | None = None,
         member_id: UUID | None = None,
         branch: str | None = None,
+        team: str | None = None,
     ) -> Receipt:
         """Register a member and open their account in one transaction.
 
@@ -136,6 +137,7 @@ class PeopleCommands(LedgerBase):
             grid_id=grid_id,
             ctx=ctx,
             branch=check_name(branch, "党支部") if branch else None,
+            team=check_name(team, "志愿者队伍") if team else None,
         )
         account = Account(member.id, ctx=ctx)
         try:

@@ -63,9 +63,11 @@ class Member(LedgerAggregate):
         grid_id: UUID | None,
         ctx: Context,
         branch: str | None = None,
+        team: str | None = None,
     ) -> None:
         self.kind = kind
         self.branch = branch  # 党支部 of a party member
+        self.team = team  # 志愿者队伍 of a volunteer
         self.name = name
         self.phone_masked = phone_masked
         self.id_hash = id_hash

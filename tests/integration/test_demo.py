@@ -66,6 +66,9 @@ def test_the_generated_street_has_branches_and_work_teams(ledger):
     history = Generator(ledger, TINY, seed=8).run()
     branches = {ledger.get_member(m).branch for m in history.party_members}
     assert len(branches) == min(TINY.branches, TINY.party_members)
+    others = [ledger.get_member(m) for m in history.members if m not in history.party_members]
+    teams = {m.team for m in others if m.kind.name == "VOLUNTEER"}
+    assert teams and None not in teams
     for unit_id in history.units:
         unit = ledger.get_unit(unit_id)
         assert set(unit.teams) == set(unit.paired) and unit.teams
