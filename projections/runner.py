@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
@@ -213,7 +213,13 @@ class ReadSide:
             for m in models:
                 if positions[m.name] < last:
                     mine = [e for e in (stored if m.raw else events) if e[1] > positions[m.name]]
-                    m.process_batch(mine, Tracking(self.ledger.name, last))
+                    try:
+                        m.process_batch(mine, Tracking(self.ledger.name, last))
+                    except IntegrityError:
+                        # Another runner recorded some of these first (a worker killed
+                        # mid-commit, or two following at once): go on from its position.
+                        positions[m.name] = self.position(m)
+                        continue
                     positions[m.name] = last
             self._notify_readers(last)
             log.info(
@@ -228,7 +234,7 @@ class ReadSide:
                 )
             )
             read += len(batch)
-            start = last
+            start = min(positions.values())
             if progress is not None:
                 progress(last, max(head, last))
 

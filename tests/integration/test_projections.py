@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -270,3 +270,27 @@ def test_ledger_rebuild_rebuilds_one_view_with_a_progress_bar(lived: Any) -> Non
         check=False,
     )
     assert wrong.returncode == 2 and "没有名为 no_such_view 的读模型" in wrong.stderr
+
+
+def test_two_runners_following_at_once_count_each_event_once(lived: Any) -> None:
+    url, writer, _, history = lived
+    before = snapshot(url)
+    with writer.batch():
+        for member in history.members[:20]:
+            if not writer.get_member(member).reported:
+                writer.report_member(member, date(2026, 3, 1), admin())
+        writer.register_member(history_kind(), "并发者", history.communities[0], admin())
+    first, second = ReadSide(writer, batch_size=7), ReadSide(writer, batch_size=11)
+    first.open()
+    second.open()
+    threads = [threading.Thread(target=side.catch_up) for side in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    head = writer.recorder.max_notification_id() or 0
+    assert all(first.position(m) == head for m in first.live.values())
+    caught_up = snapshot(url)
+    assert caught_up != before
+    first.rebuild(*(model.name for model in READ_MODELS))
+    assert_same_rows(caught_up, snapshot(url))
