@@ -21,7 +21,7 @@ from ledger.settings import Settings, load_settings
 
 
 def _db_url(settings: Settings, _: argparse.Namespace) -> int:
-    if settings.database_url is not None:
+    if not settings.embedded:
         print(settings.database_url)
         return 0
     url = running_embedded_url(settings.pgdata)
@@ -36,7 +36,7 @@ def _db_url(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _db_start(settings: Settings, _: argparse.Namespace) -> int:
-    if settings.database_url is not None:
+    if not settings.embedded:
         print("已设置 DATABASE_URL,使用外部数据库,无需启动内置数据库", file=sys.stderr)
         return 1
     url = EmbeddedServer(settings.pgdata, keep_running=True).url()
@@ -46,7 +46,7 @@ def _db_start(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _db_stop(settings: Settings, _: argparse.Namespace) -> int:
-    if settings.database_url is not None:
+    if not settings.embedded:
         print("已设置 DATABASE_URL,外部数据库不由本程序管理", file=sys.stderr)
         return 1
     if not stop_embedded(settings.pgdata):

@@ -162,9 +162,6 @@ class LedgerBase(Application[UUID]):
                 self._batch = saved
             raise
 
-    def exists(self, aggregate_id: UUID) -> bool:
-        return self._exists(aggregate_id)
-
     def existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Which of these aggregates exist (in the store or the batch), in one query."""
         found = self.group_recorder.existing(list(aggregate_ids))
@@ -190,7 +187,7 @@ class LedgerBase(Application[UUID]):
     def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
         return self._check(self._load([aggregate_id])[aggregate_id], cls, aggregate_id, error)
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def exists(self, aggregate_id: UUID) -> bool:
         return self._load([aggregate_id], copy=False)[aggregate_id] is not None
 
     def _commit(self, *aggregates: Aggregate | None) -> int | None:
@@ -217,7 +214,7 @@ class LedgerBase(Application[UUID]):
         try:
             return Receipt(aggregate.id, self._commit(aggregate))
         except RecordConflictError:
-            if self._exists(aggregate.id):
+            if self.exists(aggregate.id):
                 raise error(id=aggregate.id) from None
             raise
 

@@ -124,7 +124,7 @@ class PeopleCommands(LedgerBase):
         id_hash = hash_national_id(national_id, self.id_hash_key) if national_id else None
         if id_hash is not None:
             member_id = member_id_for(id_hash)
-            if self._exists(member_id):
+            if self.exists(member_id):
                 raise DuplicateMember(id=member_id)
         member = Member(
             id=member_id or uuid4(),
@@ -143,7 +143,7 @@ class PeopleCommands(LedgerBase):
         try:
             return Receipt(member.id, self._commit(member, account))
         except RecordConflictError:
-            if self._exists(member.id):
+            if self.exists(member.id):
                 raise DuplicateMember(id=member.id) from None
             raise
 
@@ -197,7 +197,7 @@ class PeopleCommands(LedgerBase):
             raise NotEligibleForReview(member_id=member_id, reason=reason)
         if not 1900 < year < 3000 or len(comment) > 2000:
             raise InvalidInput(reason="年度或评语无效")
-        if self._exists(AnnualReview.create_id(member_id, year)):
+        if self.exists(AnnualReview.create_id(member_id, year)):
             raise AlreadyReviewed(member_id=member_id, year=year)
         review = AnnualReview(
             member_id, year, community_id, member.unit_id, grade, comment.strip(), ctx=ctx

@@ -117,7 +117,7 @@ class StoreCommands(LedgerBase):
         total = sum((line.amount for line in order), Decimal(0))
         book = loaded[RULE_BOOK_ID]
         policy = book.current if book is not None else self.current_policy()
-        account.expire(now(), policy.expiry_years_after, policy.version, ctx)
+        account.expire(now(), policy, ctx)
         lots = account.debit(total, redemption_id, store_id, policy.version, ctx)
         for item, line in zip(items, order, strict=True):
             item.take(line.quantity, redemption_id, ctx)
@@ -154,7 +154,7 @@ class StoreCommands(LedgerBase):
     def expire_account(self, member_id: UUID, as_of: datetime, ctx: Context) -> Receipt:
         account = self.get_account(member_id)
         policy = self.current_policy()
-        account.expire(aware(as_of), policy.expiry_years_after, policy.version, ctx)
+        account.expire(aware(as_of), policy, ctx)
         return Receipt(account.id, self._commit(account))
 
     def expire_points(self, as_of: datetime, ctx: Context) -> int:

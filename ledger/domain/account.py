@@ -17,7 +17,7 @@ from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InsufficientPoints, InvalidTransition
-from ledger.domain.policy import Award
+from ledger.domain.policy import Award, PointsPolicy
 from ledger.domain.values import (
     CST,
     EXPIRY_ACCOUNT,
@@ -279,23 +279,20 @@ class Account(LedgerAggregate):
 
     # --- expiry ---------------------------------------------------------------
 
-    def due_lots(self, as_of: datetime, expiry_years_after: int) -> list[Lot]:
-        """Lots whose points expired by ``as_of``: the end of the calendar year
-        ``expiry_years_after`` years after the year they were earned (CST)."""
+    def due_lots(self, as_of: datetime, policy: PointsPolicy) -> list[Lot]:
+        """Lots whose points expired by ``as_of`` under the rule book (CST years)."""
         year_now = as_of.astimezone(CST).year
         return [
             Lot(year, community_id, amount)
             for (year, community_id), amount in sorted(
                 self.lots.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))
             )
-            if year + expiry_years_after < year_now and amount > 0
+            if policy.expires_after_year(year) < year_now and amount > 0
         ]
 
-    def expire(
-        self, as_of: datetime, expiry_years_after: int, policy_version: int, ctx: Context
-    ) -> bool:
+    def expire(self, as_of: datetime, policy: PointsPolicy, ctx: Context) -> bool:
         """Expire every due lot; False when nothing was due (so a rerun moves nothing)."""
-        lots = self.due_lots(as_of, expiry_years_after)
+        lots = self.due_lots(as_of, policy)
         if not lots:
             return False
         self._expired(
@@ -304,7 +301,7 @@ class Account(LedgerAggregate):
             from_account=self.name,
             to_account=EXPIRY_ACCOUNT,
             cause=Cause(CauseKind.EXPIRY),
-            policy_version=policy_version,
+            policy_version=policy.version,
             lots=lots,
             ctx=ctx,
         )

@@ -187,12 +187,12 @@ class TestAccount:
         account.credit(uuid4(), community, award_for("3.0", year=2024), CTX)
         account.credit(uuid4(), community, award_for("5.0", year=2025), CTX)
         on_last_day = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
-        assert not account.expire(on_last_day, 1, 1, CTX)
+        assert not account.expire(on_last_day, PointsPolicy(), CTX)
         new_year = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Shanghai
-        assert account.expire(new_year, 1, 1, CTX)
+        assert account.expire(new_year, PointsPolicy(), CTX)
         assert account.balance == Decimal("5.0")
         assert account.earned_points == Decimal("8.0")
-        assert not account.expire(new_year + timedelta(days=30), 1, 1, CTX)
+        assert not account.expire(new_year + timedelta(days=30), PointsPolicy(), CTX)
 
     def test_a_reversal_takes_back_the_whole_earned_record_but_only_what_is_left_to_spend(self):
         account, community, service = self.make(), uuid4(), uuid4()
