@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
 import logging
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
@@ -18,56 +17,82 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from psycopg.conninfo import conninfo_to_dict
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route, WebSocketRoute
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api.auth import CREATE_TOKENS, LOOKUP, Principal, hash_token
+from api.auth import CREATE_TOKENS, Principal, TokenCache
+from api.availability import CONNECT_TIMEOUT_SECONDS, DB_TIMEOUT_SECONDS, is_outage
+from api.boundary import DEVICE_ID, BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
 from api.cache import MISSING, ResultCache
 from api.context import RequestContext
+from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint
 from api.schema import build_schema
 from ledger.application import Ledger
 from ledger.database import database_url, eventsourcing_env, open_database
-from ledger.domain.values import Role
 from ledger.settings import Settings, load_settings
+from projections import queries
 from projections.runner import VIEWS_CHANNEL, ReadSide
 
 log = logging.getLogger("api")
 
-MAX_BODY_BYTES = 1_000_000
 READY_LAG_EVENTS = 1000
-TOKEN_TTL_SECONDS = 5.0
-MAX_CACHED_TOKENS = 10_000
+READY_TIMEOUT_SECONDS = 1.0
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 10.0
+LISTENER_PING_SECONDS = 15.0
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
     """GraphQL over HTTP and graphql-transport-ws, with bearer tokens.
 
-    The answers to queries are kept, per token and request body, until the read
-    models move on: dashboards and kiosks ask the same questions over and over.
+    Over HTTP the token is checked before the request is parsed: without one,
+    nothing but GraphiQL's page (outside production) is served. The answers to
+    queries are kept, per token and request body, until the read models move on:
+    dashboards and kiosks ask the same questions over and over.
     """
 
+    def __init__(self, *args: Any, production: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.production = production
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        request = Request(scope)
+        device = request.headers.get("x-device-id")
+        if device is not None and not DEVICE_ID.fullmatch(device):
+            raise ClientError(400, "BAD_REQUEST", "X-Device-Id 须为 1–64 个字母、数字或 ._:- 字符")
+        try:
+            principal = await self._authenticate(request)
+        except ClientError:
+            if self._serves_ide(request):
+                await super().__call__(scope, receive, send)
+                return
+            raise
+        scope.setdefault("state", {})["principal"] = principal
+        if scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        body = await read_body(receive)
+        try:
+            payload = json.loads(body)
+        except RecursionError:
+            raise ClientError(400, "BAD_REQUEST", "请求体 JSON 嵌套过深") from None
+        except ValueError:
+            raise ClientError(400, "BAD_REQUEST", "请求体不是有效的 JSON") from None
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         state = scope["app"].state
-        key = await self._cache_key(state, Request(scope), body)
+        key = _cache_key(principal, payload, body)
         if key is not None:
             kept = state.cache.lookup(key)
             if kept is not MISSING:
@@ -86,46 +111,47 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             if b'"errors"' not in answer:
                 state.cache.store(key, answer, version)
 
+    def _serves_ide(self, request: Request) -> bool:
+        """GraphiQL's page, which holds no data, is the one thing served without a token."""
+        return (
+            not self.production
+            and request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    @staticmethod
+    async def _authenticate(request: HTTPConnection) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ClientError(
+                401, "UNAUTHENTICATED", "需要令牌:请在 Authorization 头中提供 Bearer 令牌"
+            )
+        state = request.app.state
+        principal = await state.tokens.principal(state.pool, token.strip())
+        if principal is None:
+            raise ClientError(401, "UNAUTHENTICATED", "令牌无效、已过期或已被吊销")
+        return principal
+
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
-    @staticmethod
-    async def _cache_key(state: Any, request: Request, body: bytes) -> Hashable | None:
-        """Queries (not mutations) are answered from the cache, per token."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        principal = await state.tokens.principal(state.pool, token.strip())
-        if principal is None:
-            return None
-        try:
-            payload = json.loads(body)
-            query, operation = payload["query"], payload.get("operationName")
-        except (ValueError, KeyError, TypeError):
-            return None
-        if not isinstance(query, str) or not _is_cacheable(query, operation):
-            return None
-        return ("response", principal.token_id, body)
-
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         state = request.app.state
-        header = request.headers.get("authorization", "")
-        principal = None
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and token:
-                principal = await state.tokens.principal(state.pool, token.strip())
-            if principal is None:
-                raise HTTPException(401, "令牌无效或已被吊销")
-        elif isinstance(request, Request) and request.method == "POST":
-            raise HTTPException(401, "需要令牌:请在 Authorization 头中提供 Bearer 令牌")
+        principal = request.scope.get("state", {}).get("principal")
+        if isinstance(request, WebSocket):  # its upgrade request carries the token
+            try:
+                principal = await self._authenticate(request)
+            except ClientError as error:
+                raise HTTPException(error.status, error.message) from None
         return RequestContext(
             principal=principal,
             pool=state.pool,
             ledger=state.ledger,
             read_side=state.read_side,
             cache=state.cache,
-            correlation_id=request.headers.get("x-correlation-id") or uuid.uuid4().hex,
+            tokens=state.tokens,
+            correlation_id=correlation_id(request.scope),
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
             signing_key=state.signing_key,
@@ -133,11 +159,23 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         )
 
 
+def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:
+    """Queries (not mutations) are answered from the cache, per token."""
+    if not isinstance(payload, dict):
+        return None
+    query, operation = payload.get("query"), payload.get("operationName")
+    if not isinstance(query, str) or not isinstance(operation, str | None):
+        return None
+    if len(query) > MAX_QUERY_CHARS or not _is_cacheable(query, operation):
+        return None
+    return ("response", principal.token_id, body)
+
+
 @functools.lru_cache(maxsize=256)
 def _is_cacheable(query: str, operation_name: str | None) -> bool:
     """A query (not a mutation or subscription) that does not wait for a position."""
     try:
-        operation = get_operation_ast(parse(query), operation_name)
+        operation = get_operation_ast(parse(query, max_tokens=MAX_TOKENS), operation_name)
     except GraphQLError:
         return False
     return (
@@ -147,75 +185,86 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
     )
 
 
-class TokenCache:
-    """Principals by token, looked up once every few seconds rather than per request:
-    a revocation takes effect within ``TOKEN_TTL_SECONDS``."""
-
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[float, Principal | None]] = {}
-
-    async def principal(self, pool: asyncpg.Pool, token: str) -> Principal | None:
-        digest = hash_token(token)
-        now = time.monotonic()
-        cached = self._known.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        row = await pool.fetchrow(LOOKUP, digest)
-        found = (
-            None
-            if row is None
-            else Principal(row["id"], Role(row["role"]), frozenset(row["scope"]))
-        )
-        if len(self._known) > MAX_CACHED_TOKENS:
-            self._known.clear()
-        self._known[digest] = (now + TOKEN_TTL_SECONDS, found)
-        return found
-
-
-class BodyLimit:
-    """Refuse request bodies over a size, before anything reads them."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and int(declared) > self.limit:
-            await PlainTextResponse("请求体过大", status_code=413)(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, "请求体过大")
-            return message
-
-        await self.app(scope, limited, send)
-
-
 async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
+    """Ready: the database answers, and every read model is within
+    ``READY_LAG_EVENTS`` of the log. Answers within a second, database or not."""
     state = request.app.state
-    try:
-        head = await state.pool.fetchval("SELECT max(notification_id) FROM ledger_events") or 0
-        positions = await anyio.to_thread.run_sync(
-            lambda: [state.read_side.position(m) for m in state.read_side.live.values()]
+    read_side: ReadSide = state.read_side
+
+    def positions() -> tuple[list[int], int]:
+        read_side.refresh()  # another process may have switched generations
+        return [read_side.position(m) for m in read_side.live.values()], len(
+            read_side.quarantined()
         )
-    except (OSError, asyncpg.PostgresError) as error:
-        return JSONResponse({"status": "database unavailable", "detail": str(error)}, 503)
-    lag = head - min(positions, default=0)
-    status = 200 if positions and lag <= READY_LAG_EVENTS else 503
-    return JSONResponse({"status": "ready" if status == 200 else "lagging", "lag": lag}, status)
+
+    try:
+        with anyio.fail_after(READY_TIMEOUT_SECONDS):
+            head = await state.pool.fetchval(queries.HEAD, timeout=READY_TIMEOUT_SECONDS) or 0
+            done, quarantined = await anyio.to_thread.run_sync(positions, abandon_on_cancel=True)
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        return JSONResponse({"status": "database unavailable", "detail": repr(error)}, 503)
+    lag = head - min(done, default=0)
+    status = 200 if done and lag <= READY_LAG_EVENTS else 503
+    return JSONResponse(
+        {
+            "status": "ready" if status == 200 else "lagging",
+            "lag": lag,
+            "quarantined": quarantined,
+        },
+        status,
+    )
+
+
+async def follow_views(uri: str, cache: ResultCache) -> None:
+    """Empty the kept answers on every NOTIFY of the read models, over a LISTEN
+    connection that is made again, with backoff, whenever it is lost."""
+    delay = RECONNECT_FIRST_SECONDS
+    while True:
+        try:
+            conn = await asyncpg.connect(uri, timeout=CONNECT_TIMEOUT_SECONDS)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("views listener: database unavailable, retrying in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            continue
+        delay = RECONNECT_FIRST_SECONDS
+        lost = asyncio.Event()
+        conn.add_termination_listener(functools.partial(_set, lost))
+        try:
+            await conn.add_listener(VIEWS_CHANNEL, cache.invalidate)
+            cache.invalidate()  # what moved while nobody listened
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), LISTENER_PING_SECONDS)
+                if not lost.is_set():
+                    await conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("views listener lost: %r", error)
+        finally:
+            conn.terminate()
+
+
+def _set(event: asyncio.Event, *_: object) -> None:
+    event.set()
+
+
+def route_label(app: Starlette, scope: Scope) -> str:
+    """A request's path as its route's template; anything else is ``other``, so
+    nobody can add series to the metrics by asking for new paths."""
+    for route in app.routes:
+        if isinstance(route, Route | WebSocketRoute) and route.matches(scope)[0] is Match.FULL:
+            return route.path
+    return "other"
 
 
 def create_app(
@@ -228,6 +277,7 @@ def create_app(
         build_schema(production=production),
         graphql_ide=None if production else "graphiql",
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        production=production,
     )
 
     @contextlib.asynccontextmanager
@@ -243,11 +293,16 @@ def create_app(
             if follow:
                 runner.start()
             uri = database_url(url, str(conninfo_to_dict(url).get("dbname") or "ledger"))
-            pool = await asyncpg.create_pool(uri, min_size=2, max_size=20)
+            pool = await asyncpg.create_pool(
+                uri,
+                min_size=2,
+                max_size=20,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                command_timeout=DB_TIMEOUT_SECONDS,
+            )
             await pool.execute(CREATE_TOKENS)
             cache = ResultCache()
-            listener = await asyncpg.connect(uri)
-            await listener.add_listener(VIEWS_CHANNEL, cache.invalidate)
+            listener = asyncio.create_task(follow_views(uri, cache))
             app.state.ledger, app.state.read_side = ledger, read_side
             app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
             app.state.database_url, app.state.signing_key = url, settings.signing_key
@@ -255,9 +310,11 @@ def create_app(
                 yield
             finally:
                 stop.set()
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
                 if follow:
                     await anyio.to_thread.run_sync(runner.join)
-                await listener.close()
                 await pool.close()
 
     app = Starlette(
@@ -271,7 +328,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestLog, metrics=metrics)
+    app.add_middleware(ErrorBoundary)
+    app.add_middleware(RequestLog, metrics=metrics, label=functools.partial(route_label, app))
     app.state.metrics = metrics
     return app
 

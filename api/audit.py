@@ -305,7 +305,7 @@ class AuditSubscription:
         async with ctx.pool.acquire() as conn:
             await conn.add_listener(VIEWS_CHANNEL, wake)
             try:
-                while True:
+                while await ctx.still_authorised():
                     rows = await conn.fetch(
                         "SELECT * FROM ledger_entries WHERE position > $1 "
                         "ORDER BY position, leg LIMIT $2",

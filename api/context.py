@@ -13,7 +13,7 @@ import asyncpg
 import strawberry
 from graphql import GraphQLError
 
-from api.auth import Principal
+from api.auth import Principal, TokenCache
 from api.cache import ResultCache
 from api.observability import Metrics
 from ledger.application import Ledger
@@ -52,6 +52,7 @@ class RequestContext:
     ledger: Ledger
     read_side: ReadSide
     cache: ResultCache
+    tokens: TokenCache
     correlation_id: str
     device: str | None = None
     database_url: str = ""
@@ -88,6 +89,13 @@ class RequestContext:
 
     def reads_rankings(self) -> bool:
         return self.role in (Role.ADMIN, Role.AUDITOR, Role.COMMUNITY, Role.UNIT)
+
+    async def still_authorised(self) -> bool:
+        """Whether the token is still valid (not revoked, not expired): long-lived
+        answers such as subscriptions ask this as they go."""
+        if self.principal is None:
+            return False
+        return await self.tokens.by_digest(self.pool, self.principal.digest) is not None
 
     def require(self, allowed: bool, what: str) -> None:
         if not allowed:

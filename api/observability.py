@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.availability import is_outage
+from api.boundary import correlation_id
+
 requests_log = logging.getLogger("api.requests")
+METRICS_TIMEOUT_SECONDS = 1.0
 
 
 class JsonLines(logging.Formatter):
@@ -60,6 +67,11 @@ class Metrics:
             "how long the read models have been behind",
             registry=self.registry,
         )
+        self.quarantined = Gauge(
+            "ledger_quarantined_events",
+            "events a read model could not apply, set aside for an operator",
+            registry=self.registry,
+        )
         self.redemptions = Counter(
             "ledger_redemptions",
             "redemptions at kiosks by outcome",
@@ -71,9 +83,10 @@ class Metrics:
 class RequestLog:
     """One JSON line per HTTP request, and its latency into the histogram."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, label: Callable[[Scope], str]) -> None:
         self.app = app
         self.metrics = metrics
+        self.label = label
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,25 +106,40 @@ class RequestLog:
         finally:
             elapsed = time.perf_counter() - started
             path, method = scope["path"], scope["method"]
-            self.metrics.latency.labels(path, method).observe(elapsed)
-            headers = dict(scope["headers"])
+            self.metrics.latency.labels(self.label(scope), method[:10]).observe(elapsed)
             requests_log.info(
                 json.dumps(
                     {
                         "event": "request",
                         "method": method,
-                        "path": path,
+                        "path": path[:200],
                         "status": status,
                         "ms": round(elapsed * 1000, 2),
-                        "correlation_id": headers.get(b"x-correlation-id", b"").decode() or None,
+                        "correlation_id": correlation_id(scope),
                     }
                 )
             )
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """The metrics; the read side's figures are refreshed when the database answers
+    within a second (else the last ones are served)."""
     state = request.app.state
-    lag, seconds = state.read_side.lag()
-    state.metrics.lag_events.set(lag)
-    state.metrics.lag_seconds.set(seconds)
+    read_side = state.read_side
+
+    def read() -> tuple[tuple[int, float], int]:
+        return read_side.lag(), len(read_side.quarantined())
+
+    try:
+        with anyio.fail_after(METRICS_TIMEOUT_SECONDS):
+            (lag, seconds), quarantined = await anyio.to_thread.run_sync(
+                read, abandon_on_cancel=True
+            )
+    except Exception as error:
+        if not is_outage(error):
+            raise
+    else:
+        state.metrics.lag_events.set(lag)
+        state.metrics.lag_seconds.set(seconds)
+        state.metrics.quarantined.set(quarantined)
     return Response(generate_latest(state.metrics.registry), media_type="text/plain; version=0.0.4")

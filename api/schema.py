@@ -7,19 +7,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, MaskErrors, ParserCache
 from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
+from api.availability import is_outage
 from api.communities import CommunitiesMutation, CommunitiesQuery
+from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.services import ServicesMutation
 from api.store import StoreMutation, StoreQuery
@@ -41,10 +35,7 @@ Subscription = merge_types("Subscription", (AuditSubscription,))
 
 log = logging.getLogger("api")
 
-MAX_DEPTH = 8
-MAX_ALIASES = 20
-MAX_TOKENS = 2000
-CACHED_DOCUMENTS = 256  # parsed and validated query texts kept (kiosks send the same few)
+CACHED_DOCUMENTS = 256  # parsed query texts kept (kiosks send the same few)
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -54,7 +45,8 @@ def _unexpected(error: GraphQLError) -> bool:
 
 class MaskUnexpectedErrors(MaskErrors):
     """Unexpected errors reach the client as a message and a correlation id only;
-    the log keeps the details under the same id."""
+    the log keeps the details under the same id. The database being away is no
+    bug: the client is told to retry (``UNAVAILABLE``)."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=_unexpected)
@@ -62,30 +54,45 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
         correlation_id = getattr(context, "correlation_id", "-")
+        masked = super().anonymise_error(error)
+        if is_outage(error.original_error):
+            log.warning(
+                "database unavailable correlation_id=%s path=%s: %r",
+                correlation_id,
+                error.path,
+                error.original_error,
+            )
+            masked.message = f"数据库暂时不可用,请稍后重试(编号 {correlation_id})"
+            masked.extensions = {"code": "UNAVAILABLE", "correlation_id": correlation_id}
+            return masked
         log.error(
             "unexpected error correlation_id=%s path=%s",
             correlation_id,
             error.path,
             exc_info=error.original_error,
         )
-        masked = super().anonymise_error(error)
         masked.message = f"服务器内部错误,请联系管理员(编号 {correlation_id})"
         masked.extensions = {"code": "INTERNAL", "correlation_id": correlation_id}
         return masked
 
 
+class LedgerSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Errors a client caused are logged without a traceback (unexpected ones were
+        logged with theirs, under a correlation id, when they were masked)."""
+        for error in errors:
+            code = (error.extensions or {}).get("code", "GRAPHQL")
+            log.info("client error code=%s path=%s: %s", code, error.path, error.message)
+
+
 def build_schema(*, production: bool = False) -> strawberry.Schema:
-    # Factories: each request gets extensions of its own.
     extensions: list[Any] = [
+        lambda: RequestLimits(hide_suggestions=production),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
-        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaskUnexpectedErrors,
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return LedgerSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

@@ -117,7 +117,7 @@ class StoreMutation:
         allowed = ctx.runs_community(store_id) or ctx.scoped(Role.KIOSK, store_id)
         if ctx.principal is None or not allowed:
             return forbidden("在该超市兑换")
-        kiosk = ctx.device or ctx.principal.actor_id
+        kiosk = ctx.principal.actor_id  # the token, never a header, scopes the key
         try:
             receipt = await ctx.write(
                 ctx.ledger.redeem,

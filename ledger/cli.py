@@ -220,6 +220,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
     from uuid import UUID
 
     from api import auth
@@ -228,9 +229,14 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 
     with open_database(settings) as url:
         if args.token_command == "create":
+            from datetime import timedelta
+
+            expires = (
+                datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
+            )
             try:
                 token_id, token = auth.create_token(
-                    url, Role(args.role), [UUID(s) for s in args.scope], args.name
+                    url, Role(args.role), [UUID(s) for s in args.scope], args.name, expires
                 )
             except (auth.InvalidToken, ValueError) as error:
                 print(f"无法创建令牌:{error}", file=sys.stderr)
@@ -244,7 +250,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             print("已吊销")
         else:
             for t in auth.list_tokens(url):
-                state = "已吊销" if t.revoked_at else "有效"
+                expired = t.expires_at is not None and t.expires_at <= datetime.now(UTC)
+                state = "已吊销" if t.revoked_at else "已过期" if expired else "有效"
                 scope = ",".join(str(s) for s in t.scope) or "-"
                 print(f"{t.id}\t{t.role.value}\t{scope}\t{t.name}\t{state}")
     return 0
@@ -424,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--scope", action="append", default=[], help="社区、单位或成员编号")
     create.add_argument("--name", required=True)
+    create.add_argument("--expires-days", type=float, help="有效天数(默认长期有效)")
     revoke = token_commands.add_parser("revoke", help="吊销令牌")
     revoke.add_argument("id")
     token_commands.add_parser("list", help="列出令牌")

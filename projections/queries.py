@@ -18,6 +18,8 @@ import asyncpg
 from ledger.domain.policy import RANKING_INDICATORS, PointsPolicy
 
 MAX_PAGE = 200
+HEAD = "SELECT max(notification_id) FROM ledger_events"
+"""The log's head position: how far the read models have to go."""
 METRICS = (*RANKING_INDICATORS, "services", "hours", "points", "composite")
 
 

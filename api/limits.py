@@ -1,0 +1,223 @@
+"""What one GraphQL request may cost, checked before validation and execution.
+
+graphql-core validates a document by walking it with every fragment spread
+expanded: a kilobyte of fragments that each spread the next one twice expands
+to 2^30 fields and would hold the event loop for minutes. Here each fragment is
+measured once (memoised), so the measure takes time linear in the document's
+size, and a document over a limit is refused before anything walks it.
+
+Strings in the document and in its variables are checked here too: a NUL or a
+lone surrogate can be neither stored by PostgreSQL nor encoded as UTF-8.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    Node,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+)
+from graphql import validate as graphql_validate
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+MAX_DEPTH = 10
+"""Nesting of selections, fragments expanded."""
+MAX_FIELDS = 1000
+"""Fields a document selects, every fragment spread expanded (its cost)."""
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+MAX_QUERY_CHARS = 20_000
+MAX_VARIABLE_DEPTH = 10
+"""Nesting of lists and objects in the variables."""
+MAX_STRING_CHARS = 10_000
+"""Any single string in a request; each field has a tighter bound of its own."""
+CACHED_DOCUMENTS = 256
+
+
+def limit_error(message: str, code: str = "QUERY_TOO_COMPLEX") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be accepted (None: it can)."""
+    if len(value) > MAX_STRING_CHARS:
+        return f"字符串超过 {MAX_STRING_CHARS} 个字符"
+    for char in value:
+        if char == "\x00":
+            return "字符串包含空字符(NUL)"
+        if "\ud800" <= char <= "\udfff":
+            return "字符串包含无效的 Unicode 代理字符"
+        if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
+            return f"字符串包含控制字符 U+{ord(char):04X}"
+    return None
+
+
+@dataclass
+class Cost:
+    depth: int = 0
+    fields: int = 0
+    aliases: int = 0
+
+
+class _Measure:
+    """Depth, expanded field count and aliases of a document, fragments measured once."""
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.known: dict[str, Cost] = {}
+        self.open: set[str] = set()
+
+    def selection_set(self, node: SelectionSetNode | None) -> Cost:
+        total = Cost()
+        if node is None:
+            return total
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                inner = self.selection_set(selection.selection_set)
+                total.fields += 1 + inner.fields
+                total.aliases += inner.aliases + (selection.alias is not None)
+                total.depth = max(total.depth, 1 + inner.depth)
+            elif isinstance(selection, InlineFragmentNode):
+                self._add(total, self.selection_set(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                self._add(total, self.fragment(selection.name.value))
+            self._check(total)
+        return total
+
+    def fragment(self, name: str) -> Cost:
+        if name in self.known:
+            return self.known[name]
+        if name in self.open:
+            raise limit_error(f"片段 {name} 循环引用自身", "GRAPHQL_VALIDATION_FAILED")
+        definition = self.fragments.get(name)
+        if definition is None:
+            return Cost()  # validation reports the unknown fragment
+        self.open.add(name)
+        cost = self.selection_set(definition.selection_set)
+        self.open.discard(name)
+        self.known[name] = cost
+        return cost
+
+    @staticmethod
+    def _add(total: Cost, inner: Cost) -> None:
+        total.fields += inner.fields
+        total.aliases += inner.aliases
+        total.depth = max(total.depth, inner.depth)
+
+    @staticmethod
+    def _check(cost: Cost) -> None:
+        if cost.depth > MAX_DEPTH:
+            raise limit_error(f"查询嵌套过深(上限 {MAX_DEPTH} 层)")
+        if cost.fields > MAX_FIELDS:
+            raise limit_error(f"查询字段过多(展开片段后上限 {MAX_FIELDS} 个)")
+        if cost.aliases > MAX_ALIASES:
+            raise limit_error(f"查询别名过多(上限 {MAX_ALIASES} 个)")
+
+
+def check_document(document: DocumentNode) -> None:
+    """Raise a GraphQLError if the document is over a limit or holds a bad string."""
+    measure = _Measure(document)
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            measure.selection_set(definition.selection_set)
+    for node in _walk(document):
+        if isinstance(node, StringValueNode) and (problem := text_problem(node.value)):
+            raise limit_error(f"输入无效:{problem}", "INVALID_INPUT")
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for key in current.keys:
+            child = getattr(current, key, None)
+            if isinstance(child, Node):
+                stack.append(child)
+            elif isinstance(child, tuple | list):
+                stack.extend(c for c in child if isinstance(c, Node))
+
+
+def check_variables(value: Any, depth: int = 0) -> None:
+    """Raise a GraphQLError for variables nested too deep or holding a bad string."""
+    if depth > MAX_VARIABLE_DEPTH:
+        raise limit_error(f"变量嵌套过深(上限 {MAX_VARIABLE_DEPTH} 层)", "INVALID_INPUT")
+    if isinstance(value, str):
+        if problem := text_problem(value):
+            raise limit_error(f"输入无效:{problem}", "INVALID_INPUT")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_variables(key, depth + 1)
+            check_variables(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_variables(item, depth + 1)
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...], hide_suggestions: bool
+) -> list[GraphQLError]:
+    """Validation, kept per document: the parser cache hands back the same
+    ``DocumentNode`` for the same text, so a repeated query is validated once."""
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return graphql_validate(schema, document, rules, hide_suggestions=hide_suggestions)
+
+
+class RequestLimits(SchemaExtension):
+    """Bound the parser, refuse a document over the limits, then validate it.
+
+    Stands in for strawberry's ``ValidationCache`` and its depth and alias
+    limiters: those walk the document with fragments expanded, so they must
+    never see a document that has not been measured first.
+    ``hide_suggestions`` keeps "did you mean" hints (which name schema fields)
+    out of the answers where introspection is off.
+    """
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__()
+        self.hide_suggestions = hide_suggestions
+
+    def on_operation(self) -> Iterator[None]:
+        options = self.execution_context.parse_options
+        options["max_tokens"] = MAX_TOKENS
+        # graphql-core's parse takes it; strawberry's TypedDict does not list it
+        options["max_source_length"] = MAX_QUERY_CHARS  # type: ignore[typeddict-unknown-key]
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        try:
+            if document is None:
+                raise limit_error("缺少查询", "GRAPHQL_PARSE_FAILED")
+            check_document(document)
+            check_variables(context.variables or {})
+        except GraphQLError as error:
+            context.pre_execution_errors = [error]
+        else:
+            context.pre_execution_errors = validate(
+                context.schema._schema,
+                document,
+                tuple(context.validation_rules),
+                self.hide_suggestions,
+            )
+        yield
