@@ -3,7 +3,7 @@ and turning its receipt or its domain error into the GraphQL result."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,14 +20,17 @@ async def run_command(
     what: str,
     command: Callable[..., Any],
     *args: Any,
+    refine: Callable[[LedgerError], Awaitable[Any]] | None = None,
     **kwargs: Any,
 ) -> Any:
+    """``refine`` translates a domain error where the usual translation would say
+    more than the caller may know."""
     if ctx.principal is None or not allowed:
         return forbidden(what)
     try:
         receipt = await ctx.write(command, *args, ctx=ctx.actor(), **kwargs)
     except LedgerError as error:
-        return problem(error)
+        return problem(error) if refine is None else await refine(error)
     return Receipt(id=receipt.id, position=receipt.position)
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import strawberry
 
 from api.commands import home_of, is_admin, run_command
-from api.context import Info
+from api.context import Info, RequestContext
+from api.errors import Conflict, problem
 from api.types import (
     CommandResult,
     Member,
 )
+from ledger.domain.errors import DuplicateMember, LedgerError
 from ledger.domain.values import Grade, MemberKind, Role
 from projections import queries
 
+MEMBER_SQL = "SELECT * FROM member_totals WHERE member_id = $1"
 MEMBERS_SQL = """
 SELECT t.* FROM member_totals t
 WHERE ($1::uuid IS NULL OR t.community_id = $1)
@@ -37,10 +42,12 @@ class MembersQuery:
     async def member(self, info: Info, id: UUID, wait_for: int | None = None) -> Member | None:
         ctx = info.context
         await ctx.wait_for(wait_for)
-        row = await ctx.pool.fetchrow("SELECT * FROM member_totals WHERE member_id = $1", id)
-        if row is None:
+        row = await ctx.pool.fetchrow(MEMBER_SQL, id)
+        # A token that may not read every member learns nothing of ids outside its
+        # scope: an unknown id and another community's member are refused alike.
+        if row is None and ctx.reads_everything():
             return None
-        ctx.require(ctx.reads_member(row), "该成员的信息")
+        ctx.require(row is not None and ctx.reads_member(row), "该成员的信息")
         return Member.from_row(row, ctx.role)
 
     @strawberry.field(description="按社区、网格、单位、类别筛选成员;below_floor_in 为年份")
@@ -77,6 +84,16 @@ class MembersQuery:
         return [Member.from_row(r, ctx.role) for r in rows]
 
 
+async def _refine_registration(ctx: RequestContext, error: LedgerError) -> Any:
+    """A national ID already registered is named with its member only to a token that
+    may read that member: anyone else learns no id and no community."""
+    if isinstance(error, DuplicateMember):
+        row = await ctx.pool.fetchrow(MEMBER_SQL, error.details["id"])
+        if row is None or not ctx.reads_member(row):
+            return Conflict(code="CONFLICT", message="无法用该身份证号登记,请联系街道管理员核实")
+    return problem(error)
+
+
 @strawberry.type
 class MembersMutation:
     @strawberry.mutation(description="登记成员(身份证号只以密钥哈希保存)")
@@ -108,6 +125,7 @@ class MembersMutation:
             national_id=national_id,
             branch=branch,
             team=team,
+            refine=functools.partial(_refine_registration, ctx),
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")

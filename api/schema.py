@@ -15,6 +15,7 @@ from api.availability import is_outage
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
+from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.store import StoreMutation, StoreQuery
 from api.units import UnitsMutation, UnitsQuery
@@ -94,5 +95,9 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     if production:
         extensions.append(DisableIntrospection)
     return LedgerSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
     )

@@ -143,9 +143,8 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.observability import log_json_lines
+    from api.serving import serve
 
     log_json_lines()
     from api.app import create_app
@@ -163,15 +162,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # under the handlers it found: with these, the process then exits 0.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: None)
-        uvicorn.run(
+        serve(
             create_app(
                 replace(settings, database_url=url),
                 production=args.production,
                 follow=not args.no_follow,
             ),
-            host=args.host,
-            port=args.port,
-            log_level="warning",
+            args.host,
+            args.port,
         )
     return 0
 

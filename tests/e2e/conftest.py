@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -49,19 +50,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def running_server(database_url: str, workdir: Path, *args: str) -> Iterator[Server]:
+    """``ledger serve`` with ``args`` in a subprocess; stopped by SIGTERM, which must end
+    it cleanly."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LEDGER_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-    }
-    log = Path(tmp_path_factory.mktemp("log")) / "server.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(workdir / "data")}
+    log = workdir / f"server-{port}.log"
     with (
         log.open("w") as out,
         subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -79,6 +78,14 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         admin = create_token(database_url, Role.ADMIN, [], "test admin")[1]
-        yield Server(base, database_url, admin, log)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, log.read_text()
+        try:
+            yield Server(base, database_url, admin, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0, log.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(database_url, tmp_path_factory.mktemp("server")) as running:
+        yield running

@@ -1,0 +1,91 @@
+"""The scalars every argument goes through: instants with a zone and within the
+supported range, decimals that are finite numbers.
+
+Checked where GraphQL coerces the input, so a resolver never sees a naive time, a
+year the database cannot convert, or a NaN: the client gets a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from typing import Any
+
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.schema.types.base_scalars import (
+    DateDefinition,
+    DateTimeDefinition,
+    DecimalDefinition,
+)
+from strawberry.types.scalar import ScalarDefinition
+
+from ledger.domain.values import EARLIEST, LATEST
+
+MAX_DECIMAL_CHARS = 40
+
+
+def _refuse(message: str) -> StrawberryInputCoercionError:
+    return StrawberryInputCoercionError(message)
+
+
+def parse_instant(value: object) -> dt.datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _refuse(f"时间须为 ISO 8601 字符串,例如 2026-06-30T09:00:00+08:00:{value!r:.60}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (ValueError, OverflowError):
+        raise _refuse(f"无法识别的时间:{value}") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _refuse(f"时间 {value} 缺少时区,例如 +08:00")
+    try:
+        in_range = EARLIEST <= parsed < LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise _refuse(f"时间 {value} 超出支持的范围({EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d})")
+    return parsed
+
+
+def parse_day(value: object) -> dt.date:
+    if not isinstance(value, str) or len(value) > 10:
+        raise _refuse(f"日期须为 YYYY-MM-DD:{value!r:.60}")
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except ValueError:
+        raise _refuse(f"无法识别的日期:{value}") from None
+    if not EARLIEST.date() <= parsed < LATEST.date():
+        raise _refuse(f"日期 {value} 超出支持的范围({EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d})")
+    return parsed
+
+
+def parse_number(value: object) -> decimal.Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _refuse(f"数值须为十进制数字符串:{value!r:.60}")
+    text = str(value)
+    try:
+        parsed = decimal.Decimal(text) if len(text) <= MAX_DECIMAL_CHARS else None
+    except decimal.DecimalException:
+        parsed = None
+    if parsed is None or not parsed.is_finite() or abs(parsed.adjusted()) > 15:
+        raise _refuse(f"无效的数值:{text:.60}")
+    return parsed
+
+
+def _override(base: ScalarDefinition, parse: Callable[[object], Any]) -> ScalarDefinition:
+    return ScalarDefinition(
+        name=base.name,
+        description=base.description,
+        specified_by_url=base.specified_by_url,
+        serialize=base.serialize,
+        parse_value=parse,
+        parse_literal=None,
+        origin=base.origin,
+    )
+
+
+SCALAR_OVERRIDES: dict[object, Any] = {
+    dt.datetime: _override(DateTimeDefinition, parse_instant),
+    dt.date: _override(DateDefinition, parse_day),
+    decimal.Decimal: _override(DecimalDefinition, parse_number),
+}
