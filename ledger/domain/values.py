@@ -14,6 +14,9 @@ from ledger.domain.errors import InvalidPoints, InvalidQuantity, NaiveDatetime
 
 CST = ZoneInfo("Asia/Shanghai")
 """Periods (day, month, quarter, year) are China Standard Time."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=CST)
+LATEST = datetime(2100, 1, 1, tzinfo=CST)
+"""The instants the ledger accepts: from EARLIEST up to (not including) LATEST."""
 
 NAMESPACE = UUID("6f1c4d2e-8a9b-5c3d-9e7f-0a1b2c3d4e5f")
 """Namespace of the deterministic ids (uuid5) of generated and imported objects."""
