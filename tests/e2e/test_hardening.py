@@ -6,7 +6,10 @@ Each test is an attack or an operator's mistake found against the running server
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,6 +174,39 @@ def test_an_over_long_name_is_refused_with_its_bound(
         n="长" * 500,
     )
     assert answer["data"]["registerMember"]["__typename"] == "InvalidInput", answer
+
+
+# --- 4. a server that does not follow picks up a generation switched by another process
+
+
+def test_a_server_without_a_runner_is_ready_after_a_rebuild_elsewhere(
+    server: Server, street: dict[str, Any], tmp_path: Path
+) -> None:
+    with running_server(server.database_url, tmp_path, "--no-follow") as reader:
+        rebuilt = subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "rebuild"],
+            env={**os.environ, "DATABASE_URL": server.database_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        ready = httpx.get(f"{reader.base}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        head = ok(
+            reader.gql(
+                reader.admin, f'mutation {{ registerStreet(name: "新街道") {{ {RECEIPT} }} }}'
+            ),
+            "registerStreet",
+        )["position"]
+        # The runner of the other server follows; this one waits for it, on the new tables.
+        answer = reader.gql(
+            street["auditor"],
+            "query($m: UUID!, $w: Int) { member(id: $m, waitFor: $w) { name } }",
+            m=street["members"][0],
+            w=head,
+        )
+        assert answer["data"]["member"]["name"], answer
 
 
 # --- 5. a rule book with a bad number is refused
