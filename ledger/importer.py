@@ -20,8 +20,15 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.domain.errors import LedgerError
-from ledger.domain.member import hash_national_id, member_id_for
-from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind, stable_id
+from ledger.domain.limits import ORG_NAME, PERSON_NAME, RECORD_NUMBER
+from ledger.domain.member import (
+    hash_national_id,
+    mask_phone,
+    member_id_for,
+    normalise_national_id,
+)
+from ledger.domain.text import clean_text
+from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind, day, stable_id
 
 HEADERS = {
     "记录编号": "record_id",
@@ -39,6 +46,14 @@ HEADERS = {
     "时长": "hours",
     "评价": "rating",
 }
+ID_TEXT = {
+    "record_id": ("记录编号", RECORD_NUMBER),
+    "name": ("姓名", PERSON_NAME),
+    "unit": ("单位", ORG_NAME),
+    "community": ("社区", ORG_NAME),
+    "street": ("街道", ORG_NAME),
+}
+"""The text columns that make ids, and their bounds."""
 KINDS = {k.value: k for k in MemberKind}
 RATINGS = {r.value: r for r in Rating}
 BATCH_ROWS = 500
@@ -92,19 +107,38 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
 
 
 def parse(number: int, raw: dict[str, str], categories: set[str]) -> ServiceRow:
+    """A row's fields, or BadRow with the reason.
+
+    The commands check every field again; the text that makes an object's id (record
+    number, names, phone, national ID) is checked here first, since an id cannot be
+    made of what cannot be encoded. It is kept as written, so a file imported before
+    still finds its objects."""
+
     def need(name: str) -> str:
         if not raw.get(name):
             raise BadRow(f"缺少 {name}")
         return raw[name]
 
     try:
-        day = date.fromisoformat(need("date"))
-        start = datetime.combine(day, time.fromisoformat(need("start")), CST)
+        for name, (label, limit) in ID_TEXT.items():
+            if raw.get(name):
+                clean_text(raw[name], label, limit)
+        if raw.get("phone"):
+            mask_phone(raw["phone"])
+        if raw.get("national_id"):
+            normalise_national_id(raw["national_id"])
+        on = day(date.fromisoformat(need("date")), "日期")
+    except LedgerError as error:
+        raise BadRow(error.message) from None
     except ValueError:
-        raise BadRow("日期或开始时间格式不对(应为 2026-05-01 与 09:00)") from None
+        raise BadRow("日期格式不对(应为 2026-05-01)") from None
+    try:
+        start = datetime.combine(on, time.fromisoformat(need("start")), CST)
+    except ValueError:
+        raise BadRow("开始时间格式不对(应为 09:00)") from None
     if raw.get("end"):
         try:
-            end = datetime.combine(day, time.fromisoformat(raw["end"]), CST)
+            end = datetime.combine(on, time.fromisoformat(raw["end"]), CST)
         except ValueError:
             raise BadRow("结束时间格式不对") from None
     else:
@@ -112,7 +146,7 @@ def parse(number: int, raw: dict[str, str], categories: set[str]) -> ServiceRow:
             hours = Decimal(need("hours"))
         except InvalidOperation:
             raise BadRow("时长不是数字") from None
-        if hours <= 0 or hours > 24:
+        if not hours.is_finite() or hours <= 0 or hours > 24:
             raise BadRow("时长须大于 0 且不超过 24 小时")
         end = start + timedelta(minutes=int(hours * 60))
     if end <= start:

@@ -20,8 +20,8 @@ from ledger.domain.errors import (
     InvalidInput,
     NotEligibleForReview,
 )
-from ledger.domain.member import Member, hash_national_id, mask_phone, member_id_for
-from ledger.domain.organisation import Community, Street, Unit, check_name
+from ledger.domain.member import Member, hash_national_id, member_id_for
+from ledger.domain.organisation import Community, Street, Unit
 from ledger.domain.review import AnnualReview
 from ledger.domain.values import (
     Context,
@@ -37,7 +37,7 @@ class PeopleCommands(LedgerBase):
     # --- organisation -----------------------------------------------------------
 
     def register_street(self, name: str, ctx: Context, *, id: UUID | None = None) -> Receipt:
-        return self._create(Street(check_name(name, "街道"), ctx=ctx, id=id))
+        return self._create(Street.create(name, ctx, id=id))
 
     def register_community(
         self,
@@ -48,10 +48,8 @@ class PeopleCommands(LedgerBase):
         *,
         id: UUID | None = None,
     ) -> Receipt:
+        community = Community.create(street_id, name, ctx, grids, id=id)
         self.get_street(street_id)
-        community = Community(street_id, check_name(name, "社区"), ctx=ctx, id=id)
-        for grid in grids:
-            community.add_grid(grid, ctx)
         return self._create(community)
 
     @retried
@@ -69,7 +67,7 @@ class PeopleCommands(LedgerBase):
         *,
         id: UUID | None = None,
     ) -> Receipt:
-        unit = Unit(check_name(name, "单位"), kind, ctx=ctx, id=id)
+        unit = Unit.create(name, kind, ctx, id=id)
         for community_id in communities:
             self.get_community(community_id)
             unit.pair(community_id, ctx)
@@ -116,29 +114,27 @@ class PeopleCommands(LedgerBase):
         With a national ID number the member's id derives from its keyed hash,
         so registering the same person twice is refused by the event store.
         """
-        self.get_community(community_id).check_grid(grid_id)
-        if unit_id is not None:
-            self.get_unit(unit_id)
         if kind is MemberKind.PARTY_MEMBER and unit_id is None:
             raise InvalidInput(reason="在职党员须登记所在单位")
         id_hash = hash_national_id(national_id, self.id_hash_key) if national_id else None
-        if id_hash is not None:
-            member_id = member_id_for(id_hash)
-            if self.exists(member_id):
-                raise DuplicateMember(id=member_id)
-        member = Member(
-            id=member_id or uuid4(),
-            kind=kind,
-            name=check_name(name, "成员"),
-            phone_masked=mask_phone(phone) if phone else None,
+        member = Member.create(
+            member_id_for(id_hash) if id_hash else member_id or uuid4(),
+            kind,
+            name,
+            community_id,
+            ctx,
+            phone=phone,
             id_hash=id_hash,
             unit_id=unit_id,
-            community_id=community_id,
             grid_id=grid_id,
-            ctx=ctx,
-            branch=check_name(branch, "党支部") if branch else None,
-            team=check_name(team, "志愿者队伍") if team else None,
+            branch=branch,
+            team=team,
         )
+        self.get_community(community_id).check_grid(grid_id)
+        if unit_id is not None:
+            self.get_unit(unit_id)
+        if id_hash is not None and self.exists(member.id):
+            raise DuplicateMember(id=member.id)
         account = Account(member.id, ctx=ctx)
         try:
             return Receipt(member.id, self._commit(member, account))
@@ -184,6 +180,7 @@ class PeopleCommands(LedgerBase):
         ctx: Context,
     ) -> Receipt:
         """年度评价: the community's grade of a reported party member living there."""
+        AnnualReview.check_year(year)
         member = self.get_member(member_id)
         self.get_community(community_id)
         reason = None
@@ -195,13 +192,11 @@ class PeopleCommands(LedgerBase):
             reason = "尚未向本社区报到"
         if reason:
             raise NotEligibleForReview(member_id=member_id, reason=reason)
-        if not 1900 < year < 3000 or len(comment) > 2000:
-            raise InvalidInput(reason="年度或评语无效")
-        if self.exists(AnnualReview.create_id(member_id, year)):
-            raise AlreadyReviewed(member_id=member_id, year=year)
-        review = AnnualReview(
-            member_id, year, community_id, member.unit_id, grade, comment.strip(), ctx=ctx
+        review = AnnualReview.create(
+            member_id, year, community_id, member.unit_id, grade, comment, ctx=ctx
         )
+        if self.exists(review.id):
+            raise AlreadyReviewed(member_id=member_id, year=year)
         try:
             return Receipt(review.id, self._commit(review))
         except RecordConflictError:

@@ -19,22 +19,14 @@ from ledger.application.base import (
 from ledger.domain.account import Account
 from ledger.domain.errors import (
     IdempotencyKeyReused,
-    InvalidInput,
     ItemNotInStore,
     UnknownItem,
     UnknownMember,
     UnknownRedemption,
 )
-from ledger.domain.organisation import check_name
 from ledger.domain.rulebook import RULE_BOOK_ID
-from ledger.domain.store import MAX_LINES, Item, Redemption, RedemptionLine, request_fingerprint
-from ledger.domain.values import (
-    Context,
-    aware,
-    now,
-    points,
-    quantity,
-)
+from ledger.domain.store import Item, Redemption, RedemptionLine, request_fingerprint
+from ledger.domain.values import Context, instant, now
 
 
 class StoreCommands(LedgerBase):
@@ -51,20 +43,20 @@ class StoreCommands(LedgerBase):
         *,
         item_id: UUID | None = None,
     ) -> Receipt:
+        item = Item.create(store_id, name, price, ctx=ctx, id=item_id)
         self.get_community(store_id)
-        item = Item(store_id, check_name(name, "商品"), points(price), ctx=ctx, id=item_id)
         return self._create(item)
 
     @retried
     def restock_item(self, item_id: UUID, count: int, donor: str, ctx: Context) -> Receipt:
         item = self.get_item(item_id)
-        item.restock(quantity(count), donor, ctx)
+        item.restock(count, donor, ctx)
         return Receipt(item.id, self._commit(item))
 
     @retried
     def reprice_item(self, item_id: UUID, price: object, ctx: Context) -> Receipt:
         item = self.get_item(item_id)
-        item.reprice(points(price), ctx)
+        item.reprice(price, ctx)
         return Receipt(item.id, self._commit(item))
 
     @retried
@@ -82,13 +74,7 @@ class StoreCommands(LedgerBase):
         The same key with the same request returns the first result and moves
         nothing; the same key with a different request is refused.
         """
-        if not kiosk.strip() or not 0 < len(key) <= 200:
-            raise InvalidInput(reason="兑换须提供终端编号和 1 到 200 个字符的请求编号")
-        requested = [(item_id, quantity(count)) for item_id, count in lines]
-        if not 0 < len(requested) <= MAX_LINES:
-            raise InvalidInput(reason=f"一次兑换须有 1 到 {MAX_LINES} 种商品")
-        if len({item_id for item_id, _ in requested}) != len(requested):
-            raise InvalidInput(reason="同一商品请合并为一行")
+        requested = Redemption.check_request(kiosk, key, lines, ctx.device)
         fingerprint = request_fingerprint(member_id, requested)
         redemption_id = Redemption.create_id(kiosk, key)
         account_id = Account.create_id(member_id)
@@ -154,12 +140,13 @@ class StoreCommands(LedgerBase):
     def expire_account(self, member_id: UUID, as_of: datetime, ctx: Context) -> Receipt:
         account = self.get_account(member_id)
         policy = self.current_policy()
-        account.expire(aware(as_of), policy, ctx)
+        account.expire(as_of, policy, ctx)
         return Receipt(account.id, self._commit(account))
 
     def expire_points(self, as_of: datetime, ctx: Context) -> int:
         """Expire every account's due points; running it again moves nothing.
         Returns how many accounts had points expire."""
+        as_of = instant(as_of, "过期计算时间")
         expired = 0
         for member_id in self._account_holders():
             if self.expire_account(member_id, as_of, ctx).position is not None:

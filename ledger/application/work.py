@@ -14,11 +14,9 @@ from ledger.application.base import (
 from ledger.domain.errors import (
     InvalidInput,
 )
-from ledger.domain.organisation import check_name
 from ledger.domain.values import (
     Context,
     Rating,
-    aware,
     local_date,
     now,
 )
@@ -41,14 +39,12 @@ class WorkCommands(LedgerBase):
         category: str | None = None,
         need_id: UUID | None = None,
     ) -> Receipt:
-        self.get_community(community_id).check_grid(grid_id)
-        if category is not None:
-            self.current_policy().category_class(category)
-        if not 0 < len(description.strip()) <= 2000:
-            raise InvalidInput(reason="需求描述须为 1 到 2000 个字符")
-        need = Need(
-            community_id, grid_id, raised_by, description.strip(), category, ctx=ctx, id=need_id
+        need = Need.create(
+            community_id, grid_id, raised_by, description, category, ctx=ctx, id=need_id
         )
+        self.get_community(community_id).check_grid(grid_id)
+        if need.category is not None:
+            self.current_policy().category_class(need.category)
         return self._create(need)
 
     @retried
@@ -66,18 +62,11 @@ class WorkCommands(LedgerBase):
         need_id: UUID | None = None,
         task_id: UUID | None = None,
     ) -> Receipt:
-        self.get_community(community_id).check_grid(grid_id)
-        self.current_policy().category_class(category)
-        starts_at, ends_at = aware(starts_at), aware(ends_at)
-        Task.check_schedule(starts_at, ends_at, capacity)
-        need = self.get_need(need_id) if need_id is not None else None
-        if need is not None and need.community_id != community_id:
-            raise InvalidInput(reason="需求与任务不属于同一社区")
-        task = Task(
+        task = Task.create(
             community_id,
             grid_id,
             need_id,
-            check_name(title, "任务"),
+            title,
             category,
             starts_at,
             ends_at,
@@ -85,6 +74,11 @@ class WorkCommands(LedgerBase):
             ctx=ctx,
             id=task_id,
         )
+        self.get_community(community_id).check_grid(grid_id)
+        self.current_policy().category_class(task.category)
+        need = self.get_need(need_id) if need_id is not None else None
+        if need is not None and need.community_id != community_id:
+            raise InvalidInput(reason="需求与任务不属于同一社区")
         if need is not None:
             need.dispatch(task.id, ctx)
         return Receipt(task.id, self._commit(task, need))
@@ -101,10 +95,8 @@ class WorkCommands(LedgerBase):
     @retried
     def cancel_task(self, task_id: UUID, reason: str, ctx: Context) -> Receipt:
         task = self.get_task(task_id)
-        if not reason.strip():
-            raise InvalidInput(reason="取消任务须写明原因")
         services = [self.get_service(Service.create_id(task.id, m)) for m in task.claims]
-        task.cancel(reason.strip(), ctx)
+        task.cancel(reason, ctx)
         released = [s for s in services if s.releasable]
         for service in released:
             service.release(ctx)
@@ -128,7 +120,7 @@ class WorkCommands(LedgerBase):
         evidence: Sequence[str] = (),
     ) -> Receipt:
         service = self.get_service(service_id)
-        service.check_in(aware(at or now()), list(evidence), ctx)
+        service.check_in(now() if at is None else at, evidence, ctx)
         return Receipt(service.id, self._commit(service))
 
     @retried
@@ -141,7 +133,7 @@ class WorkCommands(LedgerBase):
         evidence: Sequence[str] = (),
     ) -> Receipt:
         service = self.get_service(service_id)
-        service.check_out(aware(at or now()), list(evidence), ctx)
+        service.check_out(now() if at is None else at, evidence, ctx)
         return Receipt(service.id, self._commit(service))
 
     @retried
@@ -182,11 +174,5 @@ class WorkCommands(LedgerBase):
         account = self.get_account(service.member_id)
         moved = service.id in account.earnings
         if moved:
-            account.reverse(
-                service.id,
-                reason.strip(),
-                approved_by.strip(),
-                self.current_policy().version,
-                ctx,
-            )
+            account.reverse(service.id, reason, approved_by, self.current_policy().version, ctx)
         return Receipt(service.id, self._commit(service, account if moved else None))

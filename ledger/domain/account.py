@@ -27,11 +27,13 @@ from ledger.domain.values import (
     CauseKind,
     Context,
     Lot,
+    instant,
     issuance_account,
     member_account,
     stable_id,
     store_account,
 )
+from ledger.domain.work import Service
 
 LotKey = tuple[int, UUID]
 
@@ -231,6 +233,7 @@ class Account(LedgerAggregate):
         The earned record loses the whole award. The spendable balance never goes
         below zero: what was already spent is recorded as ``shortfall``.
         """
+        reason, approved_by = Service.check_reversal(reason, approved_by)
         earning = self.earnings.get(service_id)
         if earning is None or service_id in self.reversed:
             raise InvalidTransition(state="无可冲正的积分", action="冲正")
@@ -292,6 +295,7 @@ class Account(LedgerAggregate):
 
     def expire(self, as_of: datetime, policy: PointsPolicy, ctx: Context) -> bool:
         """Expire every due lot; False when nothing was due (so a rerun moves nothing)."""
+        as_of = instant(as_of, "过期计算时间")
         lots = self.due_lots(as_of, policy)
         if not lots:
             return False

@@ -118,6 +118,43 @@ class NaiveDatetime(InvalidInput):
     template = "时间 {value} 缺少时区"
 
 
+class OutOfRange(InvalidInput):
+    code = "OUT_OF_RANGE"
+    template = "{field} {value} 超出支持的范围({low} 至 {high})"
+
+
+class InvalidText(InvalidInput):
+    """Text the ledger cannot keep: refused with the field's name, never stored."""
+
+    code = "INVALID_TEXT"
+    template = "{field}无效:{reason}"
+
+
+class EmptyText(InvalidText):
+    code = "EMPTY_TEXT"
+    template = "{field}不能为空"
+
+
+class TextTooLong(InvalidText):
+    code = "TEXT_TOO_LONG"
+    template = "{field}不能超过 {limit} 个字(现有 {length} 个)"
+
+
+class ForbiddenCharacter(InvalidText):
+    code = "FORBIDDEN_CHARACTER"
+    template = "{field}包含不允许的字符 {character}(控制字符、代理码位、非字符或换行)"
+
+
+class InvalidIdentifier(InvalidText):
+    code = "INVALID_IDENTIFIER"
+    template = "{field}须为 1 到 {limit} 个英文字母、数字或 ._:- 字符"
+
+
+class TooManyItems(InvalidInput):
+    code = "TOO_MANY_ITEMS"
+    template = "{field}最多 {limit} 项(现有 {count} 项)"
+
+
 # --- a state that does not allow the command ---------------------------------
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import date
 from uuid import UUID
 
@@ -12,16 +11,24 @@ from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident
-from ledger.domain.values import Context, MemberKind, stable_id
-
-_PHONE = re.compile(r"^\+?\d{7,15}$")
-_NATIONAL_ID = re.compile(r"^\d{17}[\dX]$")
+from ledger.domain.limits import (
+    NATIONAL_ID_INPUT,
+    NATIONAL_ID_PATTERN,
+    ORG_NAME,
+    PERSON_NAME,
+    PHONE_INPUT,
+    PHONE_PATTERN,
+)
+from ledger.domain.text import clean_optional, clean_text
+from ledger.domain.values import Context, MemberKind, day, stable_id
 
 
 def mask_phone(phone: str) -> str:
     """Keep the first three and last four digits: 138****1234."""
-    digits = phone.replace(" ", "").replace("-", "")
-    if not _PHONE.match(digits):
+    if not isinstance(phone, str) or len(phone) > PHONE_INPUT:
+        raise InvalidInput(reason="手机号格式不正确")
+    digits = phone.strip().replace(" ", "").replace("-", "")
+    if not PHONE_PATTERN.fullmatch(digits):
         raise InvalidInput(reason="手机号格式不正确")
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
@@ -35,11 +42,19 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def normalise_national_id(national_id: str) -> str:
+    """A national ID number as it is hashed: stripped, X upper-case, 18 ASCII characters."""
+    if not isinstance(national_id, str) or len(national_id) > NATIONAL_ID_INPUT:
+        raise InvalidInput(reason="身份证号格式不正确")
+    normalised = national_id.strip().upper()
+    if not NATIONAL_ID_PATTERN.fullmatch(normalised):
+        raise InvalidInput(reason="身份证号格式不正确")
+    return normalised
+
+
 def hash_national_id(national_id: str, key: bytes) -> str:
     """A keyed hash of a national ID number, for de-duplication; the number is never stored."""
-    normalised = national_id.strip().upper()
-    if not _NATIONAL_ID.match(normalised):
-        raise InvalidInput(reason="身份证号格式不正确")
+    normalised = normalise_national_id(national_id)
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
@@ -50,6 +65,37 @@ def member_id_for(id_hash: str) -> UUID:
 
 
 class Member(LedgerAggregate):
+    @classmethod
+    def create(
+        cls,
+        id: UUID,
+        kind: MemberKind,
+        name: str,
+        community_id: UUID,
+        ctx: Context,
+        *,
+        phone: str | None = None,
+        id_hash: str | None = None,
+        unit_id: UUID | None = None,
+        grid_id: UUID | None = None,
+        branch: str | None = None,
+        team: str | None = None,
+    ) -> Member:
+        """Check what a registration gives; the phone number is kept masked only."""
+        return cls(
+            id=id,
+            kind=kind,
+            name=clean_text(name, "成员姓名", PERSON_NAME),
+            phone_masked=mask_phone(phone) if phone else None,
+            id_hash=id_hash,
+            unit_id=unit_id,
+            community_id=community_id,
+            grid_id=grid_id,
+            ctx=ctx,
+            branch=clean_optional(branch, "党支部名称", ORG_NAME),
+            team=clean_optional(team, "志愿者队伍名称", ORG_NAME),
+        )
+
     @event("Registered")
     def __init__(
         self,
@@ -82,6 +128,7 @@ class Member(LedgerAggregate):
 
     def report(self, community_id: UUID, on: date, ctx: Context) -> None:
         """双报到, member side: report to the community where the member lives."""
+        on = day(on, "报到日期")
         if community_id != self.community_id:
             raise NotResident(member_id=self.id, community_id=community_id)
         if self.reported_on is not None:

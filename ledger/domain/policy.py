@@ -7,14 +7,20 @@ and its version gives the same figure to the last digit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-from ledger.domain.errors import InvalidPolicy, UnknownCategory
+from ledger.domain import limits
+from ledger.domain.errors import InvalidInput, InvalidPolicy, UnknownCategory
+from ledger.domain.text import clean_text
 from ledger.domain.values import (
     ZERO,
     CategoryClass,
@@ -97,37 +103,58 @@ class PointsPolicy:
     )
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.version < 1:
-            problems.append("版本号须从 1 开始")
-        if self.points_per_hour <= 0:
-            problems.append("每小时积分须大于 0")
-        if set(self.difficulty) != set(CategoryClass):
-            problems.append("须为每个难度类别设置系数")
-        if set(self.rating) != set(Rating):
-            problems.append("须为每个评价等级设置系数")
-        if any(m < 0 for m in (*self.difficulty.values(), *self.rating.values())):
-            problems.append("系数不能为负")
-        if not ZERO <= self.min_attendance <= 1:
-            problems.append("最低出勤比例须在 0 到 1 之间")
-        if self.routine_daily_cap_hours < 0 or self.annual_floor_hours < 0:
-            problems.append("时长上限和年度下限不能为负")
-        if self.expiry_years_after < 0:
-            problems.append("积分有效期不能为负")
-        if not self.categories:
-            problems.append("至少需要一个服务类别")
-        if not set(self.ranking_weights) <= set(RANKING_INDICATORS):
-            problems.append("考核指标只能是:" + "、".join(RANKING_INDICATORS))
-        if any(w < 0 for w in self.ranking_weights.values()) or not any(
-            w > 0 for w in self.ranking_weights.values()
-        ):
-            problems.append("考核权重不能为负,且至少一项大于 0")
-        if problems:
-            raise InvalidPolicy(reason=";".join(problems))
+        object.__setattr__(self, "categories", _cleaned_categories(self.categories))
+        self.validate()
         object.__setattr__(self, "categories", _frozen(self.categories))
         object.__setattr__(self, "difficulty", _frozen(self.difficulty))
         object.__setattr__(self, "rating", _frozen(self.rating))
         object.__setattr__(self, "ranking_weights", _frozen(self.ranking_weights))
+
+    def validate(self) -> None:
+        """Refuse a rule book with a number or a name out of its bounds.
+
+        The one place the rule book is judged: every construction runs it (so
+        ``from_data`` and ``Ledger.publish_policy`` do), and ``InvalidPolicy``
+        names each field that is wrong. The bounds are in ``ledger.domain.limits``.
+        """
+        problems = _category_problems(self.categories)
+        problems += _number_problems(
+            ("version", self.version, limits.POLICY_VERSION, int),
+            ("points_per_hour", self.points_per_hour, limits.POINTS_PER_HOUR, Decimal),
+            ("min_attendance", self.min_attendance, limits.MIN_ATTENDANCE, Decimal),
+            (
+                "routine_daily_cap_hours",
+                self.routine_daily_cap_hours,
+                limits.ROUTINE_DAILY_CAP_HOURS,
+                Decimal,
+            ),
+            ("annual_floor_hours", self.annual_floor_hours, limits.ANNUAL_FLOOR_HOURS, Decimal),
+            ("expiry_years_after", self.expiry_years_after, limits.EXPIRY_YEARS_AFTER, int),
+        )
+        tables: tuple[tuple[str, object, set[Any] | None, limits.Range], ...] = (
+            ("difficulty", self.difficulty, set(CategoryClass), limits.MULTIPLIER),
+            ("rating", self.rating, set(Rating), limits.MULTIPLIER),
+            ("ranking_weights", self.ranking_weights, None, limits.RANKING_WEIGHT),
+        )
+        for name, table, keys, bound in tables:
+            if not isinstance(table, Mapping):
+                problems.append(f"{name} 须为对象")
+                continue
+            if keys is not None and set(table) != keys:
+                named = "、".join(sorted(_key(k) for k in keys))
+                problems.append(f"{name} 须为 {named} 各设一个系数,不多不少")
+            if keys is None and not set(table) <= set(RANKING_INDICATORS):
+                problems.append(f"{name} 的考核指标只能是:" + "、".join(RANKING_INDICATORS))
+            problems += _number_problems(
+                *((f"{name}.{_key(k)}", v, bound, Decimal) for k, v in table.items())
+            )
+        weights = self.ranking_weights
+        if isinstance(weights, Mapping) and not any(
+            isinstance(w, Decimal) and w > 0 for w in weights.values()
+        ):
+            problems.append("ranking_weights 至少一项须大于 0")
+        if problems:
+            raise InvalidPolicy(reason=";".join(problems))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PointsPolicy:
         return self  # immutable
@@ -181,40 +208,205 @@ class PointsPolicy:
         return replace(facts, hours=hours, points=earned, note=note)
 
     def to_data(self) -> dict[str, Any]:
+        """The stored (JSON) form; decimals in plain notation, as ``from_data`` reads them."""
         return {
             "version": self.version,
-            "points_per_hour": str(self.points_per_hour),
+            "points_per_hour": _plain(self.points_per_hour),
             "categories": {c: k.value for c, k in self.categories.items()},
-            "difficulty": {k.value: str(m) for k, m in self.difficulty.items()},
-            "rating": {k.name: str(m) for k, m in self.rating.items()},
-            "min_attendance": str(self.min_attendance),
-            "routine_daily_cap_hours": str(self.routine_daily_cap_hours),
-            "annual_floor_hours": str(self.annual_floor_hours),
+            "difficulty": {k.value: _plain(m) for k, m in self.difficulty.items()},
+            "rating": {k.name: _plain(m) for k, m in self.rating.items()},
+            "min_attendance": _plain(self.min_attendance),
+            "routine_daily_cap_hours": _plain(self.routine_daily_cap_hours),
+            "annual_floor_hours": _plain(self.annual_floor_hours),
             "expiry_years_after": self.expiry_years_after,
-            "ranking_weights": {k: str(w) for k, w in self.ranking_weights.items()},
+            "ranking_weights": {k: _plain(w) for k, w in self.ranking_weights.items()},
         }
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> PointsPolicy:
+    def from_data(cls, data: object) -> PointsPolicy:
+        """A rule book from outside (JSON, as ``to_data`` writes it), checked.
+
+        Integers (``version``, ``expiry_years_after``) are JSON integers. Every other
+        number is a decimal: an integer or a string in plain decimal notation such as
+        ``"1.5"``; never a float (it is inexact), a bool, an exponent, NaN or Infinity.
+        Unknown fields are refused, so a misspelt one is not silently ignored.
+        """
+        return cls(**_parse(data))
+
+    @classmethod
+    def restore(cls, data: Mapping[str, Any]) -> PointsPolicy:
+        """A version from the rule book's own history, as it was published.
+
+        It is not judged again: bounds may tighten later, and a version once in
+        force must stay readable, or every award made under it would be too.
+        """
+        fields = _parse(data, strict=False)
+        fields.setdefault("ranking_weights", cls().ranking_weights)
+        policy = object.__new__(cls)
+        for name, value in fields.items():
+            if isinstance(value, Mapping):
+                value = _frozen(value)
+            object.__setattr__(policy, name, value)
+        return policy
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _key(key: object) -> str:
+    """A key as the stored form writes it."""
+    if isinstance(key, CategoryClass):
+        return key.value
+    return key.name if isinstance(key, Enum) else str(key)
+
+
+def _shown(value: object) -> str:
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _cleaned_categories(categories: object) -> object:
+    """Category names as text is kept (NFC, stripped) when they all can be and stay
+    distinct; else as given, for ``validate`` to name what is wrong."""
+    if not isinstance(categories, Mapping) or len(categories) > limits.MAX_CATEGORIES:
+        return categories
+    try:
+        cleaned = {
+            clean_text(name, "类别名", limits.CATEGORY_NAME): kind
+            for name, kind in categories.items()
+        }
+    except InvalidInput:
+        return categories
+    return cleaned if len(cleaned) == len(categories) else categories
+
+
+def _category_problems(categories: object) -> list[str]:
+    if not isinstance(categories, Mapping):
+        return ["categories 须为对象"]
+    if not categories:
+        return ["categories 至少需要一个服务类别"]
+    if len(categories) > limits.MAX_CATEGORIES:
+        return [f"categories 最多 {limits.MAX_CATEGORIES} 个服务类别(现有 {len(categories)} 个)"]
+    problems = []
+    seen: set[str] = set()
+    for name, kind in categories.items():
         try:
-            return cls(
-                version=int(data["version"]),
-                points_per_hour=Decimal(data["points_per_hour"]),
-                categories={c: CategoryClass(k) for c, k in data["categories"].items()},
-                difficulty={CategoryClass(k): Decimal(m) for k, m in data["difficulty"].items()},
-                rating={Rating[k]: Decimal(m) for k, m in data["rating"].items()},
-                min_attendance=Decimal(data["min_attendance"]),
-                routine_daily_cap_hours=Decimal(data["routine_daily_cap_hours"]),
-                annual_floor_hours=Decimal(data["annual_floor_hours"]),
-                expiry_years_after=int(data["expiry_years_after"]),
-                **(
-                    {"ranking_weights": {k: Decimal(w) for k, w in data["ranking_weights"].items()}}
-                    if "ranking_weights" in data
-                    else {}
-                ),
-            )
-        except (KeyError, ValueError, ArithmeticError) as e:
-            raise InvalidPolicy(reason=f"字段缺失或格式错误({e})") from None
+            cleaned = clean_text(name, "类别名", limits.CATEGORY_NAME)
+        except InvalidInput as error:
+            problems.append(f"categories 中的 {_shown(name)}:{error.message}")
+            continue
+        if cleaned in seen:
+            problems.append(f"categories 中的“{cleaned}”重复")
+        seen.add(cleaned)
+        if not isinstance(kind, CategoryClass):
+            problems.append(f"categories.{cleaned} 须为 routine、skilled 或 hard")
+    return problems
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _number_problems(*checks: tuple[str, object, limits.Range, type[Any]]) -> list[str]:
+    problems = []
+    for name, value, bound, kind in checks:
+        what = "整数" if kind is int else "十进制数"
+        right_type = not isinstance(value, bool) and isinstance(value, kind)
+        if (
+            not right_type
+            or (isinstance(value, Decimal) and not value.is_finite())
+            or value not in bound
+        ):
+            problems.append(f"{name} 须为{bound.describe()} 的{what}(现为 {_shown(value)})")
+        elif isinstance(value, Decimal) and _places(value) > limits.POLICY_DECIMAL_PLACES:
+            problems.append(f"{name} 最多 {limits.POLICY_DECIMAL_PLACES} 位小数")
+    return problems
+
+
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_FIELDS = {f.name for f in dataclasses.fields(PointsPolicy)}
+_OPTIONAL = {"ranking_weights"}  # versions published before unit rankings lack it
+
+
+def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
+    """The constructor's arguments from the stored (JSON) form; InvalidPolicy names
+    every field that is missing or of the wrong kind. Bounds are ``validate``'s.
+
+    ``strict=False`` reads what an earlier version of ``to_data`` may have written:
+    a decimal in any notation ``Decimal`` reads; unknown fields are ignored."""
+    if not isinstance(data, Mapping):
+        raise InvalidPolicy(reason="积分规则须为 JSON 对象")
+    problems: list[str] = []
+    unknown = sorted(_shown(k) for k in data if k not in _FIELDS)
+    if unknown and strict:
+        problems.append("未知字段:" + "、".join(unknown))
+    missing = sorted(_FIELDS - _OPTIONAL - set(data))
+    if missing:
+        problems.append("缺少字段:" + "、".join(missing))
+        raise InvalidPolicy(reason=";".join(problems))
+
+    def integer(name: str, value: object) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{name} 须为整数(现为 {_shown(value)})")
+        return value
+
+    def decimal(name: str, value: object) -> Any:
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if (
+            isinstance(value, str)
+            and len(value) <= limits.POLICY_NUMBER_CHARS
+            and _DECIMAL.fullmatch(value)
+        ):
+            return Decimal(value)
+        if isinstance(value, str) and not strict:
+            with contextlib.suppress(ArithmeticError, ValueError):
+                return Decimal(value)
+        problems.append(f'{name} 须为十进制数:整数或如 "1.5" 的字符串(现为 {_shown(value)})')
+        return value
+
+    def table(name: str, keys: Callable[[Any], Any], values: Callable[[str, Any], Any]) -> Any:
+        raw = data[name]
+        if not isinstance(raw, Mapping):
+            problems.append(f"{name} 须为对象(现为 {_shown(raw)})")
+            return {}
+        parsed = {}
+        for key, value in raw.items():
+            try:
+                parsed[keys(key)] = values(f"{name}.{key}", value)
+            except (KeyError, ValueError, TypeError):
+                problems.append(f"{name} 中有未知的键 {_shown(key)}")
+        return parsed
+
+    def category_class(name: str, value: object) -> Any:
+        try:
+            return CategoryClass(value)
+        except ValueError:
+            problems.append(f"{name} 须为 routine、skilled 或 hard(现为 {_shown(value)})")
+            return value
+
+    fields = {
+        "version": integer("version", data["version"]),
+        "points_per_hour": decimal("points_per_hour", data["points_per_hour"]),
+        "categories": table("categories", lambda k: k, category_class),
+        "difficulty": table("difficulty", CategoryClass, decimal),
+        "rating": table("rating", lambda k: Rating[k], decimal),
+        "min_attendance": decimal("min_attendance", data["min_attendance"]),
+        "routine_daily_cap_hours": decimal(
+            "routine_daily_cap_hours", data["routine_daily_cap_hours"]
+        ),
+        "annual_floor_hours": decimal("annual_floor_hours", data["annual_floor_hours"]),
+        "expiry_years_after": integer("expiry_years_after", data["expiry_years_after"]),
+    }
+    if "ranking_weights" in data:
+        fields["ranking_weights"] = table("ranking_weights", str, decimal)
+    if problems:
+        raise InvalidPolicy(reason=";".join(problems))
+    return fields
 
 
 @dataclass(frozen=True)

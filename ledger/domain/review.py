@@ -6,7 +6,11 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from ledger.domain import values
 from ledger.domain.base import LedgerAggregate
+from ledger.domain.errors import InvalidInput
+from ledger.domain.limits import FREE_TEXT
+from ledger.domain.text import clean_text
 from ledger.domain.values import Context, Grade, stable_id
 
 
@@ -16,6 +20,35 @@ class AnnualReview(LedgerAggregate):
     @staticmethod
     def create_id(member_id: UUID, year: int) -> UUID:
         return stable_id("annual-review", member_id, year)
+
+    @classmethod
+    def create(
+        cls,
+        member_id: UUID,
+        year: int,
+        community_id: UUID,
+        unit_id: UUID | None,
+        grade: Grade,
+        comment: str,
+        ctx: Context,
+    ) -> AnnualReview:
+        """The year is one the ledger supports; the comment (评语) may be empty and
+        may span lines."""
+        if not isinstance(grade, Grade):
+            raise InvalidInput(reason="评价等级无效")
+        return cls(
+            member_id,
+            cls.check_year(year),
+            community_id,
+            unit_id,
+            grade,
+            clean_text(comment, "评语", FREE_TEXT, required=False, multiline=True),
+            ctx=ctx,
+        )
+
+    @staticmethod
+    def check_year(value: int) -> int:
+        return values.year(value, "评价年度")
 
     @event("Given")
     def __init__(

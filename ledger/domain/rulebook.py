@@ -9,7 +9,9 @@ from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InvalidPolicy
+from ledger.domain.limits import FREE_TEXT
 from ledger.domain.policy import PointsPolicy
+from ledger.domain.text import clean_text
 from ledger.domain.values import Context, stable_id
 
 RULE_BOOK_ID = stable_id("rule-book")
@@ -31,12 +33,16 @@ class RuleBook(LedgerAggregate):
         return self.versions[max(self.versions)]
 
     def publish(self, policy: PointsPolicy, note: str, ctx: Context) -> None:
+        if not isinstance(policy, PointsPolicy):
+            raise InvalidPolicy(reason="须为一版积分规则")
+        policy.validate()
         expected = max(self.versions, default=0) + 1
         if policy.version != expected:
             raise InvalidPolicy(reason=f"下一个版本号应为 {expected}")
+        note = clean_text(note, "规则说明", FREE_TEXT, multiline=True)
         self._published(policy.to_data(), note, ctx)
 
     @event("Published")
     def _published(self, policy: dict[str, Any], note: str, ctx: Context) -> None:
-        published = PointsPolicy.from_data(policy)
+        published = PointsPolicy.restore(policy)  # judged when published, not again
         self.versions[published.version] = published

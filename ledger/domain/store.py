@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import event
 
+from ledger.domain import values
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InvalidInput, InvalidTransition, OutOfStock
-from ledger.domain.values import Context, Lot, stable_id
-
-MAX_LINES = 20
+from ledger.domain.limits import FREE_TEXT, MAX_LINES, ORG_NAME, TITLE
+from ledger.domain.text import clean_identifier, clean_text
+from ledger.domain.values import Context, Lot, points, stable_id
 
 
 class Item(LedgerAggregate):
     """Goods in one community's store. Stock never goes below zero."""
+
+    @classmethod
+    def create(
+        cls,
+        community_id: UUID,
+        name: str,
+        price: object,
+        ctx: Context,
+        id: UUID | None = None,
+    ) -> Item:
+        return cls(community_id, clean_text(name, "商品名称", TITLE), points(price), ctx=ctx, id=id)
 
     @event("Listed")
     def __init__(
@@ -36,15 +49,15 @@ class Item(LedgerAggregate):
 
     def restock(self, quantity: int, donor: str, ctx: Context) -> None:
         """Goods come in, naming who gave them (e.g. a paired unit)."""
-        if not donor.strip():
-            raise InvalidInput(reason="入库须写明捐赠方")
-        self._restocked(quantity, donor.strip(), ctx)
+        quantity, donor = values.quantity(quantity), clean_text(donor, "捐赠方", ORG_NAME)
+        self._restocked(quantity, donor, ctx)
 
     @event("Restocked")
     def _restocked(self, quantity: int, donor: str, ctx: Context) -> None:
         self.stock += quantity
 
-    def reprice(self, price: Decimal, ctx: Context) -> None:
+    def reprice(self, price: object, ctx: Context) -> None:
+        price = points(price)
         if price != self.price:
             self._repriced(price, ctx)
 
@@ -94,6 +107,24 @@ class Redemption(LedgerAggregate):
     so the event store itself refuses to apply one request twice."""
 
     @staticmethod
+    def check_request(
+        kiosk: str, key: str, lines: Sequence[tuple[UUID, int]], device: str | None = None
+    ) -> list[tuple[UUID, int]]:
+        """What a kiosk sends, before anything is looked up: its id and the request's key
+        (machine-made identifiers, exact), its device if it names one, and 1 to
+        ``MAX_LINES`` lines of distinct goods, each a quantity. Returns the lines."""
+        clean_identifier(kiosk, "终端编号")
+        clean_identifier(key, "请求编号")
+        if device is not None:
+            clean_identifier(device, "设备编号")
+        if isinstance(lines, str | bytes) or not 0 < len(lines) <= MAX_LINES:
+            raise InvalidInput(reason=f"一次兑换须有 1 到 {MAX_LINES} 种商品")
+        requested = [(item_id, values.quantity(count)) for item_id, count in lines]
+        if len({item_id for item_id, _ in requested}) != len(requested):
+            raise InvalidInput(reason="同一商品请合并为一行")
+        return requested
+
+    @staticmethod
     def create_id(kiosk: str, key: str) -> UUID:
         return stable_id("redemption", kiosk, key)
 
@@ -121,11 +152,10 @@ class Redemption(LedgerAggregate):
         self.cancelled = False
 
     def cancel(self, reason: str, ctx: Context) -> None:
+        reason = clean_text(reason, "取消兑换原因", FREE_TEXT, multiline=True)
         if self.cancelled:
             raise InvalidTransition(state="已取消", action="取消兑换")
-        if not reason.strip():
-            raise InvalidInput(reason="取消兑换须写明原因")
-        self._cancelled(reason.strip(), ctx)
+        self._cancelled(reason, ctx)
 
     @event("Cancelled")
     def _cancelled(self, reason: str, ctx: Context) -> None:

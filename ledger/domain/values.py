@@ -10,21 +10,25 @@ from enum import Enum
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from ledger.domain.errors import InvalidPoints, InvalidQuantity, NaiveDatetime
+from ledger.domain.errors import (
+    InvalidInput,
+    InvalidPoints,
+    InvalidQuantity,
+    NaiveDatetime,
+    OutOfRange,
+)
+from ledger.domain.limits import EARLIEST as EARLIEST  # re-exported: the API asks here
+from ledger.domain.limits import FIRST_YEAR, LAST_YEAR, MAX_POINTS, MAX_QUANTITY
+from ledger.domain.limits import LATEST as LATEST
 
 CST = ZoneInfo("Asia/Shanghai")
 """Periods (day, month, quarter, year) are China Standard Time."""
-EARLIEST = datetime(2000, 1, 1, tzinfo=CST)
-LATEST = datetime(2100, 1, 1, tzinfo=CST)
-"""The instants the ledger accepts: from EARLIEST up to (not including) LATEST."""
 
 NAMESPACE = UUID("6f1c4d2e-8a9b-5c3d-9e7f-0a1b2c3d4e5f")
 """Namespace of the deterministic ids (uuid5) of generated and imported objects."""
 
 ZERO = Decimal("0.0")
 TENTH = Decimal("0.1")
-MAX_POINTS = Decimal("100000")
-MAX_QUANTITY = 10_000
 
 
 def stable_id(*parts: object) -> UUID:
@@ -177,10 +181,40 @@ def hours_from_minutes(minutes: int) -> Decimal:
 # --- time ---------------------------------------------------------------------
 
 
-def aware(value: datetime) -> datetime:
+_SUPPORTED = {"low": f"{EARLIEST:%Y-%m-%d}", "high": f"{LATEST:%Y-%m-%d}"}
+
+
+def instant(value: object, field: str = "时间") -> datetime:
+    """An instant from outside: with its zone and within the supported range, in UTC."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(reason=f"{field}须为带时区的时间")
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetime(value=value.isoformat())
+    try:
+        supported = EARLIEST <= value < LATEST
+    except OverflowError:  # year 1 or 9999 in a zone that takes it past the calendar
+        supported = False
+    if not supported:
+        raise OutOfRange(field=field, value=value.isoformat(), **_SUPPORTED)
     return value.astimezone(UTC)
+
+
+def day(value: object, field: str = "日期") -> date:
+    """A calendar day from outside, within the supported range."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidInput(reason=f"{field}须为日期")
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise OutOfRange(field=field, value=value.isoformat(), **_SUPPORTED)
+    return value
+
+
+def year(value: object, field: str = "年度") -> int:
+    """A calendar year from outside, within the supported range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(reason=f"{field}须为整数")
+    if not FIRST_YEAR <= value <= LAST_YEAR:
+        raise OutOfRange(field=field, value=value, low=FIRST_YEAR, high=LAST_YEAR)
+    return value
 
 
 def local_date(value: datetime) -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from uuid import UUID
@@ -16,10 +17,19 @@ from ledger.domain.errors import (
     InvalidTransition,
     TaskFull,
 )
+from ledger.domain.limits import (
+    CATEGORY_NAME,
+    EVIDENCE_ITEM,
+    FREE_TEXT,
+    MAX_CAPACITY,
+    MAX_EVIDENCE,
+    MAX_TASK_DAYS,
+    ORG_NAME,
+    TITLE,
+)
 from ledger.domain.policy import Award
-from ledger.domain.values import Context, Rating, stable_id
-
-MAX_EVIDENCE = 20
+from ledger.domain.text import clean_items, clean_optional, clean_text
+from ledger.domain.values import Context, Rating, instant, stable_id
 
 
 class NeedStatus(Enum):
@@ -29,6 +39,27 @@ class NeedStatus(Enum):
 
 class Need(LedgerAggregate):
     """点单: a need raised by a resident or a grid worker."""
+
+    @classmethod
+    def create(
+        cls,
+        community_id: UUID,
+        grid_id: UUID | None,
+        raised_by: str,
+        description: str,
+        category: str | None,
+        ctx: Context,
+        id: UUID | None = None,
+    ) -> Need:
+        return cls(
+            community_id,
+            grid_id,
+            clean_text(raised_by, "需求提出人", ORG_NAME),
+            clean_text(description, "需求描述", FREE_TEXT, multiline=True),
+            clean_optional(category, "服务类别", CATEGORY_NAME),
+            ctx=ctx,
+            id=id,
+        )
 
     @event("Raised")
     def __init__(
@@ -67,6 +98,35 @@ class TaskStatus(Enum):
 class Task(LedgerAggregate):
     """派单: a service task a community publishes, taken by members up to its capacity."""
 
+    @classmethod
+    def create(
+        cls,
+        community_id: UUID,
+        grid_id: UUID | None,
+        need_id: UUID | None,
+        title: str,
+        category: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        capacity: int,
+        ctx: Context,
+        id: UUID | None = None,
+    ) -> Task:
+        starts_at, ends_at = instant(starts_at, "开始时间"), instant(ends_at, "结束时间")
+        cls.check_schedule(starts_at, ends_at, capacity)
+        return cls(
+            community_id,
+            grid_id,
+            need_id,
+            clean_text(title, "任务标题", TITLE),
+            clean_text(category, "服务类别", CATEGORY_NAME),
+            starts_at,
+            ends_at,
+            capacity,
+            ctx=ctx,
+            id=id,
+        )
+
     @event("Published")
     def __init__(
         self,
@@ -96,10 +156,14 @@ class Task(LedgerAggregate):
     def check_schedule(starts_at: datetime, ends_at: datetime, capacity: int) -> None:
         if ends_at <= starts_at:
             raise InvalidTimeRange(start=starts_at.isoformat(), end=ends_at.isoformat())
-        if (ends_at - starts_at).days >= 7:
-            raise InvalidInput(reason="单次任务计划时长不能超过 7 天")
-        if not 1 <= capacity <= 10_000:
-            raise InvalidInput(reason="任务名额须为 1 到 10000 之间的整数")
+        if (ends_at - starts_at).days >= MAX_TASK_DAYS:
+            raise InvalidInput(reason=f"单次任务计划时长须短于 {MAX_TASK_DAYS} 天")
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, int)
+            or not 1 <= capacity <= MAX_CAPACITY
+        ):
+            raise InvalidInput(reason=f"任务名额须为 1 到 {MAX_CAPACITY} 之间的整数")
 
     def claim(self, member_id: UUID, ctx: Context) -> None:
         """接单: a member takes one of the places."""
@@ -117,6 +181,7 @@ class Task(LedgerAggregate):
 
     def cancel(self, reason: str, ctx: Context) -> None:
         """Cancelling releases the claims; services already checked out stay on record."""
+        reason = clean_text(reason, "取消原因", FREE_TEXT, multiline=True)
         if self.status is not TaskStatus.OPEN:
             raise InvalidTransition(state=self.status.value, action="取消任务")
         self._cancelled(reason, list(self.claims), ctx)
@@ -178,14 +243,13 @@ class Service(LedgerAggregate):
             raise InvalidTransition(state=self.status.value, action=action)
 
     @staticmethod
-    def _check_evidence(evidence: list[str]) -> list[str]:
-        if len(evidence) > MAX_EVIDENCE or any(not 0 < len(e) <= 200 for e in evidence):
-            raise InvalidInput(reason=f"佐证材料最多 {MAX_EVIDENCE} 项,每项 1 到 200 个字符")
-        return list(evidence)
+    def _check_evidence(evidence: Sequence[str]) -> list[str]:
+        return clean_items(evidence, "佐证材料", MAX_EVIDENCE, EVIDENCE_ITEM)
 
-    def check_in(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def check_in(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+        at, evidence = instant(at, "签到时间"), self._check_evidence(evidence)
         self._require("签到", ServiceStatus.CLAIMED)
-        self._checked_in(at, self._check_evidence(evidence), ctx)
+        self._checked_in(at, evidence, ctx)
 
     @event("CheckedIn")
     def _checked_in(self, at: datetime, evidence: list[str], ctx: Context) -> None:
@@ -193,12 +257,13 @@ class Service(LedgerAggregate):
         self.checked_in_at = at
         self.evidence.extend(evidence)
 
-    def check_out(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def check_out(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+        at, evidence = instant(at, "签退时间"), self._check_evidence(evidence)
         self._require("签退", ServiceStatus.CHECKED_IN)
         assert self.checked_in_at is not None
         if at <= self.checked_in_at:
             raise InvalidTimeRange(start=self.checked_in_at.isoformat(), end=at.isoformat())
-        self._checked_out(at, self._check_evidence(evidence), ctx)
+        self._checked_out(at, evidence, ctx)
 
     @event("CheckedOut")
     def _checked_out(self, at: datetime, evidence: list[str], ctx: Context) -> None:
@@ -233,11 +298,18 @@ class Service(LedgerAggregate):
         self.rating = rating
         self.award = award
 
+    @staticmethod
+    def check_reversal(reason: str, approved_by: str) -> tuple[str, str]:
+        """A reversal names why (free text) and who approved it, both required."""
+        return (
+            clean_text(reason, "冲正原因", FREE_TEXT, multiline=True),
+            clean_text(approved_by, "冲正批准人", ORG_NAME),
+        )
+
     def reverse(self, reason: str, approved_by: str, ctx: Context) -> None:
+        reason, approved_by = self.check_reversal(reason, approved_by)
         self._require("冲正", ServiceStatus.RATED)
-        if not reason.strip() or not approved_by.strip():
-            raise InvalidInput(reason="冲正须写明原因和批准人")
-        self._reversed(reason.strip(), approved_by.strip(), ctx)
+        self._reversed(reason, approved_by, ctx)
 
     @event("Reversed")
     def _reversed(self, reason: str, approved_by: str, ctx: Context) -> None:

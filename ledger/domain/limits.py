@@ -1,0 +1,117 @@
+"""Every bound the ledger puts on what it is given, in one place.
+
+The commands, the rule book and the importer ask this module; none restates a
+number. Lengths count characters (code points) after NFC normalisation and
+stripping surrounding white space (see ``ledger.domain.text``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+# --- text: maximum lengths in characters ---------------------------------------
+
+PERSON_NAME = 50
+"""A member's name."""
+ORG_NAME = 100
+"""A street, community, grid, unit, work team, Party branch or volunteer team; also a
+donor, an approver and whoever raised a need (a person or an organisation)."""
+TITLE = 100
+"""A task's title, a store item's name."""
+CATEGORY_NAME = 20
+"""A service category of the rule book (学习, 应急保障, …)."""
+FREE_TEXT = 500
+"""A need's description, a reason (cancelling, reversing), a review comment, a rule
+book version's note. Free text may span lines; every other text is one line."""
+EVIDENCE_ITEM = 200
+"""One item of evidence at a check-in or check-out (a photo's hash, a file reference)."""
+MAX_EVIDENCE = 20
+"""Items of evidence at one check-in or one check-out."""
+
+# --- identifiers: machine-made, exact, never normalised --------------------------
+
+IDENTIFIER = 128
+"""A kiosk id, a device id, a redemption request key, an import's record number."""
+IDENTIFIER_PATTERN = re.compile(rf"[A-Za-z0-9._:-]{{1,{IDENTIFIER}}}")
+"""What a kiosk id, a device id and a request key may be (ASCII, matched whole)."""
+RECORD_NUMBER = 64
+"""An import file's record number (记录编号): one line of text, any script."""
+PHONE_PATTERN = re.compile(r"\+?[0-9]{7,15}")
+"""A phone number once spaces and hyphens are taken out (ASCII digits, matched whole)."""
+PHONE_INPUT = 32
+"""A phone number as typed, with its spaces and hyphens."""
+NATIONAL_ID_PATTERN = re.compile(r"[0-9]{17}[0-9X]")
+"""A resident identity card number (18 characters, upper-case X, matched whole)."""
+NATIONAL_ID_INPUT = 32
+"""A national ID number as typed, before it is stripped and upper-cased."""
+
+# --- counts and amounts ----------------------------------------------------------
+
+MAX_POINTS = Decimal("100000")
+"""A store item's price in points."""
+MAX_QUANTITY = 10_000
+"""Goods in one restock or one redemption line."""
+MAX_CAPACITY = 10_000
+"""Places in one task."""
+MAX_TASK_DAYS = 7
+"""A task's scheduled duration is shorter than this many days."""
+MAX_LINES = 20
+"""Kinds of goods in one redemption."""
+MAX_GRIDS = 200
+"""Grids of one community."""
+MAX_PAIRED_COMMUNITIES = 500
+"""Communities one unit is paired with."""
+
+# --- time ------------------------------------------------------------------------
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+LATEST = datetime(2100, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+"""The instants the ledger accepts: from EARLIEST up to (not including) LATEST,
+China Standard Time. Instants must carry their zone."""
+FIRST_YEAR = EARLIEST.year
+LAST_YEAR = LATEST.year - 1
+"""The years (of an annual review) the ledger accepts: 2000 to 2099."""
+
+
+# --- the rule book (积分规则) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed interval, or half-open at the bottom when ``above`` is set."""
+
+    low: Decimal
+    high: Decimal
+    above: bool = False  # strictly above ``low``
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, Decimal | int) or isinstance(value, bool):
+            return False
+        low_ok = value > self.low if self.above else value >= self.low
+        return low_ok and value <= self.high
+
+    def describe(self) -> str:
+        low = f"大于 {self.low}" if self.above else f"不小于 {self.low}"
+        return f"{low} 且不超过 {self.high}"
+
+
+POLICY_VERSION = Range(Decimal(1), Decimal(1_000_000))
+POINTS_PER_HOUR = Range(Decimal(0), Decimal(100), above=True)
+MULTIPLIER = Range(Decimal(0), Decimal(10))
+"""A difficulty or a rating multiplier."""
+MIN_ATTENDANCE = Range(Decimal(0), Decimal(1))
+ROUTINE_DAILY_CAP_HOURS = Range(Decimal(0), Decimal(24), above=True)
+ANNUAL_FLOOR_HOURS = Range(Decimal(0), Decimal(1000))
+EXPIRY_YEARS_AFTER = Range(Decimal(0), Decimal(10))
+RANKING_WEIGHT = Range(Decimal(0), Decimal(1))
+"""Each ranking weight; together they must sum to more than 0."""
+POLICY_DECIMAL_PLACES = 4
+"""Decimal places a number of the rule book may have."""
+POLICY_NUMBER_CHARS = 32
+"""Characters of a number given as a string."""
+MAX_CATEGORIES = 300
+"""Service categories in one version of the rule book."""
