@@ -20,7 +20,8 @@ from strawberry.schema.types.base_scalars import (
 )
 from strawberry.types.scalar import ScalarDefinition
 
-from ledger.domain.values import EARLIEST, LATEST
+from ledger.domain.errors import LedgerError
+from ledger.domain.values import day, instant
 
 MAX_DECIMAL_CHARS = 40
 
@@ -34,16 +35,12 @@ def parse_instant(value: object) -> dt.datetime:
         raise _refuse(f"时间须为 ISO 8601 字符串,例如 2026-06-30T09:00:00+08:00:{value!r:.60}")
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise _refuse(f"无法识别的时间:{value}") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _refuse(f"时间 {value} 缺少时区,例如 +08:00")
     try:
-        in_range = EARLIEST <= parsed < LATEST
-    except OverflowError:
-        in_range = False
-    if not in_range:
-        raise _refuse(f"时间 {value} 超出支持的范围({EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d})")
+        instant(parsed)  # the domain's rule: with a zone, within the supported range
+    except LedgerError as error:
+        raise _refuse(error.message) from None
     return parsed
 
 
@@ -51,12 +48,11 @@ def parse_day(value: object) -> dt.date:
     if not isinstance(value, str) or len(value) > 10:
         raise _refuse(f"日期须为 YYYY-MM-DD:{value!r:.60}")
     try:
-        parsed = dt.date.fromisoformat(value)
+        return day(dt.date.fromisoformat(value))
     except ValueError:
         raise _refuse(f"无法识别的日期:{value}") from None
-    if not EARLIEST.date() <= parsed < LATEST.date():
-        raise _refuse(f"日期 {value} 超出支持的范围({EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d})")
-    return parsed
+    except LedgerError as error:
+        raise _refuse(error.message) from None
 
 
 def parse_number(value: object) -> decimal.Decimal:

@@ -17,9 +17,7 @@ from ledger.domain.errors import (
     NaiveDatetime,
     OutOfRange,
 )
-from ledger.domain.limits import EARLIEST as EARLIEST  # re-exported: the API asks here
-from ledger.domain.limits import FIRST_YEAR, LAST_YEAR, MAX_POINTS, MAX_QUANTITY
-from ledger.domain.limits import LATEST as LATEST
+from ledger.domain.limits import EARLIEST, FIRST_YEAR, LAST_YEAR, LATEST, MAX_POINTS, MAX_QUANTITY
 
 CST = ZoneInfo("Asia/Shanghai")
 """Periods (day, month, quarter, year) are China Standard Time."""

@@ -36,6 +36,7 @@ async def test_unexpected_errors_are_masked_with_a_correlation_id(caplog):
         ledger=None,  # type: ignore[arg-type]
         read_side=None,  # type: ignore[arg-type]
         cache=None,  # type: ignore[arg-type]
+        tokens=None,  # type: ignore[arg-type]
         correlation_id="corr-42",
     )
     result = await build_schema().execute(
