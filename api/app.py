@@ -27,7 +27,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import CREATE_TOKENS, Principal, TokenCache
 from api.availability import CONNECT_TIMEOUT_SECONDS, DB_TIMEOUT_SECONDS, is_outage
-from api.boundary import DEVICE_ID, BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
+from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
 from api.cache import MISSING, ResultCache
 from api.context import RequestContext
 from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
@@ -35,6 +35,7 @@ from api.observability import Metrics, RequestLog, metrics_endpoint
 from api.schema import build_schema
 from ledger.application import Ledger
 from ledger.database import database_url, eventsourcing_env, open_database
+from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.settings import Settings, load_settings
 from projections import queries
 from projections.runner import VIEWS_CHANNEL, ReadSide
@@ -67,8 +68,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             return
         request = Request(scope)
         device = request.headers.get("x-device-id")
-        if device is not None and not DEVICE_ID.fullmatch(device):
-            raise ClientError(400, "BAD_REQUEST", "X-Device-Id 须为 1–64 个字母、数字或 ._:- 字符")
+        if device is not None and not IDENTIFIER_PATTERN.fullmatch(device):
+            raise ClientError(400, "BAD_REQUEST", "X-Device-Id 须为 1–128 个字母、数字或 ._:- 字符")
         try:
             principal = await self._authenticate(request)
         except ClientError:

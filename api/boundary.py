@@ -5,7 +5,6 @@ bounded time, and, whatever goes wrong, an answer in GraphQL's JSON error shape
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -14,14 +13,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.availability import is_outage
+from ledger.domain.limits import IDENTIFIER_PATTERN
 
 log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 1_000_000
 BODY_TIMEOUT_SECONDS = 10.0
 """Between two pieces of a request body: a client that trickles is cut off."""
-CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-DEVICE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class ClientError(Exception):
@@ -47,7 +45,7 @@ def correlation_id(scope: Scope) -> str:
     if "correlation_id" not in state:
         given = dict(scope.get("headers") or []).get(b"x-correlation-id", b"")
         text = given.decode("latin-1")
-        state["correlation_id"] = text if CORRELATION_ID.fullmatch(text) else uuid.uuid4().hex
+        state["correlation_id"] = text if IDENTIFIER_PATTERN.fullmatch(text) else uuid.uuid4().hex
     return str(state["correlation_id"])
 
 
