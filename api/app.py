@@ -26,7 +26,6 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import CREATE_TOKENS, Principal, TokenCache
-from api.availability import CONNECT_TIMEOUT_SECONDS, DB_TIMEOUT_SECONDS, is_outage
 from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
 from api.cache import MISSING, ResultCache
 from api.context import RequestContext
@@ -34,7 +33,7 @@ from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint
 from api.schema import build_schema
 from ledger.application import Ledger
-from ledger.database import database_url, eventsourcing_env, open_database
+from ledger.database import database_url, eventsourcing_env, is_outage, open_database
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.settings import Settings, load_settings
 from projections import queries
@@ -42,6 +41,9 @@ from projections.runner import VIEWS_CHANNEL, ReadSide
 
 log = logging.getLogger("api")
 
+DB_TIMEOUT_SECONDS = 10.0
+"""Every statement the server's reads run."""
+CONNECT_TIMEOUT_SECONDS = 3.0
 READY_LAG_EVENTS = 1000
 READY_TIMEOUT_SECONDS = 1.0
 RECONNECT_FIRST_SECONDS = 0.5
@@ -198,9 +200,7 @@ async def readyz(request: Request) -> JSONResponse:
 
     def positions() -> tuple[list[int], int]:
         read_side.refresh()  # another process may have switched generations
-        return [read_side.position(m) for m in read_side.live.values()], len(
-            read_side.quarantined()
-        )
+        return read_side.positions(), len(read_side.quarantined())
 
     try:
         with anyio.fail_after(READY_TIMEOUT_SECONDS):

@@ -12,7 +12,7 @@ import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.availability import is_outage
+from ledger.database import is_outage
 from ledger.domain.limits import IDENTIFIER_PATTERN
 
 log = logging.getLogger("api")

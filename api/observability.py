@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.availability import is_outage
 from api.boundary import correlation_id
+from ledger.database import is_outage
 
 requests_log = logging.getLogger("api.requests")
 METRICS_TIMEOUT_SECONDS = 1.0

@@ -11,7 +11,6 @@ from strawberry.extensions import DisableIntrospection, MaskErrors, ParserCache
 from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
-from api.availability import is_outage
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
@@ -19,6 +18,7 @@ from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.store import StoreMutation, StoreQuery
 from api.units import UnitsMutation, UnitsQuery
+from ledger.database import is_outage
 
 Query = merge_types("Query", (MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery))
 Mutation = merge_types(

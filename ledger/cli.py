@@ -118,6 +118,35 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.database import open_database
+    from projections.runner import ReadSide
+
+    with open_database(settings) as url:
+        ledger = _open_ledger(settings, url)
+        try:
+            read_side = ReadSide(ledger, signing_key=settings.signing_key)
+            read_side.open()
+            if args.quarantine_command == "retry":
+                names = sorted({q.model for q in read_side.quarantined()})
+                names = [n for n in names if args.view in (None, n)]
+                if names:
+                    read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
+            held = read_side.quarantined()
+        finally:
+            ledger.close()
+    if args.json:
+        rows = [{**vars(q), "at": q.at.isoformat()} for q in held]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not held:
+        print("没有被隔离的事件")
+    else:
+        print("读模型\t位置\t事件类型\t对象编号\t原因\t隔离时间")
+        for q in held:
+            print(f"{q.model}\t{q.position}\t{q.topic}\t{q.originator_id}\t{q.error}\t{q.at:%F %T}")
+    return 0
+
+
 def _project(settings: Settings, args: argparse.Namespace) -> int:
     import threading
 
@@ -394,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("view", nargs="?", help="读模型名称,如 member_totals")
     rebuild.add_argument("--batch-size", type=int, default=20_000)
     rebuild.set_defaults(run=_rebuild)
+
+    quarantine = commands.add_parser(
+        "quarantine", help="读模型无法应用而隔离的事件:列出,或修复代码后重建重试"
+    )
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    quarantine_commands.add_parser("list", help="列出被隔离的事件")
+    retry = quarantine_commands.add_parser("retry", help="重建有隔离事件的读模型(按顺序重放)")
+    retry.add_argument("view", nargs="?", help="只重建这个读模型")
+    quarantine.add_argument("--json", action="store_true", help="以 JSON 输出")
+    quarantine.set_defaults(run=_quarantine)
 
     project = commands.add_parser("project", help="持续更新读模型(独立进程)")
     project.add_argument("--batch-size", type=int, default=20_000)

