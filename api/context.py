@@ -23,6 +23,10 @@ from projections.runner import ReadSide
 
 T = TypeVar("T")
 MAX_WAIT_SECONDS = 5.0
+COMMAND_TIMEOUT_SECONDS = 15.0
+"""How long a client waits for a command. Past it the client is told to retry
+(``UNAVAILABLE``); the command may still complete, which a retry with the same key
+finds instead of doing it again."""
 
 
 class NotAllowed(GraphQLError):
@@ -113,8 +117,12 @@ class RequestContext:
         )
 
     async def write(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a ledger command in a worker thread (the library is synchronous)."""
-        return await anyio.to_thread.run_sync(functools.partial(command, *args, **kwargs))
+        """Run a ledger command in a worker thread (the library is synchronous), for
+        at most ``COMMAND_TIMEOUT_SECONDS`` (the library retries a lost connection)."""
+        with anyio.fail_after(COMMAND_TIMEOUT_SECONDS):
+            return await anyio.to_thread.run_sync(
+                functools.partial(command, *args, **kwargs), abandon_on_cancel=True
+            )
 
     async def wait_for(self, position: int | None) -> None:
         """Read-your-writes: wait until every read model has processed ``position``."""
