@@ -409,6 +409,42 @@ def test_a_client_trickling_its_headers_is_cut_off(monkeypatch: pytest.MonkeyPat
         thread.join(timeout=10)
 
 
+def test_a_client_trickling_its_body_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from api import boundary
+    from tests.e2e.conftest import free_port
+
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    monkeypatch.setattr(boundary, "BODY_TIMEOUT_SECONDS", 0.5)
+    app = Starlette(routes=[Route("/", echo, methods=["POST"])])
+    app.add_middleware(boundary.BodyLimit)
+    app.add_middleware(boundary.ErrorBoundary)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+            slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"REQUEST_TIMEOUT" in answer
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 # --- 9. client errors are not logged as server errors; metrics cannot be grown from outside
 
 

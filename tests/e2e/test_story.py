@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from websockets.sync.client import connect
 
-from api.auth import create_token
+from api.auth import create_token, hash_token
 from ledger.domain.values import Role
 from tests.e2e.conftest import Server
 
@@ -246,6 +246,30 @@ def test_a_kiosk_redeems_once_however_often_it_retries(
     )["data"]["member"]
     assert seen == {"name": "张*丰", "balance": "1.8"}
     story["redeemed_at"] = first["position"]
+
+
+def test_a_kiosk_header_cannot_borrow_another_kiosks_keys(
+    server: Server, story: dict[str, Any]
+) -> None:
+    """Keys are scoped by the kiosk's token: another kiosk naming the first one's
+    device in X-Device-Id gets neither its receipt nor its keys."""
+    first_kiosk, second = story["tokens"][Role.KIOSK], server.token(Role.KIOSK, story["community"])
+    with psycopg.connect(server.database_url) as conn:
+        row = conn.execute(
+            "SELECT id FROM api_tokens WHERE token_hash = %s", (hash_token(first_kiosk),)
+        ).fetchone()
+    assert row is not None
+    args = {"s": story["community"], "m": story["members"][0], "i": story["item"]}
+    response = httpx.post(
+        f"{server.base}/graphql",
+        json={"query": REDEEM, "variables": {"k": "kiosk-req-1", "q": 1, **args}},
+        headers={"Authorization": f"Bearer {second}", "X-Device-Id": f"token:{row[0]}"},
+        timeout=30,
+    )
+    borrowed = response.json()["data"]["redeem"]
+    assert borrowed["__typename"] == "InsufficientPoints", borrowed  # a new request, not a replay
+    again = server.gql(first_kiosk, REDEEM, k="kiosk-req-1", q=1, **args)["data"]["redeem"]
+    assert again["replayed"] is True
 
 
 def test_a_unit_reads_its_ranking_and_a_dossier_that_agree_with_the_events(
