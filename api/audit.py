@@ -12,6 +12,7 @@ from uuid import UUID
 
 import strawberry
 
+import audit
 from api.commands import is_admin, run_command
 from api.context import BadArgument, Info
 from api.errors import forbidden, problem
@@ -22,7 +23,7 @@ from api.types import (
 from ledger.domain.errors import LedgerError
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import Role
-from projections import audit, queries
+from projections import queries
 from projections.runner import VIEWS_CHANNEL
 
 

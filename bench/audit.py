@@ -15,11 +15,11 @@ import time
 
 import psycopg
 
+import audit
 from bench.common import bench_database
 from bench.projections import load
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
-from projections import audit
 from projections.chain import HashChain
 from projections.runner import ReadSide
 

@@ -297,8 +297,8 @@ def _schema(_: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    import audit
     from ledger.database import open_database
-    from projections import audit
     from projections.chain import Checkpoint
 
     with open_database(settings) as url:
@@ -334,7 +334,7 @@ def _audit_replay(settings: Settings, url: str, args: argparse.Namespace) -> int
     from datetime import UTC, datetime
     from uuid import UUID
 
-    from projections import audit
+    import audit
 
     ledger = _open_ledger(settings, url)
     try:

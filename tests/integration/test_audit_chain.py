@@ -14,11 +14,12 @@ from uuid import uuid4
 import psycopg
 import pytest
 
+import audit
 from ledger import database
 from ledger.application import Ledger
 from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
 from ledger.simulation import Generator, Scale
-from projections import audit, chain
+from projections import chain
 from projections.runner import ReadSide
 
 TINY = Scale(communities=2, grids=1, units=3, party_members=30, residents=10, days=8)

@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
+import audit
 from ledger.application import Ledger
 from ledger.simulation import Generator, History, Scale
-from projections import audit
 from projections.runner import ReadSide
 
 SMALL = Scale(communities=3, grids=1, units=5, party_members=60, residents=20, days=30)

@@ -1,0 +1,85 @@
+"""Every event of an aggregate, with who did it, when, why, and the points it moved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from ledger.application import Ledger
+from ledger.domain.account import Account
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One event of an aggregate's history and who, when, why and under which rules."""
+
+    position: int
+    aggregate_id: UUID
+    version: int
+    event: str
+    at: datetime
+    actor: str | None
+    role: str | None
+    device: str | None
+    correlation_id: str | None
+    policy_version: int | None
+    amount: Decimal | None
+    cause: str | None
+    balance: Decimal | None  # the member's spendable balance after it (account events)
+
+
+def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
+    """Every event of an aggregate in order; a member's history includes their account's."""
+    ids = [aggregate_id]
+    account_id = Account.create_id(aggregate_id)
+    with ledger.group_recorder.datastore.get_connection() as conn:
+        if conn.execute(
+            "SELECT 1 FROM ledger_events WHERE originator_id = %s LIMIT 1", (account_id,)
+        ).fetchone():
+            ids.append(account_id)
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM ledger_events WHERE originator_id = ANY(%s) ORDER BY notification_id",
+            (ids,),
+        ).fetchall()
+    lines = []
+    account: Account | None = None
+    for row in rows:
+        event: Any = ledger.mapper.to_domain_event(
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+        )
+        balance = None
+        if row["originator_id"] == account_id:
+            account = event.mutate(account)
+            balance = account.balance if account is not None else None
+        ctx = getattr(event, "ctx", None)
+        cause = getattr(event, "cause", None)
+        lines.append(
+            HistoryLine(
+                position=row["notification_id"],
+                aggregate_id=row["originator_id"],
+                version=row["originator_version"],
+                event=row["topic"].rsplit(":", 1)[-1],
+                at=event.timestamp,
+                actor=ctx.actor_id if ctx else None,
+                role=ctx.role.value if ctx else None,
+                device=ctx.device if ctx else None,
+                correlation_id=ctx.correlation_id if ctx else None,
+                policy_version=getattr(event, "policy_version", None),
+                amount=getattr(event, "amount", None),
+                cause=f"{cause.kind.value}:{cause.id or ''}" if cause else None,
+                balance=balance,
+            )
+        )
+    return lines
