@@ -1,4 +1,5 @@
-"""The HTTP server: ``create_app()`` builds everything, nothing connects at import time."""
+"""The HTTP server: ``create_app()`` builds it over a ledger and its read side; nothing
+connects at import time."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import anyio.to_thread
 import asyncpg
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from psycopg.conninfo import conninfo_to_dict
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -33,9 +33,8 @@ from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint
 from api.schema import build_schema
 from ledger.application import Ledger
-from ledger.database import database_url, eventsourcing_env, is_outage, open_database
+from ledger.database import as_uri, is_outage
 from ledger.domain.limits import IDENTIFIER_PATTERN
-from ledger.settings import Settings, load_settings
 from projections import queries
 from projections.runner import VIEWS_CHANNEL, ReadSide
 
@@ -269,10 +268,16 @@ def route_label(app: Starlette, scope: Scope) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, production: bool = False, follow: bool = True
+    url: str,
+    ledger: Ledger,
+    read_side: ReadSide,
+    signing_key: bytes,
+    *,
+    production: bool = False,
+    follow: bool = True,
 ) -> Starlette:
-    """The whole server. ``follow`` runs the read models' runner in a thread."""
-    settings = settings or load_settings()
+    """The whole server over a ledger and its read side (``entrypoints.bootstrap``
+    makes them). ``follow`` runs the read models' runner in a thread."""
     metrics = Metrics()
     graphql = LedgerGraphQL(
         build_schema(production=production),
@@ -283,40 +288,35 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        with contextlib.ExitStack() as stack:
-            url = stack.enter_context(open_database(settings))
-            ledger = Ledger(eventsourcing_env(url), id_hash_key=settings.id_hash_key)
-            stack.callback(ledger.close)
-            read_side = ReadSide(ledger, signing_key=settings.signing_key)
-            await anyio.to_thread.run_sync(read_side.open)
-            stop = threading.Event()
-            runner = threading.Thread(target=read_side.run, args=(stop,), daemon=True)
+        await anyio.to_thread.run_sync(read_side.open)
+        stop = threading.Event()
+        runner = threading.Thread(target=read_side.run, args=(stop,), daemon=True)
+        if follow:
+            runner.start()
+        uri = as_uri(url)
+        pool = await asyncpg.create_pool(
+            uri,
+            min_size=2,
+            max_size=20,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=DB_TIMEOUT_SECONDS,
+        )
+        await pool.execute(CREATE_TOKENS)
+        cache = ResultCache()
+        listener = asyncio.create_task(follow_views(uri, cache))
+        app.state.ledger, app.state.read_side = ledger, read_side
+        app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
+        app.state.database_url, app.state.signing_key = url, signing_key
+        try:
+            yield
+        finally:
+            stop.set()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             if follow:
-                runner.start()
-            uri = database_url(url, str(conninfo_to_dict(url).get("dbname") or "ledger"))
-            pool = await asyncpg.create_pool(
-                uri,
-                min_size=2,
-                max_size=20,
-                timeout=CONNECT_TIMEOUT_SECONDS,
-                command_timeout=DB_TIMEOUT_SECONDS,
-            )
-            await pool.execute(CREATE_TOKENS)
-            cache = ResultCache()
-            listener = asyncio.create_task(follow_views(uri, cache))
-            app.state.ledger, app.state.read_side = ledger, read_side
-            app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
-            app.state.database_url, app.state.signing_key = url, settings.signing_key
-            try:
-                yield
-            finally:
-                stop.set()
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
-                if follow:
-                    await anyio.to_thread.run_sync(runner.join)
-                await pool.close()
+                await anyio.to_thread.run_sync(runner.join)
+            await pool.close()
 
     app = Starlette(
         routes=[

@@ -12,6 +12,7 @@ through asyncpg. 16 concurrent clients; requests per second, p50 and p99.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,7 @@ from starlette.routing import Route
 from api.app import create_app
 from api.auth import create_token
 from bench.common import bench_database
+from entrypoints.bootstrap import bootstrap
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind
@@ -112,8 +114,16 @@ async def plain(request: Request) -> Response:
 
 
 def serving_app() -> Starlette:
-    """The real application plus the plain endpoint, for ``uvicorn --factory``."""
-    app = create_app(follow=False)
+    """The real application plus the plain endpoint, for ``uvicorn --factory``; the
+    services stay open for the life of the process."""
+    services = contextlib.ExitStack().enter_context(bootstrap())
+    app = create_app(
+        services.url,
+        services.ledger,
+        services.read_side,
+        services.settings.signing_key,
+        follow=False,
+    )
     app.router.routes.append(Route("/plain", plain))
     return app
 

@@ -16,6 +16,7 @@ import time
 import psycopg
 
 import audit
+from audit.verification import READ_BATCH
 from bench.common import bench_database
 from bench.projections import load
 from ledger.application import Ledger
@@ -29,7 +30,7 @@ KEY = bytes(32)
 def read_raw(url: str) -> int:
     count = 0
     with psycopg.connect(url) as conn, conn.cursor(name="raw") as cursor:
-        cursor.itersize = audit.READ_BATCH
+        cursor.itersize = READ_BATCH
         cursor.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM ledger_events ORDER BY notification_id"

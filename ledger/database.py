@@ -112,6 +112,11 @@ def database_url(url: str, dbname: str) -> str:
     return f"postgresql://{auth}{host}:{port}/{quote(dbname)}"
 
 
+def as_uri(url: str) -> str:
+    """The same database's URL as a URI (asyncpg takes no other form)."""
+    return database_url(url, str(conninfo_to_dict(url).get("dbname") or DATABASE_NAME))
+
+
 def ensure_database(url: str) -> None:
     """Create the database named in ``url`` if it does not exist."""
     params = conninfo_to_dict(url)

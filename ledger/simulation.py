@@ -90,7 +90,7 @@ class Generator:
         self.batch_size = batch_size
         self.progress = progress
 
-    def _id(self, *key: object) -> UUID:
+    def id_of(self, *key: object) -> UUID:
         """Ids from the seed and a natural key: the same seed, the same ids."""
         return stable_id("generated", self.seed, *key)
 
@@ -110,7 +110,7 @@ class Generator:
         ledger, rng, scale = self.ledger, self.rng, self.scale
         with ledger.batch():
             history = History(
-                ledger.register_street("果园新村街道", ADMIN, id=self._id("street")).id
+                ledger.register_street("果园新村街道", ADMIN, id=self.id_of("street")).id
             )
             for c in range(scale.communities):
                 grids = [f"{g + 1}网格" for g in range(scale.grids)]
@@ -119,7 +119,7 @@ class Generator:
                     f"第{c + 1}社区",
                     ADMIN,
                     grids=grids,
-                    id=self._id("community", c),
+                    id=self.id_of("community", c),
                 ).id
                 history.communities.append(community)
             for u in range(scale.units):
@@ -130,7 +130,7 @@ class Generator:
                     UNIT_KINDS[u % len(UNIT_KINDS)],
                     ADMIN,
                     communities=paired,
-                    id=self._id("unit", u),
+                    id=self.id_of("unit", u),
                 ).id
                 ledger.report_unit(unit, paired[0], scale.start, ADMIN)
                 for community in paired:
@@ -173,7 +173,7 @@ class Generator:
                         grid_id=grid,
                         unit_id=unit,
                         phone=f"13{rng.randint(0, 999_999_999):09d}",
-                        member_id=self._id("member", number),
+                        member_id=self.id_of("member", number),
                         branch=f"第{number % scale.branches + 1}党支部" if party else None,
                         team=f"志愿服务队{number % scale.volunteer_teams + 1}"
                         if kind is MemberKind.VOLUNTEER
@@ -192,7 +192,7 @@ class Generator:
                 items = []
                 for name, price in GOODS:
                     item = self.ledger.list_item(
-                        community, name, price, ADMIN, item_id=self._id("item", community, name)
+                        community, name, price, ADMIN, item_id=self.id_of("item", community, name)
                     ).id
                     donor = f"单位{self.rng.randint(1, self.scale.units)}"
                     self.ledger.restock_item(item, 10_000, donor, ADMIN)
@@ -242,7 +242,7 @@ class Generator:
                 f"需要{category}",
                 ADMIN,
                 category=category,
-                need_id=self._id("need", community, start, rng.random()),
+                need_id=self.id_of("need", community, start, rng.random()),
             ).id
         task = ledger.publish_task(
             community,
@@ -253,7 +253,7 @@ class Generator:
             capacity,
             ADMIN,
             need_id=need,
-            task_id=self._id("task", community, start, self.rng.random()),
+            task_id=self.id_of("task", community, start, self.rng.random()),
         ).id
         if rng.random() < 0.02:
             ledger.cancel_task(task, "天气原因取消", ADMIN)

@@ -8,9 +8,11 @@ from uuid import uuid4
 
 import pytest
 
+from entrypoints.bootstrap import bootstrap
 from ledger import database
 from ledger.application import Ledger
-from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
+from ledger.database import EmbeddedServer, drop_database, ensure_database
+from ledger.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +32,12 @@ def database_url(pg_server: EmbeddedServer) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def ledger(database_url: str) -> Iterator[Ledger]:
-    app = Ledger(eventsourcing_env(database_url), id_hash_key=b"test-id-hash-key")
-    yield app
-    app.close()
+def ledger(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        id_hash_key=b"test-id-hash-key",
+        signing_key=bytes(32),
+    )
+    with bootstrap(settings) as services:
+        yield services.ledger

@@ -60,7 +60,7 @@ def running_server(database_url: str, workdir: Path, *args: str) -> Iterator[Ser
     with (
         log.open("w") as out,
         subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

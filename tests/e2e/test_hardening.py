@@ -184,7 +184,7 @@ def test_a_server_without_a_runner_is_ready_after_a_rebuild_elsewhere(
 ) -> None:
     with running_server(server.database_url, tmp_path, "--no-follow") as reader:
         rebuilt = subprocess.run(
-            [sys.executable, "-m", "ledger.cli", "rebuild"],
+            [sys.executable, "-m", "entrypoints.cli", "rebuild"],
             env={**os.environ, "DATABASE_URL": server.database_url},
             capture_output=True,
             text=True,

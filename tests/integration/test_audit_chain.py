@@ -112,7 +112,7 @@ def test_a_kept_checkpoint_still_verifies_against_a_longer_ledger(
     side.catch_up()
     env = {**os.environ, "DATABASE_URL": url, "LEDGER_DATA_DIR": str(tmp_path)}
     run = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "audit", "verify", "--against", str(kept)],
+        [sys.executable, "-m", "entrypoints.cli", "audit", "verify", "--against", str(kept)],
         env=env,
         capture_output=True,
         text=True,
@@ -126,7 +126,7 @@ def test_a_kept_checkpoint_still_verifies_against_a_longer_ledger(
     tamper(url, "UPDATE ledger_events SET state = state || %s WHERE notification_id = 5", b" ")
     tamper(url, "UPDATE audit_chain SET link = %s WHERE position = 5", b"x" * 32)
     failed = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "audit", "verify", "--against", str(kept)],
+        [sys.executable, "-m", "entrypoints.cli", "audit", "verify", "--against", str(kept)],
         env=env,
         capture_output=True,
         text=True,
@@ -153,7 +153,7 @@ def test_an_export_can_be_checked_offline(chained: Any, tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "ledger.cli",
+            "entrypoints.cli",
             "audit",
             "export",
             "--member",

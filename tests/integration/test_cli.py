@@ -12,7 +12,7 @@ def ledger(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["LEDGER_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -44,7 +44,7 @@ def test_tokens_are_created_listed_and_revoked(database_url: str, tmp_path: Path
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ledger.cli", "token", *args],
+            [sys.executable, "-m", "entrypoints.cli", "token", *args],
             env=env,
             capture_output=True,
             text=True,

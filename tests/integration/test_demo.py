@@ -5,7 +5,8 @@ from pathlib import Path
 import psycopg
 
 from api.auth import LOOKUP, hash_token
-from api.demo import prepare_demo
+from entrypoints.bootstrap import bootstrap
+from entrypoints.demo import prepare_demo
 from ledger.settings import load_settings
 from ledger.simulation import Scale
 
@@ -14,7 +15,8 @@ TINY = Scale(communities=2, grids=1, units=3, party_members=20, residents=5, day
 
 def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tmp_path: Path):
     settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url})
-    tokens = prepare_demo(database_url, settings, scale=TINY)
+    with bootstrap(settings) as services:
+        tokens = prepare_demo(services, scale=TINY)
     with psycopg.connect(database_url) as conn:
         events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
         assert events is not None and events[0] > 100
@@ -23,7 +25,8 @@ def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tm
             for _, token in tokens
         }
     assert roles == {"admin", "auditor", "kiosk"}
-    again = prepare_demo(database_url, settings, scale=TINY)
+    with bootstrap(settings) as services:
+        again = prepare_demo(services, scale=TINY)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
     assert len(again) == 3

@@ -63,7 +63,7 @@ def test_the_command_reads_xlsx_and_writes_the_bad_rows_report(
     book.save(source)
     env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "import", "services", str(source)],
+        [sys.executable, "-m", "entrypoints.cli", "import", "services", str(source)],
         env=env,
         capture_output=True,
         text=True,

@@ -155,7 +155,7 @@ def test_a_killed_runner_restarts_without_counting_twice_or_skipping(
         env = {**os.environ, "DATABASE_URL": url}
         killed_at = 0
         with subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "project", "--batch-size", "20"],
+            [sys.executable, "-m", "entrypoints.cli", "project", "--batch-size", "20"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -246,7 +246,15 @@ def test_ledger_rebuild_rebuilds_one_view_with_a_progress_bar(lived: Any) -> Non
     before = snapshot(url)
     env = {**os.environ, "DATABASE_URL": url}
     done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "rebuild", "unit_rankings", "--batch-size", "500"],
+        [
+            sys.executable,
+            "-m",
+            "entrypoints.cli",
+            "rebuild",
+            "unit_rankings",
+            "--batch-size",
+            "500",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -262,7 +270,7 @@ def test_ledger_rebuild_rebuilds_one_view_with_a_progress_bar(lived: Any) -> Non
     assert generation is not None and generation[0] >= 2
     assert_same_rows(before, snapshot(url))
     wrong = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "rebuild", "no_such_view"],
+        [sys.executable, "-m", "entrypoints.cli", "rebuild", "no_such_view"],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,46 @@
+"""``ledger import services``: past service records from CSV or XLSX."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+from entrypoints.bootstrap import bootstrap
+from entrypoints.progress import ProgressBar
+from ledger.importer import import_services, read_rows
+from ledger.settings import Settings
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    source = Path(args.file)
+    if not source.exists():
+        print(f"找不到文件 {source}", file=sys.stderr)
+        return 2
+    total = sum(1 for _ in read_rows(source))
+    bar = ProgressBar(f"导入 {source.name}")
+    with bootstrap(settings) as services:
+        result = import_services(
+            services.ledger, read_rows(source), source.name, lambda done: bar(done, total)
+        )
+    bar(total, total)
+    errors = Path(args.errors or f"{source}.errors.csv")
+    with errors.open("w", encoding="utf-8-sig", newline="") as out:
+        report = csv.writer(out)
+        report.writerow(["行号", "原因"])
+        report.writerows(result.bad)
+    print(f"导入 {result.imported} 行,已导入过 {result.already} 行,有误 {len(result.bad)} 行")
+    if result.bad:
+        print(f"有误的行及原因见 {errors}")
+    return 0 if not result.bad else 1
+
+
+def add(commands: Any) -> None:
+    importer = commands.add_parser("import", help="导入已有的服务记录(CSV 或 XLSX)")
+    import_commands = importer.add_subparsers(dest="import_command", required=True)
+    services = import_commands.add_parser("services", help="服务记录:成员、单位、社区与每次服务")
+    services.add_argument("file")
+    services.add_argument("--errors", help="有误行的报告(CSV),默认 FILE.errors.csv")
+    importer.set_defaults(run=_import)

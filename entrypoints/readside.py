@@ -1,0 +1,85 @@
+"""``ledger project``, ``ledger rebuild`` and ``ledger quarantine``: the read models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from entrypoints.bootstrap import bootstrap
+from entrypoints.progress import ProgressBar
+from ledger.settings import Settings
+from projections.runner import BATCH_SIZE, READ_MODELS
+
+log = logging.getLogger(__name__)
+
+
+def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    names = [args.view] if args.view else [m.name for m in READ_MODELS]
+    known = {m.name for m in READ_MODELS}
+    if not set(names) <= known:
+        print(f"没有名为 {args.view} 的读模型;可选:{'、'.join(sorted(known))}", file=sys.stderr)
+        return 2
+    with bootstrap(settings, batch_size=args.batch_size) as services:
+        services.read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
+    return 0
+
+
+def _project(settings: Settings, args: argparse.Namespace) -> int:
+    from api.observability import log_json_lines
+
+    log_json_lines()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with bootstrap(settings, batch_size=args.batch_size) as services:
+        log.warning("projection worker following %s", services.url)
+        services.read_side.run(stop)
+    return 0
+
+
+def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    with bootstrap(settings) as services:
+        read_side = services.read_side
+        read_side.open()
+        if args.quarantine_command == "retry":
+            names = sorted({q.model for q in read_side.quarantined()})
+            names = [n for n in names if args.view in (None, n)]
+            if names:
+                read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
+        held = read_side.quarantined()
+    if args.json:
+        rows = [{**vars(q), "at": q.at.isoformat()} for q in held]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not held:
+        print("没有被隔离的事件")
+    else:
+        print("读模型\t位置\t事件类型\t对象编号\t原因\t隔离时间")
+        for q in held:
+            print(f"{q.model}\t{q.position}\t{q.topic}\t{q.originator_id}\t{q.error}\t{q.at:%F %T}")
+    return 0
+
+
+def add(commands: Any) -> None:
+    rebuild = commands.add_parser("rebuild", help="从头重建读模型(全部或指定一个)")
+    rebuild.add_argument("view", nargs="?", help="读模型名称,如 member_totals")
+    rebuild.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    rebuild.set_defaults(run=_rebuild)
+
+    project = commands.add_parser("project", help="持续更新读模型(独立进程)")
+    project.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    project.set_defaults(run=_project)
+
+    quarantine = commands.add_parser(
+        "quarantine", help="读模型无法应用而隔离的事件:列出,或修复代码后重建重试"
+    )
+    quarantine.add_argument("--json", action="store_true", help="以 JSON 输出")
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    quarantine_commands.add_parser("list", help="列出被隔离的事件")
+    retry = quarantine_commands.add_parser("retry", help="重建有隔离事件的读模型(按顺序重放)")
+    retry.add_argument("view", nargs="?", help="只重建这个读模型")
+    quarantine.set_defaults(run=_quarantine)
