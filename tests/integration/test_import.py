@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -58,7 +59,9 @@ def test_the_command_reads_xlsx_and_writes_the_bad_rows_report(
     assert sheet is not None
     sheet.append(HEADER.split(","))
     for row in (ROWS[2].replace("R3", "X3"), ROWS[3].replace("R4", "X4")):
-        sheet.append(row.split(","))
+        cells = row.split(",")
+        cells[8] = cells[8].replace("打麻将", "打麻将,夜间")  # a comma inside a cell
+        sheet.append(cells)
     source = tmp_path / "past.xlsx"
     book.save(source)
     env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(tmp_path)}
@@ -73,4 +76,7 @@ def test_the_command_reads_xlsx_and_writes_the_bad_rows_report(
     assert done.returncode == 1, done.stderr
     assert "导入 1 行" in done.stdout and "有误 1 行" in done.stdout
     report = (tmp_path / "past.xlsx.errors.csv").read_text(encoding="utf-8-sig")
-    assert report.splitlines() == ["行号,原因", "3,未知服务类别“打麻将”"]
+    assert list(csv.reader(report.splitlines())) == [
+        ["行号", "原因"],
+        ["3", "未知服务类别“打麻将,夜间”"],
+    ]
