@@ -9,6 +9,10 @@ views over in one transaction and drops the old generation.
 Events are read from the notification log in batches; each read model applies a
 whole batch and records it with its tracking record in one transaction. When
 the log is exhausted the runner waits for the event store's NOTIFY.
+
+One object, ``ReadSide``, keeps these together (about 380 lines): generations, following
+the log and waiting for it share the live map and its registry; what an event that
+cannot be applied leaves behind is in ``projections.quarantine``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,12 +34,14 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.application import Ledger
 from ledger.database import is_outage
+from projections import quarantine
 from projections.base import ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
 from projections.chain import HashChain
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
+from projections.quarantine import Quarantined
 from projections.units import UnitRankings
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,6 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     Dossiers,
 )
 REGISTRY = "read_models"
-QUARANTINE = "read_model_quarantine"
 VIEWS_CHANNEL = "read_models"
 BATCH_SIZE = 20000
 RETRY_FIRST_SECONDS = 0.5
@@ -62,20 +65,6 @@ Progress = Callable[[int, int], None]
 
 class UnknownReadModel(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """An event a read model could not apply: set aside with its reason, so that the
-    runner goes on and an operator can see it, mend the code and rebuild."""
-
-    model: str
-    generation: str
-    position: int
-    topic: str
-    originator_id: str
-    error: str
-    at: datetime
 
 
 class ReadSide:
@@ -107,14 +96,7 @@ class ReadSide:
                     "generation integer, switched_at timestamptz DEFAULT now())"
                 ).format(Identifier(REGISTRY))
             )
-            curs.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (generation text, position bigint, "
-                    "model text NOT NULL, topic text NOT NULL, originator_id text NOT NULL, "
-                    "error text NOT NULL, at timestamptz NOT NULL DEFAULT now(), "
-                    "PRIMARY KEY (generation, position))"
-                ).format(Identifier(QUARANTINE))
-            )
+            curs.execute(quarantine.CREATE)
 
     # --- generations --------------------------------------------------------------
 
@@ -149,10 +131,7 @@ class ReadSide:
             ).fetchall()
             for row in tables:
                 curs.execute(SQL("DROP TABLE {}").format(Identifier(row["tablename"])))
-            curs.execute(
-                SQL("DELETE FROM {} WHERE generation = %s").format(Identifier(QUARANTINE)),
-                (prefix,),
-            )
+            quarantine.forget(curs, prefix)
 
     def open(self) -> dict[str, ReadModel]:
         """The live generation of every read model, building any that is missing
@@ -320,15 +299,18 @@ class ReadSide:
     def _quarantine(self, model: ReadModel, event: Any, position: int, error: Exception) -> None:
         stored = event.notification if isinstance(event, Undecodable) else event
         topic = stored.topic if isinstance(stored, Notification) else get_topic(type(stored))
-        reason = f"{type(error).__name__}: {error}"[:2000]
+        reason = ""
 
         def record(curs: Cursor[DictRow]) -> None:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} (generation, position, model, topic, originator_id, error) "
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-                ).format(Identifier(QUARANTINE)),
-                (model.view.prefix, position, model.name, topic, str(stored.originator_id), reason),
+            nonlocal reason
+            reason = quarantine.record(
+                curs,
+                model.view.prefix,
+                position,
+                model.name,
+                topic,
+                str(stored.originator_id),
+                error,
             )
 
         model.view.skip(Tracking(self.ledger.name, position), record)
@@ -347,16 +329,8 @@ class ReadSide:
 
     def quarantined(self) -> list[Quarantined]:
         """The events the live read models have set aside, in log order."""
-        prefixes = [m.view.prefix for m in self.live.values()]
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                SQL(
-                    "SELECT model, generation, position, topic, originator_id, error, at "
-                    "FROM {} WHERE generation = ANY(%s) ORDER BY position, model"
-                ).format(Identifier(QUARANTINE)),
-                (prefixes,),
-            ).fetchall()
-        return [Quarantined(**row) for row in rows]
+            return quarantine.held(conn, [m.view.prefix for m in self.live.values()])
 
     def _notify_readers(self, position: int) -> None:
         with self.datastore.get_connection() as conn:
