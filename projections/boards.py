@@ -10,7 +10,7 @@ from uuid import UUID
 from ledger.domain.member import Member
 from ledger.domain.rulebook import RuleBook
 from ledger.domain.store import Item, Redemption
-from ledger.domain.work import Service, Task
+from ledger.domain.work import Service, ServiceStatus, Task, TaskStatus
 from projections.base import ReadModel, Row, Table, event_class
 
 ZERO = Decimal(0)
@@ -156,7 +156,7 @@ class CommunityBoards(ReadModel):
                 "ends_at": event.ends_at,
                 "capacity": event.capacity,
                 "claims": 0,
-                "status": "OPEN",
+                "status": TaskStatus.OPEN.name,
             }
         )
 
@@ -165,10 +165,11 @@ class CommunityBoards(ReadModel):
 
     def on_task_cancelled(self, event: Any, task_id: UUID, _: int) -> None:
         row = self._row("board_tasks", task_id)
-        row["status"], row["claims"] = "CANCELLED", row["claims"] - len(event.released)
+        row["status"] = TaskStatus.CANCELLED.name
+        row["claims"] -= len(event.released)
 
     def on_task_closed(self, _: Any, task_id: UUID, __: int) -> None:
-        self._row("board_tasks", task_id)["status"] = "CLOSED"
+        self._row("board_tasks", task_id)["status"] = TaskStatus.CLOSED.name
 
     def on_service(self, event: Any, service_id: UUID, _: int) -> None:
         self.rows["board_services"].put(
@@ -177,7 +178,7 @@ class CommunityBoards(ReadModel):
                 "task_id": event.task_id,
                 "member_id": event.member_id,
                 "community_id": event.community_id,
-                "status": "CLAIMED",
+                "status": ServiceStatus.CLAIMED.name,
                 "checked_out_at": None,
                 "unit_id": None,
                 "hours": None,
@@ -186,18 +187,18 @@ class CommunityBoards(ReadModel):
         )
 
     def on_service_status(self, event: Any, service_id: UUID, _: int) -> None:
-        status = {"CheckedIn": "CHECKED_IN", "Released": "RELEASED"}[type(event).__name__]
-        self._row("board_services", service_id)["status"] = status
+        status = {"CheckedIn": ServiceStatus.CHECKED_IN, "Released": ServiceStatus.RELEASED}
+        self._row("board_services", service_id)["status"] = status[type(event).__name__].name
 
     def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
         row = self._row("board_services", service_id)
-        row["status"], row["checked_out_at"] = "CHECKED_OUT", event.at
+        row["status"], row["checked_out_at"] = ServiceStatus.CHECKED_OUT.name, event.at
 
     def on_rated(self, event: Any, service_id: UUID, _: int) -> None:
         service = self._row("board_services", service_id)
         member = self.rows["board_members"].get(service["member_id"])
         service.update(
-            status="RATED",
+            status=ServiceStatus.RATED.name,
             unit_id=member["unit_id"] if member else None,
             hours=event.award.hours,
             points=event.award.points,
@@ -206,7 +207,7 @@ class CommunityBoards(ReadModel):
 
     def on_reversed(self, _: Any, service_id: UUID, __: int) -> None:
         service = self._row("board_services", service_id)
-        service["status"] = "REVERSED"
+        service["status"] = ServiceStatus.REVERSED.name
         self._by_unit(service, -1)
 
     def _by_unit(self, service: Row, sign: int) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.account import Account
+from ledger.domain.values import member_of
 from projections.base import ReadModel, Table, event_class
 
 ENTRIES = Table(
@@ -63,8 +64,9 @@ class LedgerEntries(ReadModel):
         if amount == 0:
             return
         taker, giver = event.from_account, event.to_account
-        member = _party(taker if taker.startswith("member:") else giver)
-        other = giver if taker.startswith("member:") else taker
+        taker_is_member = member_of(taker) is not None
+        member = _party(taker if taker_is_member else giver)
+        other = giver if taker_is_member else taker
         community = _party(other)
         kind = event.cause.kind.value
         cause = event.cause.id

@@ -9,11 +9,12 @@ from uuid import UUID
 from ledger.domain.account import Account
 from ledger.domain.member import Member
 from ledger.domain.rulebook import RuleBook
+from ledger.domain.values import CategoryClass, Rating, member_of
 from ledger.domain.work import Service
 from projections.base import ReadModel, Row, Table, event_class
 
 ZERO = Decimal(0)
-CLASSES = ("routine", "skilled", "hard")
+CLASSES = tuple(c.value for c in CategoryClass)
 
 MEMBER_TOTALS = Table(
     "member_totals",
@@ -69,11 +70,11 @@ MEMBER_POLICY = Table(
     (("id", "integer"), ("version", "integer"), ("annual_floor_hours", "numeric")),
     key=("id",),
 )
-RATING_COLUMNS = {"EXCELLENT": "excellent", "GOOD": "good", "FAIR": "fair"}
-
-
-def member_of(account: str) -> UUID:
-    return UUID(account.removeprefix("member:"))
+RATING_COLUMNS = {
+    Rating.EXCELLENT.name: "excellent",
+    Rating.GOOD.name: "good",
+    Rating.FAIR.name: "fair",
+}
 
 
 class MemberTotals(ReadModel):
@@ -99,7 +100,7 @@ class MemberTotals(ReadModel):
             event_class(RuleBook, "Published"): "on_policy",
         }
 
-    def _member(self, member_id: UUID) -> Row:
+    def _member(self, member_id: UUID | None) -> Row:
         row = self.rows["member_totals"].get(member_id)
         assert row is not None, member_id
         self.rows["member_totals"].changed(row)

@@ -14,13 +14,16 @@ from uuid import UUID
 
 from ledger.domain.member import Member
 from ledger.domain.organisation import Unit
+from ledger.domain.policy import PointsPolicy
 from ledger.domain.rulebook import RuleBook
+from ledger.domain.values import CategoryClass, Rating
 from ledger.domain.work import Service
 from projections.base import ReadModel, Row, Table, event_class
 
 ZERO = Decimal(0)
-DEFAULT_FLOOR = Decimal(20)
-RATING_SCORE = {"EXCELLENT": 3, "GOOD": 2, "FAIR": 1}
+DEFAULT_FLOOR = PointsPolicy().annual_floor_hours
+"""The rule book's floor until a published version says otherwise."""
+RATING_SCORE = {Rating.EXCELLENT.name: 3, Rating.GOOD.name: 2, Rating.FAIR.name: 1}
 """Average rating is on a three-point scale: 很好 3, 好 2, 一般 1."""
 
 UNITS = Table(
@@ -216,7 +219,7 @@ class UnitRankings(ReadModel):
             day=award.day,
             hours=award.hours,
             points=award.points,
-            hard=award.category_class.name == "HARD",
+            hard=award.category_class is CategoryClass.HARD,
             rating=event.rating.name,
         )
         services.changed(service)

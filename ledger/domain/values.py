@@ -126,8 +126,22 @@ class Lot:
 # --- account names of the double entry ----------------------------------------
 
 
+MEMBER_ACCOUNT_PREFIX = "member:"
+
+
 def member_account(member_id: UUID) -> str:
-    return f"member:{member_id}"
+    return f"{MEMBER_ACCOUNT_PREFIX}{member_id}"
+
+
+def member_of(account: str) -> UUID | None:
+    """The member whose account this is (the inverse of ``member_account``); None for
+    any other account, or for a name that only looks like a member's."""
+    if not account.startswith(MEMBER_ACCOUNT_PREFIX):
+        return None
+    try:
+        return UUID(account.removeprefix(MEMBER_ACCOUNT_PREFIX))
+    except ValueError:
+        return None
 
 
 def issuance_account(community_id: UUID) -> str:
