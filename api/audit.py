@@ -22,7 +22,13 @@ from api.types import (
 )
 from ledger.domain.errors import LedgerError
 from ledger.domain.policy import PointsPolicy
-from ledger.domain.values import Role
+from ledger.domain.values import (
+    Role,
+    issuance_account,
+    member_account,
+    member_of,
+    store_account,
+)
 from projections import queries
 from projections.runner import VIEWS_CHANNEL
 
@@ -200,7 +206,7 @@ class AuditQuery:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "账户重放")
         state = await ctx.write(audit.replay_member, ctx.ledger, member_id, at)
-        entries = await queries.balance_as_of(ctx.pool, f"member:{member_id}", at)
+        entries = await queries.balance_as_of(ctx.pool, member_account(member_id), at)
         return MemberAt(
             member_id=member_id,
             at=at,
@@ -242,13 +248,7 @@ class AuditQuery:
         ctx = info.context
         ctx.require(_reads_account(info, account), "该账户")
         await ctx.wait_for(wait_for)
-        rows = await ctx.pool.fetch(
-            "SELECT * FROM ledger_entries WHERE account = $1 AND position < $2 "
-            "ORDER BY position DESC LIMIT $3",
-            account,
-            after or 2**62,
-            min(max(first, 1), queries.MAX_PAGE),
-        )
+        rows = await queries.account_entries(ctx.pool, account, first=first, before=after)
         return [LedgerEntry.from_row(r) for r in rows]
 
     @strawberry.field(description="某账户在某一时刻的余额")
@@ -275,16 +275,17 @@ class AuditMutation:
 
 
 def _reads_account(info: Info, account: str) -> bool:
+    """A member reads their own account; a community its issuance and its store."""
     ctx = info.context
     if ctx.reads_everything():
         return True
-    kind, _, ident = account.partition(":")
-    try:
-        owner = UUID(ident)
-    except ValueError:
-        return False
-    return (kind == "member" and ctx.scoped(Role.MEMBER, owner)) or (
-        kind in ("issuance", "store") and ctx.scoped(Role.COMMUNITY, owner)
+    member = member_of(account)
+    if member is not None:
+        return ctx.scoped(Role.MEMBER, member)
+    return ctx.principal is not None and any(
+        ctx.scoped(Role.COMMUNITY, community)
+        and account in (issuance_account(community), store_account(community))
+        for community in ctx.principal.scope
     )
 
 
@@ -307,12 +308,7 @@ class AuditSubscription:
             await conn.add_listener(VIEWS_CHANNEL, wake)
             try:
                 while await ctx.still_authorised():
-                    rows = await conn.fetch(
-                        "SELECT * FROM ledger_entries WHERE position > $1 "
-                        "ORDER BY position, leg LIMIT $2",
-                        after,
-                        BATCH,
-                    )
+                    rows = await queries.entries_after(conn, after, BATCH)
                     for row in rows:
                         yield LedgerEntry.from_row(row)
                         after = row["position"]

@@ -6,6 +6,9 @@
 - kiosk (one community's store): look up members living there, redeem, read the catalogue.
 - auditor (no scope): read everything, write nothing.
 - member (the member): their own data; claim, check in and out for themself.
+
+The token table's statements live in ``projections.tokens``; here are the rules a
+token obeys and the cache the server looks tokens up through.
 """
 
 from __future__ import annotations
@@ -13,37 +16,66 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from types import MappingProxyType
 from uuid import UUID, uuid4
 
 import asyncpg
-import psycopg
 
 from ledger.domain.values import Role
+from projections.tokens import (
+    CREATE_TOKENS,
+    LOOKUP,
+    TokenInfo,
+    list_tokens,
+    revoke_token,
+    store_token,
+    token_in_force,
+)
 
-TOKEN_ROLES = (Role.ADMIN, Role.COMMUNITY, Role.UNIT, Role.KIOSK, Role.AUDITOR, Role.MEMBER)
-SCOPED = {Role.COMMUNITY, Role.UNIT, Role.KIOSK, Role.MEMBER}
+__all__ = [
+    "CREATE_TOKENS",
+    "LOOKUP",
+    "TOKEN_ROLES",
+    "TOKEN_SCOPES",
+    "InvalidToken",
+    "Principal",
+    "TokenCache",
+    "TokenInfo",
+    "TokenScope",
+    "create_token",
+    "hash_token",
+    "list_tokens",
+    "revoke_token",
+]
+
 TOKEN_TTL_SECONDS = 5.0
 MAX_CACHED_TOKENS = 10_000
 
-CREATE_TOKENS = """
-CREATE TABLE IF NOT EXISTS api_tokens (
-    id uuid PRIMARY KEY,
-    token_hash text UNIQUE NOT NULL,
-    role text NOT NULL,
-    scope uuid[] NOT NULL DEFAULT '{}',
-    name text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    revoked_at timestamptz,
-    expires_at timestamptz
-);
-ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS expires_at timestamptz;
-"""
-LOOKUP = (
-    "SELECT id, role, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
-    "AND (expires_at IS NULL OR expires_at > now())"
+
+class TokenScope(Enum):
+    """What a token of a role is scoped to."""
+
+    NONE = "none"
+    ONE = "one"
+    SOME = "some"
+
+
+TOKEN_SCOPES: Mapping[Role, TokenScope] = MappingProxyType(
+    {
+        Role.ADMIN: TokenScope.NONE,
+        Role.COMMUNITY: TokenScope.SOME,
+        Role.UNIT: TokenScope.ONE,
+        Role.KIOSK: TokenScope.ONE,
+        Role.AUDITOR: TokenScope.NONE,
+        Role.MEMBER: TokenScope.ONE,
+    }
 )
+"""The roles a token can have (every role but the ledger's own jobs), with their scope."""
+TOKEN_ROLES = tuple(TOKEN_SCOPES)
 
 
 def hash_token(token: str) -> str:
@@ -62,17 +94,6 @@ class Principal:
     @property
     def actor_id(self) -> str:
         return f"token:{self.token_id}"
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    id: UUID
-    role: Role
-    scope: list[UUID]
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None
-    expires_at: datetime | None
 
 
 class InvalidToken(ValueError):
@@ -94,55 +115,30 @@ class TokenCache:
         cached = self._known.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        row = await pool.fetchrow(LOOKUP, digest)
-        found = (
-            None
-            if row is None
-            else Principal(row["id"], Role(row["role"]), frozenset(row["scope"]), digest)
-        )
+        grant = await token_in_force(pool, digest)
+        found = None if grant is None else Principal(grant.id, grant.role, grant.scope, digest)
         if len(self._known) > MAX_CACHED_TOKENS:
             self._known.clear()
         self._known[digest] = (now + TOKEN_TTL_SECONDS, found)
         return found
 
 
+def _check_scope(role: Role, scope: list[UUID]) -> None:
+    rule = TOKEN_SCOPES.get(role)
+    if rule is None:
+        raise InvalidToken(f"角色 {role.value} 不能用于令牌")
+    if (rule is not TokenScope.NONE) != bool(scope):
+        raise InvalidToken("该角色不需要范围" if rule is TokenScope.NONE else "该角色须指定范围")
+    if rule is TokenScope.ONE and len(scope) != 1:
+        raise InvalidToken("该角色的范围只能是一个对象")
+
+
 def create_token(
     url: str, role: Role, scope: list[UUID], name: str, expires_at: datetime | None = None
 ) -> tuple[UUID, str]:
     """Create a token; the token itself is returned once and never stored."""
-    if role not in TOKEN_ROLES:
-        raise InvalidToken(f"角色 {role.value} 不能用于令牌")
-    if (role in SCOPED) != bool(scope):
-        raise InvalidToken("该角色须指定范围" if role in SCOPED else "该角色不需要范围")
-    if role in (Role.UNIT, Role.KIOSK, Role.MEMBER) and len(scope) != 1:
-        raise InvalidToken("该角色的范围只能是一个对象")
+    _check_scope(role, scope)
     token = "lt_" + secrets.token_urlsafe(32)
     token_id = uuid4()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_TOKENS)
-        conn.execute(
-            "INSERT INTO api_tokens (id, token_hash, role, scope, name, expires_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (token_id, hash_token(token), role.value, scope, name, expires_at),
-        )
+    store_token(url, token_id, hash_token(token), role, scope, name, expires_at)
     return token_id, token
-
-
-def revoke_token(url: str, token_id: UUID) -> bool:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_TOKENS)
-        done = conn.execute(
-            "UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
-            (token_id,),
-        )
-        return done.rowcount == 1
-
-
-def list_tokens(url: str) -> list[TokenInfo]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_TOKENS)
-        rows = conn.execute(
-            "SELECT id, role, scope, name, created_at, revoked_at, expires_at FROM api_tokens "
-            "ORDER BY created_at"
-        ).fetchall()
-    return [TokenInfo(r[0], Role(r[1]), list(r[2]), r[3], r[4], r[5], r[6]) for r in rows]

@@ -66,13 +66,8 @@ class CommunitiesQuery:
     ) -> list[Task]:
         ctx = info.context
         ctx.require(ctx.principal is not None, "任务")
-        rows = await ctx.pool.fetch(
-            "SELECT * FROM board_tasks WHERE community_id = $1 AND status = 'OPEN' "
-            "AND claims < capacity AND ends_at > now() AND starts_at > $2 "
-            "ORDER BY starts_at, task_id LIMIT $3",
-            community_id,
-            after or datetime(1970, 1, 1, tzinfo=UTC),
-            min(max(first, 1), queries.MAX_PAGE),
+        rows = await queries.open_tasks(
+            ctx.pool, community_id, datetime.now(UTC), first=first, after=after
         )
         return [Task.from_row(r) for r in rows]
 

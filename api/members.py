@@ -20,21 +20,6 @@ from ledger.domain.errors import DuplicateMember, LedgerError
 from ledger.domain.values import Grade, MemberKind, Role
 from projections import queries
 
-MEMBER_SQL = "SELECT * FROM member_totals WHERE member_id = $1"
-MEMBERS_SQL = """
-SELECT t.* FROM member_totals t
-WHERE ($1::uuid IS NULL OR t.community_id = $1)
-  AND ($2::uuid IS NULL OR t.grid_id = $2)
-  AND ($3::uuid IS NULL OR t.unit_id = $3)
-  AND ($4::text IS NULL OR t.kind = $4)
-  AND ($5::int IS NULL OR coalesce((
-        SELECT y.hours FROM member_years y WHERE y.member_id = t.member_id AND y.year = $5), 0)
-      < coalesce((SELECT annual_floor_hours FROM member_policy WHERE id = 1), 20))
-  AND t.member_id > $6
-ORDER BY t.member_id
-LIMIT $7
-"""
-
 
 @strawberry.type
 class MembersQuery:
@@ -42,7 +27,7 @@ class MembersQuery:
     async def member(self, info: Info, id: UUID, wait_for: int | None = None) -> Member | None:
         ctx = info.context
         await ctx.wait_for(wait_for)
-        row = await ctx.pool.fetchrow(MEMBER_SQL, id)
+        row = await queries.member_totals(ctx.pool, id)
         # A token that may not read every member learns nothing of ids outside its
         # scope: an unknown id and another community's member are refused alike.
         if row is None and ctx.reads_everything():
@@ -57,7 +42,7 @@ class MembersQuery:
         community_id: UUID | None = None,
         grid_id: UUID | None = None,
         unit_id: UUID | None = None,
-        kind: str | None = None,
+        kind: MemberKind | None = None,
         below_floor_in: int | None = None,
         first: int = 50,
         after: UUID | None = None,
@@ -71,15 +56,15 @@ class MembersQuery:
             "这些成员",
         )
         await ctx.wait_for(wait_for)
-        rows = await ctx.pool.fetch(
-            MEMBERS_SQL,
-            community_id,
-            grid_id,
-            unit_id,
-            kind,
-            below_floor_in,
-            after or UUID(int=0),
-            min(max(first, 1), queries.MAX_PAGE),
+        rows = await queries.members_page(
+            ctx.pool,
+            community_id=community_id,
+            grid_id=grid_id,
+            unit_id=unit_id,
+            kind=kind,
+            below_floor_in=below_floor_in,
+            first=first,
+            after=after,
         )
         return [Member.from_row(r, ctx.role) for r in rows]
 
@@ -88,7 +73,7 @@ async def _refine_registration(ctx: RequestContext, error: LedgerError) -> Any:
     """A national ID already registered is named with its member only to a token that
     may read that member: anyone else learns no id and no community."""
     if isinstance(error, DuplicateMember):
-        row = await ctx.pool.fetchrow(MEMBER_SQL, error.details["id"])
+        row = await queries.member_totals(ctx.pool, error.details["id"])
         if row is None or not ctx.reads_member(row):
             return Conflict(code="CONFLICT", message="无法用该身份证号登记,请联系街道管理员核实")
     return problem(error)

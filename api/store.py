@@ -19,6 +19,7 @@ from api.types import (
 )
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Role
+from projections import queries
 
 
 @strawberry.input
@@ -35,11 +36,7 @@ class StoreQuery:
         ctx.require(
             ctx.reads_community(community_id) or ctx.scoped(Role.KIOSK, community_id), "该超市"
         )
-        rows = await ctx.pool.fetch(
-            "SELECT * FROM board_items WHERE community_id = $1 ORDER BY name, item_id",
-            community_id,
-        )
-        return [Item.from_row(r) for r in rows]
+        return [Item.from_row(r) for r in await queries.store_items(ctx.pool, community_id)]
 
     @strawberry.field(description="一笔兑换")
     async def redemption(
@@ -47,9 +44,7 @@ class StoreQuery:
     ) -> Redemption | None:
         ctx = info.context
         await ctx.wait_for(wait_for)
-        row = await ctx.pool.fetchrow(
-            "SELECT * FROM board_redemptions WHERE redemption_id = $1", id
-        )
+        row = await queries.redemption(ctx.pool, id)
         if row is None and ctx.reads_everything():
             return None
         if row is None or not (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 import asyncpg
@@ -26,30 +26,36 @@ from api.errors import (
     UnknownMember,
 )
 from ledger.domain.member import mask_name
-from ledger.domain.values import Grade, MemberKind, Rating, Role, UnitKind
+from ledger.domain.values import (
+    CauseKind,
+    Grade,
+    MemberKind,
+    Rating,
+    Role,
+    UnitKind,
+    member_account,
+)
+from ledger.domain.work import TaskStatus
 from projections import queries
 
-# The domain's enums, registered as GraphQL enums (by member name).
+# The domain's enums (and the read side's ranking metric), registered as GraphQL
+# enums by member name.
 strawberry.enum(MemberKind, description="成员类别")
 strawberry.enum(UnitKind, description="单位类别")
 strawberry.enum(Rating, description="一事一评:很好/好/一般")
 strawberry.enum(Grade, description="年度评价等级")
-
-MEMBER_YEAR_SQL = """
-SELECT k.member_id, k.year, y.services, y.hours, y.points, y.routine_hours, y.skilled_hours,
-       y.hard_hours, coalesce(p.annual_floor_hours, 20) AS floor
-FROM unnest($1::uuid[], $2::int[]) AS k(member_id, year)
-LEFT JOIN member_years y ON y.member_id = k.member_id AND y.year = k.year
-LEFT JOIN member_policy p ON p.id = 1
-"""
+strawberry.enum(TaskStatus, description="任务状态:招募中/已关闭/已取消")
+strawberry.enum(CauseKind, description="积分变动的起因:服务、兑换、取消兑换、冲正、过期")
+strawberry.enum(queries.Metric, description="单位排名的指标:考核指标、合计或加权综合分")
 
 
 class FromRow:
     """A type whose fields are columns of a read-model row."""
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Self:
-        return cls(**{name: row[name] for name in cls.__annotations__})
+    def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
+        """``converted`` gives the fields that are not the column as it is (an enum)."""
+        return cls(**{name: row[name] for name in cls.__annotations__} | converted)
 
 
 @strawberry.type(description="命令结果:对象编号与事件通知编号(用于读己之写)")
@@ -85,7 +91,7 @@ RedeemResult = Annotated[RedemptionReceipt | Problems, strawberry.union("RedeemR
 
 
 @strawberry.type(description="成员某年的服务(计时与积分)")
-class MemberYear:
+class MemberYear(FromRow):
     year: int
     services: int
     hours: Decimal
@@ -98,27 +104,7 @@ class MemberYear:
 
 
 async def _load_years(pool: asyncpg.Pool, keys: list[tuple[UUID, int]]) -> list[MemberYear]:
-    rows = await pool.fetch(MEMBER_YEAR_SQL, [k[0] for k in keys], [k[1] for k in keys])
-    found = {(r["member_id"], r["year"]): r for r in rows}
-    zero = Decimal(0)
-    years = []
-    for key in keys:
-        r = found[key]
-        hours = r["hours"] or zero
-        years.append(
-            MemberYear(
-                year=key[1],
-                services=r["services"] or 0,
-                hours=hours,
-                points=r["points"] or zero,
-                routine_hours=r["routine_hours"] or zero,
-                skilled_hours=r["skilled_hours"] or zero,
-                hard_hours=r["hard_hours"] or zero,
-                annual_floor_hours=r["floor"],
-                meets_floor=hours >= r["floor"],
-            )
-        )
-    return years
+    return [MemberYear.from_row(r) for r in await queries.member_years(pool, keys)]
 
 
 def year_loader(info: Info) -> DataLoader[tuple[UUID, int], MemberYear]:
@@ -139,11 +125,15 @@ class LedgerEntry(FromRow):
     amount: Decimal
     balance: Decimal = strawberry.field(description="该账户此后的余额")
     counter_account: str
-    cause_kind: str
+    cause_kind: CauseKind
     cause_id: UUID | None
     policy_version: int
     event: str
     at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
+        return super().from_row(row, cause_kind=CauseKind(row["cause_kind"]), **converted)
 
 
 @strawberry.type
@@ -193,13 +183,8 @@ class Member:
     async def history(
         self, info: Info, first: int = 20, after: int | None = None
     ) -> list[LedgerEntry]:
-        rows = await info.context.pool.fetch(
-            "SELECT * FROM ledger_entries WHERE account = $1 AND position < $2 "
-            "ORDER BY position DESC LIMIT $3",
-            f"member:{self.id}",
-            after or 2**62,
-            min(max(first, 1), queries.MAX_PAGE),
-        )
+        pool, account = info.context.pool, member_account(self.id)
+        rows = await queries.account_entries(pool, account, first=first, before=after)
         return [LedgerEntry.from_row(r) for r in rows]
 
     @strawberry.field(description="评先评优证据材料")
@@ -309,7 +294,12 @@ class Task(FromRow):
     ends_at: datetime
     capacity: int
     claims: int
-    status: str
+    status: TaskStatus
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
+        status = TaskStatus[row["status"]]  # the read model keeps the member's name
+        return super().from_row(row, status=status, **converted)
 
 
 @strawberry.type(description="积分超市商品")

@@ -27,7 +27,7 @@ class UnitsQuery:
         self,
         info: Info,
         period: str,
-        metric: str = "composite",
+        metric: queries.Metric = queries.Metric.COMPOSITE,
         community_id: UUID | None = None,
         first: int = 50,
         after: int = 0,
@@ -53,8 +53,6 @@ class UnitsQuery:
                 rows = await ctx.cache.get(key, compute)
             else:  # just after a write: read past the cache
                 rows = await compute()
-        except queries.UnknownMetric:
-            raise BadArgument(f"没有指标 {metric};可选:{'、'.join(queries.METRICS)}") from None
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
         return [UnitRank.from_row(r) for r in rows]

@@ -210,7 +210,7 @@ def test_points_are_awarded_by_the_rule_book_and_readable_at_once(
     (entry,) = data["history"]
     assert (Decimal(entry["amount"]), entry["causeKind"], entry["policyVersion"]) == (
         Decimal("4.8"),
-        "service",
+        "SERVICE",
         1,
     )
     assert entry["counterAccount"] == f"issuance:{story['community']}"
@@ -279,7 +279,7 @@ def test_a_unit_reads_its_ranking_and_a_dossier_that_agree_with_the_events(
     ranking = ok(
         server.gql(
             unit,
-            """query { unitRanking(period: "2026-05", metric: "hours")
+            """query { unitRanking(period: "2026-05", metric: HOURS)
         { position rank unitId hours points services hardShare averageRating composite } }""",
         ),
         "unitRanking",

@@ -1,0 +1,105 @@
+"""The SQL of the community boards (read model: ``projections.boards``): open tasks,
+services awaiting rating, the points store's goods and redemptions, service by unit.
+
+Statuses and difficulty classes are the domain's enums, passed as parameters in the
+form the read model stores them (the member's name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from ledger.domain.values import CategoryClass
+from ledger.domain.work import ServiceStatus, TaskStatus
+from projections.queries.paging import MAX_PAGE, page_size
+
+_TASKS_WITH_STATUS = "SELECT * FROM board_tasks WHERE community_id = $1 AND status = $2"
+_BY_START = " ORDER BY starts_at, task_id LIMIT $4"
+
+BOARD_OPEN_TASKS_SQL = _TASKS_WITH_STATUS + " AND ends_at > $3" + _BY_START
+UNDERSTAFFED_SQL = (
+    _TASKS_WITH_STATUS + " AND starts_at <= $3 AND ends_at > $3 AND claims < capacity" + _BY_START
+)
+UNTAKEN_OF_CLASS_SQL = (
+    _TASKS_WITH_STATUS + " AND category_class = $5 AND claims = 0 AND ends_at > $3" + _BY_START
+)
+SERVICES_WITH_STATUS_SQL = """
+SELECT * FROM board_services WHERE community_id = $1 AND status = $2
+ORDER BY checked_out_at, service_id LIMIT $3
+"""
+ITEMS_SQL = "SELECT * FROM board_items WHERE community_id = $1 ORDER BY name, item_id"
+STORE_SQL = "SELECT * FROM board_stores WHERE community_id = $1"
+BY_UNIT_SQL = """
+SELECT b.*, u.name FROM board_units b
+LEFT JOIN ranking_units u ON u.unit_id = b.unit_id
+WHERE b.community_id = $1 ORDER BY b.hours DESC, b.unit_id
+"""
+REDEMPTION_SQL = "SELECT * FROM board_redemptions WHERE redemption_id = $1"
+
+OPEN_TASKS_PAGE_SQL = """
+SELECT * FROM board_tasks
+WHERE community_id = $1 AND status = $2 AND claims < capacity AND ends_at > $3
+  AND ($4::timestamptz IS NULL OR starts_at > $4)
+ORDER BY starts_at, task_id
+LIMIT $5
+"""
+
+
+@dataclass(frozen=True)
+class Board:
+    open_tasks: list[asyncpg.Record]
+    understaffed: list[asyncpg.Record]
+    hard_untaken: list[asyncpg.Record]
+    awaiting_rating: list[asyncpg.Record]
+    items: list[asyncpg.Record]
+    store: asyncpg.Record | None
+    by_unit: list[asyncpg.Record]
+
+
+async def community_board(conn: asyncpg.Connection, community_id: UUID, now: datetime) -> Board:
+    """What a community has to do and to offer at ``now``, each list at most a page."""
+    is_open = (community_id, TaskStatus.OPEN.name, now, MAX_PAGE)
+    return Board(
+        open_tasks=list(await conn.fetch(BOARD_OPEN_TASKS_SQL, *is_open)),
+        understaffed=list(await conn.fetch(UNDERSTAFFED_SQL, *is_open)),
+        hard_untaken=list(
+            await conn.fetch(UNTAKEN_OF_CLASS_SQL, *is_open, CategoryClass.HARD.value)
+        ),
+        awaiting_rating=list(
+            await conn.fetch(
+                SERVICES_WITH_STATUS_SQL, community_id, ServiceStatus.CHECKED_OUT.name, MAX_PAGE
+            )
+        ),
+        items=await store_items(conn, community_id),
+        store=await conn.fetchrow(STORE_SQL, community_id),
+        by_unit=list(await conn.fetch(BY_UNIT_SQL, community_id)),
+    )
+
+
+async def open_tasks(
+    conn: asyncpg.Connection,
+    community_id: UUID,
+    now: datetime,
+    *,
+    first: int = 50,
+    after: datetime | None = None,
+) -> list[asyncpg.Record]:
+    """Tasks a member can still claim, by start; pages go on ``after`` a start."""
+    return list(
+        await conn.fetch(
+            OPEN_TASKS_PAGE_SQL, community_id, TaskStatus.OPEN.name, now, after, page_size(first)
+        )
+    )
+
+
+async def store_items(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:
+    """The goods of a community's points store, by name."""
+    return list(await conn.fetch(ITEMS_SQL, community_id))
+
+
+async def redemption(conn: asyncpg.Connection, redemption_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(REDEMPTION_SQL, redemption_id)

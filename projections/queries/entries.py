@@ -1,0 +1,52 @@
+"""The SQL of the ledger entries (read model: ``projections.entries``): an account's
+legs, newest first; every leg after a position, in order; a balance at a moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from projections.queries.paging import page_size
+
+ACCOUNT_ENTRIES_SQL = """
+SELECT * FROM ledger_entries WHERE account = $1 AND position < $2
+ORDER BY position DESC LIMIT $3
+"""
+ENTRIES_AFTER_SQL = """
+SELECT * FROM ledger_entries WHERE position > $1
+ORDER BY position, leg LIMIT $2
+"""
+BALANCE_AS_OF_SQL = """
+SELECT balance FROM ledger_entries
+WHERE account = $1 AND at <= $2
+ORDER BY at DESC, position DESC LIMIT 1
+"""
+AFTER_EVERY_POSITION = 2**62
+"""Beyond any notification id: where the first page of an account's entries starts."""
+
+
+async def account_entries(
+    conn: asyncpg.Connection, account: str, *, first: int = 20, before: int | None = None
+) -> list[asyncpg.Record]:
+    """An account's entries, newest first; pages go on ``before`` the position of the
+    last entry of the page before."""
+    return list(
+        await conn.fetch(
+            ACCOUNT_ENTRIES_SQL, account, before or AFTER_EVERY_POSITION, page_size(first)
+        )
+    )
+
+
+async def entries_after(
+    conn: asyncpg.Connection, position: int, limit: int
+) -> list[asyncpg.Record]:
+    """Every account's entries after ``position``, in the order they were made (for a
+    follower that must not miss one, so not capped at a page)."""
+    return list(await conn.fetch(ENTRIES_AFTER_SQL, position, limit))
+
+
+async def balance_as_of(conn: asyncpg.Connection, account: str, at: datetime) -> Decimal:
+    value = await conn.fetchval(BALANCE_AS_OF_SQL, account, at)
+    return Decimal(0) if value is None else Decimal(value)

@@ -1,0 +1,140 @@
+"""The SQL of the unit ranking (read model: ``projections.units``).
+
+Units are ranked by a metric over a year, quarter or month, across all units or
+among those paired with one community; the ranking, the ties and the paging are
+all done in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ledger.domain.policy import RANKING_INDICATORS, PointsPolicy
+from projections.queries.paging import page_size
+
+
+class Metric(Enum):
+    """What units are ranked by: an indicator the rule book can weigh, a total, or
+    the weighted composite of the indicators."""
+
+    REPORT_RATE = "report_rate"
+    PARTICIPATION_RATE = "participation_rate"
+    HOURS_PER_MEMBER = "hours_per_member"
+    POINTS_PER_MEMBER = "points_per_member"
+    HARD_SHARE = "hard_share"
+    AVERAGE_RATING = "average_rating"
+    FLOOR_RATE = "floor_rate"
+    SERVICES = "services"
+    HOURS = "hours"
+    POINTS = "points"
+    COMPOSITE = "composite"
+
+
+METRICS = tuple(metric.value for metric in Metric)
+
+
+class UnknownMetric(ValueError):
+    pass
+
+
+def check_period(period: str) -> str:
+    """'2026' is a year, '2026-Q2' a quarter, '2026-05' a month."""
+    if len(period) == 4 and period.isdigit():
+        return "year"
+    if len(period) == 7 and period[4:6] == "-Q" and period[6] in "1234":
+        return "quarter"
+    if (
+        len(period) == 7
+        and period[4] == "-"
+        and period[5:].isdigit()
+        and 1 <= int(period[5:]) <= 12
+    ):
+        return "month"
+    raise ValueError(period)
+
+
+UNIT_METRICS_SQL = """
+SELECT u.unit_id, u.name, u.kind, u.members, u.reported,
+       coalesce(t.served, 0) AS served,
+       coalesce(t.services, 0) AS services,
+       coalesce(t.hours, 0) AS hours,
+       coalesce(t.points, 0) AS points,
+       coalesce(t.hard_services, 0) AS hard_services,
+       coalesce(u.reported::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS report_rate,
+       coalesce(t.served::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS participation_rate,
+       coalesce(t.hours / nullif(u.members, 0), 0)::numeric(12, 4) AS hours_per_member,
+       coalesce(t.points / nullif(u.members, 0), 0)::numeric(12, 4) AS points_per_member,
+       coalesce(t.hard_services::numeric / nullif(t.services, 0), 0)::numeric(12, 4) AS hard_share,
+       coalesce(t.rating_total::numeric / nullif(t.services, 0), 0)::numeric(12, 4)
+           AS average_rating,
+       coalesce(t.at_floor::numeric / nullif(u.members, 0), 0)::numeric(12, 4) AS floor_rate
+FROM ranking_units u
+LEFT JOIN ranking_periods t ON t.unit_id = u.unit_id AND t.period = $1
+WHERE $2::uuid IS NULL OR EXISTS (
+    SELECT 1 FROM ranking_pairs p WHERE p.unit_id = u.unit_id AND p.community_id = $2)
+"""
+
+
+def _ranking_sql(metric: Metric) -> str:
+    maxima = ", ".join(f"max({name}) AS {name}" for name in RANKING_INDICATORS)
+    maxima += ", count(*) AS units"
+    composite = " + ".join(
+        f"${3 + i}::numeric * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
+        for i, name in enumerate(RANKING_INDICATORS)
+    )
+    return f"""
+WITH m AS ({UNIT_METRICS_SQL}), x AS (
+    SELECT {maxima} FROM m
+), scored AS (
+    SELECT m.*, ({composite})::numeric(12, 4) AS composite, x.units FROM m, x
+), ranked AS (
+    SELECT scored.*,
+           row_number() OVER (ORDER BY {metric.value} DESC, unit_id) AS position,
+           rank() OVER (ORDER BY {metric.value} DESC) AS rank
+    FROM scored
+)
+SELECT * FROM ranked WHERE position > ${3 + len(RANKING_INDICATORS)}
+ORDER BY position LIMIT ${4 + len(RANKING_INDICATORS)}
+"""
+
+
+RANKING_SQL = {metric: _ranking_sql(metric) for metric in Metric}
+RANKING_WEIGHTS_SQL = "SELECT weights FROM ranking_policy WHERE id = 1"
+
+
+async def ranking_weights(conn: asyncpg.Connection) -> dict[str, Decimal]:
+    """The composite's weights in the rule book in force (the default book's before any)."""
+    weights = await conn.fetchval(RANKING_WEIGHTS_SQL)
+    if weights is None:
+        return dict(PointsPolicy().ranking_weights)
+    return {k: Decimal(v) for k, v in json.loads(weights).items()}
+
+
+async def unit_ranking(
+    conn: asyncpg.Connection,
+    period: str,
+    *,
+    metric: Metric | str = Metric.COMPOSITE,
+    community_id: UUID | None = None,
+    first: int = 50,
+    after: int = 0,
+) -> list[asyncpg.Record]:
+    """Units ranked by ``metric`` over ``period``, across all units or among those
+    paired with ``community_id``. Equal values share a rank; ``position`` breaks
+    ties by unit id, and pages go on ``after`` a position."""
+    try:
+        metric = Metric(metric)
+    except ValueError:
+        raise UnknownMetric(metric) from None
+    check_period(period)
+    weights = await ranking_weights(conn)
+    params: list[Any] = [period, community_id]
+    params += [weights.get(name, Decimal(0)) for name in RANKING_INDICATORS]
+    params += [max(after, 0), page_size(first)]
+    return list(await conn.fetch(RANKING_SQL[metric], *params))

@@ -1,0 +1,106 @@
+"""The API tokens' table: hashes of bearer tokens, each with a role and a scope.
+
+The token table is read the same way as the read models (its statements here, run
+by typed functions), though no event feeds it: a token is a credential, not part of
+the ledger's history, and its revocation must hold at once. The command line writes
+it with psycopg; the server reads it with asyncpg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import psycopg
+
+from ledger.domain.values import Role
+
+CREATE_TOKENS = """
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id uuid PRIMARY KEY,
+    token_hash text UNIQUE NOT NULL,
+    role text NOT NULL,
+    scope uuid[] NOT NULL DEFAULT '{}',
+    name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    expires_at timestamptz
+);
+ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS expires_at timestamptz;
+"""
+LOOKUP = (
+    "SELECT id, role, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > now())"
+)
+"""A token in force (neither revoked nor expired), by the hash of its secret."""
+INSERT_TOKEN = (
+    "INSERT INTO api_tokens (id, token_hash, role, scope, name, expires_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
+REVOKE_TOKEN = "UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL"
+LIST_TOKENS = (
+    "SELECT id, role, scope, name, created_at, revoked_at, expires_at FROM api_tokens "
+    "ORDER BY created_at"
+)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: UUID
+    role: Role
+    scope: list[UUID]
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a token in force allows: its role and scope."""
+
+    id: UUID
+    role: Role
+    scope: frozenset[UUID]
+
+
+def store_token(
+    url: str,
+    token_id: UUID,
+    token_hash: str,
+    role: Role,
+    scope: list[UUID],
+    name: str,
+    expires_at: datetime | None,
+) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_TOKENS)
+        conn.execute(INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at))
+
+
+def revoke_token(url: str, token_id: UUID) -> bool:
+    """Whether a token in force was revoked (False: unknown, or revoked before)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_TOKENS)
+        return conn.execute(REVOKE_TOKEN, (token_id,)).rowcount == 1
+
+
+def list_tokens(url: str) -> list[TokenInfo]:
+    """Every token ever made, revoked and expired ones too, oldest first."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_TOKENS)
+        rows = conn.execute(LIST_TOKENS).fetchall()
+    return [TokenInfo(r[0], Role(r[1]), list(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+async def create_token_table(pool: asyncpg.Pool) -> None:
+    await pool.execute(CREATE_TOKENS)
+
+
+async def token_in_force(pool: asyncpg.Pool, token_hash: str) -> TokenGrant | None:
+    row = await pool.fetchrow(LOOKUP, token_hash)
+    if row is None:
+        return None
+    return TokenGrant(row["id"], Role(row["role"]), frozenset(row["scope"]))
