@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 
 from api.commands import home_of, is_admin, run_command
-from api.context import Info
+from api.context import BadArgument, Info
 from api.types import (
     CommandResult,
     CommunityBoard,
@@ -60,12 +60,24 @@ class CommunitiesQuery:
             ],
         )
 
-    @strawberry.field(description="可认领的任务,按开始时间")
+    @strawberry.field(
+        description="可认领的任务,按开始时间再按编号;下一页给出上一页最后一项的 startsAt 与 taskId"
+    )
     async def open_tasks(
-        self, info: Info, community_id: UUID, first: int = 50, after: datetime | None = None
+        self,
+        info: Info,
+        community_id: UUID,
+        first: int = 50,
+        after_starts_at: datetime | None = None,
+        after_task_id: UUID | None = None,
     ) -> list[Task]:
         ctx = info.context
         ctx.require(ctx.principal is not None, "任务")
+        after = None
+        if after_starts_at is not None and after_task_id is not None:
+            after = (after_starts_at, after_task_id)
+        elif after_starts_at is not None or after_task_id is not None:
+            raise BadArgument("afterStartsAt 与 afterTaskId 须一同给出")
         rows = await queries.open_tasks(
             ctx.pool, community_id, datetime.now(UTC), first=first, after=after
         )

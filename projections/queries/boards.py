@@ -43,10 +43,12 @@ REDEMPTION_SQL = "SELECT * FROM board_redemptions WHERE redemption_id = $1"
 OPEN_TASKS_PAGE_SQL = """
 SELECT * FROM board_tasks
 WHERE community_id = $1 AND status = $2 AND claims < capacity AND ends_at > $3
-  AND ($4::timestamptz IS NULL OR starts_at > $4)
+  AND ($4::timestamptz IS NULL OR (starts_at, task_id) > ($4, $5::uuid))
 ORDER BY starts_at, task_id
-LIMIT $5
+LIMIT $6
 """
+"""Keyset paging on (start, id): tasks starting at the same moment as the last of a
+page are on the next page, not skipped."""
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,20 @@ async def open_tasks(
     now: datetime,
     *,
     first: int = 50,
-    after: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[asyncpg.Record]:
-    """Tasks a member can still claim, by start; pages go on ``after`` a start."""
+    """Tasks a member can still claim, by start then id; pages go on ``after`` the
+    (start, task id) of the last task of the page before."""
+    starts_at, task_id = after or (None, None)
     return list(
         await conn.fetch(
-            OPEN_TASKS_PAGE_SQL, community_id, TaskStatus.OPEN.name, now, after, page_size(first)
+            OPEN_TASKS_PAGE_SQL,
+            community_id,
+            TaskStatus.OPEN.name,
+            now,
+            starts_at,
+            task_id,
+            page_size(first),
         )
     )
 

@@ -312,6 +312,65 @@ def test_a_unit_reads_its_ranking_and_a_dossier_that_agree_with_the_events(
     assert dossier["inUnit"] == {"rank": 1, "size": 2, "percentile": "100.0"}
 
 
+OPEN_TASKS = """query($c: UUID!, $s: DateTime, $t: UUID) {
+  openTasks(communityId: $c, first: 2, afterStartsAt: $s, afterTaskId: $t) { taskId startsAt } }"""
+
+
+def test_open_tasks_starting_together_are_paged_across_the_boundary_without_a_gap(
+    server: Server,
+) -> None:
+    admin, g = server.admin, server.gql
+    street = ok(
+        g(admin, f'mutation {{ registerStreet(name: "翻页街道") {{ {RECEIPT} }} }}'),
+        "registerStreet",
+    )
+    community = ok(
+        g(
+            admin,
+            f"""mutation($s: UUID!) {{ registerCommunity(streetId: $s, name: "翻页社区")
+        {{ {RECEIPT} }} }}""",
+            s=street["id"],
+        ),
+        "registerCommunity",
+    )["id"]
+    published = []
+    for start in ("2098-06-01T08:00:00+08:00", *["2098-06-01T09:00:00+08:00"] * 2):
+        published.append(
+            ok(
+                g(
+                    admin,
+                    f"""mutation($c: UUID!, $s: DateTime!) {{ publishTask(communityId: $c,
+        title: "巡逻", category: "巡逻", startsAt: $s, endsAt: "2098-06-01T12:00:00+08:00",
+        capacity: 2) {{ {RECEIPT} }} }}""",
+                    c=community,
+                    s=start,
+                ),
+                "publishTask",
+            )
+        )
+    board = ok(
+        g(
+            admin,
+            "query($c: UUID!, $w: Int) { communityBoard(communityId: $c, waitFor: $w)"
+            " { openTasks { taskId } } }",
+            c=community,
+            w=published[-1]["position"],
+        ),
+        "communityBoard",
+    )
+    assert len(board["openTasks"]) == 3
+    first = ok(g(admin, OPEN_TASKS, c=community), "openTasks")
+    last = first[-1]
+    second = ok(
+        g(admin, OPEN_TASKS, c=community, s=last["startsAt"], t=last["taskId"]), "openTasks"
+    )
+    (other,) = second  # the page boundary fell between the two tasks starting at 9:00
+    assert other["startsAt"] == last["startsAt"]
+    assert sorted(t["taskId"] for t in first + second) == sorted(p["id"] for p in published)
+    half = g(admin, OPEN_TASKS, c=community, s=last["startsAt"])["errors"][0]
+    assert half["extensions"]["code"] == "INVALID_INPUT"
+
+
 def test_an_auditor_reads_a_balance_as_of_a_past_time(
     server: Server, story: dict[str, Any]
 ) -> None:
