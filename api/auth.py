@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from types import MappingProxyType
 from uuid import UUID, uuid4
 
 import asyncpg
+from cachetools import TTLCache
 
 from ledger.domain.values import Role
 from projections.tokens import (
@@ -105,21 +105,21 @@ class TokenCache:
     a revocation or an expiry takes effect within ``TOKEN_TTL_SECONDS``."""
 
     def __init__(self) -> None:
-        self._known: dict[str, tuple[float, Principal | None]] = {}
+        self._known: TTLCache[str, Principal | None] = TTLCache(
+            maxsize=MAX_CACHED_TOKENS, ttl=TOKEN_TTL_SECONDS
+        )
 
     async def principal(self, pool: asyncpg.Pool, token: str) -> Principal | None:
         return await self.by_digest(pool, hash_token(token))
 
     async def by_digest(self, pool: asyncpg.Pool, digest: str) -> Principal | None:
-        now = time.monotonic()
-        cached = self._known.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        try:
+            return self._known[digest]  # None too: an unknown token is remembered as such
+        except KeyError:
+            pass
         grant = await token_in_force(pool, digest)
         found = None if grant is None else Principal(grant.id, grant.role, grant.scope, digest)
-        if len(self._known) > MAX_CACHED_TOKENS:
-            self._known.clear()
-        self._known[digest] = (now + TOKEN_TTL_SECONDS, found)
+        self._known[digest] = found
         return found
 
 

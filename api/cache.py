@@ -8,10 +8,10 @@ which it announces with NOTIFY; every announcement empties the cache.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
+
+from cachetools import TTLCache
 
 MAX_ENTRIES = 512
 MAX_AGE_SECONDS = 30.0
@@ -20,11 +20,12 @@ MISSING = object()
 
 
 class ResultCache:
+    """The least recently used answers go first; every answer ages out after
+    ``max_age``, and every NOTIFY empties the cache."""
+
     def __init__(self, size: int = MAX_ENTRIES, max_age: float = MAX_AGE_SECONDS) -> None:
-        self._size = size
-        self._max_age = max_age
         self.version = 0
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: TTLCache[Hashable, Any] = TTLCache(maxsize=size, ttl=max_age)
 
     def invalidate(self, *_: object) -> None:
         """Called on every NOTIFY of the read models (an asyncpg listener callback)."""
@@ -33,22 +34,12 @@ class ResultCache:
 
     def lookup(self, key: Hashable) -> Any:
         """The kept answer, or ``MISSING``."""
-        try:
-            self._entries.move_to_end(key)
-        except KeyError:
-            return MISSING
-        stored_at, value = self._entries[key]
-        if time.monotonic() - stored_at > self._max_age:
-            del self._entries[key]
-            return MISSING
-        return value
+        return self._entries.get(key, MISSING)
 
     def store(self, key: Hashable, value: Any, version: int) -> None:
         """Keep ``value`` if nothing moved since ``version`` was read."""
         if version == self.version:
-            self._entries[key] = (time.monotonic(), value)
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._entries[key] = value
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
         value = self.lookup(key)
