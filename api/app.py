@@ -18,8 +18,8 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Match, Route, WebSocketRoute
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -27,27 +27,22 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import CREATE_TOKENS, Principal, TokenCache
 from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
-from api.cache import MISSING, ResultCache
+from api.cache import MISSING, ResultCache, follow_views
 from api.context import RequestContext
+from api.health import healthz, readyz
 from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
-from api.observability import Metrics, RequestLog, metrics_endpoint
+from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
 from api.schema import build_schema
 from ledger.application import Ledger
-from ledger.database import as_uri, is_outage
+from ledger.database import as_uri
 from ledger.domain.limits import IDENTIFIER_PATTERN
-from projections import queries
-from projections.runner import VIEWS_CHANNEL, ReadSide
+from projections.runner import ReadSide
 
 log = logging.getLogger("api")
 
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
-READY_LAG_EVENTS = 1000
-READY_TIMEOUT_SECONDS = 1.0
-RECONNECT_FIRST_SECONDS = 0.5
-RECONNECT_MAX_SECONDS = 10.0
-LISTENER_PING_SECONDS = 15.0
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
@@ -185,86 +180,6 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
         and operation.operation is OperationType.QUERY
         and "waitFor" not in query
     )
-
-
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """Ready: the database answers, and every read model is within
-    ``READY_LAG_EVENTS`` of the log. Answers within a second, database or not."""
-    state = request.app.state
-    read_side: ReadSide = state.read_side
-
-    def positions() -> tuple[list[int], int]:
-        read_side.refresh()  # another process may have switched generations
-        return read_side.positions(), len(read_side.quarantined())
-
-    try:
-        with anyio.fail_after(READY_TIMEOUT_SECONDS):
-            head = await state.pool.fetchval(queries.HEAD, timeout=READY_TIMEOUT_SECONDS) or 0
-            done, quarantined = await anyio.to_thread.run_sync(positions, abandon_on_cancel=True)
-    except Exception as error:
-        if not is_outage(error):
-            raise
-        return JSONResponse({"status": "database unavailable", "detail": repr(error)}, 503)
-    lag = head - min(done, default=0)
-    status = 200 if done and lag <= READY_LAG_EVENTS else 503
-    return JSONResponse(
-        {
-            "status": "ready" if status == 200 else "lagging",
-            "lag": lag,
-            "quarantined": quarantined,
-        },
-        status,
-    )
-
-
-async def follow_views(uri: str, cache: ResultCache) -> None:
-    """Empty the kept answers on every NOTIFY of the read models, over a LISTEN
-    connection that is made again, with backoff, whenever it is lost."""
-    delay = RECONNECT_FIRST_SECONDS
-    while True:
-        try:
-            conn = await asyncpg.connect(uri, timeout=CONNECT_TIMEOUT_SECONDS)
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning("views listener: database unavailable, retrying in %.1f s", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-            continue
-        delay = RECONNECT_FIRST_SECONDS
-        lost = asyncio.Event()
-        conn.add_termination_listener(functools.partial(_set, lost))
-        try:
-            await conn.add_listener(VIEWS_CHANNEL, cache.invalidate)
-            cache.invalidate()  # what moved while nobody listened
-            while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), LISTENER_PING_SECONDS)
-                if not lost.is_set():
-                    await conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning("views listener lost: %r", error)
-        finally:
-            conn.terminate()
-
-
-def _set(event: asyncio.Event, *_: object) -> None:
-    event.set()
-
-
-def route_label(app: Starlette, scope: Scope) -> str:
-    """A request's path as its route's template; anything else is ``other``, so
-    nobody can add series to the metrics by asking for new paths."""
-    for route in app.routes:
-        if isinstance(route, Route | WebSocketRoute) and route.matches(scope)[0] is Match.FULL:
-            return route.path
-    return "other"
 
 
 def create_app(

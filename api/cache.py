@@ -8,15 +8,30 @@ which it announces with NOTIFY; every announcement empties the cache.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+import asyncpg
 from cachetools import TTLCache
+
+from ledger.database import is_outage
+from projections import queries
+from projections.runner import VIEWS_CHANNEL
+
+log = logging.getLogger("api")
 
 MAX_ENTRIES = 512
 MAX_AGE_SECONDS = 30.0
 """A bound on staleness should a NOTIFY be lost (say the listening connection broke)."""
 MISSING = object()
+CONNECT_TIMEOUT_SECONDS = 3.0
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 10.0
+LISTENER_PING_SECONDS = 15.0
 
 
 class ResultCache:
@@ -48,3 +63,40 @@ class ResultCache:
             value = await compute()
             self.store(key, value, version)
         return value
+
+
+async def follow_views(uri: str, cache: ResultCache) -> None:
+    """Empty the kept answers on every NOTIFY of the read models, over a LISTEN
+    connection that is made again, with backoff, whenever it is lost."""
+    delay = RECONNECT_FIRST_SECONDS
+    while True:
+        try:
+            conn = await asyncpg.connect(uri, timeout=CONNECT_TIMEOUT_SECONDS)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("views listener: database unavailable, retrying in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            continue
+        delay = RECONNECT_FIRST_SECONDS
+        lost = asyncio.Event()
+        conn.add_termination_listener(functools.partial(_set, lost))
+        try:
+            await conn.add_listener(VIEWS_CHANNEL, cache.invalidate)
+            cache.invalidate()  # what moved while nobody listened
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), LISTENER_PING_SECONDS)
+                if not lost.is_set():
+                    await queries.ping(conn, timeout=CONNECT_TIMEOUT_SECONDS)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("views listener lost: %r", error)
+        finally:
+            conn.terminate()
+
+
+def _set(event: asyncio.Event, *_: object) -> None:
+    event.set()

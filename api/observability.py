@@ -11,8 +11,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.boundary import correlation_id
@@ -143,3 +145,12 @@ async def metrics_endpoint(request: Request) -> Response:
         state.metrics.lag_seconds.set(seconds)
         state.metrics.quarantined.set(quarantined)
     return Response(generate_latest(state.metrics.registry), media_type="text/plain; version=0.0.4")
+
+
+def route_label(app: Starlette, scope: Scope) -> str:
+    """A request's path as its route's template; anything else is ``other``, so
+    nobody can add series to the metrics by asking for new paths."""
+    for route in app.routes:
+        if isinstance(route, Route | WebSocketRoute) and route.matches(scope)[0] is Match.FULL:
+            return route.path
+    return "other"
