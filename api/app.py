@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api.auth import CREATE_TOKENS, Principal, TokenCache
+from api.auth import Principal, TokenCache
 from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
 from api.cache import MISSING, ResultCache, follow_views
 from api.context import RequestContext
@@ -37,6 +37,7 @@ from ledger.application import Ledger
 from ledger.database import as_uri
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from projections.runner import ReadSide
+from projections.tokens import create_token_table
 
 log = logging.getLogger("api")
 
@@ -216,7 +217,7 @@ def create_app(
             timeout=CONNECT_TIMEOUT_SECONDS,
             command_timeout=DB_TIMEOUT_SECONDS,
         )
-        await pool.execute(CREATE_TOKENS)
+        await create_token_table(pool)
         cache = ResultCache()
         listener = asyncio.create_task(follow_views(uri, cache))
         app.state.ledger, app.state.read_side = ledger, read_side

@@ -86,21 +86,10 @@ class AwardRecheck:
     mismatches: list[AwardMismatch]
 
 
-@strawberry.type(description="一条事件及其来龙去脉")
-class HistoryLine:
-    position: int
-    aggregate_id: UUID
-    version: int
-    event: str
-    at: datetime
-    actor: str | None
-    role: str | None
-    device: str | None
-    correlation_id: str | None
-    policy_version: int | None
-    amount: Decimal | None
-    cause: str | None
-    balance: Decimal | None = strawberry.field(description="此后的可用积分(账户事件)")
+# The auditor's own dataclass is the GraphQL type: declared once.
+strawberry.type(
+    audit.HistoryLine, description="一条事件及其来龙去脉;balance 为此后的可用积分(账户事件)"
+)
 
 
 @strawberry.type(description="某社区发放的积分在期间内的去向")
@@ -126,11 +115,10 @@ class Conservation:
 @strawberry.type
 class AuditQuery:
     @strawberry.field(description="成员、单位、任务、商品或兑换的完整事件史(成员含其账户)")
-    async def history(self, info: Info, aggregate_id: UUID) -> list[HistoryLine]:
+    async def history(self, info: Info, aggregate_id: UUID) -> list[audit.HistoryLine]:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "事件史")
-        lines = await ctx.write(audit.history, ctx.ledger, aggregate_id)
-        return [HistoryLine(**vars(line)) for line in lines]
+        return await ctx.write(audit.history, ctx.ledger, aggregate_id)
 
     @strawberry.field(description="导出对象期间内的事件(JSON Lines 的各行,首行含签名检查点)")
     async def audit_export(

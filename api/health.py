@@ -32,7 +32,7 @@ async def readyz(request: Request) -> JSONResponse:
 
     try:
         with anyio.fail_after(READY_TIMEOUT_SECONDS):
-            head = await state.pool.fetchval(queries.HEAD, timeout=READY_TIMEOUT_SECONDS) or 0
+            head = await queries.head_position(state.pool, timeout=READY_TIMEOUT_SECONDS)
             done, quarantined = await anyio.to_thread.run_sync(positions, abandon_on_cancel=True)
     except Exception as error:
         if not is_outage(error):

@@ -194,11 +194,8 @@ class Member:
         return None if found is None else Dossier.from_query(found)
 
 
-@strawberry.type
-class Standing:
-    rank: int
-    size: int
-    percentile: Decimal = strawberry.field(description="排名不低于本人者所占百分比")
+# The read layer's dataclass is the GraphQL type: declared once.
+strawberry.type(queries.Standing, description="名次:percentile 为排名不低于本人者所占百分比")
 
 
 @strawberry.type(description="一次服务纪实,附来源事件编号")
@@ -233,8 +230,8 @@ class Dossier:
     points: Decimal
     review_grade: str | None
     review_comment: str | None
-    in_unit: Standing | None
-    in_community: Standing | None
+    in_unit: queries.Standing | None
+    in_community: queries.Standing | None
 
     @classmethod
     def from_query(cls, d: queries.Dossier) -> Self:
@@ -252,8 +249,8 @@ class Dossier:
             points=d.points,
             review_grade=d.review["grade"] if d.review else None,
             review_comment=d.review["comment"] if d.review else None,
-            in_unit=Standing(**vars(d.in_unit)) if d.in_unit else None,
-            in_community=Standing(**vars(d.in_community)) if d.in_community else None,
+            in_unit=d.in_unit,
+            in_community=d.in_community,
         )
 
 

@@ -44,7 +44,7 @@ from projections.runner import ReadSide
 ADMIN = Context("bench", Role.ADMIN)
 UNITS, MEMBERS, COMMUNITIES, TASKS = 1000, 100_000, 20, 2000
 CLIENTS = 16
-QUERY = """{ unitRanking(period: "2026", metric: "composite", first: 50) {
+QUERY = """{ unitRanking(period: "2026", metric: COMPOSITE, first: 50) {
   position rank unitId name members served hours points composite } }"""
 
 
