@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-
+from audit.provenance import decoded
 from audit.verification import checkpoint
 from ledger.application import Ledger
 from projections.chain import GENESIS, link
@@ -45,15 +44,7 @@ def export(
             (aggregate_ids,),
         ).fetchall()
     for row in rows:
-        event: Any = ledger.mapper.to_domain_event(
-            Notification(
-                id=row["notification_id"],
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
-            )
-        )
+        event = decoded(ledger, row)
         if not start <= event.timestamp < end:
             continue
         yield {

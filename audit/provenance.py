@@ -14,6 +14,19 @@ from ledger.application import Ledger
 from ledger.domain.account import Account
 
 
+def decoded(ledger: Ledger, row: dict[str, Any]) -> Any:
+    """The domain event of a row read from the event store."""
+    return ledger.mapper.to_domain_event(
+        Notification(
+            id=row["notification_id"],
+            originator_id=row["originator_id"],
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class HistoryLine:
     """One event of an aggregate's history and who, when, why and under which rules."""
@@ -50,15 +63,7 @@ def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
     lines = []
     account: Account | None = None
     for row in rows:
-        event: Any = ledger.mapper.to_domain_event(
-            Notification(
-                id=row["notification_id"],
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
-            )
-        )
+        event = decoded(ledger, row)
         balance = None
         if row["originator_id"] == account_id:
             account = event.mutate(account)
