@@ -5,6 +5,7 @@ Each test is an attack or an operator's mistake found against the running server
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -374,52 +375,54 @@ def test_field_suggestions_are_given_only_outside_production(
 # --- 8. bounds on connections
 
 
-def test_a_client_trickling_its_headers_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.contextmanager
+def in_thread(app: Any, **config: Any) -> Iterator[int]:
+    """A uvicorn server for ``app`` in a thread of this process; yields its port."""
     import threading
 
     import uvicorn
-    from starlette.applications import Starlette
 
-    from api import serving
     from tests.e2e.conftest import free_port
 
-    monkeypatch.setattr(serving, "HEADER_TIMEOUT_SECONDS", 0.5)
     port = free_port()
-    config = uvicorn.Config(
-        Starlette(),
-        host="127.0.0.1",
-        port=port,
-        http=serving.HeaderTimeoutProtocol,
-        log_level="warning",
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config)
     )
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         while not server.started:
             time.sleep(0.05)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
-            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
-            started = time.monotonic()
-            answer = slow.recv(1024)
-            assert answer.startswith(b"HTTP/1.1 408"), answer
-            assert time.monotonic() - started < 4
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
 
 
-def test_a_client_trickling_its_body_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
+def test_a_client_trickling_its_headers_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.applications import Starlette
 
-    import uvicorn
+    from api import serving
+
+    monkeypatch.setattr(serving, "HEADER_TIMEOUT_SECONDS", 0.5)
+    with (
+        in_thread(Starlette(), http=serving.HeaderTimeoutProtocol) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as slow,
+    ):
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = slow.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert time.monotonic() - started < 4
+
+
+def test_a_client_trickling_its_body_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     from api import boundary
-    from tests.e2e.conftest import free_port
 
     async def echo(request: Request) -> PlainTextResponse:
         return PlainTextResponse(str(len(await request.body())))
@@ -428,21 +431,14 @@ def test_a_client_trickling_its_body_is_cut_off(monkeypatch: pytest.MonkeyPatch)
     app = Starlette(routes=[Route("/", echo, methods=["POST"])])
     app.add_middleware(boundary.BodyLimit)
     app.add_middleware(boundary.ErrorBoundary)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.05)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
-            slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-            answer = slow.recv(4096)
-        assert answer.startswith(b"HTTP/1.1 408"), answer
-        assert b"REQUEST_TIMEOUT" in answer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with (
+        in_thread(app) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as slow,
+    ):
+        slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        answer = slow.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"REQUEST_TIMEOUT" in answer
 
 
 # --- 9. client errors are not logged as server errors; metrics cannot be grown from outside
