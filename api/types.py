@@ -1,4 +1,8 @@
-"""The GraphQL types the API returns, made from read-model rows."""
+"""The GraphQL types the API returns, made from read-model rows.
+
+About 350 lines: the types several features share (members, their years and
+dossiers, rankings, ledger entries) live together so that each is declared once.
+"""
 
 from __future__ import annotations
 

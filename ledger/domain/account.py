@@ -4,6 +4,9 @@ Every movement names both sides (double entry). The member's side is this
 aggregate; the other side is a system account (a community's issuance, a
 store's redemption sink, the expiry sink) that carries no invariant and so is
 not an aggregate: the projections prove that all accounts sum to zero.
+
+About 330 lines: the account's invariants (lots by year and community, the earned
+record, expiry, reversal with shortfall) are one aggregate's and stay in one module.
 """
 
 from __future__ import annotations
