@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Hashable
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -18,8 +19,9 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -41,6 +43,8 @@ from projections.tokens import create_token_table
 
 log = logging.getLogger("api")
 
+STATIC = Path(__file__).parent / "static"
+IDE_PAGE = STATIC / "graphiql.html"
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -108,6 +112,10 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             answer = b"".join(m.get("body", b"") for m in sent[1:])
             if b'"errors"' not in answer:
                 state.cache.store(key, answer, version)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the app's own files (``api/static``): no CDN, works offline."""
+        return HTMLResponse(IDE_PAGE.read_text(encoding="utf-8"))
 
     def _serves_ide(self, request: Request) -> bool:
         """GraphiQL's page, which holds no data, is the one thing served without a token."""
@@ -240,6 +248,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
