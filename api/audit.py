@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
@@ -19,7 +19,7 @@ import strawberry
 import audit
 from api.commands import is_admin, run_command
 from api.context import BadArgument, Info
-from api.errors import forbidden, problem
+from api.errors import Forbidden, InvalidInput, forbidden, problem
 from api.types import (
     CommandResult,
     LedgerEntry,
@@ -250,6 +250,12 @@ class AuditQuery:
         return await queries.balance_as_of(ctx.pool, account, as_of or datetime.now(UTC))
 
 
+@strawberry.type(description="一次积分过期的结果")
+class ExpiryRun:
+    as_of: datetime
+    accounts: int = strawberry.field(description="有积分过期的账户数")
+
+
 @strawberry.type
 class AuditMutation:
     @strawberry.mutation(description="发布新版积分规则(JSON,字段同 ledger policy show)")
@@ -264,6 +270,20 @@ class AuditMutation:
         except LedgerError as error:
             return problem(error)
         return await run_command(ctx, True, "发布积分规则", ctx.ledger.publish_policy, parsed, note)
+
+    @strawberry.mutation(description="让到期的积分过期(幂等;服务每天 0:05 自动运行)")
+    async def expire_points(
+        self, info: Info, as_of: datetime | None = None
+    ) -> Annotated[ExpiryRun | Forbidden | InvalidInput, strawberry.union("ExpiryResult")]:
+        ctx = info.context
+        if not is_admin(ctx):
+            return forbidden("执行积分过期")
+        at = as_of or datetime.now(UTC)
+        try:
+            accounts = await ctx.write(ctx.ledger.expire_points, at, ctx.actor())
+        except LedgerError as error:
+            return problem(error)
+        return ExpiryRun(as_of=at, accounts=accounts)
 
 
 def _reads_account(info: Info, account: str) -> bool:

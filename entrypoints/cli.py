@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from entrypoints import auditing, database, demo, importing, readside, server, tokens
+from entrypoints import auditing, database, demo, expiry, importing, readside, server, tokens
 from ledger.settings import load_settings
 
-GROUPS = (database, server, readside, importing, demo, tokens, auditing)
+GROUPS = (database, server, readside, expiry, importing, demo, tokens, auditing)
 
 
 def build_parser() -> argparse.ArgumentParser:

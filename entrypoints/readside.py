@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from entrypoints.bootstrap import bootstrap
+from entrypoints.expiry import start_daily
 from entrypoints.progress import ProgressBar
 from ledger.settings import Settings
 from projections.runner import BATCH_SIZE, READ_MODELS
@@ -38,7 +39,12 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with bootstrap(settings, batch_size=args.batch_size) as services:
         log.warning("projection worker following %s", services.url)
-        services.read_side.run(stop)
+        expiring, stop_expiring = start_daily(services.ledger)
+        try:
+            services.read_side.run(stop)
+        finally:
+            stop_expiring.set()
+            expiring.join()
     return 0
 
 

@@ -15,6 +15,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.observability import log_json_lines
     from api.serving import serve
     from entrypoints.demo import print_tokens
+    from entrypoints.expiry import start_daily
 
     log_json_lines()
     with bootstrap(settings) as services:
@@ -34,7 +35,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             production=args.production,
             follow=not args.no_follow,
         )
-        serve(app, args.host, args.port)
+        expiring, stop_expiring = start_daily(services.ledger)
+        try:
+            serve(app, args.host, args.port)
+        finally:
+            stop_expiring.set()
+            expiring.join()
     return 0
 
 
