@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 
 from api.commands import home_of, is_admin, run_command
 from api.context import Info, RequestContext
-from api.errors import Conflict, problem
+from api.errors import Conflict, Problem, forbidden, problem
 from api.types import (
     CommandResult,
     Member,
+    Problems,
 )
+from ledger.domain.codes import PHONE_CODE_SECONDS
+from ledger.domain.codes import UnknownCode as UnknownCodeError
 from ledger.domain.errors import DuplicateMember, LedgerError
+from ledger.domain.member import mask_name
 from ledger.domain.values import Grade, MemberKind, Role
 from projections import queries
+from projections.queries.members import member_by_code
+
+
+@strawberry.type(description="积分码无效、已作废、已过期,或不是本社区的成员(一律如此答复)")
+class UnknownCode(Problem):
+    pass
+
+
+@strawberry.type(description="积分超市终端按积分码找到的成员")
+class KioskMember:
+    member_id: UUID = strawberry.field(description="成员编号(兑换时用)")
+    masked_name: str = strawberry.field(description="脱敏姓名")
+    balance: Decimal = strawberry.field(description="可用积分")
+
+
+@strawberry.type(description="新发放的积分卡:卡上的码只在此告知一次,账本只保存其密钥哈希")
+class IssuedCard:
+    member_id: UUID
+    code: str = strawberry.field(description="印在卡上的码(二维码内容)")
+    position: int | None = strawberry.field(description="最后一个事件的通知编号")
+
+
+@strawberry.type(description="手机上出示的短时积分码")
+class KioskCode:
+    code: str = strawberry.field(description="二维码内容")
+    expires_at: datetime = strawberry.field(description="失效时间")
+    valid_seconds: int = strawberry.field(description="有效秒数")
+
+
+MemberByCodeResult = Annotated[KioskMember | UnknownCode, strawberry.union("MemberByCodeResult")]
+IssueCardResult = Annotated[IssuedCard | Problems, strawberry.union("IssueCardResult")]
+KioskCodeResult = Annotated[KioskCode | Problems, strawberry.union("KioskCodeResult")]
 
 
 @strawberry.type
@@ -68,6 +105,32 @@ class MembersQuery:
         )
         return [Member.from_row(r, ctx.role) for r in rows]
 
+    @strawberry.field(
+        description="积分超市终端按积分码(积分卡或手机)查找本社区成员;"
+        "无效、作废、过期或他社区的码一律答复 UnknownCode"
+    )
+    async def member_by_code(
+        self, info: Info, code: str, wait_for: int | None = None
+    ) -> MemberByCodeResult:
+        ctx = info.context
+        ctx.require(ctx.role in (Role.ADMIN, Role.COMMUNITY, Role.KIOSK), "按积分码查找成员")
+        unknown = UnknownCode(code=UnknownCodeError.code, message=UnknownCodeError().message)
+        try:
+            lookup = ctx.ledger.read_code(code)
+        except LedgerError:
+            return unknown
+        await ctx.wait_for(wait_for)
+        row = await member_by_code(ctx.pool, code_hash=lookup.code_hash, reference=lookup.reference)
+        if row is None or not (
+            ctx.role is Role.ADMIN
+            or ctx.scoped(Role.COMMUNITY, row["community_id"])
+            or ctx.scoped(Role.KIOSK, row["community_id"])
+        ):
+            return unknown
+        return KioskMember(
+            member_id=row["member_id"], masked_name=mask_name(row["name"]), balance=row["balance"]
+        )
+
 
 async def _refine_registration(ctx: RequestContext, error: LedgerError) -> Any:
     """A national ID already registered is named with its member only to a token that
@@ -111,6 +174,38 @@ class MembersMutation:
             branch=branch,
             team=team,
             refine=functools.partial(_refine_registration, ctx),
+        )
+
+    @strawberry.mutation(
+        description="发放或补发积分卡(管理员,或社区为本社区居民);旧卡的码与手机积分码随即失效"
+    )
+    async def issue_member_card(self, info: Info, member_id: UUID) -> IssueCardResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_member, member_id)
+        if ctx.principal is None or not ctx.runs_community(home):
+            return forbidden("为该成员发放积分卡")
+        try:
+            issued = await ctx.write(ctx.ledger.issue_card, member_id, ctx=ctx.actor())
+        except LedgerError as error:
+            return problem(error)
+        return IssuedCard(member_id=issued.id, code=issued.code, position=issued.position)
+
+    @strawberry.mutation(
+        description=f"成员在手机上取一个短时积分码({PHONE_CODE_SECONDS} 秒内有效),"
+        "不写入任何记录;每次调用得到新码"
+    )
+    async def my_kiosk_code(self, info: Info) -> KioskCodeResult:
+        ctx = info.context
+        principal = ctx.principal
+        if principal is None or principal.role is not Role.MEMBER or len(principal.scope) != 1:
+            return forbidden("取手机积分码(仅成员本人)")
+        (member_id,) = principal.scope
+        try:
+            made = await ctx.write(ctx.ledger.phone_code, member_id)
+        except LedgerError as error:
+            return problem(error)
+        return KioskCode(
+            code=made.code, expires_at=made.expires_at, valid_seconds=PHONE_CODE_SECONDS
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")

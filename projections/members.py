@@ -65,6 +65,14 @@ MEMBER_SERVICES = Table(
     ),
     key=("service_id",),
 )
+MEMBER_CODES = Table(
+    "member_codes",
+    (("member_id", "uuid"), ("code_hash", "text"), ("reference", "text")),
+    key=("member_id",),
+    indexes=(("code_hash",), ("reference",)),
+)
+"""Each member's current card (积分卡): the keyed hash of its code and the reference
+its phone codes carry; a new card replaces the row, so an old code finds nothing."""
 MEMBER_POLICY = Table(
     "member_policy",
     (("id", "integer"), ("version", "integer"), ("annual_floor_hours", "numeric")),
@@ -79,7 +87,8 @@ RATING_COLUMNS = {
 
 class MemberTotals(ReadModel):
     name = "member_totals"
-    tables = (MEMBER_TOTALS, MEMBER_YEARS, MEMBER_SERVICES, MEMBER_POLICY)
+    version = 2
+    tables = (MEMBER_TOTALS, MEMBER_YEARS, MEMBER_SERVICES, MEMBER_CODES, MEMBER_POLICY)
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -88,6 +97,7 @@ class MemberTotals(ReadModel):
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "UnitChanged"): "on_unit_changed",
             event_class(Member, "Moved"): "on_moved",
+            event_class(Member, "CardIssued"): "on_card_issued",
             event_class(Service, "Claimed"): "on_claimed",
             event_class(Service, "CheckedOut"): "on_checked_out",
             event_class(Service, "Rated"): "on_rated",
@@ -149,6 +159,13 @@ class MemberTotals(ReadModel):
         if row["community_id"] != event.community_id:
             row["reported_on"] = None
         row["community_id"], row["grid_id"] = event.community_id, event.grid_id
+
+    def on_card_issued(self, event: Any, member_id: UUID, _: int) -> None:
+        codes = self.rows["member_codes"]
+        codes.get(member_id)  # known or not: an upsert or a new row
+        codes.put(
+            {"member_id": member_id, "code_hash": event.card_hash, "reference": event.reference}
+        )
 
     def on_claimed(self, event: Any, service_id: UUID, _: int) -> None:
         self.rows["member_services"].put(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import RecordConflictError
@@ -14,6 +15,17 @@ from ledger.application.base import (
     retried,
 )
 from ledger.domain.account import Account
+from ledger.domain.codes import (
+    CodeLookup,
+    NoCard,
+    PhoneCode,
+    code_key,
+    hash_card_code,
+    new_card_code,
+    new_reference,
+    phone_code,
+    read_code,
+)
 from ledger.domain.errors import (
     AlreadyReviewed,
     DuplicateMember,
@@ -29,6 +41,13 @@ from ledger.domain.values import (
     MemberKind,
     UnitKind,
 )
+
+
+@dataclass(frozen=True)
+class IssuedCard(Receipt):
+    """The card's code, told once to whoever issued it."""
+
+    code: str
 
 
 class PeopleCommands(LedgerBase):
@@ -167,6 +186,32 @@ class PeopleCommands(LedgerBase):
             self.get_community(community_id).check_grid(grid_id)
             member.move_home(community_id, grid_id, ctx)
         return Receipt(member.id, self._commit(member))
+
+    # --- member codes (积分码) ---------------------------------------------------------
+
+    @retried
+    def issue_card(self, member_id: UUID, ctx: Context) -> IssuedCard:
+        """A new card code (a lost card is replaced the same way): only its keyed
+        hash is recorded, with a fresh reference for phone codes."""
+        member = self.get_member(member_id)
+        code = new_card_code()
+        member.issue_card(hash_card_code(code, self._code_key), new_reference(), ctx)
+        return IssuedCard(member.id, self._commit(member), code)
+
+    def phone_code(self, member_id: UUID, *, now: datetime | None = None) -> PhoneCode:
+        """A short-lived code for the member's phone; nothing is written."""
+        reference = self.get_member(member_id).card_reference
+        if reference is None:
+            raise NoCard()
+        return phone_code(reference, self._code_key, now or datetime.now(UTC))
+
+    def read_code(self, code: str, *, now: datetime | None = None) -> CodeLookup:
+        """What a scanned code points at, or ``UnknownCode``."""
+        return read_code(code, self._code_key, now or datetime.now(UTC))
+
+    @property
+    def _code_key(self) -> bytes:
+        return code_key(self.id_hash_key)
 
     # --- annual review ------------------------------------------------------------------
 

@@ -65,6 +65,11 @@ def member_id_for(id_hash: str) -> UUID:
 
 
 class Member(LedgerAggregate):
+    card_hash: str | None = None
+    """The keyed hash of the member's current card code (积分卡); the code is never kept."""
+    card_reference: str | None = None
+    """Random, issued with the card: what the member's phone codes carry."""
+
     @classmethod
     def create(
         cls,
@@ -158,3 +163,12 @@ class Member(LedgerAggregate):
             self.reported_on = None
         self.community_id = community_id
         self.grid_id = grid_id
+
+    def issue_card(self, card_hash: str, reference: str, ctx: Context) -> None:
+        """A new card: the previous card's code and phone codes stop working."""
+        self._card_issued(card_hash, reference, ctx)
+
+    @event("CardIssued")
+    def _card_issued(self, card_hash: str, reference: str, ctx: Context) -> None:
+        self.card_hash = card_hash
+        self.card_reference = reference

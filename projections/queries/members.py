@@ -58,6 +58,14 @@ LEFT JOIN member_policy p ON p.id = 1
 WHERE t.member_id = $1
 """
 
+MEMBER_BY_CODE_SQL = """
+SELECT t.member_id, t.name, t.community_id, t.balance
+FROM member_codes c JOIN member_totals t ON t.member_id = c.member_id
+WHERE c.{column} = $1
+"""
+MEMBER_BY_CARD_SQL = MEMBER_BY_CODE_SQL.format(column="code_hash")
+MEMBER_BY_REFERENCE_SQL = MEMBER_BY_CODE_SQL.format(column="reference")
+
 
 def _default_floor() -> Decimal:
     return PointsPolicy().annual_floor_hours
@@ -113,3 +121,15 @@ async def member_summary(
 ) -> asyncpg.Record | None:
     """A member's totals with the given year's figures and the annual floor flag."""
     return await conn.fetchrow(MEMBER_SUMMARY_SQL, member_id, year, _default_floor())
+
+
+async def member_by_code(
+    conn: asyncpg.Connection, *, code_hash: str | None = None, reference: str | None = None
+) -> asyncpg.Record | None:
+    """The member whose current card has this code hash, or whose phone codes carry
+    this reference (name, home community, balance); a superseded card finds nothing."""
+    if code_hash is not None:
+        return await conn.fetchrow(MEMBER_BY_CARD_SQL, code_hash)
+    if reference is not None:
+        return await conn.fetchrow(MEMBER_BY_REFERENCE_SQL, reference)
+    return None
