@@ -25,6 +25,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from cachetools import TTLCache
 
+from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.domain.values import Role
 from projections.tokens import (
     CREATE_TOKENS,
@@ -90,10 +91,17 @@ class Principal:
     role: Role
     scope: frozenset[UUID]
     digest: str = ""
+    device: str | None = None
 
     @property
     def actor_id(self) -> str:
         return f"token:{self.token_id}"
+
+    @property
+    def kiosk_id(self) -> str:
+        """What scopes a redemption's key: the token's device, so a reissued token
+        keeps it; a token without one, the token itself."""
+        return f"device:{self.device}" if self.device else self.actor_id
 
 
 class InvalidToken(ValueError):
@@ -118,7 +126,11 @@ class TokenCache:
         except KeyError:
             pass
         grant = await token_in_force(pool, digest)
-        found = None if grant is None else Principal(grant.id, grant.role, grant.scope, digest)
+        found = (
+            None
+            if grant is None
+            else Principal(grant.id, grant.role, grant.scope, digest, grant.device)
+        )
         self._known[digest] = found
         return found
 
@@ -134,11 +146,22 @@ def _check_scope(role: Role, scope: list[UUID]) -> None:
 
 
 def create_token(
-    url: str, role: Role, scope: list[UUID], name: str, expires_at: datetime | None = None
+    url: str,
+    role: Role,
+    scope: list[UUID],
+    name: str,
+    expires_at: datetime | None = None,
+    device: str | None = None,
 ) -> tuple[UUID, str]:
-    """Create a token; the token itself is returned once and never stored."""
+    """Create a token; the token itself is returned once and never stored. Only a
+    kiosk's token names a device (an identifier: ASCII letters, digits, ``._:-``)."""
     _check_scope(role, scope)
+    if device is not None:
+        if role is not Role.KIOSK:
+            raise InvalidToken("只有终端令牌可以指定设备")
+        if not IDENTIFIER_PATTERN.fullmatch(device):
+            raise InvalidToken("设备编号只能由字母、数字和 ._:- 组成")
     token = "lt_" + secrets.token_urlsafe(32)
     token_id = uuid4()
-    store_token(url, token_id, hash_token(token), role, scope, name, expires_at)
+    store_token(url, token_id, hash_token(token), role, scope, name, expires_at, device)
     return token_id, token

@@ -5,27 +5,108 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
+import asyncpg
 import strawberry
 
 from api.commands import home_of, run_command
-from api.context import Info, NotAllowed
+from api.context import Info, NotAllowed, RequestContext
 from api.errors import forbidden, problem
 from api.types import (
     CommandResult,
     Item,
+    ReceiptLine,
     RedeemResult,
     Redemption,
     RedemptionReceipt,
 )
+from ledger.application.store import KioskReceipt
 from ledger.domain.errors import LedgerError
+from ledger.domain.member import mask_name
 from ledger.domain.values import Role
 from projections import queries
+from projections.queries.boards import recent_redemptions, redemption_lines
 
 
 @strawberry.input
 class RedemptionLineInput:
     item_id: UUID
     quantity: int
+
+
+async def _receipt(ctx: RequestContext, receipt: KioskReceipt) -> RedemptionReceipt:
+    """The receipt as the kiosk sees it: the member's name masked, from the read model."""
+    masked = None
+    if receipt.member_id is not None:
+        row = await queries.member_totals(ctx.pool, receipt.member_id)
+        masked = None if row is None else mask_name(row["name"])
+    return RedemptionReceipt(
+        id=receipt.id,
+        position=receipt.position,
+        total=receipt.total,
+        balance=receipt.balance,
+        replayed=receipt.replayed,
+        balance_after=receipt.balance,
+        lines=[
+            ReceiptLine(
+                item_id=line.item_id,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+            )
+            for line in receipt.lines
+        ],
+        member_id=receipt.member_id,
+        member=masked,
+        store_id=receipt.store_id,
+        kiosk=receipt.kiosk,
+        at=receipt.at,
+    )
+
+
+async def _redemptions(
+    ctx: RequestContext, rows: list[asyncpg.Record], member: asyncpg.Record | None = None
+) -> list[Redemption]:
+    """Redemptions with their lines, the member's name masked (never the full name)."""
+    lines = await redemption_lines(ctx.pool, [r["redemption_id"] for r in rows])
+    names: dict[UUID, str | None] = {}
+    if member is not None:
+        names[member["member_id"]] = mask_name(member["name"])
+    result = []
+    for row in rows:
+        member_id = row["member_id"]
+        if member_id is not None and member_id not in names:
+            totals = await queries.member_totals(ctx.pool, member_id)
+            names[member_id] = None if totals is None else mask_name(totals["name"])
+        result.append(
+            Redemption(
+                redemption_id=row["redemption_id"],
+                community_id=row["community_id"],
+                total=row["total"],
+                goods=row["goods"],
+                cancelled=row["cancelled"],
+                id=row["redemption_id"],
+                position=row["position"],
+                lines=[
+                    ReceiptLine(
+                        item_id=line["item_id"],
+                        name=line["name"],
+                        quantity=line["quantity"],
+                        unit_price=line["unit_price"],
+                        amount=line["amount"],
+                    )
+                    for line in lines
+                    if line["redemption_id"] == row["redemption_id"]
+                ],
+                balance_after=row["balance_after"],
+                member_id=member_id,
+                member=None if member_id is None else names[member_id],
+                store_id=row["community_id"],
+                kiosk=row["kiosk"],
+                at=row["at"],
+            )
+        )
+    return result
 
 
 @strawberry.type
@@ -51,14 +132,23 @@ class StoreQuery:
             ctx.reads_community(row["community_id"]) or ctx.scoped(Role.KIOSK, row["community_id"])
         ):
             raise NotAllowed("这笔兑换")  # unknown and out of scope alike
-        community = row["community_id"]
-        return Redemption(
-            redemption_id=row["redemption_id"],
-            community_id=community,
-            total=row["total"],
-            goods=row["goods"],
-            cancelled=row["cancelled"],
-        )
+        [found] = await _redemptions(ctx, [row])
+        return found
+
+    @strawberry.field(description="成员最近的兑换(新的在前)")
+    async def recent_redemptions(
+        self, info: Info, member_id: UUID, first: int = 10, wait_for: int | None = None
+    ) -> list[Redemption]:
+        ctx = info.context
+        await ctx.wait_for(wait_for)
+        member = await queries.member_totals(ctx.pool, member_id)
+        home = None if member is None else member["community_id"]
+        if member is None or not (ctx.reads_community(home) or ctx.scoped(Role.KIOSK, home)):
+            if member is None and ctx.reads_everything():
+                return []
+            raise NotAllowed("该成员的兑换")  # unknown and out of scope alike
+        rows = await recent_redemptions(ctx.pool, member_id, first)
+        return await _redemptions(ctx, rows, member)
 
 
 @strawberry.type
@@ -115,7 +205,8 @@ class StoreMutation:
         allowed = ctx.runs_community(store_id) or ctx.scoped(Role.KIOSK, store_id)
         if ctx.principal is None or not allowed:
             return forbidden("在该超市兑换")
-        kiosk = ctx.principal.actor_id  # the token, never a header, scopes the key
+        # The token's device (or the token itself), never a header, scopes the key.
+        kiosk = ctx.principal.kiosk_id
         try:
             receipt = await ctx.write(
                 ctx.ledger.redeem,
@@ -132,13 +223,7 @@ class StoreMutation:
             return problem(error)
         if ctx.metrics is not None:
             ctx.metrics.redemptions.labels("replayed" if receipt.replayed else "applied").inc()
-        return RedemptionReceipt(
-            id=receipt.id,
-            position=receipt.position,
-            total=receipt.total,
-            balance=receipt.balance,
-            replayed=receipt.replayed,
-        )
+        return await _receipt(ctx, receipt)
 
     @strawberry.mutation(description="取消兑换:退回积分和商品")
     async def cancel_redemption(

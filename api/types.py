@@ -68,13 +68,29 @@ class Receipt:
     position: int | None = strawberry.field(description="最后一个事件的通知编号")
 
 
-@strawberry.type(description="兑换结果")
+@strawberry.type(description="兑换小票的一行")
+class ReceiptLine:
+    item_id: UUID
+    name: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+@strawberry.type(description="兑换结果(小票);同一请求的重试原样返回首次小票")
 class RedemptionReceipt:
     id: UUID
     position: int | None
     total: Decimal
-    balance: Decimal
+    balance: Decimal = strawberry.field(description="兑换后余额(同 balanceAfter)")
     replayed: bool = strawberry.field(description="同一请求的重试:返回首次结果,未再扣减")
+    balance_after: Decimal | None = strawberry.field(default=None, description="兑换后余额")
+    lines: list[ReceiptLine] = strawberry.field(default_factory=list)
+    member_id: UUID | None = None
+    member: str | None = strawberry.field(default=None, description="成员脱敏姓名")
+    store_id: UUID | None = strawberry.field(default=None, description="超市(社区)编号")
+    kiosk: str | None = strawberry.field(default=None, description="兑换终端(设备)")
+    at: datetime | None = strawberry.field(default=None, description="兑换时间")
 
 
 Problems = (
@@ -348,3 +364,13 @@ class Redemption:
     total: Decimal
     goods: int
     cancelled: bool
+    id: UUID | None = None
+    position: int | None = None
+    lines: list[ReceiptLine] = strawberry.field(default_factory=list)
+    balance_after: Decimal | None = strawberry.field(default=None, description="兑换后余额")
+    member_id: UUID | None = None
+    member: str | None = strawberry.field(default=None, description="成员脱敏姓名")
+    store_id: UUID | None = strawberry.field(default=None, description="超市(社区)编号")
+    kiosk: str | None = strawberry.field(default=None, description="兑换终端(设备)")
+    at: datetime | None = strawberry.field(default=None, description="兑换时间")
+    replayed: bool = strawberry.field(default=False, description="查询所得,总为 false")

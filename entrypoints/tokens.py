@@ -21,7 +21,12 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             expires = datetime.now(UTC) + timedelta(days=days) if days else None
             try:
                 token_id, token = auth.create_token(
-                    url, Role(args.role), [UUID(s) for s in args.scope], args.name, expires
+                    url,
+                    Role(args.role),
+                    [UUID(s) for s in args.scope],
+                    args.name,
+                    expires,
+                    args.device,
                 )
             except (auth.InvalidToken, ValueError) as error:
                 print(f"无法创建令牌:{error}", file=sys.stderr)
@@ -38,7 +43,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
                 expired = t.expires_at is not None and t.expires_at <= datetime.now(UTC)
                 state = "已吊销" if t.revoked_at else "已过期" if expired else "有效"
                 scope = ",".join(str(s) for s in t.scope) or "-"
-                print(f"{t.id}\t{t.role.value}\t{scope}\t{t.name}\t{state}")
+                device = f"\t{t.device}" if t.device else ""
+                print(f"{t.id}\t{t.role.value}\t{scope}\t{t.name}\t{state}{device}")
     return 0
 
 
@@ -48,6 +54,7 @@ def add(commands: Any) -> None:
     create = token_commands.add_parser("create", help="创建令牌(只显示一次)")
     create.add_argument("--role", required=True, choices=[r.value for r in auth.TOKEN_ROLES])
     create.add_argument("--scope", action="append", default=[], help="社区、单位或成员编号")
+    create.add_argument("--device", help="终端设备编号(仅终端令牌;换发令牌时沿用)")
     create.add_argument("--name", required=True)
     create.add_argument("--expires-days", type=float, help="有效天数(默认长期有效)")
     revoke = token_commands.add_parser("revoke", help="吊销令牌")

@@ -91,8 +91,27 @@ REDEMPTIONS = Table(
         ("total", "numeric"),
         ("goods", "integer"),
         ("cancelled", "boolean"),
+        ("member_id", "uuid"),
+        ("kiosk", "text"),
+        ("position", "bigint"),
+        ("balance_after", "numeric"),
+        ("at", "timestamptz"),
     ),
     key=("redemption_id",),
+    indexes=(("member_id", "at"),),
+)
+REDEMPTION_LINES = Table(
+    "board_redemption_lines",
+    (
+        ("redemption_id", "uuid"),
+        ("line", "integer"),
+        ("item_id", "uuid"),
+        ("name", "text"),
+        ("quantity", "integer"),
+        ("unit_price", "numeric"),
+        ("amount", "numeric"),
+    ),
+    key=("redemption_id", "line"),
 )
 MEMBERS = Table("board_members", (("member_id", "uuid"), ("unit_id", "uuid")), key=("member_id",))
 CATEGORIES = Table(
@@ -102,7 +121,18 @@ CATEGORIES = Table(
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    tables = (TASKS, SERVICES, ITEMS, STORES, BY_UNIT, REDEMPTIONS, MEMBERS, CATEGORIES)
+    version = 2  # 2: redemptions' receipts (member, kiosk, balance after, time, lines)
+    tables = (
+        TASKS,
+        SERVICES,
+        ITEMS,
+        STORES,
+        BY_UNIT,
+        REDEMPTIONS,
+        REDEMPTION_LINES,
+        MEMBERS,
+        CATEGORIES,
+    )
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -262,7 +292,7 @@ class CommunityBoards(ReadModel):
         rows.changed(row)
         return row
 
-    def on_redeemed(self, event: Any, redemption_id: UUID, _: int) -> None:
+    def on_redeemed(self, event: Any, redemption_id: UUID, position: int) -> None:
         goods = sum(line.quantity for line in event.lines)
         self.rows["board_redemptions"].put(
             {
@@ -271,8 +301,25 @@ class CommunityBoards(ReadModel):
                 "total": event.total,
                 "goods": goods,
                 "cancelled": False,
+                "member_id": event.member_id,
+                "kiosk": event.kiosk,
+                "position": position,
+                "balance_after": getattr(event, "balance_after", None),
+                "at": getattr(event, "at", None) or event.timestamp,
             }
         )
+        for number, line in enumerate(event.lines):
+            self.rows["board_redemption_lines"].put(
+                {
+                    "redemption_id": redemption_id,
+                    "line": number,
+                    "item_id": line.item_id,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "amount": line.unit_price * line.quantity,
+                }
+            )
         store = self._store(event.store_id)
         store["redemptions"] += 1
         store["points"] += event.total

@@ -26,22 +26,24 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     name text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz,
-    expires_at timestamptz
+    expires_at timestamptz,
+    device text
 );
 ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS expires_at timestamptz;
+ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS device text;
 """
 LOOKUP = (
-    "SELECT id, role, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
+    "SELECT id, role, scope, device FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
     "AND (expires_at IS NULL OR expires_at > now())"
 )
 """A token in force (neither revoked nor expired), by the hash of its secret."""
 INSERT_TOKEN = (
-    "INSERT INTO api_tokens (id, token_hash, role, scope, name, expires_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO api_tokens (id, token_hash, role, scope, name, expires_at, device) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 REVOKE_TOKEN = "UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL"
 LIST_TOKENS = (
-    "SELECT id, role, scope, name, created_at, revoked_at, expires_at FROM api_tokens "
+    "SELECT id, role, scope, name, created_at, revoked_at, expires_at, device FROM api_tokens "
     "ORDER BY created_at"
 )
 
@@ -55,15 +57,17 @@ class TokenInfo:
     created_at: datetime
     revoked_at: datetime | None
     expires_at: datetime | None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """What a token in force allows: its role and scope."""
+    """What a token in force allows: its role and scope (and a kiosk's device)."""
 
     id: UUID
     role: Role
     scope: frozenset[UUID]
+    device: str | None = None
 
 
 def store_token(
@@ -74,10 +78,13 @@ def store_token(
     scope: list[UUID],
     name: str,
     expires_at: datetime | None,
+    device: str | None = None,
 ) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(CREATE_TOKENS)
-        conn.execute(INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at))
+        conn.execute(
+            INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at, device)
+        )
 
 
 def revoke_token(url: str, token_id: UUID) -> bool:
@@ -92,7 +99,7 @@ def list_tokens(url: str) -> list[TokenInfo]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(CREATE_TOKENS)
         rows = conn.execute(LIST_TOKENS).fetchall()
-    return [TokenInfo(r[0], Role(r[1]), list(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    return [TokenInfo(r[0], Role(r[1]), list(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 async def create_token_table(pool: asyncpg.Pool) -> None:
@@ -103,4 +110,4 @@ async def token_in_force(pool: asyncpg.Pool, token_hash: str) -> TokenGrant | No
     row = await pool.fetchrow(LOOKUP, token_hash)
     if row is None:
         return None
-    return TokenGrant(row["id"], Role(row["role"]), frozenset(row["scope"]))
+    return TokenGrant(row["id"], Role(row["role"]), frozenset(row["scope"]), row["device"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -27,6 +28,35 @@ from ledger.domain.errors import (
 from ledger.domain.rulebook import RULE_BOOK_ID
 from ledger.domain.store import Item, Redemption, RedemptionLine, request_fingerprint
 from ledger.domain.values import Context, instant, now
+
+
+@dataclass(frozen=True)
+class KioskReceipt(RedemptionReceipt):
+    """What a kiosk is told of a redemption; a replay of its request gets the same."""
+
+    kiosk: str = ""
+    member_id: UUID | None = None
+    store_id: UUID | None = None
+    lines: tuple[RedemptionLine, ...] = ()
+    at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls, redemption: Redemption, position: int | None, balance: Decimal, replayed: bool
+    ) -> KioskReceipt:
+        after = redemption.balance_after
+        return cls(
+            redemption.id,
+            position,
+            redemption.total,
+            balance if after is None else after,
+            replayed,
+            kiosk=redemption.kiosk,
+            member_id=redemption.member_id,
+            store_id=redemption.store_id,
+            lines=tuple(redemption.lines),
+            at=redemption.at if redemption.at is not None else redemption.created_on,
+        )
 
 
 class StoreCommands(LedgerBase):
@@ -68,7 +98,7 @@ class StoreCommands(LedgerBase):
         store_id: UUID,
         lines: Sequence[tuple[UUID, int]],
         ctx: Context,
-    ) -> RedemptionReceipt:
+    ) -> KioskReceipt:
         """兑换 at a kiosk: debit the account and the stock in one transaction.
 
         The same key with the same request returns the first result and moves
@@ -87,13 +117,8 @@ class StoreCommands(LedgerBase):
             first = self._check(first, Redemption, redemption_id, UnknownRedemption)
             if first.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(key=key)
-            return RedemptionReceipt(
-                first.id,
-                self.group_recorder.first_notification_id(first.id),
-                first.total,
-                account.balance,
-                replayed=True,
-            )
+            position = self.group_recorder.first_notification_id(first.id)
+            return KioskReceipt.of(first, position, account.balance, replayed=True)
         items = [self._check(loaded[i], Item, i, UnknownItem) for i in item_ids]
         order = []
         for item, (_, count) in zip(items, requested, strict=True):
@@ -108,12 +133,22 @@ class StoreCommands(LedgerBase):
         for item, line in zip(items, order, strict=True):
             item.take(line.quantity, redemption_id, ctx)
         redemption = Redemption(
-            kiosk, key, fingerprint, member_id, store_id, order, total, lots, ctx=ctx
+            kiosk,
+            key,
+            fingerprint,
+            member_id,
+            store_id,
+            order,
+            total,
+            lots,
+            ctx=ctx,
+            balance_after=account.balance,
+            at=now(),
         )
         # The redemption's own event goes last, so its notification id is the
         # receipt's position, which a replay of the request can find again.
         position = self._commit(account, *items, redemption)
-        return RedemptionReceipt(redemption_id, position, total, account.balance, replayed=False)
+        return KioskReceipt.of(redemption, position, account.balance, replayed=False)
 
     @retried
     def cancel_redemption(self, redemption_id: UUID, reason: str, ctx: Context) -> Receipt:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -140,7 +141,11 @@ class Redemption(LedgerAggregate):
         total: Decimal,
         lots: list[Lot],
         ctx: Context,
+        balance_after: Decimal | None = None,
+        at: datetime | None = None,
     ) -> None:
+        # balance_after and at: what the kiosk was told, so a replay tells it again
+        # (None in events stored before they were recorded).
         self.kiosk = kiosk
         self.key = key
         self.fingerprint = fingerprint
@@ -149,6 +154,8 @@ class Redemption(LedgerAggregate):
         self.lines = lines
         self.total = total
         self.lots = lots
+        self.balance_after = balance_after
+        self.at = at
         self.cancelled = False
 
     def cancel(self, reason: str, ctx: Context) -> None:

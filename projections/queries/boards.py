@@ -39,6 +39,14 @@ LEFT JOIN ranking_units u ON u.unit_id = b.unit_id
 WHERE b.community_id = $1 ORDER BY b.hours DESC, b.unit_id
 """
 REDEMPTION_SQL = "SELECT * FROM board_redemptions WHERE redemption_id = $1"
+RECENT_REDEMPTIONS_SQL = """
+SELECT * FROM board_redemptions WHERE member_id = $1
+ORDER BY at DESC, position DESC LIMIT $2
+"""
+REDEMPTION_LINES_SQL = """
+SELECT * FROM board_redemption_lines WHERE redemption_id = ANY($1::uuid[])
+ORDER BY redemption_id, line
+"""
 
 OPEN_TASKS_PAGE_SQL = """
 SELECT * FROM board_tasks
@@ -113,3 +121,17 @@ async def store_items(conn: asyncpg.Connection, community_id: UUID) -> list[asyn
 
 async def redemption(conn: asyncpg.Connection, redemption_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(REDEMPTION_SQL, redemption_id)
+
+
+async def recent_redemptions(
+    conn: asyncpg.Connection, member_id: UUID, first: int
+) -> list[asyncpg.Record]:
+    """A member's redemptions, newest first."""
+    return list(await conn.fetch(RECENT_REDEMPTIONS_SQL, member_id, page_size(first)))
+
+
+async def redemption_lines(
+    conn: asyncpg.Connection, redemption_ids: list[UUID]
+) -> list[asyncpg.Record]:
+    """The lines of these redemptions, in their order."""
+    return list(await conn.fetch(REDEMPTION_LINES_SQL, redemption_ids))
