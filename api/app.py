@@ -19,7 +19,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -45,6 +45,15 @@ log = logging.getLogger("api")
 
 STATIC = Path(__file__).parent / "static"
 IDE_PAGE = STATIC / "graphiql.html"
+KIOSK_PAGE = STATIC / "kiosk" / "index.html"
+
+
+async def kiosk_page(_: Request) -> HTMLResponse:
+    """The points store's page (积分超市); it holds no data: it signs in with the kiosk's
+    token and asks /graphql for everything."""
+    return HTMLResponse(KIOSK_PAGE.read_text(encoding="utf-8"))
+
+
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -248,6 +257,8 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/kiosk", kiosk_page),
+            Route("/", lambda _: RedirectResponse("/kiosk")),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/graphql", graphql),
         ],

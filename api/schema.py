@@ -18,9 +18,12 @@ from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.store import StoreMutation, StoreQuery
 from api.units import UnitsMutation, UnitsQuery
+from api.viewer import ViewerQuery
 from ledger.database import is_outage
 
-Query = merge_types("Query", (MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery))
+Query = merge_types(
+    "Query", (ViewerQuery, MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (
