@@ -49,14 +49,20 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    view = getattr(args, "view", None)
+    known = {m.name for m in READ_MODELS}
+    if view is not None and view not in known:
+        print(f"没有名为 {view} 的读模型;可选:{'、'.join(sorted(known))}", file=sys.stderr)
+        return 2
     with bootstrap(settings) as services:
         read_side = services.read_side
         read_side.open()
         if args.quarantine_command == "retry":
             names = sorted({q.model for q in read_side.quarantined()})
-            names = [n for n in names if args.view in (None, n)]
+            names = [n for n in names if view in (None, n)]
             if names:
                 read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
+            print(f"已重建:{'、'.join(names) or '无'};重建后仍被隔离的事件如下", file=sys.stderr)
         held = read_side.quarantined()
     if args.json:
         rows = [{**vars(q), "at": q.at.isoformat()} for q in held]
@@ -85,7 +91,9 @@ def add(commands: Any) -> None:
     )
     quarantine.add_argument("--json", action="store_true", help="以 JSON 输出")
     quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
-    quarantine_commands.add_parser("list", help="列出被隔离的事件")
+    listing = quarantine_commands.add_parser("list", help="列出被隔离的事件")
     retry = quarantine_commands.add_parser("retry", help="重建有隔离事件的读模型(按顺序重放)")
     retry.add_argument("view", nargs="?", help="只重建这个读模型")
+    for sub in (listing, retry):  # also after the subcommand: ledger quarantine list --json
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     quarantine.set_defaults(run=_quarantine)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from urllib.parse import quote
 import asyncpg
 import psycopg
 from eventsourcing import persistence
+from eventsourcing.postgres import ConnectionPool, PostgresDatastore
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -27,7 +29,20 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "ledger"
 CONNECT_TIMEOUT_SECONDS = 5
-"""Waiting for a connection of the write side's pool (``POSTGRES_CONNECT_TIMEOUT``)."""
+"""Waiting for a connection of the write side's pool (``POSTGRES_CONNECT_TIMEOUT``), and
+for a new connection to be made."""
+CONNECTION_LIMITS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    # A server that vanished without closing the connection (a host or network gone)
+    # is noticed within about half a minute instead of the operating system's minutes.
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq parameters of every connection the program makes with psycopg (TCP only; a
+Unix socket ignores the keepalives)."""
 
 OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable (ConnectionError is one)
@@ -122,7 +137,7 @@ def ensure_database(url: str) -> None:
     params = conninfo_to_dict(url)
     name = str(params.get("dbname") or DATABASE_NAME)
     admin = make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True, **CONNECTION_LIMITS) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -131,7 +146,7 @@ def ensure_database(url: str) -> None:
 def drop_database(url: str) -> None:
     params = conninfo_to_dict(url)
     admin = make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True, **CONNECTION_LIMITS) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(str(params["dbname"]))
@@ -180,3 +195,39 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
     }
+
+
+def harden_pool(datastore: PostgresDatastore) -> None:
+    """Make ``datastore``'s pool (the ledger's, shared by the read side) fit for a
+    database that goes away: its connections get a connect timeout and keepalives (the
+    library makes them with none), so that no call waits without limit (the pool's own
+    wait is ``POSTGRES_CONNECT_TIMEOUT``); and a connection that fails its check before
+    use (``POSTGRES_PRE_PING``) has the others checked at once. Drawn one at a time,
+    each broken one costs the caller a pause (1 s, 2 s, …) that can use up its whole
+    wait, so a restart would otherwise take ten seconds or more to get over."""
+    pool = datastore.pool
+    kwargs = pool.kwargs
+    assert isinstance(kwargs, dict)
+    for key, value in CONNECTION_LIMITS.items():
+        kwargs.setdefault(key, value)
+    if not getattr(pool, "_swept", False):
+        pool._check = _check_and_sweep(weakref.ref(pool))
+        pool._swept = True  # type: ignore[attr-defined]
+
+
+def _check_and_sweep(pool: weakref.ref[ConnectionPool[Any]]) -> Callable[[Any], None]:
+    def check(conn: Any) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            discard_broken_connections(pool())
+            raise
+
+    return check
+
+
+def discard_broken_connections(pool: ConnectionPool[Any] | None) -> None:
+    """Check every idle connection of ``pool`` now: the broken ones are replaced."""
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.check()

@@ -186,6 +186,12 @@ class ViewRecorder(PostgresTrackingRecorder):
     def physical(self, table: Table) -> str:
         return f"{self.prefix}_{table.name}"
 
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """Tried once: the library's tries ten times while the database is away, each
+        try waiting for the pool's timeout; the runner backs off by itself."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self._max_tracking_id(application_name, curs)
+
     def write(self, tracking: Tracking, flush: Callable[[Cursor[DictRow]], None]) -> None:
         """Write a batch's rows and its tracking record in one transaction."""
         with self.datastore.transaction(commit=True) as curs:

@@ -8,21 +8,26 @@ views over in one transaction and drops the old generation.
 
 Events are read from the notification log in batches; each read model applies a
 whole batch and records it with its tracking record in one transaction. When
-the log is exhausted the runner waits for the event store's NOTIFY.
+the log is exhausted the runner waits for the event store's NOTIFY. A batch that
+fails for anything but the database being away is applied in halves down to the
+event that fails alone, which is quarantined; the database being away is waited
+out. One rebuild runs at a time in a database (an advisory lock).
 
-One object, ``ReadSide``, keeps these together (about 380 lines): generations, following
+One object, ``ReadSide``, keeps these together (about 480 lines): generations, following
 the log and waiting for it share the live map and its registry; what an event that
 cannot be applied leaves behind is in ``projections.quarantine``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
@@ -33,7 +38,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger.application import Ledger
-from ledger.database import is_outage
+from ledger.database import discard_broken_connections, harden_pool, is_outage
 from projections import quarantine
 from projections.base import ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
@@ -56,15 +61,34 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"
+REBUILD_LOCK = 0x7265616473696465  # pg_advisory_lock key: one rebuild at a time
 BATCH_SIZE = 20000
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 
 Progress = Callable[[int, int], None]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _once(method: Callable[P, T]) -> Callable[P, T]:
+    """A recorder's read, tried once. The library's reads try ten times while the
+    database is away, each try waiting for the pool's timeout (about a minute in all,
+    deaf to ``stop``); the read side backs off by itself, so it hears of an outage
+    within the pool's timeout (``POSTGRES_CONNECT_TIMEOUT``)."""
+    plain, owner = getattr(method, "__wrapped__", None), getattr(method, "__self__", None)
+    if plain is None or owner is None:
+        return method
+    return cast(Callable[P, T], functools.partial(plain, owner))
 
 
 class UnknownReadModel(LookupError):
     pass
+
+
+class GenerationSwitched(RuntimeError):
+    """Another process switched a read model to a new generation while this one was
+    writing to the old one: follow the registry and go on."""
 
 
 class ReadSide:
@@ -84,6 +108,7 @@ class ReadSide:
         )
         self.recorder: PostgresApplicationRecorder = ledger.group_recorder
         self.datastore: PostgresDatastore = self.recorder.datastore
+        harden_pool(self.datastore)  # the ledger's pool, which the read side draws from
         self.model_classes = {cls.name: cls for cls in models}
         self.batch_size = batch_size
         # Replaced, never changed in place: other threads read it while it moves on.
@@ -136,10 +161,28 @@ class ReadSide:
     def open(self) -> dict[str, ReadModel]:
         """The live generation of every read model, building any that is missing
         or whose schema version changed (beside the old one, which stays readable)."""
-        missing = self.refresh()
-        if missing:
-            self.rebuild(*missing)
+        if self.refresh():
+            with self._exclusive():
+                missing = self.refresh()  # another process may have built them meanwhile
+                if missing:
+                    self._rebuild(missing)
         return self.live
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One rebuild at a time in the whole database: the server and the worker both
+        build what is missing when they start, and ``ledger rebuild`` may run beside them;
+        two builders of one generation would drop each other's tables."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (REBUILD_LOCK,))
+            got = row.fetchone()
+            if not (got and got["got"]):
+                log.warning("read side: waiting for a rebuild in another process")
+                conn.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
 
     def refresh(self) -> list[str]:
         """Follow the registry: a generation switched by another process (a rebuild)
@@ -161,6 +204,10 @@ class ReadSide:
         unknown = [n for n in names if n not in self.model_classes]
         if unknown:
             raise UnknownReadModel(unknown[0])
+        with self._exclusive():
+            return self._rebuild(names, progress)
+
+    def _rebuild(self, names: Sequence[str], progress: Progress | None = None) -> list[ReadModel]:
         registered = self._registered()
         built: list[tuple[ReadModel, int, str | None]] = []
         for name in names:
@@ -178,7 +225,7 @@ class ReadSide:
             self.live = {**self.live, model.name: model}
             if old is not None and old != model.view.prefix:
                 self._drop_generation(old)
-        self._notify_readers(self.recorder.max_notification_id() or 0)
+        self._notify_readers(self.head())
         return [model for model, _, _ in built]
 
     def _switch(self, model: ReadModel, generation: int) -> None:
@@ -202,12 +249,18 @@ class ReadSide:
 
     # --- following the log ------------------------------------------------------------
 
+    def head(self) -> int:
+        """The notification id of the last recorded event (0 for none)."""
+        return _once(self.recorder.max_notification_id)() or 0
+
     def position(self, model: ReadModel) -> int:
         return model.view.max_tracking_id(self.ledger.name) or 0
 
     def positions(self) -> list[int]:
         """Where every live read model is; a generation another process switched to
         (and dropped the old one of) is followed."""
+        if not self.live:  # not opened here: read what the registry says is live
+            self.refresh()
         try:
             return [self.position(m) for m in self.live.values()]
         except ProgrammingError:  # the tables of a dropped generation
@@ -228,11 +281,11 @@ class ReadSide:
             if not m.raw:
                 topics |= m.topics_handled()
         start = min(positions.values())
-        head = self.recorder.max_notification_id() or 0
+        head = self.head()
         read = 0
         while True:
             started = time.perf_counter()
-            batch = self.recorder.select_notifications(
+            batch = _once(self.recorder.select_notifications)(
                 start, self.batch_size, inclusive_of_start=False
             )
             if not batch:
@@ -246,15 +299,18 @@ class ReadSide:
                     mine = [e for e in (stored if m.raw else events) if e[1] > positions[m.name]]
                     try:
                         m.process_batch(mine, Tracking(self.ledger.name, last))
-                    except IntegrityError:
-                        # Another runner recorded some of these first (a worker killed
-                        # mid-commit, or two following at once): go on from its position.
-                        positions[m.name] = self.position(m)
-                        continue
                     except Exception as error:
                         if is_outage(error):
                             raise
-                        positions[m.name] = self._isolate(m, mine, last)
+                        if self._superseded(m):
+                            raise GenerationSwitched(m.name) from error
+                        done = self.position(m)
+                        if isinstance(error, IntegrityError) and done > positions[m.name]:
+                            # Another runner recorded some of these first (a worker killed
+                            # mid-commit, or two following at once): go on from its position.
+                            positions[m.name] = done
+                            continue
+                        positions[m.name] = self._isolate(m, mine, last, error)
                         continue
                     positions[m.name] = last
             self._notify_readers(last)
@@ -274,29 +330,66 @@ class ReadSide:
             if progress is not None:
                 progress(last, max(head, last))
 
+    def _superseded(self, model: ReadModel) -> bool:
+        """Whether another process switched ``model``'s read model to a newer generation
+        (and dropped, or is dropping, the one ``model`` writes)."""
+        entry = self._registered().get(model.name)
+        return entry is not None and entry[1] > _generation(model.view.prefix)
+
     def _decode(self, notification: Notification) -> Any:
         try:
             return self.ledger.mapper.to_domain_event(notification)
         except Exception as error:  # a read model that handles its topic quarantines it
             return Undecodable(notification, error)
 
-    def _isolate(self, model: ReadModel, events: list[tuple[Any, int]], last: int) -> int:
-        """A batch failed for something other than the database being away: apply its
-        events one at a time, quarantine each that fails alone, and move on to ``last``."""
-        for event, position in events:
-            try:
-                model.process_batch([(event, position)], Tracking(self.ledger.name, position))
-            except IntegrityError:
+    def _isolate(
+        self, model: ReadModel, events: list[tuple[Any, int]], last: int, error: Exception
+    ) -> int:
+        """A batch failed for something other than the database being away: apply it in
+        halves, and the halves of a half that fails, down to single events (each part
+        with its own tracking record, in log order); quarantine each event that fails
+        alone, and move on to ``last``. Halving keeps one bad event in a batch of
+        thousands from costing a transaction per event."""
+        log.warning(
+            json.dumps(
+                {
+                    "event": "projection_batch_failed",
+                    "model": model.name,
+                    "from": events[0][1] if events else last,
+                    "to": last,
+                    "error": f"{type(error).__name__}: {error}"[:500],
+                },
+                ensure_ascii=False,
+            )
+        )
+        pending = _halves(events, last) if len(events) > 1 else [(events, last)]
+        while pending:
+            chunk, upto = pending.pop()
+            done = self.position(model)
+            if done >= upto:
                 continue  # another runner recorded it first
-            except Exception as error:
-                if is_outage(error):
+            chunk = [e for e in chunk if e[1] > done]
+            try:
+                model.process_batch(chunk, Tracking(self.ledger.name, upto))
+            except Exception as failure:
+                if is_outage(failure):
                     raise
-                self._quarantine(model, event, position, error)
-        if self.position(model) < last:
-            model.process_batch([], Tracking(self.ledger.name, last))
+                if self.position(model) >= upto:
+                    continue  # another runner recorded it first
+                if not chunk:  # nothing to set aside: the failure is not an event's
+                    raise
+                if len(chunk) == 1:
+                    event, position = chunk[0]
+                    self._quarantine(model, event, position, upto, failure)
+                    continue
+                pending += _halves(chunk, upto)
         return last
 
-    def _quarantine(self, model: ReadModel, event: Any, position: int, error: Exception) -> None:
+    def _quarantine(
+        self, model: ReadModel, event: Any, position: int, upto: int, error: Exception
+    ) -> None:
+        """Record ``event`` as set aside and move ``model`` to ``upto`` (no other event of
+        the model lies between them), in one transaction."""
         stored = event.notification if isinstance(event, Undecodable) else event
         topic = stored.topic if isinstance(stored, Notification) else get_topic(type(stored))
         reason = ""
@@ -313,7 +406,7 @@ class ReadSide:
                 error,
             )
 
-        model.view.skip(Tracking(self.ledger.name, position), record)
+        model.view.skip(Tracking(self.ledger.name, upto), record)
         log.error(
             json.dumps(
                 {
@@ -328,7 +421,9 @@ class ReadSide:
         )
 
     def quarantined(self) -> list[Quarantined]:
-        """The events the live read models have set aside, in log order."""
+        """The events the live read models have set aside, in log order (following a
+        generation another process switched to)."""
+        self.refresh()
         with self.datastore.get_connection() as conn:
             return quarantine.held(conn, [m.view.prefix for m in self.live.values()])
 
@@ -348,7 +443,11 @@ class ReadSide:
                     listener.execute(SQL("LISTEN {}").format(Identifier(channel)))
                     while not stop.is_set():
                         self.open()
-                        self.catch_up()
+                        try:
+                            self.catch_up()
+                        except GenerationSwitched as switched:
+                            log.info("read side: %s was rebuilt elsewhere; following it", switched)
+                            continue  # open() reads the new generation
                         delay = RETRY_FIRST_SECONDS
                         for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                             pass
@@ -361,25 +460,45 @@ class ReadSide:
                     log.exception("read side failed; retrying in %.1f s", delay)
                 stop.wait(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+                if is_outage(error):
+                    discard_broken_connections(self.datastore.pool)
 
     def lag(self) -> tuple[int, float]:
         """Events recorded but not yet in every read model, and for how long the read
         models have been behind (0 when caught up)."""
-        head = self.recorder.max_notification_id() or 0
+        head = self.head()
         behind = head - min(self.positions(), default=0)
-        return behind, (time.monotonic() - self.caught_up_at) if behind > 0 else 0.0
+        if behind <= 0:  # seen caught up (a reader that does not follow sees it here)
+            self.caught_up_at = time.monotonic()
+            return 0, 0.0
+        return behind, time.monotonic() - self.caught_up_at
 
     # --- read-your-writes -----------------------------------------------------------
 
     def wait(self, position: int, timeout: float = 5.0) -> None:
-        """Block until every live read model has processed ``position``."""
+        """Block until every live read model has processed ``position`` (with none live
+        yet, until one is). While the database is away this raises its outage error
+        within the pool's timeout."""
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
-            if all(done >= position for done in self.positions()):
+            done = self.positions()
+            if done and all(at >= position for at in done):
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"read models have not reached position {position}")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+
+def _halves(events: list[tuple[Any, int]], upto: int) -> list[tuple[list[tuple[Any, int]], int]]:
+    """Two parts of a failed batch, each with the position its tracking record takes,
+    the first part last (it is taken first from the stack)."""
+    half = len(events) // 2
+    return [(events[half:], upto), (events[:half], events[half - 1][1])]
+
+
+def _generation(prefix: str) -> int:
+    """The generation number in a prefix ``rm_<name>_v<version>_g<generation>``."""
+    return int(prefix.rsplit("_g", 1)[1])
