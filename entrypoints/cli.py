@@ -7,10 +7,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from entrypoints import auditing, database, demo, expiry, importing, readside, server, tokens
+from entrypoints import (
+    auditing,
+    cards,
+    database,
+    demo,
+    expiry,
+    importing,
+    readside,
+    server,
+    tokens,
+)
 from ledger.settings import load_settings
 
-GROUPS = (database, server, readside, expiry, importing, demo, tokens, auditing)
+GROUPS = (database, server, readside, expiry, importing, demo, tokens, cards, auditing)
 
 
 def build_parser() -> argparse.ArgumentParser:
