@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.database import CONNECTION_LIMITS
 from projections.chain import GENESIS, Checkpoint, link, sign
 
 READ_BATCH = 20_000
@@ -53,7 +54,10 @@ def verify(url: str, against: Checkpoint | None = None) -> Verification:
     """Recompute every link from the stored events and compare it with the chain and
     with every signed checkpoint (and ``against``, a checkpoint an auditor kept)."""
     result = Verification()
-    with psycopg.connect(url) as store, psycopg.connect(url) as chain_conn:
+    with (
+        psycopg.connect(url, **CONNECTION_LIMITS) as store,
+        psycopg.connect(url, **CONNECTION_LIMITS) as chain_conn,
+    ):
         checkpoints = [
             Checkpoint(*row)
             for row in chain_conn.execute(

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import psycopg
 
+from ledger.database import CONNECTION_LIMITS
 from ledger.domain.values import Role
 
 CREATE_TOKENS = """
@@ -80,7 +81,7 @@ def store_token(
     expires_at: datetime | None,
     device: str | None = None,
 ) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
         conn.execute(CREATE_TOKENS)
         conn.execute(
             INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at, device)
@@ -89,14 +90,14 @@ def store_token(
 
 def revoke_token(url: str, token_id: UUID) -> bool:
     """Whether a token in force was revoked (False: unknown, or revoked before)."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
         conn.execute(CREATE_TOKENS)
         return conn.execute(REVOKE_TOKEN, (token_id,)).rowcount == 1
 
 
 def list_tokens(url: str) -> list[TokenInfo]:
     """Every token ever made, revoked and expired ones too, oldest first."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
         conn.execute(CREATE_TOKENS)
         rows = conn.execute(LIST_TOKENS).fetchall()
     return [TokenInfo(r[0], Role(r[1]), list(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
