@@ -134,6 +134,22 @@ class _Measure:
 
 def check_document(document: DocumentNode) -> None:
     """Raise a GraphQLError if the document is over a limit or holds a bad string."""
+    if (refusal := _refusal(document)) is not None:
+        raise refusal
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def _refusal(document: DocumentNode) -> GraphQLError | None:
+    """The document's measure, kept per parsed document like its validation: the parser
+    cache hands back the same ``DocumentNode`` for the same text."""
+    try:
+        _measure(document)
+    except GraphQLError as error:
+        return error
+    return None
+
+
+def _measure(document: DocumentNode) -> None:
     measure = _Measure(document)
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
