@@ -17,9 +17,10 @@ from selenium.webdriver.common.by import By
 from api.auth import create_token
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
-from ledger.domain.values import Context, MemberKind, Rating, Role
+from ledger.domain.values import Context, MemberKind, Role
 from tests.e2e.browser import chromium, requested_hosts, screenshot
 from tests.e2e.conftest import Server
+from tests.support import earn
 
 ADMIN = Context(actor_id="test", role=Role.ADMIN)
 CST = timezone(timedelta(hours=8))
@@ -34,13 +35,7 @@ def shop(server: Server) -> dict[str, Any]:
         community = ledger.register_community(street, "果园社区", ADMIN).id
         member = ledger.register_member(MemberKind.RESIDENT, "王小明", community, ADMIN).id
         start = datetime(2026, 5, 1, 9, tzinfo=CST)
-        task = ledger.publish_task(
-            community, "汛期巡查", "应急保障", start, start + timedelta(hours=4), 1, ADMIN
-        ).id
-        service = ledger.claim_task(task, member, ADMIN).id
-        ledger.check_in(service, ADMIN, at=start)
-        ledger.check_out(service, ADMIN, at=start + timedelta(hours=4))
-        ledger.rate_service(service, Rating.EXCELLENT, ADMIN)  # 4 h x 2.0 x 1.2 = 9.6
+        earn(ledger, community, member, start, ADMIN)  # 4 h x 2.0 x 1.2 = 9.6
         oil = ledger.list_item(community, "食用油", "3", ADMIN).id
         soap = ledger.list_item(community, "肥皂", "1", ADMIN).id
         ledger.restock_item(oil, 10, "区财政局", ADMIN)

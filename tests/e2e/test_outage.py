@@ -26,8 +26,9 @@ from api.auth import create_token
 from api.context import COMMAND_TIMEOUT_SECONDS
 from ledger.application import Ledger
 from ledger.database import EmbeddedServer, ensure_database, eventsourcing_env
-from ledger.domain.values import Context, MemberKind, Rating, Role
+from ledger.domain.values import Context, MemberKind, Role
 from tests.e2e.conftest import Server, running_server
+from tests.support import earn
 
 CLIENT_TIMEOUT = 25.0
 """Past the server's own bounds (10 s per statement, 5 s waiting for read models)."""
@@ -77,14 +78,7 @@ def prepare(url: str) -> dict[str, Any]:
         member = ledger.register_member(MemberKind.RESIDENT, "王五", community, admin).id
         start = datetime(2026, 5, 1, 9, tzinfo=timezone(timedelta(hours=8)))
         for day in range(4):
-            at = start + timedelta(days=day)
-            task = ledger.publish_task(
-                community, "汛期巡查", "应急保障", at, at + timedelta(hours=4), 1, admin
-            ).id
-            service = ledger.claim_task(task, member, admin).id
-            ledger.check_in(service, admin, at=at)
-            ledger.check_out(service, admin, at=at + timedelta(hours=4))
-            ledger.rate_service(service, Rating.EXCELLENT, admin)  # 4 h x 2.0 x 1.2 = 9.6
+            earn(ledger, community, member, start + timedelta(days=day), admin)  # 9.6 each
         item = ledger.list_item(community, "食用油", "0.1", admin).id
         ledger.restock_item(item, 1000, "区财政局", admin)
     finally:

@@ -15,7 +15,8 @@ import pytest
 
 from entrypoints.expiry import expire_now, next_run, run_daily
 from ledger.application import Ledger
-from ledger.domain.values import Context, MemberKind, Rating, Role
+from ledger.domain.values import Context, MemberKind, Role
+from tests.support import earn
 
 ADMIN = Context(actor_id="test", role=Role.ADMIN)
 CST = timezone(timedelta(hours=8))
@@ -42,13 +43,7 @@ def member_with_old_points(ledger: Ledger, name: str) -> UUID:
     community = ledger.register_community(street, f"{name}社区", ADMIN).id
     member = ledger.register_member(MemberKind.RESIDENT, name, community, ADMIN).id
     start = datetime(2024, 5, 1, 9, tzinfo=CST)
-    task = ledger.publish_task(
-        community, "汛期巡查", "应急保障", start, start + timedelta(hours=4), 1, ADMIN
-    ).id
-    service = ledger.claim_task(task, member, ADMIN).id
-    ledger.check_in(service, ADMIN, at=start)
-    ledger.check_out(service, ADMIN, at=start + timedelta(hours=4))
-    ledger.rate_service(service, Rating.EXCELLENT, ADMIN)
+    earn(ledger, community, member, start, ADMIN)
     return member
 
 
