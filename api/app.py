@@ -117,7 +117,9 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             await send(message)
 
         await super().__call__(scope, replay, capture)
-        if key is not None and sent and sent[0].get("status") == 200:
+        context = scope["state"].get("context")
+        keep = context is None or context.keep_answer
+        if key is not None and keep and sent and sent[0].get("status") == 200:
             answer = b"".join(m.get("body", b"") for m in sent[1:])
             if b'"errors"' not in answer:
                 state.cache.store(key, answer, version)
@@ -159,7 +161,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
                 principal = await self._authenticate(request)
             except ClientError as error:
                 raise HTTPException(error.status, error.message) from None
-        return RequestContext(
+        context = RequestContext(
             principal=principal,
             pool=state.pool,
             ledger=state.ledger,
@@ -172,6 +174,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             signing_key=state.signing_key,
             metrics=state.metrics,
         )
+        request.scope.setdefault("state", {})["context"] = context
+        return context
 
 
 def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:

@@ -63,6 +63,9 @@ class RequestContext:
     signing_key: bytes = b""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    keep_answer: bool = True
+    """False when an answer depends on more than the read models (a code's expiry, the
+    clock): the server then does not keep it for the next identical request."""
 
     # --- who may do what ------------------------------------------------------------
 

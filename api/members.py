@@ -114,6 +114,7 @@ class MembersQuery:
     ) -> MemberByCodeResult:
         ctx = info.context
         ctx.require(ctx.role in (Role.ADMIN, Role.COMMUNITY, Role.KIOSK), "按积分码查找成员")
+        ctx.keep_answer = False  # a phone code expires by the clock, not by an event
         unknown = UnknownCode(code=UnknownCodeError.code, message=UnknownCodeError().message)
         try:
             lookup = ctx.ledger.read_code(code)

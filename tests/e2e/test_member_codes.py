@@ -4,6 +4,7 @@ another community's kiosk, a phone code and an expired one."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -136,3 +137,23 @@ def test_only_a_member_with_a_card_gets_a_phone_code(
     member = server.token(Role.MEMBER, without_card)
     refused = server.gql(member, PHONE)["data"]["myKioskCode"]
     assert refused["code"] == "NO_CARD" and "积分卡" in refused["message"]
+
+
+def test_a_kiosk_is_not_answered_from_a_kept_answer_once_a_code_expires(
+    server: Server, street: dict[str, str]
+) -> None:
+    """Answers to queries are kept until the read models move on; a code's expiry is the
+    clock's, not an event's, so its lookup is never kept."""
+    issue(server, server.admin, street["member"])
+    made = server.gql(server.token(Role.MEMBER, street["member"]), PHONE)["data"]["myKioskCode"]
+    data_dir = server.log.parent / "data"
+    key = code_key(load_settings({**os.environ, "LEDGER_DATA_DIR": str(data_dir)}).id_hash_key)
+    reference = read_code(made["code"], key, datetime.now(UTC)).reference
+    assert reference is not None
+    made_at = datetime.now(UTC) - timedelta(seconds=PHONE_CODE_SECONDS - 2)
+    short = phone_code(reference, key, made_at).code  # two seconds left
+    kiosk = server.token(Role.KIOSK, street["home"])
+    query = """query($c: String!) { memberByCode(code: $c) { __typename } }"""
+    assert server.gql(kiosk, query, c=short)["data"]["memberByCode"]["__typename"] == "KioskMember"
+    time.sleep(3)
+    assert server.gql(kiosk, query, c=short)["data"]["memberByCode"]["__typename"] == "UnknownCode"

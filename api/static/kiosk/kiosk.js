@@ -3,9 +3,7 @@
 
 const QUERIES = {
   viewer: "{ viewer { role scope } }",
-  // waitFor keeps the answer from the server's kept answers: a code or a balance is
-  // always read fresh at the till.
-  lookup: `query($code: String!) { memberByCode(code: $code, waitFor: 0) {
+  lookup: `query($code: String!) { memberByCode(code: $code) {
     __typename ... on KioskMember { memberId maskedName balance } ... on Problem { code message } } }`,
   catalogue: `query($c: UUID!) { storeCatalogue(communityId: $c) { itemId name price stock } }`,
   redeem: `mutation($s: UUID!, $m: UUID!, $k: String!, $lines: [RedemptionLineInput!]!) {
