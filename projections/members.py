@@ -26,7 +26,7 @@ MEMBER_TOTALS = Table(
         ("community_id", "uuid"),
         ("grid_id", "uuid"),
         ("reported_on", "date"),
-        ("balance", "numeric"),
+        ("recorded_balance", "numeric"),
         ("earned_points", "numeric"),
         ("earned_hours", "numeric"),
         ("services", "integer"),
@@ -73,9 +73,22 @@ MEMBER_CODES = Table(
 )
 """Each member's current card (积分卡): the keyed hash of its code and the reference
 its phone codes carry; a new card replaces the row, so an old code finds nothing."""
+MEMBER_LOTS = Table(
+    "member_lots",
+    (("member_id", "uuid"), ("year", "integer"), ("amount", "numeric")),
+    key=("member_id", "year"),
+)
+"""What each member holds of the points earned in each year: a reader subtracts the
+years already due to expire, so a balance is what is spendable now even before the
+expiry run records it."""
 MEMBER_POLICY = Table(
     "member_policy",
-    (("id", "integer"), ("version", "integer"), ("annual_floor_hours", "numeric")),
+    (
+        ("id", "integer"),
+        ("version", "integer"),
+        ("annual_floor_hours", "numeric"),
+        ("expiry_years_after", "integer"),
+    ),
     key=("id",),
 )
 RATING_COLUMNS = {
@@ -87,8 +100,15 @@ RATING_COLUMNS = {
 
 class MemberTotals(ReadModel):
     name = "member_totals"
-    version = 2
-    tables = (MEMBER_TOTALS, MEMBER_YEARS, MEMBER_SERVICES, MEMBER_CODES, MEMBER_POLICY)
+    version = 3
+    tables = (
+        MEMBER_TOTALS,
+        MEMBER_YEARS,
+        MEMBER_SERVICES,
+        MEMBER_CODES,
+        MEMBER_LOTS,
+        MEMBER_POLICY,
+    )
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -137,7 +157,7 @@ class MemberTotals(ReadModel):
                 "community_id": event.community_id,
                 "grid_id": event.grid_id,
                 "reported_on": None,
-                "balance": ZERO,
+                "recorded_balance": ZERO,
                 "earned_points": ZERO,
                 "earned_hours": ZERO,
                 "services": 0,
@@ -226,23 +246,38 @@ class MemberTotals(ReadModel):
         year[f"{cls}_hours"] += sign * service["hours"]
         year[f"{cls}_points"] += sign * service["points"]
 
+    def _lots(self, member_id: UUID, lots: Any, sign: int) -> None:
+        table = self.rows["member_lots"]
+        for lot in lots:
+            row = table.get(member_id, lot.year)
+            if row is None:
+                row = table.put({"member_id": member_id, "year": lot.year, "amount": ZERO})
+            table.changed(row)
+            row["amount"] += sign * lot.amount
+
     def on_credited(self, event: Any, _: UUID, __: int) -> None:
         member = self._member(member_of(event.to_account))
-        member["balance"] += event.amount
+        member["recorded_balance"] += event.amount
         member["earned_points"] += event.amount
         member["earned_hours"] += event.hours
+        self._lots(member["member_id"], event.lots, +1)
 
     def on_debited(self, event: Any, _: UUID, __: int) -> None:
-        self._member(member_of(event.from_account))["balance"] -= event.amount
+        member = self._member(member_of(event.from_account))
+        member["recorded_balance"] -= event.amount
+        self._lots(member["member_id"], event.lots, -1)
 
     def on_refunded(self, event: Any, _: UUID, __: int) -> None:
-        self._member(member_of(event.to_account))["balance"] += event.amount
+        member = self._member(member_of(event.to_account))
+        member["recorded_balance"] += event.amount
+        self._lots(member["member_id"], event.lots, +1)
 
     def on_account_reversed(self, event: Any, _: UUID, __: int) -> None:
         member = self._member(member_of(event.from_account))
-        member["balance"] -= event.amount
+        member["recorded_balance"] -= event.amount
         member["earned_points"] -= event.points_revoked
         member["earned_hours"] -= event.hours_revoked
+        self._lots(member["member_id"], event.lots, -1)
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
         self.rows["member_policy"].put(
@@ -250,5 +285,6 @@ class MemberTotals(ReadModel):
                 "id": 1,
                 "version": int(event.policy["version"]),
                 "annual_floor_hours": Decimal(event.policy["annual_floor_hours"]),
+                "expiry_years_after": int(event.policy["expiry_years_after"]),
             }
         )

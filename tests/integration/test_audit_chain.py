@@ -140,7 +140,7 @@ def test_an_export_can_be_checked_offline(chained: Any, tmp_path: Path) -> None:
     url, _ = chained
     with psycopg.connect(url) as conn:
         member = conn.execute(
-            "SELECT member_id FROM member_totals ORDER BY balance DESC LIMIT 1"
+            "SELECT member_id FROM member_totals ORDER BY recorded_balance DESC LIMIT 1"
         ).fetchone()[0]  # type: ignore[index]
     out = tmp_path / "member.jsonl"
     env = {

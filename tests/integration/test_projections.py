@@ -97,14 +97,23 @@ def test_each_members_entries_sum_to_the_balance_their_account_holds(lived: Any)
         totals = {
             r[0]: r[1:]
             for r in conn.execute(
-                "SELECT member_id, balance, earned_points, earned_hours FROM member_totals"
+                "SELECT member_id, recorded_balance, earned_points, earned_hours FROM member_totals"
             ).fetchall()
         }
+        lots: dict[Any, dict[int, Decimal]] = {}
+        for member_id, year, amount in conn.execute(
+            "SELECT member_id, year, amount FROM member_lots WHERE amount <> 0"
+        ).fetchall():
+            lots.setdefault(member_id, {})[year] = amount
     checked = 0
     for member in history.members:
         account = writer.get_account(member)
         assert sums.get(member, Decimal(0)) == account.balance
         assert totals[member] == (account.balance, account.earned_points, account.earned_hours)
+        by_year: dict[int, Decimal] = {}
+        for (year, _), amount in account.lots.items():
+            by_year[year] = by_year.get(year, Decimal(0)) + amount
+        assert lots.get(member, {}) == {y: a for y, a in by_year.items() if a}
         checked += account.balance > 0
     assert checked > 10
 
