@@ -46,12 +46,18 @@ log = logging.getLogger("api")
 STATIC = Path(__file__).parent / "static"
 IDE_PAGE = STATIC / "graphiql.html"
 KIOSK_PAGE = STATIC / "kiosk" / "index.html"
+MEMBER_PAGE = STATIC / "member" / "index.html"
 
 
 async def kiosk_page(_: Request) -> HTMLResponse:
     """The points store's page (积分超市); it holds no data: it signs in with the kiosk's
     token and asks /graphql for everything."""
     return HTMLResponse(KIOSK_PAGE.read_text(encoding="utf-8"))
+
+
+async def member_page(_: Request) -> HTMLResponse:
+    """A member's phone page: the short-lived code a kiosk scans, shown as a QR code."""
+    return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
 
 
 DB_TIMEOUT_SECONDS = 10.0
@@ -262,6 +268,7 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/kiosk", kiosk_page),
+            Route("/me", member_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/graphql", graphql),

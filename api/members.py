@@ -13,6 +13,7 @@ import strawberry
 from api.commands import home_of, is_admin, run_command
 from api.context import Info, RequestContext
 from api.errors import Conflict, Problem, forbidden, problem
+from api.qr import qr_svg
 from api.types import (
     CommandResult,
     Member,
@@ -51,6 +52,10 @@ class KioskCode:
     code: str = strawberry.field(description="二维码内容")
     expires_at: datetime = strawberry.field(description="失效时间")
     valid_seconds: int = strawberry.field(description="有效秒数")
+
+    @strawberry.field(description="二维码图像(SVG),供手机页面显示")
+    def qr_svg(self) -> str:
+        return qr_svg(self.code, fluid=True)
 
 
 MemberByCodeResult = Annotated[KioskMember | UnknownCode, strawberry.union("MemberByCodeResult")]
@@ -193,7 +198,7 @@ class MembersMutation:
 
     @strawberry.mutation(
         description=f"成员在手机上取一个短时积分码({PHONE_CODE_SECONDS} 秒内有效),"
-        "不写入任何记录;每次调用得到新码"
+        "不写入任何记录;码含失效时间(精确到秒),故稍后再取即得新码"
     )
     async def my_kiosk_code(self, info: Info) -> KioskCodeResult:
         ctx = info.context

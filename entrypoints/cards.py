@@ -17,8 +17,8 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import segno
 
+from api.qr import qr_svg
 from entrypoints.bootstrap import Services, bootstrap
 from ledger.database import as_uri
 from ledger.domain.member import mask_name
@@ -49,7 +49,7 @@ CARD = """<div class="card">{qr}<div><h2>积分超市会员卡</h2>
 
 
 def card_html(code: str, name: str, community: str) -> str:
-    qr = segno.make(code, error="m").svg_inline(scale=4, border=2)
+    qr = qr_svg(code)
     return CARD.format(
         qr=qr, community=html.escape(community), name=html.escape(name), code=html.escape(code)
     )

@@ -51,6 +51,18 @@ def chromium() -> Iterator[Any]:
         driver.quit()
 
 
+def require(tool: str, package: str) -> str:
+    """The path of a command-line tool the page tests use, or a Chinese error naming
+    the Debian package that has it."""
+    path = shutil.which(tool)
+    if path is None:
+        raise RuntimeError(
+            f"找不到 {tool}:页面测试需要 Debian 的 {package}"
+            f"(apt-get install {package};.ci/run 会安装)"
+        )
+    return path
+
+
 def requested_hosts(driver: Any) -> set[str]:
     """Every host the page asked for since the last call."""
     hosts = set()

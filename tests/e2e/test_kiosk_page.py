@@ -4,21 +4,26 @@ reloads — and print the receipt."""
 
 from __future__ import annotations
 
+import base64
+import re
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
 
 from api.auth import create_token
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.values import Context, MemberKind, Role
-from tests.e2e.browser import chromium, requested_hosts, screenshot
+from tests.e2e.browser import SCREENSHOTS, chromium, requested_hosts, require, screenshot
 from tests.e2e.conftest import Server
 from tests.support import earn
 
@@ -174,3 +179,68 @@ def test_a_basket_over_the_balance_is_refused_in_chinese(
     page.find_element(By.ID, "confirm").click()
     assert "积分不足" in message(page, "积分不足")
     assert redemptions(server) == before
+
+
+def test_the_store_is_named_and_a_past_receipt_is_reprinted(page: Any) -> None:
+    assert page.find_element(By.ID, "store").text == "果园社区积分超市"
+    rows = page.find_elements(By.CSS_SELECTOR, "#recent-list tbody tr")
+    assert len(rows) == 2  # the two redemptions above, the newest first
+    assert "肥皂×1" in rows[0].text and "食用油×1" in rows[1].text
+    screenshot(page, "kiosk-recent")
+    rows[1].find_element(By.TAG_NAME, "button").click()
+    visible(page, "receipt")
+    assert page.find_element(By.ID, "r-reprint").is_displayed()
+    assert page.find_element(By.ID, "r-store").text == "果园社区积分超市"
+    assert page.find_element(By.ID, "r-member").text == "王*明"
+    assert Decimal(page.find_element(By.ID, "r-balance").text) == Decimal("4.6")
+    assert page.find_element(By.ID, "r-kiosk").text  # the device that redeemed
+
+
+@pytest.mark.parametrize(("paper", "width_cm"), [("58", 5.8), ("80", 8.0), ("a4", 21.0)])
+def test_a_receipt_prints_on_narrow_receipt_paper_and_on_a4(
+    page: Any, paper: str, width_cm: float
+) -> None:
+    """The receipt printed to PDF at the paper's width: every word of it on the page."""
+    visible(page, "receipt")
+    page.execute_script("document.body.className = arguments[0]", f"paper-{paper}")
+    options = PrintOptions()
+    options.page_width = width_cm
+    options.page_height = 29.7 if paper == "a4" else 20.0
+    options.margin_left = options.margin_right = options.margin_top = 0.3
+    pdf = SCREENSHOTS / f"kiosk-receipt-{paper}.pdf"
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(base64.b64decode(page.print_page(options)))
+    text = subprocess.run(
+        [require("pdftotext", "poppler-utils"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for expected in ("积分兑换小票", "果园社区积分超市", "王*明", "食用油", "4.6", "补打"):
+        assert expected in text, (paper, text)
+    for hidden in ("确认兑换", "打印小票", "扫描会员码"):
+        assert hidden not in text, (paper, text)  # only the ticket is printed
+    [page_box] = re.findall(r'<page width="([\d.]+)"', bbox(pdf))
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox(pdf))]
+    assert right_edges and max(right_edges) <= float(page_box), paper  # nothing cut off
+    subprocess.run(
+        [
+            require("pdftoppm", "poppler-utils"),
+            "-png",
+            "-r",
+            "100",
+            "-singlefile",
+            str(pdf),
+            str(pdf.with_suffix("")),
+        ],
+        check=True,
+    )
+
+
+def bbox(pdf: Path) -> str:
+    return subprocess.run(
+        [require("pdftotext", "poppler-utils"), "-bbox", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

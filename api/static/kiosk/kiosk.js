@@ -2,21 +2,31 @@
 "use strict";
 
 const QUERIES = {
-  viewer: "{ viewer { role scope } }",
+  viewer: "{ viewer { role scope names } }",
   lookup: `query($code: String!) { memberByCode(code: $code) {
     __typename ... on KioskMember { memberId maskedName balance } ... on Problem { code message } } }`,
   catalogue: `query($c: UUID!) { storeCatalogue(communityId: $c) { itemId name price stock } }`,
   redeem: `mutation($s: UUID!, $m: UUID!, $k: String!, $lines: [RedemptionLineInput!]!) {
     redeem(storeId: $s, memberId: $m, key: $k, lines: $lines) {
       __typename
-      ... on RedemptionReceipt { id total balanceAfter at replayed member storeId
+      ... on RedemptionReceipt { id total balanceAfter at replayed member storeId kiosk
         lines { name quantity unitPrice amount } }
       ... on Problem { code message } } }`,
+  recent: `query($m: UUID!) { recentRedemptions(memberId: $m, first: 5) {
+    id total balanceAfter at member storeId kiosk cancelled
+    lines { name quantity unitPrice amount } } }`,
 };
 const PENDING = "kiosk.pending"; // a confirmed basket whose answer has not been seen yet
 
 const $ = (id) => document.getElementById(id);
-const state = { token: localStorage.getItem("kiosk.token"), store: null, member: null, items: [] };
+const state = {
+  token: localStorage.getItem("kiosk.token"),
+  store: null,
+  storeName: "",
+  member: null,
+  items: [],
+  recent: [],
+};
 
 function show(section) {
   for (const id of ["signin", "lookup", "basket", "receipt"]) $(id).hidden = id !== section;
@@ -73,7 +83,8 @@ async function start() {
       return say("该令牌不是积分超市终端的令牌,请更换令牌");
     }
     state.store = viewer.scope[0];
-    $("store").textContent = `超市 ${state.store.slice(0, 8)}`;
+    state.storeName = viewer.names[0] || `超市 ${state.store.slice(0, 8)}`;
+    $("store").textContent = `${state.storeName}积分超市`;
   } catch (error) {
     return say(error instanceof NetworkDown ? "网络中断,请检查网络后刷新页面" : error.message);
   }
@@ -94,8 +105,12 @@ async function find() {
     const { memberByCode: found } = await gql(QUERIES.lookup, { code });
     if (found.__typename !== "KioskMember") return say(found.message);
     state.member = found;
-    const { storeCatalogue } = await gql(QUERIES.catalogue, { c: state.store });
+    const [{ storeCatalogue }, { recentRedemptions }] = await Promise.all([
+      gql(QUERIES.catalogue, { c: state.store }),
+      gql(QUERIES.recent, { m: found.memberId }),
+    ]);
     state.items = storeCatalogue;
+    state.recent = recentRedemptions;
   } catch (error) {
     return say(error instanceof NetworkDown ? "网络中断,请检查网络后重试" : error.message);
   }
@@ -117,7 +132,27 @@ async function find() {
     })
   );
   total();
+  recent();
   show("basket");
+}
+
+function when(at) {
+  return new Date(at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" });
+}
+
+function recent() {
+  $("recent").hidden = !state.recent.length;
+  $("recent-list").querySelector("tbody").replaceChildren(
+    ...state.recent.map((r) => {
+      const row = document.createElement("tr");
+      row.innerHTML = "<td></td><td></td><td></td><td><button class=link>补打小票</button></td>";
+      row.cells[0].textContent = when(r.at);
+      row.cells[1].textContent = r.lines.map((l) => `${l.name}×${l.quantity}`).join("、");
+      row.cells[2].textContent = r.cancelled ? `${r.total}(已取消)` : r.total;
+      row.querySelector("button").addEventListener("click", () => receipt(r, { reprint: true }));
+      return row;
+    })
+  );
 }
 
 function chosen() {
@@ -166,9 +201,9 @@ async function submit(request) {
   return undefined;
 }
 
-function receipt(r) {
+function receipt(r, { reprint = false } = {}) {
   say("");
-  $("r-store").textContent = `超市 ${r.storeId || state.store}`;
+  $("r-store").textContent = `${state.storeName}积分超市`;
   $("r-member").textContent = r.member || "";
   $("r-lines").querySelector("tbody").replaceChildren(
     ...r.lines.map((line) => {
@@ -182,9 +217,11 @@ function receipt(r) {
   );
   $("r-total").textContent = r.total;
   $("r-balance").textContent = r.balanceAfter;
-  $("r-at").textContent = new Date(r.at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" });
+  $("r-at").textContent = when(r.at);
+  $("r-kiosk").textContent = r.kiosk || "";
   $("r-id").textContent = r.id;
   $("r-replayed").hidden = !r.replayed;
+  $("r-reprint").hidden = !reprint;
   show("receipt");
 }
 

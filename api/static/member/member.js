@@ -1,0 +1,107 @@
+// 我的积分码: a member's phone shows a short-lived code as a QR code for the kiosk to scan.
+// Plain JavaScript, no build step, no network but this server.
+"use strict";
+
+const QUERIES = {
+  viewer: "{ viewer { role scope names } }",
+  balance: "query($m: UUID!) { member(id: $m) { balance } }",
+  code: `mutation { myKioskCode {
+    __typename ... on KioskCode { code expiresAt validSeconds qrSvg } ... on Problem { message } } }`,
+};
+const REFRESH_BEFORE_MS = 5000; // a new code a little before the old one lapses
+
+const $ = (id) => document.getElementById(id);
+const state = { token: localStorage.getItem("member.token"), member: null, timer: null };
+
+function show(section) {
+  for (const id of ["signin", "code-card"]) $(id).hidden = id !== section;
+  $("signout").hidden = section === "signin";
+}
+
+function say(text) {
+  $("message").textContent = text;
+  $("message").hidden = !text;
+}
+
+async function gql(query, variables = {}) {
+  let response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (error) {
+    throw new Error("网络中断,请检查网络后点击“换一个码”");
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch (error) {
+    throw new Error(`服务器返回了无法识别的答复(HTTP ${response.status}),请稍后重试`);
+  }
+  if (response.status === 401) {
+    signOut();
+  }
+  if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
+  return body.data;
+}
+
+function signOut() {
+  localStorage.removeItem("member.token");
+  state.token = null;
+  clearInterval(state.timer);
+  show("signin");
+}
+
+async function start() {
+  say("");
+  if (!state.token) return show("signin");
+  try {
+    const { viewer } = await gql(QUERIES.viewer);
+    if (viewer.role !== "MEMBER" || viewer.scope.length !== 1) {
+      return say("该令牌不是成员本人的令牌,请更换令牌");
+    }
+    state.member = viewer.scope[0];
+    $("name").textContent = viewer.names[0] || "";
+  } catch (error) {
+    return say(error.message);
+  }
+  show("code-card");
+  return refresh();
+}
+
+async function refresh() {
+  clearInterval(state.timer);
+  try {
+    const [{ myKioskCode: made }, { member }] = await Promise.all([
+      gql(QUERIES.code),
+      gql(QUERIES.balance, { m: state.member }),
+    ]);
+    if (made.__typename !== "KioskCode") return say(made.message);
+    say("");
+    $("qr").innerHTML = made.qrSvg; // drawn by this server from the code alone
+    $("code").textContent = made.code;
+    $("balance").textContent = member ? member.balance : "—";
+    const expires = new Date(made.expiresAt).getTime();
+    const tick = () => {
+      const left = expires - Date.now();
+      $("seconds").textContent = Math.max(0, Math.ceil(left / 1000));
+      if (left <= REFRESH_BEFORE_MS) refresh();
+    };
+    tick();
+    state.timer = setInterval(tick, 1000);
+  } catch (error) {
+    say(error.message);
+  }
+  return undefined;
+}
+
+$("save-token").addEventListener("click", () => {
+  state.token = $("token").value.trim();
+  localStorage.setItem("member.token", state.token);
+  start();
+});
+$("signout").addEventListener("click", signOut);
+$("refresh").addEventListener("click", refresh);
+start();
