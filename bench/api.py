@@ -12,16 +12,12 @@ through asyncpg. 16 concurrent clients; requests per second, p50 and p99.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.app import create_app
 from api.auth import create_token
-from bench.common import bench_database
-from entrypoints.bootstrap import bootstrap
+from bench.common import bench_database, running_server, served_app
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind
@@ -116,14 +110,7 @@ async def plain(request: Request) -> Response:
 def serving_app() -> Starlette:
     """The real application plus the plain endpoint, for ``uvicorn --factory``; the
     services stay open for the life of the process."""
-    services = contextlib.ExitStack().enter_context(bootstrap())
-    app = create_app(
-        services.url,
-        services.ledger,
-        services.read_side,
-        services.settings.signing_key,
-        follow=False,
-    )
+    app = served_app(follow=False)
     app.router.routes.append(Route("/plain", plain))
     return app
 
@@ -187,49 +174,23 @@ def main() -> None:
         finally:
             ledger.close()
         token = create_token(url, Role.ADMIN, [], "bench")[1]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
-        with subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.api:serving_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        ) as server:
-            try:
-                base = f"http://127.0.0.1:{port}"
-                while True:
-                    try:
-                        if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
-                graphql = {"query": QUERY}
-                check = httpx.post(
-                    f"{base}/graphql",
-                    json=graphql,
-                    timeout=10,
-                    headers={"Authorization": f"Bearer {token}"},
-                ).json()
-                rows = check["data"]["unitRanking"]
-                assert len(rows) == 50 and rows[0]["members"] > 0, check
-                results = {}
-                for name, target, body in (
-                    ("plain", f"{base}/plain", None),
-                    ("graphql", f"{base}/graphql", graphql),
-                ) * 2:  # a warm-up round, then the measured one
-                    results[name] = wrk(target, body, token, args.seconds)
-            finally:
-                server.terminate()
+        env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
+        with running_server("bench.api:serving_app", env) as base:
+            graphql = {"query": QUERY}
+            check = httpx.post(
+                f"{base}/graphql",
+                json=graphql,
+                timeout=10,
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            rows = check["data"]["unitRanking"]
+            assert len(rows) == 50 and rows[0]["members"] > 0, check
+            results = {}
+            for name, target, body in (
+                ("plain", f"{base}/plain", None),
+                ("graphql", f"{base}/graphql", graphql),
+            ) * 2:  # a warm-up round, then the measured one
+                results[name] = wrk(target, body, token, args.seconds)
     (g_rps, g_p50, g_p99), (p_rps, p_p50, p_p99) = results["graphql"], results["plain"]
     print(f"plain   rps={p_rps:7.1f} p50={p_p50:6.2f}ms p99={p_p99:6.2f}ms")
     print(f"graphql rps={g_rps:7.1f} p50={g_p50:6.2f}ms p99={g_p99:6.2f}ms")

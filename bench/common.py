@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
+
+import httpx
+from starlette.applications import Starlette
 
 from ledger.database import EmbeddedServer, database_url, drop_database, ensure_database
 
@@ -37,3 +43,48 @@ def rate(count: int, run: Callable[[], object]) -> float:
     started = time.perf_counter()
     run()
     return count / (time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def running_server(factory: str, env: dict[str, str]) -> Iterator[str]:
+    """An app factory (``module:function``) served by uvicorn in its own process, with
+    ``env`` added to this one's; yields its base URL once ``/healthz`` answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
+    with subprocess.Popen(
+        [*command, "--log-level", "warning"], env={**os.environ, **env}
+    ) as server:
+        try:
+            base = f"http://127.0.0.1:{port}"
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+                if server.poll() is not None:
+                    raise RuntimeError(f"the server exited with {server.returncode}")
+            yield base
+        finally:
+            server.terminate()
+
+
+SERVING = contextlib.ExitStack()
+"""The services a served app uses, open for the life of its process."""
+
+
+def served_app(*, follow: bool) -> Starlette:
+    """The real application over the bootstrapped ledger, for an app factory."""
+    from api.app import create_app
+    from entrypoints.bootstrap import bootstrap
+
+    services = SERVING.enter_context(bootstrap())
+    return create_app(
+        services.url,
+        services.ledger,
+        services.read_side,
+        services.settings.signing_key,
+        follow=follow,
+    )
