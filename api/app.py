@@ -9,7 +9,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,12 @@ from api.context import RequestContext
 from api.health import healthz, readyz
 from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
+from api.replicas import MAX_LAG_SECONDS, PROBE_TIMEOUT_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from ledger.application import Ledger
-from ledger.database import as_uri
+from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
+from projections import queries
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
 
@@ -116,6 +118,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
                 await Response(kept, media_type="application/json")(scope, replay, send)
                 return
         version = state.cache.version
+        replica, replayed = await _standby(state.reads)
+        scope["state"]["replica"] = replica
         sent: list[Message] = []
 
         async def capture(message: Message) -> None:
@@ -125,6 +129,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         await super().__call__(scope, replay, capture)
         context = scope["state"].get("context")
         keep = context is None or context.keep_answer
+        if context is not None and context.replica is not None:
+            keep = keep and replayed >= state.cache.changed_at  # the standby showed it all
         if key is not None and keep and sent and sent[0].get("status") == 200:
             answer = b"".join(m.get("body", b"") for m in sent[1:])
             if b'"errors"' not in answer:
@@ -167,9 +173,13 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
                 principal = await self._authenticate(request)
             except ClientError as error:
                 raise HTTPException(error.status, error.message) from None
+        # Subscriptions LISTEN, which a standby cannot: they stay on the primary.
+        replica = None if isinstance(request, WebSocket) else request.scope["state"].get("replica")
         context = RequestContext(
             principal=principal,
-            pool=state.pool,
+            pool=state.pool if replica is None else replica.pool,
+            reads=state.reads,
+            replica=replica,
             ledger=state.ledger,
             read_side=state.read_side,
             cache=state.cache,
@@ -182,6 +192,22 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         )
         request.scope.setdefault("state", {})["context"] = context
         return context
+
+
+async def _standby(reads: Replicas | None) -> tuple[Replica | None, int]:
+    """The standby to read from (None: the primary) and how far it had replayed
+    before the read; a standby that does not answer leaves the read to the primary
+    at once (and the watch takes it out of rotation)."""
+    replica = None if reads is None else reads.choose()
+    if replica is None:
+        return None, -1
+    try:
+        replayed = await queries.replayed_wal(replica.pool, PROBE_TIMEOUT_SECONDS)
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        return None, -1
+    return (None, -1) if replayed is None else (replica, replayed)
 
 
 def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:
@@ -210,6 +236,27 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
     )
 
 
+async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) -> Replicas | None:
+    """Pools on the standbys (connected when first used, so a standby that is down
+    at start is only out of rotation), watched once before the first request."""
+    if not urls:
+        return None
+    replicas = []
+    for url in urls:
+        uri = as_uri(url)
+        pool = await asyncpg.create_pool(
+            uri,
+            min_size=0,
+            max_size=20,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=DB_TIMEOUT_SECONDS,
+        )
+        replicas.append(Replica(name=without_password(uri), pool=pool))
+    reads = Replicas(primary, replicas, max_lag)
+    await reads.watch_once()
+    return reads
+
+
 def create_app(
     url: str,
     ledger: Ledger,
@@ -218,9 +265,12 @@ def create_app(
     *,
     production: bool = False,
     follow: bool = True,
+    read_replicas: Sequence[str] = (),
+    replica_max_lag: float = MAX_LAG_SECONDS,
 ) -> Starlette:
     """The whole server over a ledger and its read side (``entrypoints.bootstrap``
-    makes them). ``follow`` runs the read models' runner in a thread."""
+    makes them). ``follow`` runs the read models' runner in a thread;
+    ``read_replicas`` are standbys of ``url`` that answer queries (``api.replicas``)."""
     metrics = Metrics()
     graphql = LedgerGraphQL(
         build_schema(production=production),
@@ -247,16 +297,23 @@ def create_app(
         await create_token_table(pool)
         cache = ResultCache()
         listener = asyncio.create_task(follow_views(uri, cache))
+        reads = await _replicas(pool, read_replicas, replica_max_lag)
+        watcher = asyncio.create_task(reads.watch()) if reads is not None else None
         app.state.ledger, app.state.read_side = ledger, read_side
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
         app.state.database_url, app.state.signing_key = url, signing_key
+        app.state.reads = reads
         try:
             yield
         finally:
             stop.set()
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for task in (listener, watcher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if reads is not None:
+                await reads.close()
             if follow:
                 await anyio.to_thread.run_sync(runner.join)
             await pool.close()

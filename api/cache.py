@@ -40,12 +40,20 @@ class ResultCache:
 
     def __init__(self, size: int = MAX_ENTRIES, max_age: float = MAX_AGE_SECONDS) -> None:
         self.version = 0
+        self.changed_at = 0
+        """The primary's WAL position at the last change the cache was told of: an
+        answer read from a standby is kept only if the standby had replayed that far."""
         self._entries: TTLCache[Hashable, Any] = TTLCache(maxsize=size, ttl=max_age)
 
-    def invalidate(self, *_: object) -> None:
-        """Called on every NOTIFY of the read models (an asyncpg listener callback)."""
+    def invalidate(self, wal: int = 0) -> None:
+        """The read models moved (by WAL position ``wal`` of the primary): forget all."""
         self.version += 1
         self._entries.clear()
+        self.changed_at = max(self.changed_at, wal)
+
+    def notified(self, _conn: object, _pid: object, _channel: object, payload: object) -> None:
+        """The listener of the read models' NOTIFY: "<position> <primary's WAL position>"."""
+        self.invalidate(int(str(payload).split()[-1]))
 
     def lookup(self, key: Hashable) -> Any:
         """The kept answer, or ``MISSING``."""
@@ -83,8 +91,9 @@ async def follow_views(uri: str, cache: ResultCache) -> None:
         lost = asyncio.Event()
         conn.add_termination_listener(functools.partial(_set, lost))
         try:
-            await conn.add_listener(VIEWS_CHANNEL, cache.invalidate)
-            cache.invalidate()  # what moved while nobody listened
+            await conn.add_listener(VIEWS_CHANNEL, cache.notified)
+            # What moved while nobody listened:
+            cache.invalidate(wal=await queries.written_wal(conn, CONNECT_TIMEOUT_SECONDS))
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), LISTENER_PING_SECONDS)

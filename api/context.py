@@ -16,9 +16,11 @@ from graphql import GraphQLError
 from api.auth import Principal, TokenCache
 from api.cache import ResultCache
 from api.observability import Metrics
+from api.replicas import Replica, Replicas
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
+from projections import queries
 from projections.runner import ReadSide
 
 T = TypeVar("T")
@@ -63,6 +65,10 @@ class RequestContext:
     signing_key: bytes = b""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    reads: Replicas | None = None
+    """The primary and its standbys, when reads go to standbys."""
+    replica: Replica | None = None
+    """The standby ``pool`` belongs to (None: the primary)."""
     keep_answer: bool = True
     """False when an answer depends on more than the read models (a code's expiry, the
     clock): the server then does not keep it for the next identical request."""
@@ -102,7 +108,8 @@ class RequestContext:
         answers such as subscriptions ask this as they go."""
         if self.principal is None:
             return False
-        return await self.tokens.by_digest(self.pool, self.principal.digest) is not None
+        primary = self.pool if self.reads is None else self.reads.primary
+        return await self.tokens.by_digest(primary, self.principal.digest) is not None
 
     def require(self, allowed: bool, what: str) -> None:
         if not allowed:
@@ -128,13 +135,18 @@ class RequestContext:
             )
 
     async def wait_for(self, position: int | None) -> None:
-        """Read-your-writes: wait until every read model has processed ``position``."""
+        """Read-your-writes: wait until every read model has processed ``position``;
+        a standby then answers only once it has replayed that far, else the primary."""
         if position is None:
             return
         try:
             await anyio.to_thread.run_sync(self.read_side.wait, position, MAX_WAIT_SECONDS)
         except TimeoutError:
             raise NotReady(position) from None
+        if self.reads is not None and self.replica is not None:
+            written = await queries.written_wal(self.reads.primary, MAX_WAIT_SECONDS)
+            if not await self.reads.caught_up(self.replica, written):
+                self.pool, self.replica = self.reads.primary, None
 
 
 Info = strawberry.Info[RequestContext, None]

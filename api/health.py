@@ -1,5 +1,5 @@
 """``/healthz`` (the process answers) and ``/readyz`` (the database answers and the read
-models are close behind the log)."""
+models are close behind the log; with standbys, which of them answer reads)."""
 
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "database unavailable", "detail": repr(error)}, 503)
     lag = head - min(done, default=0)
     status = 200 if done and lag <= READY_LAG_EVENTS else 503
-    return JSONResponse(
-        {
-            "status": "ready" if status == 200 else "lagging",
-            "lag": lag,
-            "quarantined": quarantined,
-        },
-        status,
-    )
+    answer: dict[str, object] = {
+        "status": "ready" if status == 200 else "lagging",
+        "lag": lag,
+        "quarantined": quarantined,
+    }
+    if state.reads is not None:  # a standby out of rotation leaves reads on the primary
+        answer["replicas"] = state.reads.status()
+    return JSONResponse(answer, status)

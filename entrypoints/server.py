@@ -34,6 +34,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.signing_key,
             production=args.production,
             follow=not args.no_follow,
+            read_replicas=settings.read_replicas,
+            replica_max_lag=settings.replica_max_lag,
         )
         expiring, stop_expiring = start_daily(services.ledger)
         try:

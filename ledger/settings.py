@@ -23,6 +23,10 @@ class Settings:
     data_dir: Path
     id_hash_key: bytes
     signing_key: bytes
+    read_replicas: tuple[str, ...] = ()
+    """Streaming standbys of ``database_url`` that answer GraphQL reads."""
+    replica_max_lag: float = 5.0
+    """Seconds behind the primary past which a standby is taken out of rotation."""
 
     @property
     def embedded(self) -> bool:
@@ -34,8 +38,9 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY`` and
-    ``LEDGER_SIGNING_KEY``.
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``,
+    ``LEDGER_SIGNING_KEY``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs) and
+    ``LEDGER_REPLICA_MAX_LAG_SECONDS``.
 
     The key that hashes national ID numbers must stay the same for the life of
     a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
@@ -49,11 +54,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     key = bytes.fromhex(key_hex) if key_hex else _stored_key(data_dir / "id-hash.key")
     signing_hex = env.get("LEDGER_SIGNING_KEY")
     signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(data_dir / "signing.key")
+    replicas = tuple(u.strip() for u in env.get("LEDGER_READ_REPLICAS", "").split(",") if u.strip())
+    lag = env.get("LEDGER_REPLICA_MAX_LAG_SECONDS") or "5"
+    try:
+        max_lag = float(lag)
+    except ValueError:
+        max_lag = -1.0
+    if not 0 < max_lag <= 3600:
+        raise ValueError(f"LEDGER_REPLICA_MAX_LAG_SECONDS 须为 0 到 3600 之间的秒数,而不是 {lag!r}")
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
+        read_replicas=replicas,
+        replica_max_lag=max_lag,
     )
 
 

@@ -61,6 +61,9 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"
+NOTIFY_READERS = "SELECT pg_notify(%s, %s || ' ' || (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint)"
+"""After a batch commits: the position the read models reached and the primary's WAL
+position (bytes) by then, so a reader of a standby knows when it shows that batch."""
 REBUILD_LOCK = 0x7265616473696465  # pg_advisory_lock key: one rebuild at a time
 BATCH_SIZE = 20000
 RETRY_FIRST_SECONDS = 0.5
@@ -429,7 +432,7 @@ class ReadSide:
 
     def _notify_readers(self, position: int) -> None:
         with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, str(position)))
+            conn.execute(NOTIFY_READERS, (VIEWS_CHANNEL, str(position)))
 
     def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
         """Follow the notification log until ``stop`` is set, woken by NOTIFY. Whatever

@@ -34,6 +34,10 @@ from projections.queries.units import (
 HEAD = "SELECT max(notification_id) FROM ledger_events"
 """The log's head position: how far the read models have to go."""
 PING = "SELECT 1"
+WRITTEN_WAL = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+"""How far the primary has written its WAL, in bytes."""
+REPLAYED_WAL = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
+"""How far a standby has replayed the primary's WAL (NULL on a primary)."""
 
 
 async def ping(conn: asyncpg.Connection, *, timeout: float) -> None:
@@ -44,6 +48,17 @@ async def ping(conn: asyncpg.Connection, *, timeout: float) -> None:
 async def head_position(conn: asyncpg.Connection | asyncpg.Pool, *, timeout: float) -> int:
     """The log's head position (0 for an empty log)."""
     return int(await conn.fetchval(HEAD, timeout=timeout) or 0)
+
+
+async def written_wal(conn: asyncpg.Connection | asyncpg.Pool, timeout: float) -> int:
+    """The primary's WAL position (bytes)."""
+    return int(await conn.fetchval(WRITTEN_WAL, timeout=timeout))
+
+
+async def replayed_wal(conn: asyncpg.Connection | asyncpg.Pool, timeout: float) -> int | None:
+    """The WAL position a standby has replayed (bytes); None on a primary."""
+    replayed = await conn.fetchval(REPLAYED_WAL, timeout=timeout)
+    return None if replayed is None else int(replayed)
 
 
 __all__ = [
@@ -72,6 +87,8 @@ __all__ = [
     "ping",
     "ranking_weights",
     "redemption",
+    "replayed_wal",
     "store_items",
     "unit_ranking",
+    "written_wal",
 ]

@@ -51,11 +51,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, workdir: Path, *args: str) -> Iterator[Server]:
-    """``ledger serve`` with ``args`` in a subprocess; stopped by SIGTERM, which must end
-    it cleanly."""
+def running_server(
+    database_url: str, workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``ledger serve`` with ``args`` (and ``env`` added to the environment) in a
+    subprocess; stopped by SIGTERM, which must end it cleanly."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(workdir / "data")}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "DATABASE_URL": database_url,
+        "LEDGER_DATA_DIR": str(workdir / "data"),
+    }
     log = workdir / f"server-{port}.log"
     with (
         log.open("w") as out,

@@ -12,8 +12,11 @@ async def test_a_result_is_computed_once_until_the_read_models_move_on():
 
     assert await cache.get("k", compute) == 1
     assert await cache.get("k", compute) == 1
-    cache.invalidate("pid", "channel", "payload")
+    cache.notified(None, 4321, "read_models", "17 123456")
     assert await cache.get("k", compute) == 2
+    assert cache.changed_at == 123456  # the primary's WAL position the NOTIFY carried
+    cache.notified(None, 4321, "read_models", "16 100")  # an older one changes nothing
+    assert cache.changed_at == 123456
 
 
 async def test_a_result_computed_while_the_read_models_moved_is_not_kept():
