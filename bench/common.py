@@ -87,4 +87,6 @@ def served_app(*, follow: bool) -> Starlette:
         services.read_side,
         services.settings.signing_key,
         follow=follow,
+        read_replicas=services.settings.read_replicas,
+        replica_max_lag=services.settings.replica_max_lag,
     )
