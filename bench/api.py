@@ -1,10 +1,19 @@
-"""A unit ranking over HTTP: the GraphQL API against a plain JSON endpoint.
+"""Three reads over HTTP, GraphQL against a plain JSON endpoint running the same SQL.
 
-Builds 1,000 units and 100,000 members (and their services) through the
-ledger's commands and its read models, then serves, from one uvicorn process:
-(a) the GraphQL query for the top 50 units by the composite score, and (b) a
-plain Starlette JSON endpoint returning the same rows from the same view
-through asyncpg. 16 concurrent clients; requests per second, p50 and p99.
+Builds 1,000 units and 100,000 members (and their services) through the ledger's
+commands and its read models, then serves, from one uvicorn process, (a) GraphQL and
+(b) plain Starlette endpoints that run the same ``projections.queries`` functions
+through asyncpg and return their rows as JSON:
+
+- the unit ranking (a page of 10–50 units, of one community's units or of all, by
+  the composite score),
+- a member with their year (``member(id) { … year(year: 2026) { … } }``),
+- a member's 评先评优 dossier for 2026.
+
+The headline is uncached: every request draws its variables at random over the whole
+data set (wrk's Lua picks them), so the server's kept answers are seldom of use. The
+same requests with fixed variables (answered from the kept answers) are printed beside.
+16 connections; requests per second, p50 and p99.
 
     python -m bench.api [--seconds 10]
 """
@@ -12,22 +21,27 @@ through asyncpg. 16 concurrent clients; requests per second, p50 and p99.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from strawberry.utils.str_converters import to_camel_case
 
 from api.auth import create_token
+from api.types import Dossier, DossierService, Member, MemberYear, UnitRank
 from bench.common import bench_database, running_server, served_app
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
@@ -38,11 +52,10 @@ from projections.runner import ReadSide
 ADMIN = Context("bench", Role.ADMIN)
 UNITS, MEMBERS, COMMUNITIES, TASKS = 1000, 100_000, 20, 2000
 CLIENTS = 16
-QUERY = """{ unitRanking(period: "2026", metric: COMPOSITE, first: 50) {
-  position rank unitId name members served hours points composite } }"""
 
 
-def build(ledger: Ledger) -> None:
+def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
+    """The communities and the members."""
     rng = random.Random(5)
     with ledger.batch():
         street = ledger.register_street("测试街道", ADMIN).id
@@ -89,49 +102,151 @@ def build(ledger: Ledger) -> None:
                     ledger.rate_service(service, rng.choice(list(Rating)), ADMIN)
         print(f"\rtasks {start + 200:,}", end="", file=sys.stderr)
     print(file=sys.stderr)
+    return communities, [member for member, _ in members]
 
 
-async def plain(request: Request) -> Response:
-    """The same rows from the same view, as JSON without GraphQL; the answer is kept in
-    the same cache, until the read models move on, as the GraphQL server keeps its own."""
-    state = request.app.state
+def _fields(cls: type) -> str:
+    return " ".join(to_camel_case(name) for name in cls.__annotations__)
 
-    async def answer() -> bytes:
-        rows = await queries.unit_ranking(state.pool, "2026", first=50)
-        ranking = [
-            {k: (v if isinstance(v, int | str) else str(v)) for k, v in row.items()} for row in rows
-        ]
-        return json.dumps({"unitRanking": ranking}, ensure_ascii=False).encode()
 
-    body = await state.cache.get(("plain", "2026", 50), answer)
-    return Response(body, media_type="application/json")
+STANDING = "rank size percentile"
+READS = {
+    "ranking": (
+        'query($c: UUID, $after: Int!, $first: Int!) { unitRanking(period: "2026", '
+        "metric: COMPOSITE, communityId: $c, first: $first, after: $after) { "
+        f"{_fields(UnitRank)} }} }}"
+    ),
+    "member": (
+        f"query($m: UUID!) {{ member(id: $m) {{ {_fields(Member)} "
+        f"year(year: 2026) {{ {_fields(MemberYear)} }} }} }}"
+    ),
+    "dossier": (
+        "query($m: UUID!) { member(id: $m) { dossier(year: 2026) { "
+        + _fields(Dossier)
+        .replace("services", f"services {{ {_fields(DossierService)} }}")
+        .replace("inUnit", f"inUnit {{ {STANDING} }}")
+        .replace("inCommunity", f"inCommunity {{ {STANDING} }}")
+        + " } } }"
+    ),
+}
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def _uuid(request: Request, name: str) -> UUID | None:
+    value = request.query_params.get(name)
+    return UUID(value) if value else None
+
+
+async def plain_ranking(request: Request) -> Response:
+    """The same statement as the GraphQL unit ranking, its rows as JSON."""
+    q = request.query_params
+    rows = await queries.unit_ranking(
+        request.app.state.pool,
+        "2026",
+        community_id=_uuid(request, "c"),
+        first=int(q["first"]),
+        after=int(q["after"]),
+    )
+    return Response(_json({"unitRanking": [dict(r) for r in rows]}), media_type="application/json")
+
+
+async def plain_member(request: Request) -> Response:
+    """A member with their year, in the one statement that answers it."""
+    row = await queries.member_summary(request.app.state.pool, _uuid(request, "m"), 2026)  # type: ignore[arg-type]
+    return Response(_json({"member": dict(row) if row else None}), media_type="application/json")
+
+
+async def plain_dossier(request: Request) -> Response:
+    found = await queries.dossier(request.app.state.pool, _uuid(request, "m"), 2026)  # type: ignore[arg-type]
+    body = None
+    if found is not None:
+        body = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
+        body |= {
+            "services": [dict(s) for s in found.services],
+            "review": dict(found.review) if found.review else None,
+            "in_unit": dataclasses.asdict(found.in_unit) if found.in_unit else None,
+            "in_community": dataclasses.asdict(found.in_community) if found.in_community else None,
+        }
+    return Response(_json({"dossier": body}), media_type="application/json")
 
 
 def serving_app() -> Starlette:
-    """The real application plus the plain endpoint, for ``uvicorn --factory``; the
-    services stay open for the life of the process."""
+    """The real application plus the plain endpoints, for ``uvicorn --factory``."""
     app = served_app(follow=False)
-    app.router.routes.append(Route("/plain", plain))
+    for name, endpoint in (
+        ("ranking", plain_ranking),
+        ("member", plain_member),
+        ("dossier", plain_dossier),
+    ):
+        app.router.routes.append(Route(f"/plain/{name}", endpoint))
     return app
 
 
 WRK_SCRIPT = """
-wrk.method = "{method}"
+local communities = {{ {communities} }}
+local members = {{ {members} }}
+local fixed = {fixed}
+local read, graphql = "{read}", {graphql}
+local query = {query}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
-wrk.body = {body}
+local n = 0
+
+local function pick(list)
+  if fixed then return list[1] end
+  return list[math.random(#list)]
+end
+
+request = function()
+  n = n + 1
+  local m, c = pick(members), pick(communities)
+  local after, first = 0, 50
+  if not fixed then
+    after, first = math.random(0, 19) * 50, math.random(10, 50)
+    if n % 2 == 0 then c = nil end
+  end
+  if not graphql then
+    local path = "/plain/" .. read .. "?m=" .. m .. "&after=" .. after .. "&first=" .. first
+    if c then path = path .. "&c=" .. c end
+    return wrk.format("GET", path)
+  end
+  local vars
+  if read == "ranking" then
+    vars = string.format('{{"c": %s, "after": %d, "first": %d}}',
+      c and ('"' .. c .. '"') or "null", after, first)
+  else
+    vars = string.format('{{"m": "%s"}}', m)
+  end
+  return wrk.format("POST", "/graphql", nil,
+    '{{"query": ' .. query .. ', "variables": ' .. vars .. '}}')
+end
 """
 
 
 def wrk(
-    url: str, body: dict[str, Any] | None, token: str, seconds: float
+    base: str,
+    read: str,
+    *,
+    graphql: bool,
+    fixed: bool,
+    token: str,
+    communities: list[UUID],
+    members: list[UUID],
+    seconds: float,
 ) -> tuple[float, float, float]:
     """Requests per second, p50 and p99 in ms, measured by wrk (a C load generator, so that
     the load itself costs the server's two cores as little as it can)."""
     script = WRK_SCRIPT.format(
-        method="GET" if body is None else "POST",
+        communities=", ".join(f'"{c}"' for c in communities),
+        members=", ".join(f'"{m}"' for m in members),
+        fixed="true" if fixed else "false",
+        read=read,
+        graphql="true" if graphql else "false",
+        query=json.dumps(json.dumps(READS[read])),
         token=token,
-        body="nil" if body is None else json.dumps(json.dumps(body)),
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
@@ -145,58 +260,87 @@ def wrk(
                 "--latency",
                 "-s",
                 lua.name,
-                url,
+                base,
             ],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
+    if re.search(r"Non-2xx", out):
+        raise RuntimeError(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def percentile(p: str) -> float:
         value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    if re.search(r"Non-2xx", out):
-        raise RuntimeError(out)
     return rps, percentile("50"), percentile("99")
+
+
+def check(base: str, token: str, member: UUID) -> None:
+    """Each GraphQL read answers, with data, before it is measured."""
+    for read, variables in (
+        ("ranking", {"c": None, "after": 0, "first": 50}),
+        ("member", {"m": str(member)}),
+        ("dossier", {"m": str(member)}),
+    ):
+        body = httpx.post(
+            f"{base}/graphql",
+            json={"query": READS[read], "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert "errors" not in body and body["data"], (read, body)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("找不到 wrk:请先安装(apt-get install wrk)")
     with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
         ledger = Ledger(eventsourcing_env(url))
         try:
-            build(ledger)
+            communities, members = build(ledger)
             ReadSide(ledger).open()
         finally:
             ledger.close()
         token = create_token(url, Role.ADMIN, [], "bench")[1]
+        sample = random.Random(7).sample(members, 20_000)
         env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
+        results: dict[tuple[str, bool, bool], tuple[float, float, float]] = {}
         with running_server("bench.api:serving_app", env) as base:
-            graphql = {"query": QUERY}
-            check = httpx.post(
-                f"{base}/graphql",
-                json=graphql,
-                timeout=10,
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()
-            rows = check["data"]["unitRanking"]
-            assert len(rows) == 50 and rows[0]["members"] > 0, check
-            results = {}
-            for name, target, body in (
-                ("plain", f"{base}/plain", None),
-                ("graphql", f"{base}/graphql", graphql),
-            ) * 2:  # a warm-up round, then the measured one
-                results[name] = wrk(target, body, token, args.seconds)
-    (g_rps, g_p50, g_p99), (p_rps, p_p50, p_p99) = results["graphql"], results["plain"]
-    print(f"plain   rps={p_rps:7.1f} p50={p_p50:6.2f}ms p99={p_p99:6.2f}ms")
-    print(f"graphql rps={g_rps:7.1f} p50={g_p50:6.2f}ms p99={g_p99:6.2f}ms")
+            check(base, token, sample[0])
+            for fixed in (False, True):
+                for read in READS:
+                    for graphql in (False, True, False, True):  # the first two warm up
+                        results[read, graphql, fixed] = wrk(
+                            base,
+                            read,
+                            graphql=graphql,
+                            fixed=fixed,
+                            token=token,
+                            communities=communities,
+                            members=sample,
+                            seconds=args.seconds,
+                        )
+    ratios = []
+    for read in READS:
+        for fixed in (False, True):
+            (g, g50, g99), (p, p50, p99) = results[read, True, fixed], results[read, False, fixed]
+            kind = "cached  " if fixed else "uncached"
+            print(
+                f"{read:8} {kind} graphql {g:7.1f} rps p50={g50:6.2f}ms p99={g99:6.2f}ms | "
+                f"plain {p:7.1f} rps p50={p50:6.2f}ms p99={p99:6.2f}ms | ratio={g / p:.3f}"
+            )
+            if not fixed:
+                ratios.append((read, g / p, g99))
+    worst = min(ratios, key=lambda r: r[1])
     print(
-        f"api unit ranking top 50 of {UNITS} units, {MEMBERS} members, {CLIENTS} clients: "
-        f"graphql_p99={g_p99:.1f}ms ratio={g_rps / p_rps:.3f}"
+        f"api uncached reads, {UNITS} units, {MEMBERS} members, {CLIENTS} connections: "
+        + " ".join(f"{r}={x:.3f}" for r, x, _ in ratios)
+        + f" worst_p99={max(p99 for _, _, p99 in ratios):.1f}ms ratio={worst[1]:.3f}"
     )
 
 
