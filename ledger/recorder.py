@@ -20,9 +20,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 GROUP_COMMIT_RECORDER_TOPIC = "ledger.recorder:GroupCommitRecorder"
+COPY_FROM = 1000
+"""From this many events in one transaction (a batch: an import, a generated street) they
+go by binary COPY, far cheaper than a statement's parameters."""
 
 
 class _Save:
@@ -71,6 +74,19 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                 "ORDER BY e.originator_id, e.originator_version"
             ).format(table=table)
         )
+        self._copy = _text(
+            SQL(
+                "COPY {table} (originator_id, originator_version, topic, state) "
+                "FROM STDIN (FORMAT BINARY)"
+            ).format(table=table)
+        )
+        # Under the table lock no one else draws from the sequence: a COPY's rows
+        # take the ids up to its current value, in order.
+        self._last_id = _text(
+            SQL("SELECT currval(pg_get_serial_sequence({name}, 'notification_id'))").format(
+                name=Literal(f"{datastore.schema}.{events_table_name}")
+            )
+        )
         self._existing_statement = _text(
             SQL(
                 "SELECT originator_id FROM {table} WHERE originator_version = 1 "
@@ -89,6 +105,15 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         """Append events in one transaction; their notification ids, in order."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(self._lock_and_notify)
+            if len(events) >= COPY_FROM:
+                with curs.copy(self._copy) as copy:
+                    copy.set_types(["uuid", "int8", "text", "bytea"])
+                    for e in events:
+                        copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+                last = curs.execute(self._last_id).fetchone()
+                assert last is not None
+                first = int(last["currval"]) - len(events) + 1
+                return list(range(first, first + len(events)))
             curs.execute(
                 self._insert_columns,
                 (
