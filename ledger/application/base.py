@@ -38,6 +38,7 @@ from ledger.domain.organisation import Community, Street, Unit
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.rulebook import RULE_BOOK_ID, RuleBook
 from ledger.domain.store import Item, Redemption
+from ledger.domain.timesheet import Timesheet
 from ledger.domain.values import (
     Context,
 )
@@ -241,6 +242,12 @@ class LedgerBase(Application[UUID]):
 
     def get_service(self, service_id: UUID) -> Service:
         return self._get(Service, service_id, UnknownService)
+
+    def timesheet(self, member_id: UUID, ctx: Context) -> Timesheet:
+        """The member's served times, opened on their first check-in."""
+        sheet_id = Timesheet.create_id(member_id)
+        sheet = self._load([sheet_id])[sheet_id]
+        return sheet if isinstance(sheet, Timesheet) else Timesheet(member_id, ctx=ctx)
 
     def get_item(self, item_id: UUID) -> Item:
         return self._get(Item, item_id, UnknownItem)

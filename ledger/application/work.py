@@ -17,10 +17,11 @@ from ledger.domain.errors import (
 from ledger.domain.values import (
     Context,
     Rating,
+    Role,
     local_date,
     now,
 )
-from ledger.domain.work import Need, Service, Task
+from ledger.domain.work import Need, Service, ServiceStatus, Task
 
 
 class WorkCommands(LedgerBase):
@@ -98,9 +99,17 @@ class WorkCommands(LedgerBase):
         services = [self.get_service(Service.create_id(task.id, m)) for m in task.claims]
         task.cancel(reason, ctx)
         released = [s for s in services if s.releasable]
+        timesheets = [
+            self.timesheet(s.member_id, ctx)
+            for s in released
+            if s.status is ServiceStatus.CHECKED_IN
+        ]
         for service in released:
             service.release(ctx)
-        return Receipt(task.id, self._commit(task, *released))
+        for timesheet in timesheets:
+            for service in released:
+                timesheet.drop(service.id, ctx)
+        return Receipt(task.id, self._commit(task, *released, *timesheets))
 
     @retried
     def close_task(self, task_id: UUID, ctx: Context) -> Receipt:
@@ -119,9 +128,21 @@ class WorkCommands(LedgerBase):
         at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
+        """签到. A member's own is stamped with the server's clock; a community worker
+        may give the time from a paper sheet, and is named on the event."""
         service = self.get_service(service_id)
-        service.check_in(now() if at is None else at, evidence, ctx)
-        return Receipt(service.id, self._commit(service))
+        task = self.get_task(service.task_id)
+        policy = self.current_policy()
+        own = ctx.role is Role.MEMBER
+        stamped = policy.trusted_time(at, now(), own=own, field="签到时间")
+        entered_by = None if at is None or own else ctx.actor_id
+        service.check_in(
+            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+        )
+        policy.check_check_in(stamped, task.starts_at, task.ends_at)
+        timesheet = self.timesheet(service.member_id, ctx)
+        timesheet.start(service.id, stamped, ctx)
+        return Receipt(service.id, self._commit(service, timesheet))
 
     @retried
     def check_out(
@@ -132,9 +153,20 @@ class WorkCommands(LedgerBase):
         at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
+        """签退, by the same rules as 签到."""
         service = self.get_service(service_id)
-        service.check_out(now() if at is None else at, evidence, ctx)
-        return Receipt(service.id, self._commit(service))
+        task = self.get_task(service.task_id)
+        policy = self.current_policy()
+        own = ctx.role is Role.MEMBER
+        stamped = policy.trusted_time(at, now(), own=own, field="签退时间")
+        entered_by = None if at is None or own else ctx.actor_id
+        service.check_out(
+            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+        )
+        policy.check_check_out(stamped, task.starts_at, task.ends_at)
+        timesheet = self.timesheet(service.member_id, ctx)
+        timesheet.end(service.id, stamped, ctx)
+        return Receipt(service.id, self._commit(service, timesheet))
 
     @retried
     def confirm_service(self, service_id: UUID, ctx: Context) -> Receipt:

@@ -16,20 +16,29 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
 from ledger.domain import limits
-from ledger.domain.errors import InvalidInput, InvalidPolicy, UnknownCategory
+from ledger.domain.errors import (
+    ClientTimeRefused,
+    InvalidInput,
+    InvalidPolicy,
+    OutsideTaskWindow,
+    TimeInFuture,
+    UnknownCategory,
+)
 from ledger.domain.text import clean_text
 from ledger.domain.values import (
+    CST,
     ZERO,
     CategoryClass,
     Rating,
     hours_from_minutes,
+    instant,
     local_date,
     round_points,
 )
@@ -92,6 +101,9 @@ class PointsPolicy:
     routine_daily_cap_hours: Decimal = Decimal("4")
     annual_floor_hours: Decimal = Decimal("20")
     expiry_years_after: int = 1
+    clock_tolerance_seconds: int = 120
+    early_arrival_minutes: int = 60
+    late_checkout_minutes: int = 120
     ranking_weights: Mapping[str, Decimal] = field(
         default_factory=lambda: _frozen(
             {
@@ -134,6 +146,24 @@ class PointsPolicy:
             ),
             ("annual_floor_hours", self.annual_floor_hours, limits.ANNUAL_FLOOR_HOURS, Decimal),
             ("expiry_years_after", self.expiry_years_after, limits.EXPIRY_YEARS_AFTER, int),
+            (
+                "clock_tolerance_seconds",
+                self.clock_tolerance_seconds,
+                limits.CLOCK_TOLERANCE_SECONDS,
+                int,
+            ),
+            (
+                "early_arrival_minutes",
+                self.early_arrival_minutes,
+                limits.EARLY_ARRIVAL_MINUTES,
+                int,
+            ),
+            (
+                "late_checkout_minutes",
+                self.late_checkout_minutes,
+                limits.LATE_CHECKOUT_MINUTES,
+                int,
+            ),
         )
         tables: tuple[tuple[str, object, set[Any] | None, limits.Range], ...] = (
             ("difficulty", self.difficulty, set(CategoryClass), limits.MULTIPLIER),
@@ -172,6 +202,61 @@ class PointsPolicy:
     def expires_after_year(self, earned_year: int) -> int:
         """Points earned in ``earned_year`` expire at the end of this year (CST)."""
         return earned_year + self.expiry_years_after
+
+    # --- times the ledger can trust ----------------------------------------------
+
+    def trusted_time(
+        self, given: datetime | None, clock: datetime, *, own: bool, field: str
+    ) -> datetime:
+        """The time a check-in or check-out records.
+
+        A member's own (``own``) is the server's clock: a time the member's device
+        sends is refused when it is more than the tolerance away from the clock, and
+        not recorded even within it. A community worker copying a paper sheet gives
+        the time served; it may not lie in the future beyond the tolerance.
+        """
+        tolerance = timedelta(seconds=self.clock_tolerance_seconds)
+        if given is None:
+            return clock
+        given = instant(given, field)
+        shown = {
+            "field": field,
+            "at": _cst(given),
+            "clock": _cst(clock),
+            "tolerance": self.clock_tolerance_seconds,
+        }
+        if own:
+            if abs(given - clock) > tolerance:
+                raise ClientTimeRefused(**shown)
+            return clock
+        if given > clock + tolerance:
+            raise TimeInFuture(**shown)
+        return given
+
+    def check_check_in(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
+        """A check-in falls between the early-arrival margin before the task's start
+        and its end."""
+        if starts_at - timedelta(minutes=self.early_arrival_minutes) <= at < ends_at:
+            return
+        raise OutsideTaskWindow(
+            field="签到时间",
+            at=_cst(at),
+            rule=f"签到最早可在开始前 {self.early_arrival_minutes} 分钟,且须在结束之前",
+            start=_cst(starts_at),
+            end=_cst(ends_at),
+        )
+
+    def check_check_out(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
+        """A check-out comes at most the late margin after the task's end."""
+        if at <= ends_at + timedelta(minutes=self.late_checkout_minutes):
+            return
+        raise OutsideTaskWindow(
+            field="签退时间",
+            at=_cst(at),
+            rule=f"签退最晚在结束后 {self.late_checkout_minutes} 分钟",
+            start=_cst(starts_at),
+            end=_cst(ends_at),
+        )
 
     def award(
         self,
@@ -223,6 +308,9 @@ class PointsPolicy:
             "routine_daily_cap_hours": _plain(self.routine_daily_cap_hours),
             "annual_floor_hours": _plain(self.annual_floor_hours),
             "expiry_years_after": self.expiry_years_after,
+            "clock_tolerance_seconds": self.clock_tolerance_seconds,
+            "early_arrival_minutes": self.early_arrival_minutes,
+            "late_checkout_minutes": self.late_checkout_minutes,
             "ranking_weights": {k: _plain(w) for k, w in self.ranking_weights.items()},
         }
 
@@ -245,13 +333,19 @@ class PointsPolicy:
         force must stay readable, or every award made under it would be too.
         """
         fields = _parse(data, strict=False)
-        fields.setdefault("ranking_weights", cls().ranking_weights)
+        default = cls()
+        for name in _OPTIONAL:
+            fields.setdefault(name, getattr(default, name))
         policy = object.__new__(cls)
         for name, value in fields.items():
             if isinstance(value, Mapping):
                 value = _frozen(value)
             object.__setattr__(policy, name, value)
         return policy
+
+
+def _cst(value: datetime) -> str:
+    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _plain(value: Decimal) -> str:
@@ -331,7 +425,12 @@ def _number_problems(*checks: tuple[str, object, limits.Range, type[Any]]) -> li
 
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _FIELDS = {f.name for f in dataclasses.fields(PointsPolicy)}
-_OPTIONAL = {"ranking_weights"}  # versions published before unit rankings lack it
+_OPTIONAL = {  # versions published before unit rankings or trusted times lack them
+    "ranking_weights",
+    "clock_tolerance_seconds",
+    "early_arrival_minutes",
+    "late_checkout_minutes",
+}
 
 
 def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
@@ -408,6 +507,9 @@ def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
     }
     if "ranking_weights" in data:
         fields["ranking_weights"] = table("ranking_weights", str, decimal)
+    for name in ("clock_tolerance_seconds", "early_arrival_minutes", "late_checkout_minutes"):
+        if name in data:
+            fields[name] = integer(name, data[name])
     if problems:
         raise InvalidPolicy(reason=";".join(problems))
     return fields

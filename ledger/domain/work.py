@@ -250,27 +250,59 @@ class Service(LedgerAggregate):
     def _check_evidence(evidence: Sequence[str]) -> list[str]:
         return clean_items(evidence, "佐证材料", MAX_EVIDENCE, EVIDENCE_ITEM)
 
-    def check_in(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+    def check_in(
+        self,
+        at: datetime,
+        evidence: Sequence[str],
+        ctx: Context,
+        *,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
+        """``entered_by`` names the worker who copied the time from a paper sheet
+        (None: the server's clock); ``policy_version`` the rule book that judged it."""
         at, evidence = instant(at, "签到时间"), self._check_evidence(evidence)
         self._require("签到", ServiceStatus.CLAIMED)
-        self._checked_in(at, evidence, ctx)
+        self._checked_in(at, evidence, ctx, entered_by, policy_version)
 
     @event("CheckedIn")
-    def _checked_in(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def _checked_in(
+        self,
+        at: datetime,
+        evidence: list[str],
+        ctx: Context,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         self.status = ServiceStatus.CHECKED_IN
         self.checked_in_at = at
         self.evidence.extend(evidence)
 
-    def check_out(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+    def check_out(
+        self,
+        at: datetime,
+        evidence: Sequence[str],
+        ctx: Context,
+        *,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         at, evidence = instant(at, "签退时间"), self._check_evidence(evidence)
         self._require("签退", ServiceStatus.CHECKED_IN)
         assert self.checked_in_at is not None
         if at <= self.checked_in_at:
             raise InvalidTimeRange(start=self.checked_in_at.isoformat(), end=at.isoformat())
-        self._checked_out(at, evidence, ctx)
+        self._checked_out(at, evidence, ctx, entered_by, policy_version)
 
     @event("CheckedOut")
-    def _checked_out(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def _checked_out(
+        self,
+        at: datetime,
+        evidence: list[str],
+        ctx: Context,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         self.status = ServiceStatus.CHECKED_OUT
         self.checked_out_at = at
         self.evidence.extend(evidence)
