@@ -17,7 +17,10 @@ from ledger.domain.values import Rating
 
 @strawberry.type
 class ServicesMutation:
-    @strawberry.mutation(description="签到")
+    @strawberry.mutation(
+        description="签到:成员本人以服务器时间为准(at 与服务器时间相差须在规则允许的误差内);"
+        "社区工作人员可按纸质签到表填 at,并记为录入人"
+    )
     async def check_in(
         self,
         info: Info,
@@ -36,7 +39,7 @@ class ServicesMutation:
             evidence=evidence or [],
         )
 
-    @strawberry.mutation(description="签退")
+    @strawberry.mutation(description="签退:时间规则同签到")
     async def check_out(
         self,
         info: Info,

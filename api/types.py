@@ -234,6 +234,14 @@ class DossierService:
     rated_position: int = strawberry.field(description="评价事件的通知编号")
     reversed_position: int | None
     reversal_reason: str | None
+    checked_in_at: datetime
+    checked_out_at: datetime
+    check_in_entered_by: str | None = strawberry.field(
+        description="按纸质签到表录入签到时间的工作人员;空:服务器时间"
+    )
+    check_out_entered_by: str | None = strawberry.field(
+        description="按纸质签到表录入签退时间的工作人员;空:服务器时间"
+    )
 
 
 @strawberry.type(description="评先评优证据材料")

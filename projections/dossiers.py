@@ -41,6 +41,8 @@ SERVICES = Table(
         ("claimed_position", "bigint"),
         ("checked_in_at", "timestamptz"),
         ("checked_out_at", "timestamptz"),
+        ("check_in_entered_by", "text"),
+        ("check_out_entered_by", "text"),
         ("confirmed_by", "text"),
         ("year", "integer"),
         ("day", "date"),
@@ -73,6 +75,7 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
+    version = 2  # 2: who entered a check-in or check-out from a paper sheet
     tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS)
 
     @classmethod
@@ -145,10 +148,14 @@ class Dossiers(ReadModel):
         )
 
     def on_checked_in(self, event: Any, service_id: UUID, _: int) -> None:
-        self._row("dossier_services", service_id)["checked_in_at"] = event.at
+        self._row("dossier_services", service_id).update(
+            checked_in_at=event.at, check_in_entered_by=getattr(event, "entered_by", None)
+        )
 
     def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
-        self._row("dossier_services", service_id)["checked_out_at"] = event.at
+        self._row("dossier_services", service_id).update(
+            checked_out_at=event.at, check_out_entered_by=getattr(event, "entered_by", None)
+        )
 
     def on_confirmed(self, event: Any, service_id: UUID, _: int) -> None:
         self._row("dossier_services", service_id)["confirmed_by"] = event.ctx.actor_id
