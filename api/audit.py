@@ -17,7 +17,7 @@ from uuid import UUID
 import strawberry
 
 import audit
-from api.commands import is_admin, run_command
+from api.commands import Key, is_admin, run_command
 from api.context import BadArgument, Info
 from api.errors import Forbidden, InvalidInput, forbidden, problem
 from api.types import (
@@ -260,7 +260,7 @@ class ExpiryRun:
 class AuditMutation:
     @strawberry.mutation(description="发布新版积分规则(JSON,字段同 ledger policy show)")
     async def publish_policy(
-        self, info: Info, policy: strawberry.scalars.JSON, note: str
+        self, info: Info, policy: strawberry.scalars.JSON, note: str, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         if not is_admin(ctx):
@@ -269,7 +269,9 @@ class AuditMutation:
             parsed = PointsPolicy.from_data(cast(dict[str, Any], policy))
         except LedgerError as error:
             return problem(error)
-        return await run_command(ctx, True, "发布积分规则", ctx.ledger.publish_policy, parsed, note)
+        return await run_command(
+            ctx, True, "发布积分规则", ctx.ledger.publish_policy, parsed, note, key=key
+        )
 
     @strawberry.mutation(description="让到期的积分过期(幂等;服务每天 0:05 自动运行)")
     async def expire_points(

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import home_of, is_admin, run_command
+from api.commands import Key, home_of, is_admin, run_command
 from api.context import Info, RequestContext
 from api.errors import Conflict, Problem, forbidden, problem
 from api.types import (
@@ -158,6 +158,7 @@ class MembersMutation:
         national_id: str | None = None,
         branch: str | None = None,
         team: str | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -175,6 +176,7 @@ class MembersMutation:
             branch=branch,
             team=team,
             refine=functools.partial(_refine_registration, ctx),
+            key=key,
         )
 
     @strawberry.mutation(
@@ -210,12 +212,20 @@ class MembersMutation:
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")
-    async def report_member(self, info: Info, member_id: UUID, on: date) -> CommandResult:
+    async def report_member(
+        self, info: Info, member_id: UUID, on: date, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_member, member_id)
         allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
         return await run_command(
-            ctx, allowed, "为该成员报到", ctx.ledger.report_member, member_id, on
+            ctx,
+            allowed,
+            "为该成员报到",
+            ctx.ledger.report_member,
+            member_id,
+            on,
+            key=key,
         )
 
     @strawberry.mutation(description="成员调动单位或搬迁(历史保留)")
@@ -226,6 +236,7 @@ class MembersMutation:
         unit_id: UUID | None = None,
         community_id: UUID | None = None,
         grid_id: UUID | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -237,6 +248,7 @@ class MembersMutation:
             unit_id=unit_id,
             community_id=community_id,
             grid_id=grid_id,
+            key=key,
         )
 
     @strawberry.mutation(description="年度评价(社区对报到党员)")
@@ -248,6 +260,7 @@ class MembersMutation:
         year: int,
         grade: Grade,
         comment: str,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -260,4 +273,5 @@ class MembersMutation:
             year,
             grade,
             comment,
+            key=key,
         )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import service_command
+from api.commands import Key, service_command
 from api.context import Info
 from api.types import (
     CommandResult,
@@ -27,6 +27,7 @@ class ServicesMutation:
         service_id: UUID,
         at: datetime | None = None,
         evidence: list[str] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ledger = info.context.ledger
         return await service_command(
@@ -37,6 +38,7 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            key=key,
         )
 
     @strawberry.mutation(description="签退:时间规则同签到")
@@ -46,6 +48,7 @@ class ServicesMutation:
         service_id: UUID,
         at: datetime | None = None,
         evidence: list[str] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ledger = info.context.ledger
         return await service_command(
@@ -56,12 +59,17 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            key=key,
         )
 
     @strawberry.mutation(description="社区核实服务")
-    async def confirm_service(self, info: Info, service_id: UUID) -> CommandResult:
+    async def confirm_service(self, info: Info, service_id: UUID, key: Key = None) -> CommandResult:
         return await service_command(
-            info, service_id, "核实该服务", info.context.ledger.confirm_service
+            info,
+            service_id,
+            "核实该服务",
+            info.context.ledger.confirm_service,
+            key=key,
         )
 
     @strawberry.mutation(description="一事一评:评价并按积分规则计分")
@@ -70,14 +78,20 @@ class ServicesMutation:
         info: Info,
         service_id: UUID,
         rating: Rating,
+        key: Key = None,
     ) -> CommandResult:
         return await service_command(
-            info, service_id, "评价该服务", info.context.ledger.rate_service, rating
+            info,
+            service_id,
+            "评价该服务",
+            info.context.ledger.rate_service,
+            rating,
+            key=key,
         )
 
     @strawberry.mutation(description="冲正错误计分(补偿事件,不删除记录)")
     async def reverse_service(
-        self, info: Info, service_id: UUID, reason: str, approved_by: str
+        self, info: Info, service_id: UUID, reason: str, approved_by: str, key: Key = None
     ) -> CommandResult:
         return await service_command(
             info,
@@ -86,4 +100,5 @@ class ServicesMutation:
             info.context.ledger.reverse_service,
             reason,
             approved_by,
+            key=key,
         )

@@ -66,6 +66,12 @@ class FromRow:
 class Receipt:
     id: UUID
     position: int | None = strawberry.field(description="最后一个事件的通知编号")
+    created: list[UUID] = strawberry.field(
+        default_factory=list, description="同时创建的其他对象(如登记社区时的各网格,按给出的顺序)"
+    )
+    replayed: bool = strawberry.field(
+        default=False, description="同一请求编号(key)的重试:原样返回首次结果,未再执行"
+    )
 
 
 @strawberry.type(description="兑换小票的一行")

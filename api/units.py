@@ -8,7 +8,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import is_admin, run_command
+from api.commands import Key, is_admin, run_command
 from api.context import BadArgument, Info
 from api.types import (
     CommandResult,
@@ -67,6 +67,7 @@ class UnitsMutation:
         name: str,
         kind: UnitKind,
         communities: list[UUID] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -77,27 +78,38 @@ class UnitsMutation:
             name,
             kind,
             communities=communities or [],
+            key=key,
         )
 
     @strawberry.mutation(description="单位与社区结对")
-    async def pair_unit(self, info: Info, unit_id: UUID, community_id: UUID) -> CommandResult:
+    async def pair_unit(
+        self, info: Info, unit_id: UUID, community_id: UUID, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         return await run_command(
-            ctx, is_admin(ctx), "结对", ctx.ledger.pair_unit, unit_id, community_id
+            ctx,
+            is_admin(ctx),
+            "结对",
+            ctx.ledger.pair_unit,
+            unit_id,
+            community_id,
+            key=key,
         )
 
     @strawberry.mutation(description="单位为对口社区组建下沉工作队")
     async def form_team(
-        self, info: Info, unit_id: UUID, community_id: UUID, name: str
+        self, info: Info, unit_id: UUID, community_id: UUID, name: str, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         form = ctx.ledger.form_team
         allowed = ctx.runs_community(community_id)
-        return await run_command(ctx, allowed, "组建工作队", form, unit_id, community_id, name)
+        return await run_command(
+            ctx, allowed, "组建工作队", form, unit_id, community_id, name, key=key
+        )
 
     @strawberry.mutation(description="单位向对口社区报到(双报到,单位一方)")
     async def report_unit(
-        self, info: Info, unit_id: UUID, community_id: UUID, on: date
+        self, info: Info, unit_id: UUID, community_id: UUID, on: date, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -108,4 +120,5 @@ class UnitsMutation:
             unit_id,
             community_id,
             on,
+            key=key,
         )

@@ -82,7 +82,7 @@ class WorkCommands(LedgerBase):
             raise InvalidInput(reason="需求与任务不属于同一社区")
         if need is not None:
             need.dispatch(task.id, ctx)
-        return Receipt(task.id, self._commit(task, need))
+        return self._done(task.id, task, need)
 
     @retried
     def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
@@ -91,7 +91,7 @@ class WorkCommands(LedgerBase):
         self.get_member(member_id)
         task.claim(member_id, ctx)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
-        return Receipt(service.id, self._commit(task, service))
+        return self._done(service.id, task, service)
 
     @retried
     def cancel_task(self, task_id: UUID, reason: str, ctx: Context) -> Receipt:
@@ -109,13 +109,13 @@ class WorkCommands(LedgerBase):
         for timesheet in timesheets:
             for service in released:
                 timesheet.drop(service.id, ctx)
-        return Receipt(task.id, self._commit(task, *released, *timesheets))
+        return self._done(task.id, task, *released, *timesheets)
 
     @retried
     def close_task(self, task_id: UUID, ctx: Context) -> Receipt:
         task = self.get_task(task_id)
         task.close(ctx)
-        return Receipt(task.id, self._commit(task))
+        return self._done(task.id, task)
 
     # --- services -------------------------------------------------------------------
 
@@ -142,7 +142,7 @@ class WorkCommands(LedgerBase):
         policy.check_check_in(stamped, task.starts_at, task.ends_at)
         timesheet = self.timesheet(service.member_id, ctx)
         timesheet.start(service.id, stamped, ctx)
-        return Receipt(service.id, self._commit(service, timesheet))
+        return self._done(service.id, service, timesheet)
 
     @retried
     def check_out(
@@ -166,13 +166,13 @@ class WorkCommands(LedgerBase):
         policy.check_check_out(stamped, task.starts_at, task.ends_at)
         timesheet = self.timesheet(service.member_id, ctx)
         timesheet.end(service.id, stamped, ctx)
-        return Receipt(service.id, self._commit(service, timesheet))
+        return self._done(service.id, service, timesheet)
 
     @retried
     def confirm_service(self, service_id: UUID, ctx: Context) -> Receipt:
         service = self.get_service(service_id)
         service.confirm(ctx)
-        return Receipt(service.id, self._commit(service))
+        return self._done(service.id, service)
 
     @retried
     def rate_service(self, service_id: UUID, rating: Rating, ctx: Context) -> Receipt:
@@ -194,7 +194,7 @@ class WorkCommands(LedgerBase):
         )
         service.rate(rating, award, ctx)
         credited = account.credit(service.id, task.community_id, award, ctx)
-        return Receipt(service.id, self._commit(service, account if credited else None))
+        return self._done(service.id, service, account if credited else None)
 
     @retried
     def reverse_service(
@@ -207,4 +207,4 @@ class WorkCommands(LedgerBase):
         moved = service.id in account.earnings
         if moved:
             account.reverse(service.id, reason, approved_by, self.current_policy().version, ctx)
-        return Receipt(service.id, self._commit(service, account if moved else None))
+        return self._done(service.id, service, account if moved else None)
