@@ -313,6 +313,22 @@ class UnitRank(FromRow):
     composite: Decimal
 
 
+@strawberry.type(description="成员排名中的一行(只计有计时的服务)")
+class MemberRank(FromRow):
+    position: int
+    rank: int
+    member_id: UUID
+    unit_id: UUID | None
+    community_id: UUID
+    services: int
+    hours: Decimal
+    points: Decimal
+    hard_services: int
+    hard_share: Decimal
+    average_rating: Decimal
+    composite: Decimal
+
+
 @strawberry.type
 class Task(FromRow):
     task_id: UUID

@@ -12,9 +12,10 @@ from api.commands import Key, is_admin, run_command
 from api.context import BadArgument, Info
 from api.types import (
     CommandResult,
+    MemberRank,
     UnitRank,
 )
-from ledger.domain.values import UnitKind
+from ledger.domain.values import Role, UnitKind
 from projections import queries
 
 
@@ -56,6 +57,47 @@ class UnitsQuery:
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
         return [UnitRank.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="成员排名:全部(管理员、审计)、某街道、某社区(居住地)或某单位;"
+        "metric 为 POINTS、HOURS 或 COMPOSITE;只排本期有计时服务的成员,并列同名次"
+    )
+    async def member_ranking(
+        self,
+        info: Info,
+        period: str,
+        metric: queries.MemberMetric = queries.MemberMetric.COMPOSITE,
+        street_id: UUID | None = None,
+        community_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        first: int = 50,
+        after: int = 0,
+        wait_for: int | None = None,
+    ) -> list[MemberRank]:
+        ctx = info.context
+        if sum(x is not None for x in (street_id, community_id, unit_id)) > 1:
+            raise BadArgument("streetId、communityId、unitId 至多给出一个")
+        ctx.require(
+            ctx.reads_everything()
+            or ctx.scoped(Role.COMMUNITY, community_id)
+            or ctx.scoped(Role.UNIT, unit_id),
+            "该范围的成员排名",
+        )
+        await ctx.wait_for(wait_for)
+        try:
+            rows = await queries.member_ranking(
+                ctx.pool,
+                period,
+                metric=metric,
+                street_id=street_id,
+                community_id=community_id,
+                unit_id=unit_id,
+                first=first,
+                after=after,
+            )
+        except ValueError:
+            raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
+        return [MemberRank.from_row(r) for r in rows]
 
 
 @strawberry.type

@@ -86,8 +86,10 @@ RATING_COLUMNS = {
 
 
 class MemberTotals(ReadModel):
+    """A service counts in a member's services and ratings only if it earned hours."""
+
     name = "member_totals"
-    version = 2
+    version = 3  # 3: a service that earned no hours is not counted as one
     tables = (MEMBER_TOTALS, MEMBER_YEARS, MEMBER_SERVICES, MEMBER_CODES, MEMBER_POLICY)
 
     @classmethod
@@ -201,9 +203,10 @@ class MemberTotals(ReadModel):
             points=award.points,
         )
         member = self._member(service["member_id"])
-        member["services"] += 1
-        member[RATING_COLUMNS[event.rating.name]] += 1
-        if (
+        counted = award.hours > 0
+        member["services"] += counted
+        member[RATING_COLUMNS[event.rating.name]] += counted
+        if counted and (
             member["last_service_at"] is None
             or service["checked_out_at"] > member["last_service_at"]
         ):
@@ -213,14 +216,15 @@ class MemberTotals(ReadModel):
     def on_service_reversed(self, _: Any, service_id: UUID, __: int) -> None:
         service = self._service(service_id)
         member = self._member(service["member_id"])
-        member["services"] -= 1
-        member[RATING_COLUMNS[service["rating"]]] -= 1
+        counted = service["hours"] > 0
+        member["services"] -= counted
+        member[RATING_COLUMNS[service["rating"]]] -= counted
         self._add_to_year(service, -1)
 
     def _add_to_year(self, service: Row, sign: int) -> None:
         year = self._year(service["member_id"], service["year"])
         cls = service["category_class"]
-        year["services"] += sign
+        year["services"] += sign * (service["hours"] > 0)
         year["hours"] += sign * service["hours"]
         year["points"] += sign * service["points"]
         year[f"{cls}_hours"] += sign * service["hours"]
