@@ -102,3 +102,31 @@ class ServicesMutation:
             approved_by,
             key=key,
         )
+
+    @strawberry.mutation(
+        description="更正已计分服务的时间或评价(补偿事件):冲正原计分,按首次评价时的规则版本重新计分,"
+        "两者都写明更正与批准人"
+    )
+    async def correct_service(
+        self,
+        info: Info,
+        service_id: UUID,
+        reason: str,
+        approved_by: str,
+        rating: Rating | None = None,
+        checked_in_at: datetime | None = None,
+        checked_out_at: datetime | None = None,
+        key: Key = None,
+    ) -> CommandResult:
+        return await service_command(
+            info,
+            service_id,
+            "更正该服务",
+            info.context.ledger.correct_service,
+            reason,
+            approved_by,
+            rating=rating,
+            checked_in=checked_in_at,
+            checked_out=checked_out_at,
+            key=key,
+        )

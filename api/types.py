@@ -248,6 +248,12 @@ class DossierService:
     check_out_entered_by: str | None = strawberry.field(
         description="按纸质签到表录入签退时间的工作人员;空:服务器时间"
     )
+    corrections: int = strawberry.field(description="更正次数(每次冲正原计分并重新计分)")
+    corrected_position: int | None = strawberry.field(
+        description="最近一次更正后计分事件的通知编号"
+    )
+    correction_reason: str | None
+    correction_approved_by: str | None
 
 
 @strawberry.type(description="评先评优证据材料")

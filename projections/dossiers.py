@@ -54,6 +54,10 @@ SERVICES = Table(
         ("rated_position", "bigint"),
         ("reversed_position", "bigint"),
         ("reversal_reason", "text"),
+        ("corrections", "integer"),
+        ("corrected_position", "bigint"),
+        ("correction_reason", "text"),
+        ("correction_approved_by", "text"),
     ),
     key=("service_id",),
     indexes=(("member_id", "year"),),
@@ -75,7 +79,7 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
-    version = 2  # 2: who entered a check-in or check-out from a paper sheet
+    version = 2  # 2: who entered a time from a paper sheet; corrections
     tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS)
 
     @classmethod
@@ -144,6 +148,7 @@ class Dossiers(ReadModel):
                 "task_id": event.task_id,
                 "community_id": event.community_id,
                 "claimed_position": position,
+                "corrections": 0,
             }
         )
 
@@ -162,7 +167,11 @@ class Dossiers(ReadModel):
 
     def on_rated(self, event: Any, service_id: UUID, position: int) -> None:
         award = event.award
-        self._row("dossier_services", service_id).update(
+        row = self._row("dossier_services", service_id)
+        if getattr(event, "correction_id", None) is not None:
+            row["corrections"] += 1
+            row["corrected_position"] = position
+        row.update(
             year=award.day.year,
             day=award.day,
             hours=award.hours,
@@ -174,9 +183,11 @@ class Dossiers(ReadModel):
         )
 
     def on_reversed(self, event: Any, service_id: UUID, position: int) -> None:
-        self._row("dossier_services", service_id).update(
-            reversed_position=position, reversal_reason=event.reason
-        )
+        row = self._row("dossier_services", service_id)
+        if getattr(event, "correction_id", None) is not None:  # awarded anew next
+            row.update(correction_reason=event.reason, correction_approved_by=event.approved_by)
+        else:
+            row.update(reversed_position=position, reversal_reason=event.reason)
 
     def on_review(self, event: Any, _: UUID, position: int) -> None:
         self.rows["dossier_reviews"].put(

@@ -13,6 +13,7 @@ from ledger.application.base import (
 )
 from ledger.domain.errors import (
     InvalidInput,
+    InvalidTimeRange,
 )
 from ledger.domain.values import (
     Context,
@@ -208,3 +209,78 @@ class WorkCommands(LedgerBase):
         if moved:
             account.reverse(service.id, reason, approved_by, self.current_policy().version, ctx)
         return self._done(service.id, service, account if moved else None)
+
+    @retried
+    def correct_service(
+        self,
+        service_id: UUID,
+        reason: str,
+        approved_by: str,
+        ctx: Context,
+        *,
+        rating: Rating | None = None,
+        checked_in: datetime | None = None,
+        checked_out: datetime | None = None,
+    ) -> Receipt:
+        """更正 an awarded service's times or rating, by compensating events: the old
+        award is reversed and a new one awarded under the rule book version the
+        service was first rated with; both name the correction and its approver."""
+        reason, approved_by = Service.check_reversal(reason, approved_by)
+        service = self.get_service(service_id)
+        service.check_correctable()
+        assert service.award is not None and service.rating is not None
+        assert service.checked_in_at is not None and service.checked_out_at is not None
+        if rating is None and checked_in is None and checked_out is None:
+            raise InvalidInput(reason="更正须给出新的评价或新的签到、签退时间")
+        task = self.get_task(service.task_id)
+        account = self.get_account(service.member_id)
+        policy = self.policy(service.award.policy_version)
+        clock = now()
+        start, end = service.checked_in_at, service.checked_out_at
+        if checked_in is not None:
+            start = policy.trusted_time(checked_in, clock, own=False, field="签到时间")
+        if checked_out is not None:
+            end = policy.trusted_time(checked_out, clock, own=False, field="签退时间")
+        if end <= start:
+            raise InvalidTimeRange(start=start.isoformat(), end=end.isoformat())
+        mended = (start, end) != (service.checked_in_at, service.checked_out_at)
+        timesheet = None
+        if mended:
+            policy.check_check_in(start, task.starts_at, task.ends_at)
+            policy.check_check_out(end, task.starts_at, task.ends_at)
+            timesheet = self.timesheet(service.member_id, ctx)
+            timesheet.amend(service.id, start, end, ctx)
+        correction_id = service.next_correction_id()
+        earned = service.id in account.earnings and service.id not in account.reversed
+        if earned:
+            account.reverse(
+                service.id, reason, approved_by, policy.version, ctx, correction_id=correction_id
+            )
+        award = policy.award(
+            category=task.category,
+            scheduled_start=task.starts_at,
+            scheduled_end=task.ends_at,
+            checked_in=start,
+            checked_out=end,
+            rating=rating or service.rating,
+            routine_hours_already=account.routine_hours_on(local_date(start)),
+        )
+        service.correct(
+            correction_id,
+            reason,
+            approved_by,
+            (start, end) if mended else None,
+            rating or service.rating,
+            award,
+            ctx,
+        )
+        credited = account.credit(
+            service.id,
+            task.community_id,
+            award,
+            ctx,
+            correction_id=correction_id,
+            approved_by=approved_by,
+        )
+        moved = account if earned or credited else None
+        return self._done(service.id, service, moved, timesheet)

@@ -67,6 +67,17 @@ class Timesheet(LedgerAggregate):
     def _ended(self, service_id: UUID, at: datetime, ctx: Context) -> None:
         self.spans[service_id] = (self.spans[service_id][0], at)
 
+    def amend(self, service_id: UUID, start: datetime, end: datetime, ctx: Context) -> None:
+        """Corrected times replace the service's, under the same rule."""
+        for other, (begun, ended) in self.spans.items():
+            if other != service_id and begun < end and (ended is None or start < ended):
+                raise self._refuse(other)
+        self._amended(service_id, start, end, ctx)
+
+    @event("Amended")
+    def _amended(self, service_id: UUID, start: datetime, end: datetime, ctx: Context) -> None:
+        self.spans[service_id] = (start, end)
+
     def drop(self, service_id: UUID, ctx: Context) -> None:
         """A service released before it was done no longer holds its time."""
         if service_id in self.spans:

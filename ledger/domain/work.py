@@ -241,6 +241,7 @@ class Service(LedgerAggregate):
         self.confirmed_by: str | None = None
         self.rating: Rating | None = None
         self.award: Award | None = None
+        self.corrections: list[UUID] = []
 
     def _require(self, action: str, *allowed: ServiceStatus) -> None:
         if self.status not in allowed:
@@ -329,10 +330,48 @@ class Service(LedgerAggregate):
         self._rated(rating, award, ctx)
 
     @event("Rated")
-    def _rated(self, rating: Rating, award: Award, ctx: Context) -> None:
+    def _rated(
+        self,
+        rating: Rating,
+        award: Award,
+        ctx: Context,
+        correction_id: UUID | None = None,
+        approved_by: str | None = None,
+    ) -> None:
+        """``correction_id``: the award replaces an earlier one, by a correction that
+        ``approved_by`` approved."""
         self.status = ServiceStatus.RATED
         self.rating = rating
         self.award = award
+        if correction_id is not None:
+            self.corrections.append(correction_id)
+
+    def check_correctable(self) -> None:
+        self._require("更正", ServiceStatus.RATED)
+
+    def next_correction_id(self) -> UUID:
+        return stable_id("correction", self.id, len(self.corrections))
+
+    def correct(
+        self,
+        correction_id: UUID,
+        reason: str,
+        approved_by: str,
+        times: tuple[datetime, datetime] | None,
+        rating: Rating,
+        award: Award,
+        ctx: Context,
+    ) -> None:
+        """更正: an awarded service's times or rating were wrong. The award is
+        reversed, the mended times recorded (entered by the actor), and the service
+        rated again; the reversal and the new rating both name the correction."""
+        self.check_correctable()
+        self._reversed(reason, approved_by, ctx, correction_id)
+        if times is not None:
+            policy_version = award.policy_version
+            self._checked_in(times[0], [], ctx, ctx.actor_id, policy_version)
+            self._checked_out(times[1], [], ctx, ctx.actor_id, policy_version)
+        self._rated(rating, award, ctx, correction_id, approved_by)
 
     @staticmethod
     def check_reversal(reason: str, approved_by: str) -> tuple[str, str]:
@@ -348,7 +387,9 @@ class Service(LedgerAggregate):
         self._reversed(reason, approved_by, ctx)
 
     @event("Reversed")
-    def _reversed(self, reason: str, approved_by: str, ctx: Context) -> None:
+    def _reversed(
+        self, reason: str, approved_by: str, ctx: Context, correction_id: UUID | None = None
+    ) -> None:
         self.status = ServiceStatus.REVERSED
 
     @property

@@ -87,6 +87,7 @@ KEYED_MUTATIONS = {
     "checkOut",
     "confirmService",
     "rateService",
+    "correctService",
     "listItem",
     "restockItem",
     "repriceItem",
@@ -204,6 +205,16 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
         {"serviceId": service, "rating": Enum("EXCELLENT")},
         {"rating": Enum("FAIR")},
     )
+    admin(
+        "correctService",
+        {
+            "serviceId": service,
+            "reason": "复核评价",
+            "approvedBy": "社区党委",
+            "rating": Enum("GOOD"),
+        },
+        {"rating": Enum("FAIR")},
+    )
     item = admin(
         "listItem",
         {"communityId": community, "name": "肥皂", "price": "2"},
@@ -246,7 +257,8 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
     )
     assert set(admin.retried) == KEYED_MUTATIONS
 
-    # Nothing was applied twice: one award of 4 h x 2.0 x 1.2 = 9.6, reversed once;
+    # Nothing was applied twice: one award of 4 h x 2.0 x 1.2 = 9.6, corrected once to
+    # 4 h x 2.0 x 1.0 = 8.0, reversed once;
     # five cakes of soap restocked once, two taken and given back once.
     state = server.gql(
         server.admin,
