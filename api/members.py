@@ -251,6 +251,37 @@ class MembersMutation:
             key=key,
         )
 
+    @strawberry.mutation(
+        description="更正登记有误的成员信息(姓名、手机、网格、单位;未给出的不变),"
+        "写明原因,记为一个更正事件"
+    )
+    async def correct_member(
+        self,
+        info: Info,
+        member_id: UUID,
+        reason: str,
+        name: str | None = None,
+        phone: str | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        key: Key = None,
+    ) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_member, member_id)
+        return await run_command(
+            ctx,
+            ctx.runs_community(home),
+            "更正该成员的信息",
+            ctx.ledger.correct_member,
+            member_id,
+            reason,
+            name=name,
+            phone=phone,
+            grid_id=grid_id,
+            unit_id=unit_id,
+            key=key,
+        )
+
     @strawberry.mutation(description="年度评价(社区对报到党员)")
     async def review_member(
         self,

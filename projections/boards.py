@@ -140,6 +140,7 @@ class CommunityBoards(ReadModel):
             event_class(RuleBook, "Published"): "on_policy",
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "UnitChanged"): "on_member",
+            event_class(Member, "Corrected"): "on_member",
             event_class(Task, "Published"): "on_task",
             event_class(Task, "Claimed"): "on_task_claimed",
             event_class(Task, "Cancelled"): "on_task_cancelled",

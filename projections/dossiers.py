@@ -90,6 +90,7 @@ class Dossiers(ReadModel):
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_corrected",
             event_class(Member, "Moved"): "on_moved",
             event_class(Task, "Published"): "on_task",
             event_class(Service, "Claimed"): "on_claimed",
@@ -127,6 +128,11 @@ class Dossiers(ReadModel):
 
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
         self._row("dossier_people", member_id)["unit_id"] = event.unit_id
+
+    def on_corrected(self, event: Any, member_id: UUID, _: int) -> None:
+        self._row("dossier_people", member_id).update(
+            name_masked=mask_name(event.name), unit_id=event.unit_id
+        )
 
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
         row = self._row("dossier_people", member_id)

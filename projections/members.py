@@ -98,6 +98,7 @@ class MemberTotals(ReadModel):
             event_class(Member, "Registered"): "on_registered",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_corrected",
             event_class(Member, "Moved"): "on_moved",
             event_class(Member, "CardIssued"): "on_card_issued",
             event_class(Service, "Claimed"): "on_claimed",
@@ -155,6 +156,11 @@ class MemberTotals(ReadModel):
 
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
         self._member(member_id)["unit_id"] = event.unit_id
+
+    def on_corrected(self, event: Any, member_id: UUID, _: int) -> None:
+        self._member(member_id).update(
+            name=event.name, unit_id=event.unit_id, grid_id=event.grid_id
+        )
 
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
         row = self._member(member_id)

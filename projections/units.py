@@ -168,6 +168,7 @@ class UnitRankings(ReadModel):
             event_class(Community, "Registered"): "on_community",
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_unit_changed",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "Moved"): "on_moved",
             event_class(Service, "Claimed"): "on_claimed",

@@ -187,6 +187,27 @@ class PeopleCommands(LedgerBase):
             member.move_home(community_id, grid_id, ctx)
         return self._done(member.id, member)
 
+    @retried
+    def correct_member(
+        self,
+        member_id: UUID,
+        reason: str,
+        ctx: Context,
+        *,
+        name: str | None = None,
+        phone: str | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+    ) -> Receipt:
+        """更正 a member's registered name, phone, grid or unit (None: as it is)."""
+        member = self.get_member(member_id)
+        if grid_id is not None:
+            self.get_community(member.community_id).check_grid(grid_id)
+        if unit_id is not None:
+            self.get_unit(unit_id)
+        member.correct(reason, ctx, name=name, phone=phone, grid_id=grid_id, unit_id=unit_id)
+        return self._done(member.id, member)
+
     # --- member codes (积分码) ---------------------------------------------------------
 
     @retried

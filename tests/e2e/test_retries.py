@@ -79,6 +79,7 @@ KEYED_MUTATIONS = {
     "registerMember",
     "reportMember",
     "moveMember",
+    "correctMember",
     "reviewMember",
     "raiseNeed",
     "publishTask",
@@ -155,6 +156,11 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
     )["id"]
     admin("reportMember", {"memberId": member, "on": "2026-01-10"}, {"on": "2026-01-11"})
     admin("moveMember", {"memberId": member, "gridId": grids[0]}, {"gridId": grids[1]})
+    admin(
+        "correctMember",
+        {"memberId": member, "reason": "姓名录入有误", "name": "赵正", "phone": "13800001111"},
+        {"name": "赵政"},
+    )
     admin(
         "reviewMember",
         {

@@ -13,7 +13,13 @@ import pytest
 
 import audit
 from ledger.application import Ledger
-from ledger.domain.errors import InvalidTransition, OutsideTaskWindow, ServicesOverlap
+from ledger.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    OutsideTaskWindow,
+    ServicesOverlap,
+    UnknownUnit,
+)
 from ledger.domain.values import (
     CST,
     Context,
@@ -188,3 +194,44 @@ def test_a_correction_keeps_to_the_rules_of_times(ledger: Ledger) -> None:
     ledger.reverse_service(service, "重复登记", "书记", WORKER)
     with pytest.raises(InvalidTransition):
         ledger.correct_service(service, "补录", "书记", WORKER, rating=Rating.GOOD)
+
+
+async def test_member_data_is_corrected_by_an_event_naming_what_and_why(
+    ledger: Ledger, read_side: ReadSide, db: asyncpg.Connection
+) -> None:
+    community, unit, member, _ = served(ledger)
+    street = ledger.get_community(community).street_id
+    right_unit = ledger.register_unit(
+        "正确单位", UnitKind.ORGAN, WORKER, communities=[community]
+    ).id
+    grid = ledger.add_grid(community, "东网格", WORKER).id
+    ledger.correct_member(
+        member,
+        "登记时姓名、单位填错",
+        WORKER,
+        name="吴正确",
+        phone="139 0000 1234",
+        grid_id=grid,
+        unit_id=right_unit,
+    )
+    with pytest.raises(InvalidInput):
+        ledger.correct_member(member, "再次更正", WORKER, name="吴正确")
+    with pytest.raises(UnknownUnit):
+        ledger.correct_member(member, "单位", WORKER, unit_id=street)
+    read_side.catch_up()
+    totals = await member_totals(db, member)
+    assert totals is not None
+    assert (totals["name"], totals["unit_id"], totals["grid_id"]) == ("吴正确", right_unit, grid)
+    found = await dossier(db, member, 2026)
+    assert found is not None and (found.name_masked, found.unit) == ("吴*确", "正确单位")
+    rows = await unit_ranking(db, "2026-05", community_id=community)
+    # The member now counts for the right unit; the service rated before stays where it was.
+    assert {r["unit_id"]: (r["members"], r["services"]) for r in rows} == {
+        unit: (0, 1),
+        right_unit: (1, 0),
+    }
+    [corrected] = [e for e in ledger.events.get(member) if type(e).__name__ == "Corrected"]
+    assert sorted(corrected.fields) == ["grid_id", "name", "phone_masked", "unit_id"]
+    assert corrected.reason == "登记时姓名、单位填错" and corrected.phone_masked == "139****1234"
+    assert corrected.ctx.actor_id == "worker-7"
+    assert ledger.get_member(member).name == "吴正确" and unit != right_unit
