@@ -84,6 +84,7 @@ UNIT_MEMBER_PERIODS = Table(
         ("unit_id", "uuid"),
         ("period", "text"),
         ("member_id", "uuid"),
+        ("services", "integer"),
         ("hours", "numeric"),
         ("points", "numeric"),
     ),
@@ -305,11 +306,13 @@ class UnitRankings(ReadModel):
                     "unit_id": unit_id,
                     "period": period,
                     "member_id": service["member_id"],
+                    "services": 0,
                     "hours": ZERO,
                     "points": ZERO,
                 }
             )
             before = member["hours"]
+            member["services"] += sign * (service["hours"] > 0)
             member["hours"] += sign * service["hours"]
             member["points"] += sign * service["points"]
             members.changed(member)

@@ -14,6 +14,9 @@ from ledger.application.base import (
 from ledger.domain.errors import (
     InvalidInput,
     InvalidTimeRange,
+    LedgerError,
+    OutsideTaskWindow,
+    ServicesOverlap,
 )
 from ledger.domain.values import (
     Context,
@@ -140,9 +143,13 @@ class WorkCommands(LedgerBase):
         service.check_in(
             stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
         )
-        policy.check_check_in(stamped, task.starts_at, task.ends_at)
         timesheet = self.timesheet(service.member_id, ctx)
-        timesheet.start(service.id, stamped, ctx)
+        try:
+            policy.check_check_in(stamped, task.starts_at, task.ends_at)
+            timesheet.start(service.id, stamped, ctx)
+        except (OutsideTaskWindow, ServicesOverlap) as refused:
+            self._record_refusal(service.id, "签到", stamped, refused, ctx)
+            raise
         return self._done(service.id, service, timesheet)
 
     @retried
@@ -164,10 +171,23 @@ class WorkCommands(LedgerBase):
         service.check_out(
             stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
         )
-        policy.check_check_out(stamped, task.starts_at, task.ends_at)
         timesheet = self.timesheet(service.member_id, ctx)
-        timesheet.end(service.id, stamped, ctx)
+        try:
+            policy.check_check_out(stamped, task.starts_at, task.ends_at)
+            timesheet.end(service.id, stamped, ctx)
+        except (OutsideTaskWindow, ServicesOverlap) as refused:
+            self._record_refusal(service.id, "签退", stamped, refused, ctx)
+            raise
         return self._done(service.id, service, timesheet)
+
+    def _record_refusal(
+        self, service_id: UUID, action: str, at: datetime, refused: LedgerError, ctx: Context
+    ) -> None:
+        """Keep the refused attempt on the service's record (not the request's key:
+        a retry of the same request is refused, and recorded, again)."""
+        service = self.get_service(service_id)
+        service.record_refusal(action, at, refused.code, refused.message, ctx)
+        self._commit(service)
 
     @retried
     def confirm_service(self, service_id: UUID, ctx: Context) -> Receipt:

@@ -527,3 +527,13 @@ class Award:
     hours: Decimal
     points: Decimal
     note: str | None = None
+
+    @property
+    def signed_in_and_left(self) -> bool:
+        """Earned nothing for too little attendance (签到即走), as against a routine
+        service past the day's cap, which also earns nothing."""
+        return (
+            self.hours == 0
+            and self.attended_minutes < self.scheduled_minutes
+            and (self.note is not None and self.note.startswith(BELOW_ATTENDANCE.split("{")[0]))
+        )

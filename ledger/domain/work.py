@@ -308,6 +308,19 @@ class Service(LedgerAggregate):
         self.checked_out_at = at
         self.evidence.extend(evidence)
 
+    def record_refusal(
+        self, action: str, at: datetime, code: str, reason: str, ctx: Context
+    ) -> None:
+        """A check-in or check-out refused for its time (out of the task's window, or
+        overlapping another service) stays on record: attempts are signals too."""
+        self._time_refused(action, at, code, reason, ctx)
+
+    @event("TimeRefused")
+    def _time_refused(
+        self, action: str, at: datetime, code: str, reason: str, ctx: Context
+    ) -> None:
+        pass
+
     def confirm(self, ctx: Context) -> None:
         """The community confirms the record (核实)."""
         self._require("确认", ServiceStatus.CHECKED_OUT, ServiceStatus.RATED)
