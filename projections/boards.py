@@ -189,6 +189,8 @@ class CommunityBoards(ReadModel):
         return row
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         for category, cls in event.policy["categories"].items():
             self.rows["board_categories"].put({"category": category, "category_class": cls})
 

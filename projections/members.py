@@ -255,6 +255,8 @@ class MemberTotals(ReadModel):
         member["earned_hours"] -= event.hours_revoked
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         self.rows["member_policy"].put(
             {
                 "id": 1,

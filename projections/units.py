@@ -340,6 +340,8 @@ class UnitRankings(ReadModel):
             people.changed(row)
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         self.rows["ranking_policy"].put(
             {
                 "id": 1,

@@ -374,6 +374,9 @@ class LedgerBase(Application[UUID]):
 
     @retried
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
+        """A new version of the street's rule book, or of a community's own."""
+        if policy.community_id is not None:
+            self.get_community(policy.community_id)
         self.rule_book()
         book = self._get(RuleBook, RULE_BOOK_ID, NotFound)
         book.publish(policy, note, ctx)

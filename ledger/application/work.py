@@ -202,7 +202,7 @@ class WorkCommands(LedgerBase):
         service.check_ratable()
         task = self.get_task(service.task_id)
         account = self.get_account(service.member_id)
-        policy = self.current_policy()
+        policy = self.rule_book().current_for(task.community_id)
         assert service.checked_in_at is not None and service.checked_out_at is not None
         award = policy.award(
             category=task.category,

@@ -21,6 +21,7 @@ from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
+from uuid import UUID
 
 from ledger.domain import limits
 from ledger.domain.errors import (
@@ -104,6 +105,10 @@ class PointsPolicy:
     clock_tolerance_seconds: int = 120
     early_arrival_minutes: int = 60
     late_checkout_minutes: int = 120
+    community_discretion: Decimal = Decimal("0.2")
+    """A street's version: how far a community's own multipliers may be from its own."""
+    community_id: UUID | None = None
+    """None: the street's book; else the community whose own version this is."""
     ranking_weights: Mapping[str, Decimal] = field(
         default_factory=lambda: _frozen(
             {
@@ -164,7 +169,15 @@ class PointsPolicy:
                 limits.LATE_CHECKOUT_MINUTES,
                 int,
             ),
+            (
+                "community_discretion",
+                self.community_discretion,
+                limits.COMMUNITY_DISCRETION,
+                Decimal,
+            ),
         )
+        if self.community_id is not None and not isinstance(self.community_id, UUID):
+            problems.append("community_id 须为社区编号")
         tables: tuple[tuple[str, object, set[Any] | None, limits.Range], ...] = (
             ("difficulty", self.difficulty, set(CategoryClass), limits.MULTIPLIER),
             ("rating", self.rating, set(Rating), limits.MULTIPLIER),
@@ -202,6 +215,35 @@ class PointsPolicy:
     def expires_after_year(self, earned_year: int) -> int:
         """Points earned in ``earned_year`` expire at the end of this year (CST)."""
         return earned_year + self.expiry_years_after
+
+    # --- a community's discretion (社区党组织在权重上的自主) ------------------------------
+
+    def check_discretion(self, own: PointsPolicy) -> None:
+        """A community's own version (``own``) of this street version: the same rules
+        but for its rating and difficulty multipliers, each at most the discretion
+        away from the street's, and the classes of the same service categories."""
+        fixed = [
+            f.name
+            for f in dataclasses.fields(self)
+            if f.name not in ("version", "community_id", "rating", "difficulty", "categories")
+        ]
+        problems = [
+            f"{name} 须与街道规则相同"
+            for name in fixed
+            if getattr(own, name) != getattr(self, name)
+        ]
+        if set(own.categories) != set(self.categories):
+            problems.append("服务类别须与街道规则相同(可调整其难度分类)")
+        spread = self.community_discretion
+        for table in ("rating", "difficulty"):
+            street, mine = getattr(self, table), getattr(own, table)
+            for key, base in street.items():
+                if abs(mine[key] - base) > spread:
+                    problems.append(
+                        f"{table}.{_key(key)} 须在 {base - spread} 到 {base + spread} 之间"
+                    )
+        if problems:
+            raise InvalidPolicy(reason=";".join(problems))
 
     # --- times the ledger can trust ----------------------------------------------
 
@@ -275,6 +317,7 @@ class PointsPolicy:
         attended = int((checked_out - checked_in).total_seconds() // 60)
         facts = Award(
             policy_version=self.version,
+            community_id=self.community_id,
             category_class=category_class,
             scheduled_minutes=scheduled,
             attended_minutes=attended,
@@ -311,6 +354,8 @@ class PointsPolicy:
             "clock_tolerance_seconds": self.clock_tolerance_seconds,
             "early_arrival_minutes": self.early_arrival_minutes,
             "late_checkout_minutes": self.late_checkout_minutes,
+            "community_discretion": _plain(self.community_discretion),
+            "community_id": None if self.community_id is None else str(self.community_id),
             "ranking_weights": {k: _plain(w) for k, w in self.ranking_weights.items()},
         }
 
@@ -430,6 +475,8 @@ _OPTIONAL = {  # versions published before unit rankings or trusted times lack t
     "clock_tolerance_seconds",
     "early_arrival_minutes",
     "late_checkout_minutes",
+    "community_discretion",
+    "community_id",
 }
 
 
@@ -510,6 +557,15 @@ def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
     for name in ("clock_tolerance_seconds", "early_arrival_minutes", "late_checkout_minutes"):
         if name in data:
             fields[name] = integer(name, data[name])
+    if "community_discretion" in data:
+        fields["community_discretion"] = decimal(
+            "community_discretion", data["community_discretion"]
+        )
+    if data.get("community_id") is not None:
+        try:
+            fields["community_id"] = UUID(str(data["community_id"]))
+        except ValueError:
+            problems.append(f"community_id 须为社区编号(现为 {_shown(data['community_id'])})")
     if problems:
         raise InvalidPolicy(reason=";".join(problems))
     return fields
@@ -527,6 +583,8 @@ class Award:
     hours: Decimal
     points: Decimal
     note: str | None = None
+    community_id: UUID | None = None
+    """The book: None, the street's; else the community's own (with ``policy_version``)."""
 
     @property
     def signed_in_and_left(self) -> bool:
