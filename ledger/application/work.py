@@ -225,7 +225,9 @@ class WorkCommands(LedgerBase):
         service = self.get_service(service_id)
         service.reverse(reason, approved_by, ctx)
         account = self.get_account(service.member_id)
-        moved = service.id in account.earnings
+        # A correction may have left nothing on the account: its award reversed, the
+        # new one earning nothing.
+        moved = service.id in account.earnings and service.id not in account.reversed
         if moved:
             account.reverse(service.id, reason, approved_by, self.current_policy().version, ctx)
         return self._done(service.id, service, account if moved else None)

@@ -235,3 +235,15 @@ async def test_member_data_is_corrected_by_an_event_naming_what_and_why(
     assert corrected.reason == "登记时姓名、单位填错" and corrected.phone_masked == "139****1234"
     assert corrected.ctx.actor_id == "worker-7"
     assert ledger.get_member(member).name == "吴正确" and unit != right_unit
+
+
+def test_a_service_corrected_to_nothing_can_still_be_reversed(ledger: Ledger) -> None:
+    _, _, member, service = served(ledger)
+    ledger.correct_service(
+        service, "实际只待了十分钟", "书记", WORKER, checked_out=START + timedelta(minutes=10)
+    )
+    award = ledger.get_service(service).award
+    assert award is not None and award.points == 0 and award.signed_in_and_left
+    assert ledger.get_account(member).balance == 0
+    ledger.reverse_service(service, "重复登记", "书记", WORKER)
+    assert ledger.get_account(member).earned_points == 0
