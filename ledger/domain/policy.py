@@ -4,9 +4,10 @@ Each award records the version it was computed under; publishing a new
 version never changes a past award, and recomputing an award from its facts
 and its version gives the same figure to the last digit.
 
-Longer than most modules (about 420 lines) on purpose: the rule book is one place —
-its numbers, how an award is computed from them, and the checks a new version must
-pass before it is published — so that no rule is stated twice.
+Longer than most modules (about 600 lines) on purpose: the rule book is one place —
+its numbers, how an award is computed from them, which service times it trusts, how far
+a community's own version may depart from the street's, and the checks a new version
+must pass before it is published — so that no rule is stated twice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """点单 / 派单 / 接单 and 服务纪实: needs, tasks, claims and the services that follow them.
 
-About 330 lines: a need, its task and the services claimed on it change together, and
+About 420 lines: a need, its task and the services claimed on it change together, and
 their events are read together by the read models.
 """
 
