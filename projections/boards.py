@@ -303,7 +303,7 @@ class CommunityBoards(ReadModel):
                 "points": ZERO,
             }
         )
-        row["services"] += sign
+        row["services"] += sign * (service["hours"] > 0)  # real service only, as rankings
         row["hours"] += sign * service["hours"]
         row["points"] += sign * service["points"]
         rows.changed(row)

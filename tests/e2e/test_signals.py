@@ -140,6 +140,18 @@ def test_a_communitys_signals_list_the_records_behind_them(place: dict[str, Any]
     assert {m["services"] for m in rotating["memberServices"]} == {1}
     assert [t["taskId"] for t in found["hardUntaken"]] == [place["untaken"]]
     assert found["underFloor"] == []  # a month: the floor is a year's
+    board = at.server.gql(
+        at.admin,
+        "query($c: UUID!, $w: Int) { communityBoard(communityId: $c, waitFor: $w) "
+        "{ byUnit { unitId services hours } } }",
+        c=at.community,
+        w=at.position,
+    )["data"]["communityBoard"]["byUnit"]
+    # The board's service by unit counts real service only: the ten minutes are not one.
+    assert {u["unitId"]: (u["services"], u["hours"]) for u in board} == {
+        place["rotating"]: (5, "10.0"),
+        place["steady"]: (3, "12.0"),
+    }
 
 
 def test_a_year_lists_the_members_under_the_floor(place: dict[str, Any]) -> None:
