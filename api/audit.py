@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, cast
@@ -17,7 +18,7 @@ from uuid import UUID
 import strawberry
 
 import audit
-from api.commands import is_admin, run_command
+from api.commands import Key, is_admin, run_command
 from api.context import BadArgument, Info
 from api.errors import Forbidden, InvalidInput, forbidden, problem
 from api.types import (
@@ -258,18 +259,31 @@ class ExpiryRun:
 
 @strawberry.type
 class AuditMutation:
-    @strawberry.mutation(description="发布新版积分规则(JSON,字段同 ledger policy show)")
+    @strawberry.mutation(
+        description="发布新版积分规则(JSON,字段同 ledger policy show);给出 communityId 时为该社区"
+        "自己的一版:只能在街道规则允许的幅度内调整评价与难度系数、类别的难度分类"
+    )
     async def publish_policy(
-        self, info: Info, policy: strawberry.scalars.JSON, note: str
+        self,
+        info: Info,
+        policy: strawberry.scalars.JSON,
+        note: str,
+        community_id: UUID | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
-        if not is_admin(ctx):
-            return forbidden("发布积分规则")
         try:
             parsed = PointsPolicy.from_data(cast(dict[str, Any], policy))
+            if community_id is not None:
+                parsed = replace(parsed, community_id=community_id)
         except LedgerError as error:
-            return problem(error)
-        return await run_command(ctx, True, "发布积分规则", ctx.ledger.publish_policy, parsed, note)
+            named = is_admin(ctx) if community_id is None else ctx.runs_community(community_id)
+            return problem(error) if named else forbidden("发布积分规则")
+        scope = parsed.community_id
+        allowed = is_admin(ctx) if scope is None else ctx.runs_community(scope)
+        return await run_command(
+            ctx, allowed, "发布积分规则", ctx.ledger.publish_policy, parsed, note, key=key
+        )
 
     @strawberry.mutation(description="让到期的积分过期(幂等;服务每天 0:05 自动运行)")
     async def expire_points(

@@ -98,9 +98,10 @@ class Principal:
         return f"token:{self.token_id}"
 
     @property
-    def kiosk_id(self) -> str:
-        """What scopes a redemption's key: the token's device, so a reissued token
-        keeps it; a token without one, the token itself."""
+    def key_scope(self) -> str:
+        """What scopes a request's key (a redemption's and every other write's): the
+        token's device, so a reissued token keeps it; a token without one, the token
+        itself."""
         return f"device:{self.device}" if self.device else self.actor_id
 
 

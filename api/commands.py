@@ -4,14 +4,23 @@ and turning its receipt or its domain error into the GraphQL result."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
+
+import strawberry
 
 from api.context import Info, RequestContext
 from api.errors import forbidden, problem
 from api.types import Receipt
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Role
+
+KEY_DESCRIPTION = (
+    "请求编号(幂等键,可选):同一令牌(或其设备)用同一编号重试同一请求,只执行一次并返回首次结果;"
+    "同一编号用于不同请求则返回 IdempotencyKeyReused"
+)
+Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
+"""Every mutation that writes takes this argument: one convention for the whole API."""
 
 
 async def run_command(
@@ -21,17 +30,27 @@ async def run_command(
     command: Callable[..., Any],
     *args: Any,
     refine: Callable[[LedgerError], Awaitable[Any]] | None = None,
+    key: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """``refine`` translates a domain error where the usual translation would say
-    more than the caller may know."""
+    more than the caller may know. ``key`` is the client's: scoped by the token
+    (or its device), never by anything the request says."""
     if ctx.principal is None or not allowed:
         return forbidden(what)
+    scope = ctx.principal.key_scope
     try:
-        receipt = await ctx.write(command, *args, ctx=ctx.actor(), **kwargs)
+        receipt = await ctx.write(
+            ctx.ledger.keyed, scope, key, command, *args, ctx=ctx.actor(), **kwargs
+        )
     except LedgerError as error:
         return problem(error) if refine is None else await refine(error)
-    return Receipt(id=receipt.id, position=receipt.position)
+    return Receipt(
+        id=receipt.id,
+        position=receipt.position,
+        created=list(receipt.created),
+        replayed=receipt.replayed,
+    )
 
 
 async def home_of(ctx: RequestContext, getter: Callable[[UUID], Any], id_: UUID) -> Any:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import home_of, is_admin, run_command
+from api.commands import Key, home_of, is_admin, run_command
 from api.context import BadArgument, Info
 from api.types import (
     CommandResult,
@@ -87,13 +87,20 @@ class CommunitiesQuery:
 @strawberry.type
 class CommunitiesMutation:
     @strawberry.mutation(description="登记街道")
-    async def register_street(self, info: Info, name: str) -> CommandResult:
+    async def register_street(self, info: Info, name: str, key: Key = None) -> CommandResult:
         ctx = info.context
-        return await run_command(ctx, is_admin(ctx), "登记街道", ctx.ledger.register_street, name)
+        return await run_command(
+            ctx, is_admin(ctx), "登记街道", ctx.ledger.register_street, name, key=key
+        )
 
     @strawberry.mutation(description="登记社区及其网格")
     async def register_community(
-        self, info: Info, street_id: UUID, name: str, grids: list[str] | None = None
+        self,
+        info: Info,
+        street_id: UUID,
+        name: str,
+        grids: list[str] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -104,10 +111,13 @@ class CommunitiesMutation:
             street_id,
             name,
             grids=grids or [],
+            key=key,
         )
 
     @strawberry.mutation(description="为社区增加网格")
-    async def add_grid(self, info: Info, community_id: UUID, name: str) -> CommandResult:
+    async def add_grid(
+        self, info: Info, community_id: UUID, name: str, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         return await run_command(
             ctx,
@@ -116,6 +126,7 @@ class CommunitiesMutation:
             ctx.ledger.add_grid,
             community_id,
             name,
+            key=key,
         )
 
     @strawberry.mutation(description="群众点单")
@@ -127,6 +138,7 @@ class CommunitiesMutation:
         description: str,
         grid_id: UUID | None = None,
         category: str | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -139,6 +151,7 @@ class CommunitiesMutation:
             description,
             grid_id=grid_id,
             category=category,
+            key=key,
         )
 
     @strawberry.mutation(description="社区派单:发布任务")
@@ -153,6 +166,7 @@ class CommunitiesMutation:
         capacity: int,
         grid_id: UUID | None = None,
         need_id: UUID | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -168,29 +182,51 @@ class CommunitiesMutation:
             capacity,
             grid_id=grid_id,
             need_id=need_id,
+            key=key,
         )
 
     @strawberry.mutation(description="取消任务(释放认领)")
-    async def cancel_task(self, info: Info, task_id: UUID, reason: str) -> CommandResult:
+    async def cancel_task(
+        self, info: Info, task_id: UUID, reason: str, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_task, task_id)
         return await run_command(
-            ctx, ctx.runs_community(home), "取消该任务", ctx.ledger.cancel_task, task_id, reason
+            ctx,
+            ctx.runs_community(home),
+            "取消该任务",
+            ctx.ledger.cancel_task,
+            task_id,
+            reason,
+            key=key,
         )
 
     @strawberry.mutation(description="关闭任务(不再接受认领)")
-    async def close_task(self, info: Info, task_id: UUID) -> CommandResult:
+    async def close_task(self, info: Info, task_id: UUID, key: Key = None) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_task, task_id)
         return await run_command(
-            ctx, ctx.runs_community(home), "关闭该任务", ctx.ledger.close_task, task_id
+            ctx,
+            ctx.runs_community(home),
+            "关闭该任务",
+            ctx.ledger.close_task,
+            task_id,
+            key=key,
         )
 
     @strawberry.mutation(description="党员接单:认领任务")
-    async def claim_task(self, info: Info, task_id: UUID, member_id: UUID) -> CommandResult:
+    async def claim_task(
+        self, info: Info, task_id: UUID, member_id: UUID, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_task, task_id)
         allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
         return await run_command(
-            ctx, allowed, "认领该任务", ctx.ledger.claim_task, task_id, member_id
+            ctx,
+            allowed,
+            "认领该任务",
+            ctx.ledger.claim_task,
+            task_id,
+            member_id,
+            key=key,
         )

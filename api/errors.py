@@ -45,7 +45,7 @@ class InvalidTransition(Problem):
     pass
 
 
-@strawberry.type(description="请求编号已用于另一笔不同的兑换")
+@strawberry.type(description="请求编号已用于另一个不同的请求")
 class IdempotencyKeyReused(Problem):
     pass
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import home_of, is_admin, run_command
+from api.commands import Key, home_of, is_admin, run_command
 from api.context import Info, RequestContext
 from api.errors import Conflict, Problem, forbidden, problem
 from api.qr import qr_svg
@@ -163,6 +163,7 @@ class MembersMutation:
         national_id: str | None = None,
         branch: str | None = None,
         team: str | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -180,6 +181,7 @@ class MembersMutation:
             branch=branch,
             team=team,
             refine=functools.partial(_refine_registration, ctx),
+            key=key,
         )
 
     @strawberry.mutation(
@@ -215,12 +217,20 @@ class MembersMutation:
         )
 
     @strawberry.mutation(description="成员向居住社区报到(双报到,党员一方)")
-    async def report_member(self, info: Info, member_id: UUID, on: date) -> CommandResult:
+    async def report_member(
+        self, info: Info, member_id: UUID, on: date, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_member, member_id)
         allowed = ctx.runs_community(home) or ctx.scoped(Role.MEMBER, member_id)
         return await run_command(
-            ctx, allowed, "为该成员报到", ctx.ledger.report_member, member_id, on
+            ctx,
+            allowed,
+            "为该成员报到",
+            ctx.ledger.report_member,
+            member_id,
+            on,
+            key=key,
         )
 
     @strawberry.mutation(description="成员调动单位或搬迁(历史保留)")
@@ -231,6 +241,7 @@ class MembersMutation:
         unit_id: UUID | None = None,
         community_id: UUID | None = None,
         grid_id: UUID | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -242,6 +253,38 @@ class MembersMutation:
             unit_id=unit_id,
             community_id=community_id,
             grid_id=grid_id,
+            key=key,
+        )
+
+    @strawberry.mutation(
+        description="更正登记有误的成员信息(姓名、手机、网格、单位;未给出的不变),"
+        "写明原因,记为一个更正事件"
+    )
+    async def correct_member(
+        self,
+        info: Info,
+        member_id: UUID,
+        reason: str,
+        name: str | None = None,
+        phone: str | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        key: Key = None,
+    ) -> CommandResult:
+        ctx = info.context
+        home = await home_of(ctx, ctx.ledger.get_member, member_id)
+        return await run_command(
+            ctx,
+            ctx.runs_community(home),
+            "更正该成员的信息",
+            ctx.ledger.correct_member,
+            member_id,
+            reason,
+            name=name,
+            phone=phone,
+            grid_id=grid_id,
+            unit_id=unit_id,
+            key=key,
         )
 
     @strawberry.mutation(description="年度评价(社区对报到党员)")
@@ -253,6 +296,7 @@ class MembersMutation:
         year: int,
         grade: Grade,
         comment: str,
+        key: Key = None,
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -265,4 +309,5 @@ class MembersMutation:
             year,
             grade,
             comment,
+            key=key,
         )

@@ -16,13 +16,23 @@ from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
+from api.signals import SignalsQuery
 from api.store import StoreMutation, StoreQuery
 from api.units import UnitsMutation, UnitsQuery
 from api.viewer import ViewerQuery
 from ledger.database import is_outage
 
 Query = merge_types(
-    "Query", (ViewerQuery, MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery)
+    "Query",
+    (
+        ViewerQuery,
+        MembersQuery,
+        UnitsQuery,
+        CommunitiesQuery,
+        StoreQuery,
+        AuditQuery,
+        SignalsQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.commands import service_command
+from api.commands import Key, service_command
 from api.context import Info
 from api.types import (
     CommandResult,
@@ -17,13 +17,17 @@ from ledger.domain.values import Rating
 
 @strawberry.type
 class ServicesMutation:
-    @strawberry.mutation(description="签到")
+    @strawberry.mutation(
+        description="签到:成员本人以服务器时间为准(at 与服务器时间相差须在规则允许的误差内);"
+        "社区工作人员可按纸质签到表填 at,并记为录入人"
+    )
     async def check_in(
         self,
         info: Info,
         service_id: UUID,
         at: datetime | None = None,
         evidence: list[str] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ledger = info.context.ledger
         return await service_command(
@@ -34,15 +38,17 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            key=key,
         )
 
-    @strawberry.mutation(description="签退")
+    @strawberry.mutation(description="签退:时间规则同签到")
     async def check_out(
         self,
         info: Info,
         service_id: UUID,
         at: datetime | None = None,
         evidence: list[str] | None = None,
+        key: Key = None,
     ) -> CommandResult:
         ledger = info.context.ledger
         return await service_command(
@@ -53,12 +59,17 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            key=key,
         )
 
     @strawberry.mutation(description="社区核实服务")
-    async def confirm_service(self, info: Info, service_id: UUID) -> CommandResult:
+    async def confirm_service(self, info: Info, service_id: UUID, key: Key = None) -> CommandResult:
         return await service_command(
-            info, service_id, "核实该服务", info.context.ledger.confirm_service
+            info,
+            service_id,
+            "核实该服务",
+            info.context.ledger.confirm_service,
+            key=key,
         )
 
     @strawberry.mutation(description="一事一评:评价并按积分规则计分")
@@ -67,14 +78,20 @@ class ServicesMutation:
         info: Info,
         service_id: UUID,
         rating: Rating,
+        key: Key = None,
     ) -> CommandResult:
         return await service_command(
-            info, service_id, "评价该服务", info.context.ledger.rate_service, rating
+            info,
+            service_id,
+            "评价该服务",
+            info.context.ledger.rate_service,
+            rating,
+            key=key,
         )
 
     @strawberry.mutation(description="冲正错误计分(补偿事件,不删除记录)")
     async def reverse_service(
-        self, info: Info, service_id: UUID, reason: str, approved_by: str
+        self, info: Info, service_id: UUID, reason: str, approved_by: str, key: Key = None
     ) -> CommandResult:
         return await service_command(
             info,
@@ -83,4 +100,33 @@ class ServicesMutation:
             info.context.ledger.reverse_service,
             reason,
             approved_by,
+            key=key,
+        )
+
+    @strawberry.mutation(
+        description="更正已计分服务的时间或评价(补偿事件):冲正原计分,按首次评价时的规则版本重新计分,"
+        "两者都写明更正与批准人"
+    )
+    async def correct_service(
+        self,
+        info: Info,
+        service_id: UUID,
+        reason: str,
+        approved_by: str,
+        rating: Rating | None = None,
+        checked_in_at: datetime | None = None,
+        checked_out_at: datetime | None = None,
+        key: Key = None,
+    ) -> CommandResult:
+        return await service_command(
+            info,
+            service_id,
+            "更正该服务",
+            info.context.ledger.correct_service,
+            reason,
+            approved_by,
+            rating=rating,
+            checked_in=checked_in_at,
+            checked_out=checked_out_at,
+            key=key,
         )

@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 import strawberry
 
-from api.commands import home_of, run_command
+from api.commands import Key, home_of, run_command
 from api.context import Info, NotAllowed, RequestContext
 from api.errors import forbidden, problem
 from api.types import (
@@ -155,7 +155,7 @@ class StoreQuery:
 class StoreMutation:
     @strawberry.mutation(description="积分超市上架商品")
     async def list_item(
-        self, info: Info, community_id: UUID, name: str, price: Decimal
+        self, info: Info, community_id: UUID, name: str, price: Decimal, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         return await run_command(
@@ -166,11 +166,12 @@ class StoreMutation:
             community_id,
             name,
             price,
+            key=key,
         )
 
     @strawberry.mutation(description="商品入库(写明捐赠方)")
     async def restock_item(
-        self, info: Info, item_id: UUID, quantity: int, donor: str
+        self, info: Info, item_id: UUID, quantity: int, donor: str, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_item, item_id)
@@ -182,14 +183,23 @@ class StoreMutation:
             item_id,
             quantity,
             donor,
+            key=key,
         )
 
     @strawberry.mutation(description="调整商品所需积分")
-    async def reprice_item(self, info: Info, item_id: UUID, price: Decimal) -> CommandResult:
+    async def reprice_item(
+        self, info: Info, item_id: UUID, price: Decimal, key: Key = None
+    ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_item, item_id)
         return await run_command(
-            ctx, ctx.runs_community(home), "管理该超市", ctx.ledger.reprice_item, item_id, price
+            ctx,
+            ctx.runs_community(home),
+            "管理该超市",
+            ctx.ledger.reprice_item,
+            item_id,
+            price,
+            key=key,
         )
 
     @strawberry.mutation(description="兑换:同一请求编号重试只返回首次结果")
@@ -206,7 +216,7 @@ class StoreMutation:
         if ctx.principal is None or not allowed:
             return forbidden("在该超市兑换")
         # The token's device (or the token itself), never a header, scopes the key.
-        kiosk = ctx.principal.kiosk_id
+        kiosk = ctx.principal.key_scope
         try:
             receipt = await ctx.write(
                 ctx.ledger.redeem,
@@ -227,7 +237,7 @@ class StoreMutation:
 
     @strawberry.mutation(description="取消兑换:退回积分和商品")
     async def cancel_redemption(
-        self, info: Info, redemption_id: UUID, reason: str
+        self, info: Info, redemption_id: UUID, reason: str, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_redemption, redemption_id)
@@ -238,4 +248,5 @@ class StoreMutation:
             ctx.ledger.cancel_redemption,
             redemption_id,
             reason,
+            key=key,
         )

@@ -66,6 +66,12 @@ class FromRow:
 class Receipt:
     id: UUID
     position: int | None = strawberry.field(description="最后一个事件的通知编号")
+    created: list[UUID] = strawberry.field(
+        default_factory=list, description="同时创建的其他对象(如登记社区时的各网格,按给出的顺序)"
+    )
+    replayed: bool = strawberry.field(
+        default=False, description="同一请求编号(key)的重试:原样返回首次结果,未再执行"
+    )
 
 
 @strawberry.type(description="兑换小票的一行")
@@ -234,6 +240,20 @@ class DossierService:
     rated_position: int = strawberry.field(description="评价事件的通知编号")
     reversed_position: int | None
     reversal_reason: str | None
+    checked_in_at: datetime
+    checked_out_at: datetime
+    check_in_entered_by: str | None = strawberry.field(
+        description="按纸质签到表录入签到时间的工作人员;空:服务器时间"
+    )
+    check_out_entered_by: str | None = strawberry.field(
+        description="按纸质签到表录入签退时间的工作人员;空:服务器时间"
+    )
+    corrections: int = strawberry.field(description="更正次数(每次冲正原计分并重新计分)")
+    corrected_position: int | None = strawberry.field(
+        description="最近一次更正后计分事件的通知编号"
+    )
+    correction_reason: str | None
+    correction_approved_by: str | None
 
 
 @strawberry.type(description="评先评优证据材料")
@@ -296,6 +316,22 @@ class UnitRank(FromRow):
     hard_share: Decimal
     average_rating: Decimal
     floor_rate: Decimal
+    composite: Decimal
+
+
+@strawberry.type(description="成员排名中的一行(只计有计时的服务)")
+class MemberRank(FromRow):
+    position: int
+    rank: int
+    member_id: UUID
+    unit_id: UUID | None
+    community_id: UUID
+    services: int
+    hours: Decimal
+    points: Decimal
+    hard_services: int
+    hard_share: Decimal
+    average_rating: Decimal
     composite: Decimal
 
 

@@ -81,6 +81,7 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
                 members.append((member, home))
         print(f"\rmembers {len(members):,}", end="", file=sys.stderr)
     categories = ("巡逻", "政策宣讲", "应急保障")
+    busy: set[tuple[UUID, int]] = set()  # a member serves one task a day: times never overlap
     for start in range(0, TASKS, 200):
         with ledger.batch():
             for t in range(start, start + 200):
@@ -95,7 +96,9 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
                     5,
                     ADMIN,
                 ).id
-                for member, _ in rng.sample(members, 5):
+                free = [m for m, _ in rng.sample(members, 10) if (m, t % 200) not in busy]
+                for member in free[:5]:
+                    busy.add((member, t % 200))
                     service = ledger.claim_task(task, member, ADMIN).id
                     ledger.check_in(service, ADMIN, at=begin)
                     ledger.check_out(service, ADMIN, at=begin + timedelta(hours=2))

@@ -55,7 +55,8 @@ class Scale:
     residents: int = 400
     days: int = 365
     tasks_per_community_day: float = 1.0
-    start: date = date(2026, 1, 1)
+    start: date = date(2025, 1, 1)
+    """A year already past: the ledger refuses service times in the future."""
 
 
 @dataclass
@@ -69,6 +70,8 @@ class History:
     party_members: list[UUID] = field(default_factory=list)
     items: dict[UUID, list[UUID]] = field(default_factory=dict)
     services: list[UUID] = field(default_factory=list)
+    served: dict[UUID, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    """Each member's times, so that nobody is generated in two places at once."""
 
 
 def _at(day: date, hour: float) -> datetime:
@@ -273,12 +276,18 @@ class Generator:
         if rng.random() < 0.03:
             return  # claimed and never came
         arrived = start + timedelta(minutes=rng.randint(-10, 15))
-        ledger.check_in(service, ADMIN, at=arrived, evidence=[f"photo:{rng.getrandbits(64):016x}"])
+        evidence = [f"photo:{rng.getrandbits(64):016x}"]
         if rng.random() < 0.06:
             left = arrived + timedelta(minutes=rng.randint(5, 30))  # 签到即走
         else:
             left = start + timedelta(hours=hours, minutes=rng.randint(-20, 30))
-        ledger.check_out(service, ADMIN, at=max(left, arrived + timedelta(minutes=1)))
+        left = max(left, arrived + timedelta(minutes=1))
+        served = history.served.setdefault(member, [])
+        if any(arrived < end and begun < left for begun, end in served):
+            return  # busy elsewhere: claimed and never came
+        served.append((arrived, left))
+        ledger.check_in(service, ADMIN, at=arrived, evidence=evidence)
+        ledger.check_out(service, ADMIN, at=left)
         if rng.random() < 0.05:
             return  # awaiting rating
         if rng.random() < 0.5:

@@ -41,14 +41,34 @@ SERVICES = Table(
         ("member_id", "uuid"),
         ("community_id", "uuid"),
         ("status", "text"),
+        ("checked_in_at", "timestamptz"),
         ("checked_out_at", "timestamptz"),
         ("unit_id", "uuid"),
+        ("day", "date"),
         ("hours", "numeric"),
         ("points", "numeric"),
+        ("signed_in_and_left", "boolean"),
     ),
     key=("service_id",),
-    indexes=(("community_id", "status"),),
+    indexes=(("community_id", "status"), ("unit_id", "day")),
 )
+REFUSALS = Table(
+    "board_refusals",
+    (
+        ("position", "bigint"),
+        ("service_id", "uuid"),
+        ("community_id", "uuid"),
+        ("member_id", "uuid"),
+        ("unit_id", "uuid"),
+        ("action", "text"),
+        ("at", "timestamptz"),
+        ("code", "text"),
+        ("reason", "text"),
+    ),
+    key=("position",),
+    indexes=(("community_id", "at"), ("unit_id", "at")),
+)
+"""Check-ins and check-outs refused for their time: an anti-formalism signal."""
 ITEMS = Table(
     "board_items",
     (
@@ -121,10 +141,11 @@ CATEGORIES = Table(
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    version = 2  # 2: redemptions' receipts (member, kiosk, balance after, time, lines)
+    version = 3  # 3: services' days and check-in times, refused check-ins
     tables = (
         TASKS,
         SERVICES,
+        REFUSALS,
         ITEMS,
         STORES,
         BY_UNIT,
@@ -140,6 +161,7 @@ class CommunityBoards(ReadModel):
             event_class(RuleBook, "Published"): "on_policy",
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "UnitChanged"): "on_member",
+            event_class(Member, "Corrected"): "on_member",
             event_class(Task, "Published"): "on_task",
             event_class(Task, "Claimed"): "on_task_claimed",
             event_class(Task, "Cancelled"): "on_task_cancelled",
@@ -150,6 +172,7 @@ class CommunityBoards(ReadModel):
             event_class(Service, "Rated"): "on_rated",
             event_class(Service, "Reversed"): "on_reversed",
             event_class(Service, "Released"): "on_service_status",
+            event_class(Service, "TimeRefused"): "on_time_refused",
             event_class(Item, "Listed"): "on_item",
             event_class(Item, "Restocked"): "on_stock_in",
             event_class(Item, "Returned"): "on_stock_in",
@@ -166,6 +189,8 @@ class CommunityBoards(ReadModel):
         return row
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         for category, cls in event.policy["categories"].items():
             self.rows["board_categories"].put({"category": category, "category_class": cls})
 
@@ -209,8 +234,11 @@ class CommunityBoards(ReadModel):
                 "member_id": event.member_id,
                 "community_id": event.community_id,
                 "status": ServiceStatus.CLAIMED.name,
+                "checked_in_at": None,
                 "checked_out_at": None,
                 "unit_id": None,
+                "day": None,
+                "signed_in_and_left": None,
                 "hours": None,
                 "points": None,
             }
@@ -218,7 +246,27 @@ class CommunityBoards(ReadModel):
 
     def on_service_status(self, event: Any, service_id: UUID, _: int) -> None:
         status = {"CheckedIn": ServiceStatus.CHECKED_IN, "Released": ServiceStatus.RELEASED}
-        self._row("board_services", service_id)["status"] = status[type(event).__name__].name
+        row = self._row("board_services", service_id)
+        row["status"] = status[type(event).__name__].name
+        if type(event).__name__ == "CheckedIn":
+            row["checked_in_at"] = event.at
+
+    def on_time_refused(self, event: Any, service_id: UUID, position: int) -> None:
+        service = self._row("board_services", service_id)
+        member = self.rows["board_members"].get(service["member_id"])
+        self.rows["board_refusals"].put(
+            {
+                "position": position,
+                "service_id": service_id,
+                "community_id": service["community_id"],
+                "member_id": service["member_id"],
+                "unit_id": member["unit_id"] if member else None,
+                "action": event.action,
+                "at": event.at,
+                "code": event.code,
+                "reason": event.reason,
+            }
+        )
 
     def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
         row = self._row("board_services", service_id)
@@ -230,6 +278,8 @@ class CommunityBoards(ReadModel):
         service.update(
             status=ServiceStatus.RATED.name,
             unit_id=member["unit_id"] if member else None,
+            day=event.award.day,
+            signed_in_and_left=event.award.signed_in_and_left,
             hours=event.award.hours,
             points=event.award.points,
         )
@@ -253,7 +303,7 @@ class CommunityBoards(ReadModel):
                 "points": ZERO,
             }
         )
-        row["services"] += sign
+        row["services"] += sign * (service["hours"] > 0)  # real service only, as rankings
         row["hours"] += sign * service["hours"]
         row["points"] += sign * service["points"]
         rows.changed(row)

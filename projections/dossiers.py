@@ -41,6 +41,8 @@ SERVICES = Table(
         ("claimed_position", "bigint"),
         ("checked_in_at", "timestamptz"),
         ("checked_out_at", "timestamptz"),
+        ("check_in_entered_by", "text"),
+        ("check_out_entered_by", "text"),
         ("confirmed_by", "text"),
         ("year", "integer"),
         ("day", "date"),
@@ -52,6 +54,10 @@ SERVICES = Table(
         ("rated_position", "bigint"),
         ("reversed_position", "bigint"),
         ("reversal_reason", "text"),
+        ("corrections", "integer"),
+        ("corrected_position", "bigint"),
+        ("correction_reason", "text"),
+        ("correction_approved_by", "text"),
     ),
     key=("service_id",),
     indexes=(("member_id", "year"),),
@@ -73,6 +79,7 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
+    version = 2  # 2: who entered a time from a paper sheet; corrections
     tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS)
 
     @classmethod
@@ -83,6 +90,7 @@ class Dossiers(ReadModel):
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_corrected",
             event_class(Member, "Moved"): "on_moved",
             event_class(Task, "Published"): "on_task",
             event_class(Service, "Claimed"): "on_claimed",
@@ -121,6 +129,11 @@ class Dossiers(ReadModel):
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
         self._row("dossier_people", member_id)["unit_id"] = event.unit_id
 
+    def on_corrected(self, event: Any, member_id: UUID, _: int) -> None:
+        self._row("dossier_people", member_id).update(
+            name_masked=mask_name(event.name), unit_id=event.unit_id
+        )
+
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
         row = self._row("dossier_people", member_id)
         if row["community_id"] != event.community_id:
@@ -141,21 +154,30 @@ class Dossiers(ReadModel):
                 "task_id": event.task_id,
                 "community_id": event.community_id,
                 "claimed_position": position,
+                "corrections": 0,
             }
         )
 
     def on_checked_in(self, event: Any, service_id: UUID, _: int) -> None:
-        self._row("dossier_services", service_id)["checked_in_at"] = event.at
+        self._row("dossier_services", service_id).update(
+            checked_in_at=event.at, check_in_entered_by=getattr(event, "entered_by", None)
+        )
 
     def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
-        self._row("dossier_services", service_id)["checked_out_at"] = event.at
+        self._row("dossier_services", service_id).update(
+            checked_out_at=event.at, check_out_entered_by=getattr(event, "entered_by", None)
+        )
 
     def on_confirmed(self, event: Any, service_id: UUID, _: int) -> None:
         self._row("dossier_services", service_id)["confirmed_by"] = event.ctx.actor_id
 
     def on_rated(self, event: Any, service_id: UUID, position: int) -> None:
         award = event.award
-        self._row("dossier_services", service_id).update(
+        row = self._row("dossier_services", service_id)
+        if getattr(event, "correction_id", None) is not None:
+            row["corrections"] += 1
+            row["corrected_position"] = position
+        row.update(
             year=award.day.year,
             day=award.day,
             hours=award.hours,
@@ -167,9 +189,11 @@ class Dossiers(ReadModel):
         )
 
     def on_reversed(self, event: Any, service_id: UUID, position: int) -> None:
-        self._row("dossier_services", service_id).update(
-            reversed_position=position, reversal_reason=event.reason
-        )
+        row = self._row("dossier_services", service_id)
+        if getattr(event, "correction_id", None) is not None:  # awarded anew next
+            row.update(correction_reason=event.reason, correction_approved_by=event.approved_by)
+        else:
+            row.update(reversed_position=position, reversal_reason=event.reason)
 
     def on_review(self, event: Any, _: UUID, position: int) -> None:
         self.rows["dossier_reviews"].put(

@@ -99,8 +99,10 @@ RATING_COLUMNS = {
 
 
 class MemberTotals(ReadModel):
+    """A service counts in a member's services and ratings only if it earned hours."""
+
     name = "member_totals"
-    version = 3
+    version = 4  # 3: a service that earned no hours is not counted as one; 4: lots by year
     tables = (
         MEMBER_TOTALS,
         MEMBER_YEARS,
@@ -116,6 +118,7 @@ class MemberTotals(ReadModel):
             event_class(Member, "Registered"): "on_registered",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_corrected",
             event_class(Member, "Moved"): "on_moved",
             event_class(Member, "CardIssued"): "on_card_issued",
             event_class(Service, "Claimed"): "on_claimed",
@@ -174,6 +177,11 @@ class MemberTotals(ReadModel):
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
         self._member(member_id)["unit_id"] = event.unit_id
 
+    def on_corrected(self, event: Any, member_id: UUID, _: int) -> None:
+        self._member(member_id).update(
+            name=event.name, unit_id=event.unit_id, grid_id=event.grid_id
+        )
+
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
         row = self._member(member_id)
         if row["community_id"] != event.community_id:
@@ -221,9 +229,10 @@ class MemberTotals(ReadModel):
             points=award.points,
         )
         member = self._member(service["member_id"])
-        member["services"] += 1
-        member[RATING_COLUMNS[event.rating.name]] += 1
-        if (
+        counted = award.hours > 0
+        member["services"] += counted
+        member[RATING_COLUMNS[event.rating.name]] += counted
+        if counted and (
             member["last_service_at"] is None
             or service["checked_out_at"] > member["last_service_at"]
         ):
@@ -233,14 +242,15 @@ class MemberTotals(ReadModel):
     def on_service_reversed(self, _: Any, service_id: UUID, __: int) -> None:
         service = self._service(service_id)
         member = self._member(service["member_id"])
-        member["services"] -= 1
-        member[RATING_COLUMNS[service["rating"]]] -= 1
+        counted = service["hours"] > 0
+        member["services"] -= counted
+        member[RATING_COLUMNS[service["rating"]]] -= counted
         self._add_to_year(service, -1)
 
     def _add_to_year(self, service: Row, sign: int) -> None:
         year = self._year(service["member_id"], service["year"])
         cls = service["category_class"]
-        year["services"] += sign
+        year["services"] += sign * (service["hours"] > 0)
         year["hours"] += sign * service["hours"]
         year["points"] += sign * service["points"]
         year[f"{cls}_hours"] += sign * service["hours"]
@@ -280,6 +290,8 @@ class MemberTotals(ReadModel):
         self._lots(member["member_id"], event.lots, -1)
 
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         self.rows["member_policy"].put(
             {
                 "id": 1,

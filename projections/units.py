@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.member import Member
-from ledger.domain.organisation import Unit
+from ledger.domain.organisation import Community, Unit
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.rulebook import RuleBook
 from ledger.domain.values import CategoryClass, Rating
@@ -84,10 +84,31 @@ UNIT_MEMBER_PERIODS = Table(
         ("unit_id", "uuid"),
         ("period", "text"),
         ("member_id", "uuid"),
+        ("services", "integer"),
         ("hours", "numeric"),
         ("points", "numeric"),
     ),
     key=("unit_id", "period", "member_id"),
+)
+PEOPLE_PERIODS = Table(
+    "ranking_people_periods",
+    (
+        ("member_id", "uuid"),
+        ("period", "text"),
+        ("services", "integer"),
+        ("hours", "numeric"),
+        ("points", "numeric"),
+        ("hard_services", "integer"),
+        ("rating_total", "integer"),
+    ),
+    key=("member_id", "period"),
+    indexes=(("period",),),
+)
+"""Every member's service by period, unit or not: what member rankings read."""
+COMMUNITIES = Table(
+    "ranking_communities",
+    (("community_id", "uuid"), ("street_id", "uuid")),
+    key=("community_id",),
 )
 POLICY = Table(
     "ranking_policy",
@@ -110,22 +131,45 @@ def periods(day: date) -> tuple[str, str, str]:
     )
 
 
+def _add(totals: Row, service: Row, sign: int) -> None:
+    """A service counts in services, hard share and average rating only if it earned
+    hours: signing in and leaving is no service."""
+    counted = sign * (service["hours"] > 0)
+    totals["services"] += counted
+    totals["hours"] += sign * service["hours"]
+    totals["points"] += sign * service["points"]
+    totals["hard_services"] += counted * service["hard"]
+    totals["rating_total"] += counted * RATING_SCORE[service["rating"]]
+
+
 class UnitRankings(ReadModel):
     """Counts are kept per unit and period as events arrive, so that a ranking reads a
     row per unit: members and reports, members who served (credited hours > 0) and,
     for a year, members at the annual floor of the rule book in force."""
 
     name = "unit_rankings"
-    version = 2
-    tables = (UNITS, PAIRS, UNIT_MEMBERS, UNIT_SERVICES, UNIT_PERIODS, UNIT_MEMBER_PERIODS, POLICY)
+    version = 3  # 3: a service that earned no hours counts in no indicator; members ranked
+    tables = (
+        UNITS,
+        PAIRS,
+        UNIT_MEMBERS,
+        UNIT_SERVICES,
+        UNIT_PERIODS,
+        UNIT_MEMBER_PERIODS,
+        PEOPLE_PERIODS,
+        COMMUNITIES,
+        POLICY,
+    )
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
         return {
             event_class(Unit, "Registered"): "on_unit",
             event_class(Unit, "Paired"): "on_paired",
+            event_class(Community, "Registered"): "on_community",
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "UnitChanged"): "on_unit_changed",
+            event_class(Member, "Corrected"): "on_unit_changed",
             event_class(Member, "Reported"): "on_reported",
             event_class(Member, "Moved"): "on_moved",
             event_class(Service, "Claimed"): "on_claimed",
@@ -143,6 +187,11 @@ class UnitRankings(ReadModel):
                 "members": 0,
                 "reported": 0,
             }
+        )
+
+    def on_community(self, event: Any, community_id: UUID, _: int) -> None:
+        self.rows["ranking_communities"].put(
+            {"community_id": community_id, "street_id": event.street_id}
         )
 
     def on_paired(self, event: Any, unit_id: UUID, _: int) -> None:
@@ -231,6 +280,7 @@ class UnitRankings(ReadModel):
         self._count(service, -1)
 
     def _count(self, service: Row, sign: int) -> None:
+        self._count_person(service, sign)
         unit_id = service["unit_id"]
         if unit_id is None:
             return  # a resident or volunteer with no unit
@@ -256,25 +306,42 @@ class UnitRankings(ReadModel):
                     "unit_id": unit_id,
                     "period": period,
                     "member_id": service["member_id"],
+                    "services": 0,
                     "hours": ZERO,
                     "points": ZERO,
                 }
             )
             before = member["hours"]
+            member["services"] += sign * (service["hours"] > 0)
             member["hours"] += sign * service["hours"]
             member["points"] += sign * service["points"]
             members.changed(member)
-            row["services"] += sign
-            row["hours"] += sign * service["hours"]
-            row["points"] += sign * service["points"]
-            row["hard_services"] += sign * service["hard"]
-            row["rating_total"] += sign * RATING_SCORE[service["rating"]]
+            _add(row, service, sign)
             row["served"] += (member["hours"] > 0) - (before > 0)
             if len(period) == 4:
                 row["at_floor"] += (member["hours"] >= floor) - (before >= floor)
             totals.changed(row)
 
+    def _count_person(self, service: Row, sign: int) -> None:
+        people = self.rows["ranking_people_periods"]
+        for period in periods(service["day"]):
+            row = people.get(service["member_id"], period) or people.put(
+                {
+                    "member_id": service["member_id"],
+                    "period": period,
+                    "services": 0,
+                    "hours": ZERO,
+                    "points": ZERO,
+                    "hard_services": 0,
+                    "rating_total": 0,
+                }
+            )
+            _add(row, service, sign)
+            people.changed(row)
+
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
+        if event.policy.get("community_id") is not None:
+            return  # a community's own multipliers: the street's book rules the rest
         self.rows["ranking_policy"].put(
             {
                 "id": 1,

@@ -7,8 +7,9 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
@@ -21,6 +22,7 @@ from ledger.domain.account import Account
 from ledger.domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     UnknownCommunity,
@@ -33,11 +35,13 @@ from ledger.domain.errors import (
     UnknownTask,
     UnknownUnit,
 )
+from ledger.domain.keys import RequestKey, request_fingerprint
 from ledger.domain.member import Member
 from ledger.domain.organisation import Community, Street, Unit
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.rulebook import RULE_BOOK_ID, RuleBook
 from ledger.domain.store import Item, Redemption
+from ledger.domain.timesheet import Timesheet
 from ledger.domain.values import (
     Context,
 )
@@ -57,17 +61,36 @@ CACHED_AGGREGATES = 50_000
 @dataclass(frozen=True)
 class Receipt:
     """What a command did: the aggregate it is about and the notification id of
-    its last event, for read-your-writes (``position`` None: nothing was written)."""
+    its last event, for read-your-writes (``position`` None: nothing was written).
+    ``created``: the ids of what it made besides (a community's grids);
+    ``replayed``: a request already applied, answered as the first time."""
 
     id: UUID
     position: int | None
+    created: tuple[UUID, ...] = field(default=(), kw_only=True)
+    replayed: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class RedemptionReceipt(Receipt):
     total: Decimal
     balance: Decimal
-    replayed: bool
+
+
+@dataclass
+class _PendingKey:
+    """A request's key, waiting to be saved with the write the request makes."""
+
+    id: UUID
+    scope: str
+    key: str
+    command: str
+    fingerprint: str
+    ctx: Context
+    used: bool = False
+
+
+_PENDING_KEY: ContextVar[_PendingKey | None] = ContextVar("pending_request_key", default=None)
 
 
 def retried(command: Callable[P, R]) -> Callable[P, R]:
@@ -79,6 +102,8 @@ def retried(command: Callable[P, R]) -> Callable[P, R]:
             try:
                 return command(*args, **kwargs)
             except RecordConflictError:
+                if _PENDING_KEY.get() is not None:
+                    raise  # ``keyed`` looks for the key first, then runs it again
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise ConcurrencyConflict(attempts=MAX_ATTEMPTS)
 
@@ -200,6 +225,70 @@ class LedgerBase(Application[UUID]):
         self._batch.update((a.id, a) for a in changed)
         return None
 
+    def _done(
+        self, result_id: UUID, *aggregates: Aggregate | None, created: Sequence[UUID] = ()
+    ) -> Receipt:
+        """Save what a command did and say so; the request's key, if it came with one,
+        is saved in the same transaction (last, so that its notification id is the
+        receipt's position)."""
+        pending = _PENDING_KEY.get()
+        key = None
+        if pending is not None and not pending.used:
+            pending.used = True
+            key = RequestKey(
+                pending.scope,
+                pending.key,
+                pending.command,
+                pending.fingerprint,
+                result_id,
+                list(created),
+                ctx=pending.ctx,
+            )
+        return Receipt(result_id, self._commit(*aggregates, key), created=tuple(created))
+
+    def _applied_meanwhile(self) -> bool:
+        """After a conflict: did the same request (its key) win it? Then ``keyed``
+        answers with the first result rather than the command with an error."""
+        pending = _PENDING_KEY.get()
+        return pending is not None and self.exists(pending.id)
+
+    def keyed(
+        self, scope: str, key: str | None, command: Callable[..., R], *args: Any, **kwargs: Any
+    ) -> R:
+        """Run a command at most once for ``key`` (None: no key, run it).
+
+        ``scope`` says whose key it is (the caller's token or device, never what the
+        request says). The same key with the same request gives the first receipt
+        again, with ``replayed``, and moves nothing; with another request it is
+        ``IdempotencyKeyReused``. A request that failed left no key: it may be sent again.
+        """
+        if key is None:
+            return command(*args, **kwargs)
+        key = RequestKey.check(key)
+        name = command.__name__
+        ctx = kwargs.pop("ctx")
+        fingerprint = request_fingerprint(name, args, kwargs)
+        key_id = RequestKey.create_id(scope, key)
+        for attempt in range(MAX_ATTEMPTS):
+            first = self._load([key_id])[key_id]
+            if first is not None:
+                first = self._check(first, RequestKey, key_id, NotFound)
+                if first.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(key=key)
+                position = self.group_recorder.first_notification_id(key_id)
+                replayed = Receipt(
+                    first.result_id, position, created=tuple(first.created), replayed=True
+                )
+                return cast(R, replayed)
+            token = _PENDING_KEY.set(_PendingKey(key_id, scope, key, name, fingerprint, ctx))
+            try:
+                return command(*args, ctx=ctx, **kwargs)
+            except RecordConflictError:
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+            finally:
+                _PENDING_KEY.reset(token)
+        raise ConcurrencyConflict(attempts=MAX_ATTEMPTS)
+
     def _created_twice(self, aggregate: Aggregate) -> bool:
         """In a batch: does this aggregate's creation clash with one made earlier in
         the batch? A clash with a stored one fails the batch's save, as outside a
@@ -209,14 +298,19 @@ class LedgerBase(Application[UUID]):
         # A command's copy of a batched aggregate shares its pending events.
         return earlier is not None and aggregate.pending_events[0] is not earlier.pending_events[0]
 
-    def _create(self, aggregate: A, error: type[AlreadyExists] = AlreadyExists) -> Receipt:
+    def _create(
+        self,
+        aggregate: A,
+        error: type[AlreadyExists] = AlreadyExists,
+        created: Sequence[UUID] = (),
+    ) -> Receipt:
         """Save a new aggregate whose id may be deterministic: a second creation collides."""
         try:
-            return Receipt(aggregate.id, self._commit(aggregate))
+            return self._done(aggregate.id, aggregate, created=created)
         except RecordConflictError:
-            if self.exists(aggregate.id):
-                raise error(id=aggregate.id) from None
-            raise
+            if self._applied_meanwhile() or not self.exists(aggregate.id):
+                raise
+            raise error(id=aggregate.id) from None
 
     def get_street(self, street_id: UUID) -> Street:
         return self._get(Street, street_id, UnknownStreet)
@@ -241,6 +335,12 @@ class LedgerBase(Application[UUID]):
 
     def get_service(self, service_id: UUID) -> Service:
         return self._get(Service, service_id, UnknownService)
+
+    def timesheet(self, member_id: UUID, ctx: Context) -> Timesheet:
+        """The member's served times, opened on their first check-in."""
+        sheet_id = Timesheet.create_id(member_id)
+        sheet = self._load([sheet_id])[sheet_id]
+        return sheet if isinstance(sheet, Timesheet) else Timesheet(member_id, ctx=ctx)
 
     def get_item(self, item_id: UUID) -> Item:
         return self._get(Item, item_id, UnknownItem)
@@ -274,7 +374,10 @@ class LedgerBase(Application[UUID]):
 
     @retried
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
+        """A new version of the street's rule book, or of a community's own."""
+        if policy.community_id is not None:
+            self.get_community(policy.community_id)
         self.rule_book()
         book = self._get(RuleBook, RULE_BOOK_ID, NotFound)
         book.publish(policy, note, ctx)
-        return Receipt(book.id, self._commit(book))
+        return self._done(book.id, book)

@@ -69,13 +69,13 @@ class PeopleCommands(LedgerBase):
     ) -> Receipt:
         community = Community.create(street_id, name, ctx, grids, id=id)
         self.get_street(street_id)
-        return self._create(community)
+        return self._create(community, created=list(community.grids))
 
     @retried
     def add_grid(self, community_id: UUID, name: str, ctx: Context) -> Receipt:
         community = self.get_community(community_id)
         grid_id = community.add_grid(name, ctx)
-        return Receipt(grid_id, self._commit(community))
+        return self._done(grid_id, community)
 
     def register_unit(
         self,
@@ -97,19 +97,19 @@ class PeopleCommands(LedgerBase):
         unit = self.get_unit(unit_id)
         self.get_community(community_id)
         unit.pair(community_id, ctx)
-        return Receipt(unit.id, self._commit(unit))
+        return self._done(unit.id, unit)
 
     @retried
     def form_team(self, unit_id: UUID, community_id: UUID, name: str, ctx: Context) -> Receipt:
         unit = self.get_unit(unit_id)
         unit.form_team(community_id, name, ctx)
-        return Receipt(unit.id, self._commit(unit))
+        return self._done(unit.id, unit)
 
     @retried
     def report_unit(self, unit_id: UUID, community_id: UUID, on: date, ctx: Context) -> Receipt:
         unit = self.get_unit(unit_id)
         unit.report(community_id, on, ctx)
-        return Receipt(unit.id, self._commit(unit))
+        return self._done(unit.id, unit)
 
     # --- members ----------------------------------------------------------------
 
@@ -156,9 +156,9 @@ class PeopleCommands(LedgerBase):
             raise DuplicateMember(id=member.id)
         account = Account(member.id, ctx=ctx)
         try:
-            return Receipt(member.id, self._commit(member, account))
+            return self._done(member.id, member, account)
         except RecordConflictError:
-            if self.exists(member.id):
+            if not self._applied_meanwhile() and self.exists(member.id):
                 raise DuplicateMember(id=member.id) from None
             raise
 
@@ -166,7 +166,7 @@ class PeopleCommands(LedgerBase):
     def report_member(self, member_id: UUID, on: date, ctx: Context) -> Receipt:
         member = self.get_member(member_id)
         member.report(member.community_id, on, ctx)
-        return Receipt(member.id, self._commit(member))
+        return self._done(member.id, member)
 
     @retried
     def move_member(
@@ -185,7 +185,28 @@ class PeopleCommands(LedgerBase):
         if community_id is not None:
             self.get_community(community_id).check_grid(grid_id)
             member.move_home(community_id, grid_id, ctx)
-        return Receipt(member.id, self._commit(member))
+        return self._done(member.id, member)
+
+    @retried
+    def correct_member(
+        self,
+        member_id: UUID,
+        reason: str,
+        ctx: Context,
+        *,
+        name: str | None = None,
+        phone: str | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+    ) -> Receipt:
+        """更正 a member's registered name, phone, grid or unit (None: as it is)."""
+        member = self.get_member(member_id)
+        if grid_id is not None:
+            self.get_community(member.community_id).check_grid(grid_id)
+        if unit_id is not None:
+            self.get_unit(unit_id)
+        member.correct(reason, ctx, name=name, phone=phone, grid_id=grid_id, unit_id=unit_id)
+        return self._done(member.id, member)
 
     # --- member codes (积分码) ---------------------------------------------------------
 
@@ -243,6 +264,8 @@ class PeopleCommands(LedgerBase):
         if self.exists(review.id):
             raise AlreadyReviewed(member_id=member_id, year=year)
         try:
-            return Receipt(review.id, self._commit(review))
+            return self._done(review.id, review)
         except RecordConflictError:
+            if self._applied_meanwhile():
+                raise
             raise AlreadyReviewed(member_id=member_id, year=year) from None

@@ -50,7 +50,7 @@ class KioskReceipt(RedemptionReceipt):
             position,
             redemption.total,
             balance if after is None else after,
-            replayed,
+            replayed=replayed,
             kiosk=redemption.kiosk,
             member_id=redemption.member_id,
             store_id=redemption.store_id,
@@ -81,13 +81,13 @@ class StoreCommands(LedgerBase):
     def restock_item(self, item_id: UUID, count: int, donor: str, ctx: Context) -> Receipt:
         item = self.get_item(item_id)
         item.restock(count, donor, ctx)
-        return Receipt(item.id, self._commit(item))
+        return self._done(item.id, item)
 
     @retried
     def reprice_item(self, item_id: UUID, price: object, ctx: Context) -> Receipt:
         item = self.get_item(item_id)
         item.reprice(price, ctx)
-        return Receipt(item.id, self._commit(item))
+        return self._done(item.id, item)
 
     @retried
     def redeem(
@@ -167,7 +167,7 @@ class StoreCommands(LedgerBase):
         items = [self.get_item(line.item_id) for line in redemption.lines]
         for item, line in zip(items, redemption.lines, strict=True):
             item.give_back(line.quantity, redemption.id, ctx)
-        return Receipt(redemption.id, self._commit(redemption, account, *items))
+        return self._done(redemption.id, redemption, account, *items)
 
     # --- expiry -----------------------------------------------------------------------
 
@@ -176,7 +176,7 @@ class StoreCommands(LedgerBase):
         account = self.get_account(member_id)
         policy = self.current_policy()
         account.expire(as_of, policy, ctx)
-        return Receipt(account.id, self._commit(account))
+        return self._done(account.id, account)
 
     def expire_points(self, as_of: datetime, ctx: Context) -> int:
         """Expire every account's due points; running it again moves nothing.

@@ -13,14 +13,19 @@ from ledger.application.base import (
 )
 from ledger.domain.errors import (
     InvalidInput,
+    InvalidTimeRange,
+    LedgerError,
+    OutsideTaskWindow,
+    ServicesOverlap,
 )
 from ledger.domain.values import (
     Context,
     Rating,
+    Role,
     local_date,
     now,
 )
-from ledger.domain.work import Need, Service, Task
+from ledger.domain.work import Need, Service, ServiceStatus, Task
 
 
 class WorkCommands(LedgerBase):
@@ -81,7 +86,7 @@ class WorkCommands(LedgerBase):
             raise InvalidInput(reason="需求与任务不属于同一社区")
         if need is not None:
             need.dispatch(task.id, ctx)
-        return Receipt(task.id, self._commit(task, need))
+        return self._done(task.id, task, need)
 
     @retried
     def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
@@ -90,7 +95,7 @@ class WorkCommands(LedgerBase):
         self.get_member(member_id)
         task.claim(member_id, ctx)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
-        return Receipt(service.id, self._commit(task, service))
+        return self._done(service.id, task, service)
 
     @retried
     def cancel_task(self, task_id: UUID, reason: str, ctx: Context) -> Receipt:
@@ -98,15 +103,23 @@ class WorkCommands(LedgerBase):
         services = [self.get_service(Service.create_id(task.id, m)) for m in task.claims]
         task.cancel(reason, ctx)
         released = [s for s in services if s.releasable]
+        timesheets = [
+            self.timesheet(s.member_id, ctx)
+            for s in released
+            if s.status is ServiceStatus.CHECKED_IN
+        ]
         for service in released:
             service.release(ctx)
-        return Receipt(task.id, self._commit(task, *released))
+        for timesheet in timesheets:
+            for service in released:
+                timesheet.drop(service.id, ctx)
+        return self._done(task.id, task, *released, *timesheets)
 
     @retried
     def close_task(self, task_id: UUID, ctx: Context) -> Receipt:
         task = self.get_task(task_id)
         task.close(ctx)
-        return Receipt(task.id, self._commit(task))
+        return self._done(task.id, task)
 
     # --- services -------------------------------------------------------------------
 
@@ -119,9 +132,25 @@ class WorkCommands(LedgerBase):
         at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
+        """签到. A member's own is stamped with the server's clock; a community worker
+        may give the time from a paper sheet, and is named on the event."""
         service = self.get_service(service_id)
-        service.check_in(now() if at is None else at, evidence, ctx)
-        return Receipt(service.id, self._commit(service))
+        task = self.get_task(service.task_id)
+        policy = self.current_policy()
+        own = ctx.role is Role.MEMBER
+        stamped = policy.trusted_time(at, now(), own=own, field="签到时间")
+        entered_by = None if at is None or own else ctx.actor_id
+        service.check_in(
+            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+        )
+        timesheet = self.timesheet(service.member_id, ctx)
+        try:
+            policy.check_check_in(stamped, task.starts_at, task.ends_at)
+            timesheet.start(service.id, stamped, ctx)
+        except (OutsideTaskWindow, ServicesOverlap) as refused:
+            self._record_refusal(service.id, "签到", stamped, refused, ctx)
+            raise
+        return self._done(service.id, service, timesheet)
 
     @retried
     def check_out(
@@ -132,15 +161,39 @@ class WorkCommands(LedgerBase):
         at: datetime | None = None,
         evidence: Sequence[str] = (),
     ) -> Receipt:
+        """签退, by the same rules as 签到."""
         service = self.get_service(service_id)
-        service.check_out(now() if at is None else at, evidence, ctx)
-        return Receipt(service.id, self._commit(service))
+        task = self.get_task(service.task_id)
+        policy = self.current_policy()
+        own = ctx.role is Role.MEMBER
+        stamped = policy.trusted_time(at, now(), own=own, field="签退时间")
+        entered_by = None if at is None or own else ctx.actor_id
+        service.check_out(
+            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+        )
+        timesheet = self.timesheet(service.member_id, ctx)
+        try:
+            policy.check_check_out(stamped, task.starts_at, task.ends_at)
+            timesheet.end(service.id, stamped, ctx)
+        except (OutsideTaskWindow, ServicesOverlap) as refused:
+            self._record_refusal(service.id, "签退", stamped, refused, ctx)
+            raise
+        return self._done(service.id, service, timesheet)
+
+    def _record_refusal(
+        self, service_id: UUID, action: str, at: datetime, refused: LedgerError, ctx: Context
+    ) -> None:
+        """Keep the refused attempt on the service's record (not the request's key:
+        a retry of the same request is refused, and recorded, again)."""
+        service = self.get_service(service_id)
+        service.record_refusal(action, at, refused.code, refused.message, ctx)
+        self._commit(service)
 
     @retried
     def confirm_service(self, service_id: UUID, ctx: Context) -> Receipt:
         service = self.get_service(service_id)
         service.confirm(ctx)
-        return Receipt(service.id, self._commit(service))
+        return self._done(service.id, service)
 
     @retried
     def rate_service(self, service_id: UUID, rating: Rating, ctx: Context) -> Receipt:
@@ -149,7 +202,7 @@ class WorkCommands(LedgerBase):
         service.check_ratable()
         task = self.get_task(service.task_id)
         account = self.get_account(service.member_id)
-        policy = self.current_policy()
+        policy = self.rule_book().current_for(task.community_id)
         assert service.checked_in_at is not None and service.checked_out_at is not None
         award = policy.award(
             category=task.category,
@@ -162,7 +215,7 @@ class WorkCommands(LedgerBase):
         )
         service.rate(rating, award, ctx)
         credited = account.credit(service.id, task.community_id, award, ctx)
-        return Receipt(service.id, self._commit(service, account if credited else None))
+        return self._done(service.id, service, account if credited else None)
 
     @retried
     def reverse_service(
@@ -172,7 +225,84 @@ class WorkCommands(LedgerBase):
         service = self.get_service(service_id)
         service.reverse(reason, approved_by, ctx)
         account = self.get_account(service.member_id)
-        moved = service.id in account.earnings
+        # A correction may have left nothing on the account: its award reversed, the
+        # new one earning nothing.
+        moved = service.id in account.earnings and service.id not in account.reversed
         if moved:
             account.reverse(service.id, reason, approved_by, self.current_policy().version, ctx)
-        return Receipt(service.id, self._commit(service, account if moved else None))
+        return self._done(service.id, service, account if moved else None)
+
+    @retried
+    def correct_service(
+        self,
+        service_id: UUID,
+        reason: str,
+        approved_by: str,
+        ctx: Context,
+        *,
+        rating: Rating | None = None,
+        checked_in: datetime | None = None,
+        checked_out: datetime | None = None,
+    ) -> Receipt:
+        """更正 an awarded service's times or rating, by compensating events: the old
+        award is reversed and a new one awarded under the rule book version the
+        service was first rated with; both name the correction and its approver."""
+        reason, approved_by = Service.check_reversal(reason, approved_by)
+        service = self.get_service(service_id)
+        service.check_correctable()
+        assert service.award is not None and service.rating is not None
+        assert service.checked_in_at is not None and service.checked_out_at is not None
+        if rating is None and checked_in is None and checked_out is None:
+            raise InvalidInput(reason="更正须给出新的评价或新的签到、签退时间")
+        task = self.get_task(service.task_id)
+        account = self.get_account(service.member_id)
+        policy = self.policy(service.award.policy_version)
+        clock = now()
+        start, end = service.checked_in_at, service.checked_out_at
+        if checked_in is not None:
+            start = policy.trusted_time(checked_in, clock, own=False, field="签到时间")
+        if checked_out is not None:
+            end = policy.trusted_time(checked_out, clock, own=False, field="签退时间")
+        if end <= start:
+            raise InvalidTimeRange(start=start.isoformat(), end=end.isoformat())
+        mended = (start, end) != (service.checked_in_at, service.checked_out_at)
+        timesheet = None
+        if mended:
+            policy.check_check_in(start, task.starts_at, task.ends_at)
+            policy.check_check_out(end, task.starts_at, task.ends_at)
+            timesheet = self.timesheet(service.member_id, ctx)
+            timesheet.amend(service.id, start, end, ctx)
+        correction_id = service.next_correction_id()
+        earned = service.id in account.earnings and service.id not in account.reversed
+        if earned:
+            account.reverse(
+                service.id, reason, approved_by, policy.version, ctx, correction_id=correction_id
+            )
+        award = policy.award(
+            category=task.category,
+            scheduled_start=task.starts_at,
+            scheduled_end=task.ends_at,
+            checked_in=start,
+            checked_out=end,
+            rating=rating or service.rating,
+            routine_hours_already=account.routine_hours_on(local_date(start)),
+        )
+        service.correct(
+            correction_id,
+            reason,
+            approved_by,
+            (start, end) if mended else None,
+            rating or service.rating,
+            award,
+            ctx,
+        )
+        credited = account.credit(
+            service.id,
+            task.community_id,
+            award,
+            ctx,
+            correction_id=correction_id,
+            approved_by=approved_by,
+        )
+        moved = account if earned or credited else None
+        return self._done(service.id, service, moved, timesheet)

@@ -101,9 +101,19 @@ class Account(LedgerAggregate):
 
     # --- credit for a rated service -------------------------------------------
 
-    def credit(self, service_id: UUID, community_id: UUID, award: Award, ctx: Context) -> bool:
-        """Put a service's award on the account; False if it earned nothing."""
-        if service_id in self.earnings:
+    def credit(
+        self,
+        service_id: UUID,
+        community_id: UUID,
+        award: Award,
+        ctx: Context,
+        *,
+        correction_id: UUID | None = None,
+        approved_by: str | None = None,
+    ) -> bool:
+        """Put a service's award on the account; False if it earned nothing. A
+        corrected award (``correction_id``) follows the reversal of the earlier one."""
+        if service_id in self.earnings and service_id not in self.reversed:
             raise InvalidTransition(state="已计分", action="重复计分")
         if award.points <= 0 and award.hours <= 0:
             return False
@@ -119,6 +129,8 @@ class Account(LedgerAggregate):
             policy_version=award.policy_version,
             lots=[Lot(award.day.year, community_id, award.points)] if award.points > 0 else [],
             ctx=ctx,
+            correction_id=correction_id,
+            approved_by=approved_by,
         )
         return True
 
@@ -136,8 +148,11 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        correction_id: UUID | None = None,
+        approved_by: str | None = None,
     ) -> None:
         assert cause.id is not None
+        self.reversed.discard(cause.id)
         self.balance += amount
         self.earned_points += amount
         self.earned_hours += hours
@@ -230,8 +245,10 @@ class Account(LedgerAggregate):
         approved_by: str,
         policy_version: int,
         ctx: Context,
+        *,
+        correction_id: UUID | None = None,
     ) -> None:
-        """Take back what a service earned.
+        """Take back what a service earned (``correction_id``: to award it anew).
 
         The earned record loses the whole award. The spendable balance never goes
         below zero: what was already spent is recorded as ``shortfall``.
@@ -255,6 +272,7 @@ class Account(LedgerAggregate):
             policy_version=policy_version,
             lots=lots,
             ctx=ctx,
+            correction_id=correction_id,
         )
 
     @event("Reversed")
@@ -272,6 +290,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        correction_id: UUID | None = None,
     ) -> None:
         assert cause.id is not None
         earning = self.earnings[cause.id]

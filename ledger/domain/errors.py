@@ -215,7 +215,33 @@ class ItemNotInStore(LedgerError):
 
 class IdempotencyKeyReused(LedgerError):
     code = "IDEMPOTENCY_KEY_REUSED"
-    template = "请求编号 {key} 已用于另一笔不同的兑换"
+    template = "请求编号 {key} 已用于另一个不同的请求"
+
+
+# --- times the ledger can trust (服务纪实) -------------------------------------------
+
+
+class ClientTimeRefused(LedgerError):
+    code = "CLIENT_TIME_REFUSED"
+    template = (
+        "成员本人签到签退以服务器时间为准:所给{field} {at} 与服务器时间 {clock} "
+        "相差超过 {tolerance} 秒;补录时间请由社区工作人员按签到表录入"
+    )
+
+
+class TimeInFuture(LedgerError):
+    code = "TIME_IN_FUTURE"
+    template = "{field} {at} 晚于服务器当前时间 {clock} 超过 {tolerance} 秒,不能预先登记"
+
+
+class OutsideTaskWindow(LedgerError):
+    code = "OUTSIDE_TASK_WINDOW"
+    template = "{field} {at} 不在任务时间内:{rule}(任务 {start} 至 {end})"
+
+
+class ServicesOverlap(LedgerError):
+    code = "SERVICES_OVERLAP"
+    template = "该成员的另一项服务 {other} 从 {start} 到 {end},服务时间不能重叠"
 
 
 class AlreadyReviewed(AlreadyExists):

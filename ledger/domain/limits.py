@@ -107,6 +107,14 @@ MIN_ATTENDANCE = Range(Decimal(0), Decimal(1))
 ROUTINE_DAILY_CAP_HOURS = Range(Decimal(0), Decimal(24), above=True)
 ANNUAL_FLOOR_HOURS = Range(Decimal(0), Decimal(1000))
 EXPIRY_YEARS_AFTER = Range(Decimal(0), Decimal(10))
+CLOCK_TOLERANCE_SECONDS = Range(Decimal(0), Decimal(600))
+"""How far a check-in or check-out time may lie ahead of the server's clock."""
+EARLY_ARRIVAL_MINUTES = Range(Decimal(0), Decimal(240))
+"""How long before a task's start a check-in is still taken (early arrival)."""
+LATE_CHECKOUT_MINUTES = Range(Decimal(0), Decimal(720))
+"""How long after a task's end a check-out is still taken."""
+COMMUNITY_DISCRETION = Range(Decimal(0), Decimal(1))
+"""How far a community's own rating and difficulty multipliers may be from the street's."""
 RANKING_WEIGHT = Range(Decimal(0), Decimal(1))
 """Each ranking weight; together they must sum to more than 0."""
 POLICY_DECIMAL_PLACES = 4

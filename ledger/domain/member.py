@@ -12,6 +12,7 @@ from eventsourcing.domain import event
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident
 from ledger.domain.limits import (
+    FREE_TEXT,
     NATIONAL_ID_INPUT,
     NATIONAL_ID_PATTERN,
     ORG_NAME,
@@ -163,6 +164,46 @@ class Member(LedgerAggregate):
             self.reported_on = None
         self.community_id = community_id
         self.grid_id = grid_id
+
+    def correct(
+        self,
+        reason: str,
+        ctx: Context,
+        *,
+        name: str | None = None,
+        phone: str | None = None,
+        grid_id: UUID | None = None,
+        unit_id: UUID | None = None,
+    ) -> None:
+        """更正 what was registered wrongly (name, phone, grid, unit): one event naming
+        the fields corrected and why, with the record as it now stands. Unlike a move,
+        nothing happened to the member: the record was wrong."""
+        reason = clean_text(reason, "更正原因", FREE_TEXT, multiline=True)
+        name = self.name if name is None else clean_text(name, "成员姓名", PERSON_NAME)
+        phone_masked = self.phone_masked if phone is None else mask_phone(phone)
+        grid_id = self.grid_id if grid_id is None else grid_id
+        unit_id = self.unit_id if unit_id is None else unit_id
+        after = {"name": name, "phone_masked": phone_masked, "grid_id": grid_id, "unit_id": unit_id}
+        fields = [f for f, value in after.items() if value != getattr(self, f)]
+        if not fields:
+            raise InvalidInput(reason="没有需要更正的内容(所给与现有记录相同)")
+        self._corrected(fields, reason, name, phone_masked, grid_id, unit_id, ctx)
+
+    @event("Corrected")
+    def _corrected(
+        self,
+        fields: list[str],
+        reason: str,
+        name: str,
+        phone_masked: str | None,
+        grid_id: UUID | None,
+        unit_id: UUID | None,
+        ctx: Context,
+    ) -> None:
+        self.name = name
+        self.phone_masked = phone_masked
+        self.grid_id = grid_id
+        self.unit_id = unit_id
 
     def issue_card(self, card_hash: str, reference: str, ctx: Context) -> None:
         """A new card: the previous card's code and phone codes stop working."""

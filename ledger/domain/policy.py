@@ -4,9 +4,10 @@ Each award records the version it was computed under; publishing a new
 version never changes a past award, and recomputing an award from its facts
 and its version gives the same figure to the last digit.
 
-Longer than most modules (about 420 lines) on purpose: the rule book is one place —
-its numbers, how an award is computed from them, and the checks a new version must
-pass before it is published — so that no rule is stated twice.
+Longer than most modules (about 600 lines) on purpose: the rule book is one place —
+its numbers, how an award is computed from them, which service times it trusts, how far
+a community's own version may depart from the street's, and the checks a new version
+must pass before it is published — so that no rule is stated twice.
 """
 
 from __future__ import annotations
@@ -16,20 +17,30 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
+from uuid import UUID
 
 from ledger.domain import limits
-from ledger.domain.errors import InvalidInput, InvalidPolicy, UnknownCategory
+from ledger.domain.errors import (
+    ClientTimeRefused,
+    InvalidInput,
+    InvalidPolicy,
+    OutsideTaskWindow,
+    TimeInFuture,
+    UnknownCategory,
+)
 from ledger.domain.text import clean_text
 from ledger.domain.values import (
+    CST,
     ZERO,
     CategoryClass,
     Rating,
     hours_from_minutes,
+    instant,
     local_date,
     round_points,
 )
@@ -92,6 +103,13 @@ class PointsPolicy:
     routine_daily_cap_hours: Decimal = Decimal("4")
     annual_floor_hours: Decimal = Decimal("20")
     expiry_years_after: int = 1
+    clock_tolerance_seconds: int = 120
+    early_arrival_minutes: int = 60
+    late_checkout_minutes: int = 120
+    community_discretion: Decimal = Decimal("0.2")
+    """A street's version: how far a community's own multipliers may be from its own."""
+    community_id: UUID | None = None
+    """None: the street's book; else the community whose own version this is."""
     ranking_weights: Mapping[str, Decimal] = field(
         default_factory=lambda: _frozen(
             {
@@ -134,7 +152,33 @@ class PointsPolicy:
             ),
             ("annual_floor_hours", self.annual_floor_hours, limits.ANNUAL_FLOOR_HOURS, Decimal),
             ("expiry_years_after", self.expiry_years_after, limits.EXPIRY_YEARS_AFTER, int),
+            (
+                "clock_tolerance_seconds",
+                self.clock_tolerance_seconds,
+                limits.CLOCK_TOLERANCE_SECONDS,
+                int,
+            ),
+            (
+                "early_arrival_minutes",
+                self.early_arrival_minutes,
+                limits.EARLY_ARRIVAL_MINUTES,
+                int,
+            ),
+            (
+                "late_checkout_minutes",
+                self.late_checkout_minutes,
+                limits.LATE_CHECKOUT_MINUTES,
+                int,
+            ),
+            (
+                "community_discretion",
+                self.community_discretion,
+                limits.COMMUNITY_DISCRETION,
+                Decimal,
+            ),
         )
+        if self.community_id is not None and not isinstance(self.community_id, UUID):
+            problems.append("community_id 须为社区编号")
         tables: tuple[tuple[str, object, set[Any] | None, limits.Range], ...] = (
             ("difficulty", self.difficulty, set(CategoryClass), limits.MULTIPLIER),
             ("rating", self.rating, set(Rating), limits.MULTIPLIER),
@@ -173,6 +217,90 @@ class PointsPolicy:
         """Points earned in ``earned_year`` expire at the end of this year (CST)."""
         return earned_year + self.expiry_years_after
 
+    # --- a community's discretion (社区党组织在权重上的自主) ------------------------------
+
+    def check_discretion(self, own: PointsPolicy) -> None:
+        """A community's own version (``own``) of this street version: the same rules
+        but for its rating and difficulty multipliers, each at most the discretion
+        away from the street's, and the classes of the same service categories."""
+        fixed = [
+            f.name
+            for f in dataclasses.fields(self)
+            if f.name not in ("version", "community_id", "rating", "difficulty", "categories")
+        ]
+        problems = [
+            f"{name} 须与街道规则相同"
+            for name in fixed
+            if getattr(own, name) != getattr(self, name)
+        ]
+        if set(own.categories) != set(self.categories):
+            problems.append("服务类别须与街道规则相同(可调整其难度分类)")
+        spread = self.community_discretion
+        for table in ("rating", "difficulty"):
+            street, mine = getattr(self, table), getattr(own, table)
+            for key, base in street.items():
+                if abs(mine[key] - base) > spread:
+                    problems.append(
+                        f"{table}.{_key(key)} 须在 {base - spread} 到 {base + spread} 之间"
+                    )
+        if problems:
+            raise InvalidPolicy(reason=";".join(problems))
+
+    # --- times the ledger can trust ----------------------------------------------
+
+    def trusted_time(
+        self, given: datetime | None, clock: datetime, *, own: bool, field: str
+    ) -> datetime:
+        """The time a check-in or check-out records.
+
+        A member's own (``own``) is the server's clock: a time the member's device
+        sends is refused when it is more than the tolerance away from the clock, and
+        not recorded even within it. A community worker copying a paper sheet gives
+        the time served; it may not lie in the future beyond the tolerance.
+        """
+        tolerance = timedelta(seconds=self.clock_tolerance_seconds)
+        if given is None:
+            return clock
+        given = instant(given, field)
+        shown = {
+            "field": field,
+            "at": _cst(given),
+            "clock": _cst(clock),
+            "tolerance": self.clock_tolerance_seconds,
+        }
+        if own:
+            if abs(given - clock) > tolerance:
+                raise ClientTimeRefused(**shown)
+            return clock
+        if given > clock + tolerance:
+            raise TimeInFuture(**shown)
+        return given
+
+    def check_check_in(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
+        """A check-in falls between the early-arrival margin before the task's start
+        and its end."""
+        if starts_at - timedelta(minutes=self.early_arrival_minutes) <= at < ends_at:
+            return
+        raise OutsideTaskWindow(
+            field="签到时间",
+            at=_cst(at),
+            rule=f"签到最早可在开始前 {self.early_arrival_minutes} 分钟,且须在结束之前",
+            start=_cst(starts_at),
+            end=_cst(ends_at),
+        )
+
+    def check_check_out(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
+        """A check-out comes at most the late margin after the task's end."""
+        if at <= ends_at + timedelta(minutes=self.late_checkout_minutes):
+            return
+        raise OutsideTaskWindow(
+            field="签退时间",
+            at=_cst(at),
+            rule=f"签退最晚在结束后 {self.late_checkout_minutes} 分钟",
+            start=_cst(starts_at),
+            end=_cst(ends_at),
+        )
+
     def award(
         self,
         *,
@@ -190,6 +318,7 @@ class PointsPolicy:
         attended = int((checked_out - checked_in).total_seconds() // 60)
         facts = Award(
             policy_version=self.version,
+            community_id=self.community_id,
             category_class=category_class,
             scheduled_minutes=scheduled,
             attended_minutes=attended,
@@ -223,6 +352,11 @@ class PointsPolicy:
             "routine_daily_cap_hours": _plain(self.routine_daily_cap_hours),
             "annual_floor_hours": _plain(self.annual_floor_hours),
             "expiry_years_after": self.expiry_years_after,
+            "clock_tolerance_seconds": self.clock_tolerance_seconds,
+            "early_arrival_minutes": self.early_arrival_minutes,
+            "late_checkout_minutes": self.late_checkout_minutes,
+            "community_discretion": _plain(self.community_discretion),
+            "community_id": None if self.community_id is None else str(self.community_id),
             "ranking_weights": {k: _plain(w) for k, w in self.ranking_weights.items()},
         }
 
@@ -245,13 +379,19 @@ class PointsPolicy:
         force must stay readable, or every award made under it would be too.
         """
         fields = _parse(data, strict=False)
-        fields.setdefault("ranking_weights", cls().ranking_weights)
+        default = cls()
+        for name in _OPTIONAL:
+            fields.setdefault(name, getattr(default, name))
         policy = object.__new__(cls)
         for name, value in fields.items():
             if isinstance(value, Mapping):
                 value = _frozen(value)
             object.__setattr__(policy, name, value)
         return policy
+
+
+def _cst(value: datetime) -> str:
+    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _plain(value: Decimal) -> str:
@@ -331,7 +471,14 @@ def _number_problems(*checks: tuple[str, object, limits.Range, type[Any]]) -> li
 
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _FIELDS = {f.name for f in dataclasses.fields(PointsPolicy)}
-_OPTIONAL = {"ranking_weights"}  # versions published before unit rankings lack it
+_OPTIONAL = {  # versions published before unit rankings or trusted times lack them
+    "ranking_weights",
+    "clock_tolerance_seconds",
+    "early_arrival_minutes",
+    "late_checkout_minutes",
+    "community_discretion",
+    "community_id",
+}
 
 
 def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
@@ -408,6 +555,18 @@ def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
     }
     if "ranking_weights" in data:
         fields["ranking_weights"] = table("ranking_weights", str, decimal)
+    for name in ("clock_tolerance_seconds", "early_arrival_minutes", "late_checkout_minutes"):
+        if name in data:
+            fields[name] = integer(name, data[name])
+    if "community_discretion" in data:
+        fields["community_discretion"] = decimal(
+            "community_discretion", data["community_discretion"]
+        )
+    if data.get("community_id") is not None:
+        try:
+            fields["community_id"] = UUID(str(data["community_id"]))
+        except ValueError:
+            problems.append(f"community_id 须为社区编号(现为 {_shown(data['community_id'])})")
     if problems:
         raise InvalidPolicy(reason=";".join(problems))
     return fields
@@ -425,3 +584,15 @@ class Award:
     hours: Decimal
     points: Decimal
     note: str | None = None
+    community_id: UUID | None = None
+    """The book: None, the street's; else the community's own (with ``policy_version``)."""
+
+    @property
+    def signed_in_and_left(self) -> bool:
+        """Earned nothing for too little attendance (签到即走), as against a routine
+        service past the day's cap, which also earns nothing."""
+        return (
+            self.hours == 0
+            and self.attended_minutes < self.scheduled_minutes
+            and (self.note is not None and self.note.startswith(BELOW_ATTENDANCE.split("{")[0]))
+        )

@@ -30,15 +30,32 @@ class RuleBook(LedgerAggregate):
 
     @property
     def current(self) -> PointsPolicy:
-        return self.versions[max(self.versions)]
+        """The street's version in force (a community's own versions aside)."""
+        return self.versions[max(v for v, p in self.versions.items() if p.community_id is None)]
+
+    def current_for(self, community_id: UUID) -> PointsPolicy:
+        """The version a community's awards use: its own latest, if it published one
+        since the street's version in force; else the street's. A new street version
+        thus replaces every community's own until the community publishes again."""
+        street = self.current
+        own = [
+            v
+            for v, p in self.versions.items()
+            if p.community_id == community_id and v > street.version
+        ]
+        return self.versions[max(own)] if own else street
 
     def publish(self, policy: PointsPolicy, note: str, ctx: Context) -> None:
+        """A street version, or (``policy.community_id`` set) a community's own, which
+        must keep within the discretion the street's version in force allows."""
         if not isinstance(policy, PointsPolicy):
             raise InvalidPolicy(reason="须为一版积分规则")
         policy.validate()
         expected = max(self.versions, default=0) + 1
         if policy.version != expected:
             raise InvalidPolicy(reason=f"下一个版本号应为 {expected}")
+        if policy.community_id is not None:
+            self.current.check_discretion(policy)
         note = clean_text(note, "规则说明", FREE_TEXT, multiline=True)
         self._published(policy.to_data(), note, ctx)
 

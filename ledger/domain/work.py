@@ -1,6 +1,6 @@
 """点单 / 派单 / 接单 and 服务纪实: needs, tasks, claims and the services that follow them.
 
-About 330 lines: a need, its task and the services claimed on it change together, and
+About 420 lines: a need, its task and the services claimed on it change together, and
 their events are read together by the read models.
 """
 
@@ -241,6 +241,7 @@ class Service(LedgerAggregate):
         self.confirmed_by: str | None = None
         self.rating: Rating | None = None
         self.award: Award | None = None
+        self.corrections: list[UUID] = []
 
     def _require(self, action: str, *allowed: ServiceStatus) -> None:
         if self.status not in allowed:
@@ -250,30 +251,75 @@ class Service(LedgerAggregate):
     def _check_evidence(evidence: Sequence[str]) -> list[str]:
         return clean_items(evidence, "佐证材料", MAX_EVIDENCE, EVIDENCE_ITEM)
 
-    def check_in(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+    def check_in(
+        self,
+        at: datetime,
+        evidence: Sequence[str],
+        ctx: Context,
+        *,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
+        """``entered_by`` names the worker who copied the time from a paper sheet
+        (None: the server's clock); ``policy_version`` the rule book that judged it."""
         at, evidence = instant(at, "签到时间"), self._check_evidence(evidence)
         self._require("签到", ServiceStatus.CLAIMED)
-        self._checked_in(at, evidence, ctx)
+        self._checked_in(at, evidence, ctx, entered_by, policy_version)
 
     @event("CheckedIn")
-    def _checked_in(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def _checked_in(
+        self,
+        at: datetime,
+        evidence: list[str],
+        ctx: Context,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         self.status = ServiceStatus.CHECKED_IN
         self.checked_in_at = at
         self.evidence.extend(evidence)
 
-    def check_out(self, at: datetime, evidence: Sequence[str], ctx: Context) -> None:
+    def check_out(
+        self,
+        at: datetime,
+        evidence: Sequence[str],
+        ctx: Context,
+        *,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         at, evidence = instant(at, "签退时间"), self._check_evidence(evidence)
         self._require("签退", ServiceStatus.CHECKED_IN)
         assert self.checked_in_at is not None
         if at <= self.checked_in_at:
             raise InvalidTimeRange(start=self.checked_in_at.isoformat(), end=at.isoformat())
-        self._checked_out(at, evidence, ctx)
+        self._checked_out(at, evidence, ctx, entered_by, policy_version)
 
     @event("CheckedOut")
-    def _checked_out(self, at: datetime, evidence: list[str], ctx: Context) -> None:
+    def _checked_out(
+        self,
+        at: datetime,
+        evidence: list[str],
+        ctx: Context,
+        entered_by: str | None = None,
+        policy_version: int | None = None,
+    ) -> None:
         self.status = ServiceStatus.CHECKED_OUT
         self.checked_out_at = at
         self.evidence.extend(evidence)
+
+    def record_refusal(
+        self, action: str, at: datetime, code: str, reason: str, ctx: Context
+    ) -> None:
+        """A check-in or check-out refused for its time (out of the task's window, or
+        overlapping another service) stays on record: attempts are signals too."""
+        self._time_refused(action, at, code, reason, ctx)
+
+    @event("TimeRefused")
+    def _time_refused(
+        self, action: str, at: datetime, code: str, reason: str, ctx: Context
+    ) -> None:
+        pass
 
     def confirm(self, ctx: Context) -> None:
         """The community confirms the record (核实)."""
@@ -297,10 +343,48 @@ class Service(LedgerAggregate):
         self._rated(rating, award, ctx)
 
     @event("Rated")
-    def _rated(self, rating: Rating, award: Award, ctx: Context) -> None:
+    def _rated(
+        self,
+        rating: Rating,
+        award: Award,
+        ctx: Context,
+        correction_id: UUID | None = None,
+        approved_by: str | None = None,
+    ) -> None:
+        """``correction_id``: the award replaces an earlier one, by a correction that
+        ``approved_by`` approved."""
         self.status = ServiceStatus.RATED
         self.rating = rating
         self.award = award
+        if correction_id is not None:
+            self.corrections.append(correction_id)
+
+    def check_correctable(self) -> None:
+        self._require("更正", ServiceStatus.RATED)
+
+    def next_correction_id(self) -> UUID:
+        return stable_id("correction", self.id, len(self.corrections))
+
+    def correct(
+        self,
+        correction_id: UUID,
+        reason: str,
+        approved_by: str,
+        times: tuple[datetime, datetime] | None,
+        rating: Rating,
+        award: Award,
+        ctx: Context,
+    ) -> None:
+        """更正: an awarded service's times or rating were wrong. The award is
+        reversed, the mended times recorded (entered by the actor), and the service
+        rated again; the reversal and the new rating both name the correction."""
+        self.check_correctable()
+        self._reversed(reason, approved_by, ctx, correction_id)
+        if times is not None:
+            policy_version = award.policy_version
+            self._checked_in(times[0], [], ctx, ctx.actor_id, policy_version)
+            self._checked_out(times[1], [], ctx, ctx.actor_id, policy_version)
+        self._rated(rating, award, ctx, correction_id, approved_by)
 
     @staticmethod
     def check_reversal(reason: str, approved_by: str) -> tuple[str, str]:
@@ -316,7 +400,9 @@ class Service(LedgerAggregate):
         self._reversed(reason, approved_by, ctx)
 
     @event("Reversed")
-    def _reversed(self, reason: str, approved_by: str, ctx: Context) -> None:
+    def _reversed(
+        self, reason: str, approved_by: str, ctx: Context, correction_id: UUID | None = None
+    ) -> None:
         self.status = ServiceStatus.REVERSED
 
     @property

@@ -24,9 +24,11 @@ from projections.queries.members import member_summary, member_totals, member_ye
 from projections.queries.paging import MAX_PAGE, page_size
 from projections.queries.units import (
     METRICS,
+    MemberMetric,
     Metric,
     UnknownMetric,
     check_period,
+    member_ranking,
     ranking_weights,
     unit_ranking,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "PING",
     "Board",
     "Dossier",
+    "MemberMetric",
     "Metric",
     "Standing",
     "UnknownMetric",
@@ -78,6 +81,7 @@ __all__ = [
     "dossier",
     "entries_after",
     "head_position",
+    "member_ranking",
     "member_summary",
     "member_totals",
     "member_years",

@@ -99,7 +99,8 @@ WITH m AS ({UNIT_METRICS_SQL}), x AS (
            rank() OVER (ORDER BY {metric.value} DESC) AS rank
     FROM scored
 )
-SELECT * FROM ranked WHERE position > ${3 + len(RANKING_INDICATORS)}
+SELECT * FROM ranked
+WHERE position > ${3 + len(RANKING_INDICATORS)} AND EXISTS (SELECT 1 FROM m WHERE services > 0)
 ORDER BY position LIMIT ${4 + len(RANKING_INDICATORS)}
 """
 
@@ -127,7 +128,8 @@ async def unit_ranking(
 ) -> list[asyncpg.Record]:
     """Units ranked by ``metric`` over ``period``, across all units or among those
     paired with ``community_id``. Equal values share a rank; ``position`` breaks
-    ties by unit id, and pages go on ``after`` a position."""
+    ties by unit id, and pages go on ``after`` a position. A period in which none of
+    them served (a service that earned hours) ranks nobody."""
     try:
         metric = Metric(metric)
     except ValueError:
@@ -138,3 +140,86 @@ async def unit_ranking(
     params += [weights.get(name, Decimal(0)) for name in RANKING_INDICATORS]
     params += [max(after, 0), page_size(first)]
     return list(await conn.fetch(RANKING_SQL[metric], *params))
+
+
+class MemberMetric(Enum):
+    """What members are ranked by: points, hours, or the weighted composite."""
+
+    POINTS = "points"
+    HOURS = "hours"
+    COMPOSITE = "composite"
+
+
+MEMBER_INDICATORS = {
+    "hours": "hours_per_member",
+    "points": "points_per_member",
+    "hard_share": "hard_share",
+    "average_rating": "average_rating",
+}
+"""A member's own indicators, weighed by the rule book's weight of the unit indicator
+that averages them (hours per member weighs a member's hours): member composites and
+unit composites use one set of weights, and each indicator is scaled by the best
+value among the members ranked, as units are among units."""
+
+
+def _member_ranking_sql(metric: MemberMetric) -> str:
+    maxima = ", ".join(f"max({name}) AS {name}" for name in MEMBER_INDICATORS)
+    composite = " + ".join(
+        f"${5 + i}::numeric * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
+        for i, name in enumerate(MEMBER_INDICATORS)
+    )
+    after = 5 + len(MEMBER_INDICATORS)
+    return f"""
+WITH m AS (
+    SELECT p.member_id, r.unit_id, r.community_id, p.services, p.hours, p.points,
+           p.hard_services,
+           (p.hard_services::numeric / p.services)::numeric(12, 4) AS hard_share,
+           (p.rating_total::numeric / p.services)::numeric(12, 4) AS average_rating
+    FROM ranking_people_periods p
+    JOIN ranking_members r ON r.member_id = p.member_id
+    LEFT JOIN ranking_communities c ON c.community_id = r.community_id
+    WHERE p.period = $1 AND p.services > 0
+      AND ($2::uuid IS NULL OR c.street_id = $2)
+      AND ($3::uuid IS NULL OR r.community_id = $3)
+      AND ($4::uuid IS NULL OR r.unit_id = $4)
+), x AS (
+    SELECT {maxima} FROM m
+), scored AS (
+    SELECT m.*, ({composite})::numeric(12, 4) AS composite FROM m, x
+), ranked AS (
+    SELECT scored.*,
+           row_number() OVER (ORDER BY {metric.value} DESC, member_id) AS position,
+           rank() OVER (ORDER BY {metric.value} DESC) AS rank
+    FROM scored
+)
+SELECT * FROM ranked WHERE position > ${after} ORDER BY position LIMIT ${after + 1}
+"""
+
+
+MEMBER_RANKING_SQL = {metric: _member_ranking_sql(metric) for metric in MemberMetric}
+
+
+async def member_ranking(
+    conn: asyncpg.Connection,
+    period: str,
+    *,
+    metric: MemberMetric | str = MemberMetric.COMPOSITE,
+    street_id: UUID | None = None,
+    community_id: UUID | None = None,
+    unit_id: UUID | None = None,
+    first: int = 50,
+    after: int = 0,
+) -> list[asyncpg.Record]:
+    """Members ranked by ``metric`` over ``period``: of a street, of a community (where
+    they live) or of a unit (where they work), as they are now. Only members who
+    served in the period (a service that earned hours) are ranked; ties as units'."""
+    try:
+        metric = MemberMetric(metric)
+    except ValueError:
+        raise UnknownMetric(metric) from None
+    check_period(period)
+    weights = await ranking_weights(conn)
+    params: list[Any] = [period, street_id, community_id, unit_id]
+    params += [weights.get(name, Decimal(0)) for name in MEMBER_INDICATORS.values()]
+    params += [max(after, 0), page_size(first)]
+    return list(await conn.fetch(MEMBER_RANKING_SQL[metric], *params))

@@ -129,7 +129,7 @@ async def test_a_service_late_on_new_years_eve_counts_in_the_old_year(
     unit = street.unit("跨年单位", home)
     member = street.member(unit, home)
     street.serve(member, home, at(date(2025, 12, 31), 23, 59), 60)  # ends 00:59 on 1 January
-    street.serve(member, home, at(date(2026, 1, 1), 0, 0), 30)
+    street.serve(member, home, at(date(2026, 1, 1), 1, 0), 30)  # after the first ends
     read_side.catch_up()
     for period, hours in (
         ("2025", "1.0"),
