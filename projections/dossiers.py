@@ -21,10 +21,30 @@ PEOPLE = Table(
         ("unit_id", "uuid"),
         ("community_id", "uuid"),
         ("reported_on", "date"),
+        ("years", "text"),
     ),
     key=("member_id",),
     indexes=(("unit_id",), ("community_id",)),
 )
+"""``years``: the years the member has a row of ``dossier_years`` for ("2025,2026")."""
+YEARS = Table(
+    "dossier_years",
+    (
+        ("member_id", "uuid"),
+        ("year", "integer"),
+        ("unit_id", "uuid"),
+        ("community_id", "uuid"),
+        ("points", "numeric"),
+        ("hours", "numeric"),
+    ),
+    key=("member_id", "year"),
+    indexes=(
+        ("unit_id", "year", "points", "hours"),
+        ("community_id", "year", "points", "hours"),
+    ),
+)
+"""A member's counted points and hours of a year, filed under their present unit and
+community: a standing is a count over an index range, not a sum over every peer."""
 NAMES = Table("dossier_names", (("id", "uuid"), ("name", "text")), key=("id",))
 TASKS = Table(
     "dossier_tasks",
@@ -79,8 +99,8 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
-    version = 2  # 2: who entered a time from a paper sheet; corrections
-    tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS)
+    version = 3  # 2: who entered a time from a paper sheet; corrections; 3: years
+    tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS, YEARS)
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -120,25 +140,61 @@ class Dossiers(ReadModel):
                 "unit_id": event.unit_id,
                 "community_id": event.community_id,
                 "reported_on": None,
+                "years": "",
             }
         )
+
+    def _file_years(self, member_id: UUID) -> None:
+        """File the member's years under their present unit and community."""
+        person = self._row("dossier_people", member_id)
+        for year in filter(None, person["years"].split(",")):
+            self._row("dossier_years", member_id, int(year)).update(
+                unit_id=person["unit_id"], community_id=person["community_id"]
+            )
+
+    def _count(self, service: Row, sign: int) -> None:
+        """Add (or take away) a counted service's points and hours to its member's year."""
+        if service["rated_position"] is None or service["reversed_position"] is not None:
+            return
+        member_id, year = service["member_id"], service["year"]
+        years = self.rows["dossier_years"]
+        row = years.get(member_id, year)
+        if row is None:
+            person = self._row("dossier_people", member_id)
+            person["years"] = ",".join(filter(None, (person["years"], str(year))))
+            row = years.put(
+                {
+                    "member_id": member_id,
+                    "year": year,
+                    "unit_id": person["unit_id"],
+                    "community_id": person["community_id"],
+                    "points": 0,
+                    "hours": 0,
+                }
+            )
+        years.changed(row)
+        row["points"] += sign * service["points"]
+        row["hours"] += sign * service["hours"]
 
     def on_reported(self, event: Any, member_id: UUID, _: int) -> None:
         self._row("dossier_people", member_id)["reported_on"] = event.on
 
     def on_unit_changed(self, event: Any, member_id: UUID, _: int) -> None:
         self._row("dossier_people", member_id)["unit_id"] = event.unit_id
+        self._file_years(member_id)
 
     def on_corrected(self, event: Any, member_id: UUID, _: int) -> None:
         self._row("dossier_people", member_id).update(
             name_masked=mask_name(event.name), unit_id=event.unit_id
         )
+        self._file_years(member_id)
 
     def on_moved(self, event: Any, member_id: UUID, _: int) -> None:
         row = self._row("dossier_people", member_id)
         if row["community_id"] != event.community_id:
             row["reported_on"] = None
         row["community_id"] = event.community_id
+        self._file_years(member_id)
 
     def on_task(self, event: Any, task_id: UUID, _: int) -> None:
         self.rows["dossier_tasks"].put(
@@ -174,6 +230,7 @@ class Dossiers(ReadModel):
     def on_rated(self, event: Any, service_id: UUID, position: int) -> None:
         award = event.award
         row = self._row("dossier_services", service_id)
+        self._count(row, -1)  # a correction's new award replaces the old one
         if getattr(event, "correction_id", None) is not None:
             row["corrections"] += 1
             row["corrected_position"] = position
@@ -187,12 +244,14 @@ class Dossiers(ReadModel):
             policy_version=award.policy_version,
             rated_position=position,
         )
+        self._count(row, +1)
 
     def on_reversed(self, event: Any, service_id: UUID, position: int) -> None:
         row = self._row("dossier_services", service_id)
         if getattr(event, "correction_id", None) is not None:  # awarded anew next
             row.update(correction_reason=event.reason, correction_approved_by=event.approved_by)
         else:
+            self._count(row, -1)
             row.update(reversed_position=position, reversal_reason=event.reason)
 
     def on_review(self, event: Any, _: UUID, position: int) -> None:

@@ -34,24 +34,19 @@ ORDER BY s.day, s.rated_position
 REVIEW_SQL = "SELECT * FROM dossier_reviews WHERE member_id = $1 AND year = $2"
 
 STANDING_SQL = """
-WITH peers AS (
-    SELECT p.member_id,
-           coalesce(sum(s.points) FILTER (WHERE s.reversed_position IS NULL), 0) AS points,
-           coalesce(sum(s.hours) FILTER (WHERE s.reversed_position IS NULL), 0) AS hours
-    FROM dossier_people p
-    LEFT JOIN dossier_services s
-           ON s.member_id = p.member_id AND s.year = $2 AND s.rated_position IS NOT NULL
-    WHERE p.{group} = $3
-    GROUP BY p.member_id
-), ranked AS (
-    SELECT member_id, points, hours,
-           rank() OVER (ORDER BY points DESC, hours DESC) AS rank,
-           count(*) OVER () AS size
-    FROM peers
+WITH mine AS (
+    SELECT coalesce((SELECT points FROM dossier_years WHERE member_id = $1 AND year = $2), 0) AS p,
+           coalesce((SELECT hours FROM dossier_years WHERE member_id = $1 AND year = $2), 0) AS h
+), standing AS (
+    SELECT 1 + (SELECT count(*) FROM dossier_years y, mine
+                WHERE y.{group} = $3 AND y.year = $2 AND (y.points, y.hours) > (mine.p, mine.h))
+             AS rank,
+           (SELECT count(*) FROM dossier_people WHERE {group} = $3) AS size
 )
-SELECT rank, size, round(100.0 * (size - rank + 1) / size, 1) AS percentile
-FROM ranked WHERE member_id = $1
+SELECT rank, size, round(100.0 * (size - rank + 1) / size, 1) AS percentile FROM standing
 """
+"""Ranked by points, then hours, among the people of the unit or community (those
+without service that year count as 0): equal figures share a rank."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,15 @@ import pytest
 
 from ledger import database
 from ledger.application import Ledger
-from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
+from ledger.database import (
+    EmbeddedServer,
+    as_uri,
+    drop_database,
+    ensure_database,
+    eventsourcing_env,
+)
 from ledger.simulation import Generator, History, Scale
+from projections import queries
 from projections.members import MemberTotals
 from projections.queries import balance_as_of
 from projections.runner import READ_MODELS, REGISTRY, ReadSide
@@ -311,3 +318,53 @@ def test_two_runners_following_at_once_count_each_event_once(lived: Any) -> None
     assert caught_up != before
     first.rebuild(*(model.name for model in READ_MODELS))
     assert_same_rows(caught_up, snapshot(url))
+
+
+STANDING_BY_SUMS = """
+WITH peers AS (
+    SELECT p.member_id,
+           coalesce(sum(s.points) FILTER (WHERE s.reversed_position IS NULL), 0) AS points,
+           coalesce(sum(s.hours) FILTER (WHERE s.reversed_position IS NULL), 0) AS hours
+    FROM dossier_people p
+    LEFT JOIN dossier_services s
+           ON s.member_id = p.member_id AND s.year = %(year)s AND s.rated_position IS NOT NULL
+    WHERE p.{group} = (SELECT {group} FROM dossier_people WHERE member_id = %(member)s)
+    GROUP BY p.member_id
+), ranked AS (
+    SELECT member_id, rank() OVER (ORDER BY points DESC, hours DESC) AS rank,
+           count(*) OVER () AS size
+    FROM peers
+)
+SELECT rank, size FROM ranked WHERE member_id = %(member)s
+"""
+"""A standing summed over every peer's services: what the dossier's kept years must give."""
+
+
+async def test_a_dossier_standing_from_the_kept_years_equals_one_summed_over_every_peer(
+    lived: Any,
+) -> None:
+    url, _, _, history = lived
+    conn = await asyncpg.connect(as_uri(url))
+    try:
+        with psycopg.connect(url) as sync:
+            years = [r[0] for r in sync.execute("SELECT DISTINCT year FROM dossier_years")]
+            assert years
+            compared = 0
+            for member in history.members[:: max(1, len(history.members) // 60)]:
+                for year in years:
+                    found = await queries.dossier(conn, member, year)
+                    assert found is not None
+                    for group, standing in (
+                        ("unit_id", found.in_unit),
+                        ("community_id", found.in_community),
+                    ):
+                        row = sync.execute(
+                            STANDING_BY_SUMS.format(group=group),
+                            {"member": member, "year": year},
+                        ).fetchone()
+                        got = None if standing is None else (standing.rank, standing.size)
+                        assert got == (None if row is None else tuple(row)), (member, year, group)
+                        compared += standing is not None
+    finally:
+        await conn.close()
+    assert compared > 50

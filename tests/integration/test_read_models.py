@@ -196,6 +196,39 @@ async def test_a_dossier_ranks_the_member_in_unit_and_community_and_cites_events
         assert notification.topic.endswith("Service.Rated")
 
 
+async def test_a_member_who_changes_unit_or_home_takes_the_years_work_along(
+    ledger: Ledger, read_side: ReadSide, db: asyncpg.Connection
+) -> None:
+    """A standing counts the people of the member's present unit and community, each
+    with all their service of the year, wherever and whenever it was done."""
+    street = Street(ledger, communities=2)
+    first_home, second_home = street.communities
+    before, after = street.unit("原单位", first_home), street.unit("新单位", first_home)
+    mover, stayer = street.member(before, first_home), street.member(after, first_home)
+    street.serve(mover, first_home, at(date(2026, 7, 1)), 240)  # 8.0
+    street.serve(stayer, first_home, at(date(2026, 7, 2)), 120)  # 4.0
+    ledger.move_member(mover, ADMIN, unit_id=after, community_id=second_home)
+    newcomer = street.member(after, second_home)
+    street.serve(newcomer, second_home, at(date(2026, 7, 3)), 180)  # 6.0
+    read_side.catch_up()
+
+    moved = await dossier(db, mover, 2026)
+    assert moved is not None and moved.in_unit is not None and moved.in_community is not None
+    assert (moved.in_unit.rank, moved.in_unit.size) == (1, 3)  # ahead of 6.0 and 4.0
+    assert (moved.in_community.rank, moved.in_community.size) == (1, 2)
+    stayed = await dossier(db, stayer, 2026)
+    assert stayed is not None and stayed.in_unit is not None and stayed.in_community is not None
+    assert (stayed.in_unit.rank, stayed.in_community.rank) == (3, 1)
+    assert stayed.in_community.size == 1  # the mover no longer lives there
+
+    ledger.correct_member(stayer, "单位登记有误", ADMIN, unit_id=before)
+    read_side.catch_up()
+    corrected = await dossier(db, stayer, 2026)
+    assert corrected is not None and corrected.in_unit is not None
+    assert (corrected.in_unit.rank, corrected.in_unit.size) == (1, 1)
+    assert (await dossier(db, newcomer, 2026)).in_unit.size == 2  # type: ignore[union-attr]
+
+
 async def test_a_board_lists_what_needs_doing(
     ledger: Ledger, read_side: ReadSide, db: asyncpg.Connection
 ) -> None:
