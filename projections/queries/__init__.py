@@ -29,7 +29,6 @@ from projections.queries.units import (
     UnknownMetric,
     check_period,
     member_ranking,
-    ranking_weights,
     unit_ranking,
 )
 
@@ -89,7 +88,6 @@ __all__ = [
     "open_tasks",
     "page_size",
     "ping",
-    "ranking_weights",
     "redemption",
     "replayed_wal",
     "store_items",

@@ -7,7 +7,7 @@ all done in SQL.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -81,11 +81,25 @@ WHERE $2::uuid IS NULL OR EXISTS (
 """
 
 
+def _weight(param: int, name: str) -> str:
+    """The composite's weight ``name`` in the rule book in force, read by the ranking's
+    own statement (one round trip); ``$param`` is the default book's, before any."""
+    return (
+        f"coalesce((SELECT coalesce((weights::jsonb ->> '{name}')::numeric, 0) "
+        f"FROM ranking_policy WHERE id = 1), ${param}::numeric)"
+    )
+
+
+def _default_weights(names: Iterable[str]) -> list[Decimal]:
+    defaults = PointsPolicy().ranking_weights
+    return [defaults.get(name, Decimal(0)) for name in names]
+
+
 def _ranking_sql(metric: Metric) -> str:
     maxima = ", ".join(f"max({name}) AS {name}" for name in RANKING_INDICATORS)
     maxima += ", count(*) AS units"
     composite = " + ".join(
-        f"${3 + i}::numeric * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
+        f"{_weight(3 + i, name)} * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
         for i, name in enumerate(RANKING_INDICATORS)
     )
     return f"""
@@ -106,15 +120,6 @@ ORDER BY position LIMIT ${4 + len(RANKING_INDICATORS)}
 
 
 RANKING_SQL = {metric: _ranking_sql(metric) for metric in Metric}
-RANKING_WEIGHTS_SQL = "SELECT weights FROM ranking_policy WHERE id = 1"
-
-
-async def ranking_weights(conn: asyncpg.Connection) -> dict[str, Decimal]:
-    """The composite's weights in the rule book in force (the default book's before any)."""
-    weights = await conn.fetchval(RANKING_WEIGHTS_SQL)
-    if weights is None:
-        return dict(PointsPolicy().ranking_weights)
-    return {k: Decimal(v) for k, v in json.loads(weights).items()}
 
 
 async def unit_ranking(
@@ -135,9 +140,7 @@ async def unit_ranking(
     except ValueError:
         raise UnknownMetric(metric) from None
     check_period(period)
-    weights = await ranking_weights(conn)
-    params: list[Any] = [period, community_id]
-    params += [weights.get(name, Decimal(0)) for name in RANKING_INDICATORS]
+    params: list[Any] = [period, community_id, *_default_weights(RANKING_INDICATORS)]
     params += [max(after, 0), page_size(first)]
     return list(await conn.fetch(RANKING_SQL[metric], *params))
 
@@ -165,8 +168,8 @@ value among the members ranked, as units are among units."""
 def _member_ranking_sql(metric: MemberMetric) -> str:
     maxima = ", ".join(f"max({name}) AS {name}" for name in MEMBER_INDICATORS)
     composite = " + ".join(
-        f"${5 + i}::numeric * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
-        for i, name in enumerate(MEMBER_INDICATORS)
+        f"{_weight(5 + i, weight)} * coalesce(m.{name} / nullif(x.{name}, 0), 0)"
+        for i, (name, weight) in enumerate(MEMBER_INDICATORS.items())
     )
     after = 5 + len(MEMBER_INDICATORS)
     return f"""
@@ -218,8 +221,7 @@ async def member_ranking(
     except ValueError:
         raise UnknownMetric(metric) from None
     check_period(period)
-    weights = await ranking_weights(conn)
     params: list[Any] = [period, street_id, community_id, unit_id]
-    params += [weights.get(name, Decimal(0)) for name in MEMBER_INDICATORS.values()]
+    params += _default_weights(MEMBER_INDICATORS.values())
     params += [max(after, 0), page_size(first)]
     return list(await conn.fetch(MEMBER_RANKING_SQL[metric], *params))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 
 from ledger.application import Ledger
+from ledger.domain.policy import RANKING_INDICATORS
 from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
 from projections.queries import community_board, dossier, member_summary, unit_ranking
 from projections.runner import ReadSide
@@ -253,3 +255,29 @@ async def test_a_board_lists_what_needs_doing(
     assert [t["task_id"] for t in board.hard_untaken] == [hard]
     assert [s["service_id"] for s in board.awaiting_rating] == [service]
     assert [(i["name"], i["stock"]) for i in board.items] == [("毛巾", 5)]
+
+
+async def test_the_composite_weighs_the_published_rule_books_weights(
+    ledger: Ledger, read_side: ReadSide, db: asyncpg.Connection
+) -> None:
+    """Run last in this module: it publishes new versions of the rule book."""
+    street = Street(ledger, communities=1)
+    (home,) = street.communities
+    many, few = street.unit("人人参与单位", home), street.unit("一人多干单位", home)
+    for _ in range(2):
+        street.serve(street.member(many, home), home, at(date(2026, 8, 3)), 60)
+    street.serve(street.member(few, home), home, at(date(2026, 8, 4)), 240)
+    street.member(few, home)  # serves nothing
+
+    async def first_by_composite(**weights: str) -> UUID:
+        current = ledger.current_policy()
+        every = dict.fromkeys(RANKING_INDICATORS, Decimal(0))
+        every |= {k: Decimal(v) for k, v in weights.items()}
+        book = dataclasses.replace(current, version=current.version + 1, ranking_weights=every)
+        ledger.publish_policy(book, "考核权重调整", ADMIN)
+        read_side.catch_up()
+        ranked = await unit_ranking(db, "2026-08", metric="composite", community_id=home)
+        return UUID(str(ranked[0]["unit_id"]))
+
+    assert await first_by_composite(hours_per_member="1") == few  # 2 h a member against 1 h
+    assert await first_by_composite(participation_rate="1") == many  # all served against half
