@@ -40,32 +40,12 @@ function say(text, kind = "error") {
   box.hidden = !text;
 }
 
-class NetworkDown extends Error {}
-
-async function gql(query, variables = {}) {
-  let response;
-  try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch (error) {
-    throw new NetworkDown(String(error));
-  }
-  let body;
-  try {
-    body = await response.json();
-  } catch (error) {
-    throw new Error(`服务器返回了无法识别的答复(HTTP ${response.status}),请稍后重试`);
-  }
-  if (response.status === 401) {
+function gql(query, variables = {}) {
+  return postGraphQL(state.token, query, variables, () => {
     localStorage.removeItem("kiosk.token");
     state.token = null;
     show("signin");
-  }
-  if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
-  return body.data;
+  });
 }
 
 function randomKey() {

@@ -24,27 +24,12 @@ function say(text) {
 }
 
 async function gql(query, variables = {}) {
-  let response;
   try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
-      body: JSON.stringify({ query, variables }),
-    });
+    return await postGraphQL(state.token, query, variables, signOut);
   } catch (error) {
-    throw new Error("网络中断,请检查网络后点击“换一个码”");
+    if (error instanceof NetworkDown) throw new Error("网络中断,请检查网络后点击“换一个码”");
+    throw error;
   }
-  let body;
-  try {
-    body = await response.json();
-  } catch (error) {
-    throw new Error(`服务器返回了无法识别的答复(HTTP ${response.status}),请稍后重试`);
-  }
-  if (response.status === 401) {
-    signOut();
-  }
-  if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
-  return body.data;
 }
 
 function signOut() {
