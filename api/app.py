@@ -236,6 +236,17 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
     )
 
 
+async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
+    """The server's reads: every statement bounded, every connection attempt too."""
+    return await asyncpg.create_pool(
+        uri,
+        min_size=min_size,
+        max_size=20,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        command_timeout=DB_TIMEOUT_SECONDS,
+    )
+
+
 async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) -> Replicas | None:
     """Pools on the standbys (connected when first used, so a standby that is down
     at start is only out of rotation), watched once before the first request."""
@@ -244,14 +255,7 @@ async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) 
     replicas = []
     for url in urls:
         uri = as_uri(url)
-        pool = await asyncpg.create_pool(
-            uri,
-            min_size=0,
-            max_size=20,
-            timeout=CONNECT_TIMEOUT_SECONDS,
-            command_timeout=DB_TIMEOUT_SECONDS,
-        )
-        replicas.append(Replica(name=without_password(uri), pool=pool))
+        replicas.append(Replica(name=without_password(uri), pool=await _pool(uri, 0)))
     reads = Replicas(primary, replicas, max_lag)
     await reads.watch_once()
     return reads
@@ -287,13 +291,7 @@ def create_app(
         if follow:
             runner.start()
         uri = as_uri(url)
-        pool = await asyncpg.create_pool(
-            uri,
-            min_size=2,
-            max_size=20,
-            timeout=CONNECT_TIMEOUT_SECONDS,
-            command_timeout=DB_TIMEOUT_SECONDS,
-        )
+        pool = await _pool(uri, 2)
         await create_token_table(pool)
         cache = ResultCache()
         listener = asyncio.create_task(follow_views(uri, cache))
