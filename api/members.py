@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from api.commands import Key, home_of, is_admin, run_command
 from api.context import Info, RequestContext
@@ -17,7 +18,9 @@ from api.qr import qr_svg
 from api.types import (
     CommandResult,
     Member,
+    MemberYear,
     Problems,
+    year_loader,
 )
 from ledger.domain.codes import PHONE_CODE_SECONDS
 from ledger.domain.codes import UnknownCode as UnknownCodeError
@@ -63,13 +66,34 @@ IssueCardResult = Annotated[IssuedCard | Problems, strawberry.union("IssueCardRe
 KioskCodeResult = Annotated[KioskCode | Problems, strawberry.union("KioskCodeResult")]
 
 
+def _asked_year(info: Info) -> int | None:
+    """The one year the query asks of this member (``year(year: …)``), if one. A
+    variable arrives as an int, a literal as its text (validated as an Int already)."""
+    asked = {
+        str(field.arguments.get("year"))
+        for selected in info.selected_fields
+        for field in selected.selections
+        if isinstance(field, SelectedField) and field.name == "year"
+    }
+    if len(asked) != 1:
+        return None
+    (year,) = asked
+    return int(year) if year.lstrip("-").isdigit() else None
+
+
 @strawberry.type
 class MembersQuery:
     @strawberry.field(description="一名成员(积分超市终端只能查本社区居民)")
     async def member(self, info: Info, id: UUID, wait_for: int | None = None) -> Member | None:
         ctx = info.context
         await ctx.wait_for(wait_for)
-        row = await queries.member_totals(ctx.pool, id)
+        year = _asked_year(info)
+        if year is None:
+            row = await queries.member_totals(ctx.pool, id)
+        else:  # the member and the year they ask for in one statement
+            row = await queries.member_summary(ctx.pool, id, year)
+            if row is not None:
+                year_loader(info).prime((id, year), MemberYear.from_summary(row, year))
         # A token that may not read every member learns nothing of ids outside its
         # scope: an unknown id and another community's member are refused alike.
         if row is None and ctx.reads_everything():

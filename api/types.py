@@ -128,6 +128,21 @@ class MemberYear(FromRow):
     annual_floor_hours: Decimal
     meets_floor: bool = strawberry.field(description="是否达到年度服务时长下限")
 
+    @classmethod
+    def from_summary(cls, row: asyncpg.Record, year: int) -> Self:
+        """The year's figures of ``queries.member_summary``'s row."""
+        return cls(
+            year=year,
+            services=row["year_services"],
+            hours=row["year_hours"],
+            points=row["year_points"],
+            routine_hours=row["routine_hours"],
+            skilled_hours=row["skilled_hours"],
+            hard_hours=row["hard_hours"],
+            annual_floor_hours=row["annual_floor_hours"],
+            meets_floor=row["meets_floor"],
+        )
+
 
 async def _load_years(pool: asyncpg.Pool, keys: list[tuple[UUID, int]]) -> list[MemberYear]:
     return [MemberYear.from_row(r) for r in await queries.member_years(pool, keys)]

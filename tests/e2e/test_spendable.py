@@ -84,3 +84,35 @@ def test_points_due_to_expire_are_not_spendable_before_the_run_or_after_it(
     ran = server.gql(server.admin, EXPIRE)["data"]["expirePoints"]
     assert ran["__typename"] == "ExpiryRun"  # the redemption had expired the old lot first
     assert balances(server, after) == [Decimal("4.6")] * 3
+
+
+YEAR = """query($m: UUID!, $c: UUID!, $y: Int!, $w: Int) {
+  one: member(id: $m, waitFor: $w) { id balance year(year: $y) { ...figures } }
+  literal: member(id: $m) { year(year: 2024) { ...figures } }
+  two: member(id: $m) { y1: year(year: 2024) { ...figures } y2: year(year: $y) { ...figures } }
+  page: members(communityId: $c) { id year(year: $y) { ...figures } } }
+fragment figures on MemberYear {
+  year services hours points routineHours skilledHours hardHours annualFloorHours meetsFloor }"""
+
+
+def test_a_member_and_their_year_agree_however_they_are_asked_for(
+    server: Server, member: dict[str, Any]
+) -> None:
+    """One member with one year is answered in one statement; with two years, or on a
+    page of members, by the year loader: the figures are the same."""
+    this_year = datetime.now(UTC).astimezone(CST).year
+    answer = server.gql(
+        server.admin,
+        YEAR,
+        m=member["member"],
+        c=member["community"],
+        y=this_year,
+        w=member["position"],
+    )
+    assert "errors" not in answer, answer
+    data = answer["data"]
+    [listed] = [m for m in data["page"] if m["id"] == member["member"]]
+    assert data["one"]["year"] == listed["year"] == data["two"]["y2"]
+    assert data["one"]["year"]["year"] == this_year and data["one"]["year"]["services"] >= 1
+    assert data["literal"]["year"] == data["two"]["y1"]
+    assert data["literal"]["year"]["hours"] == "4.0"  # the 2024 service
