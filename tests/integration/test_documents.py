@@ -1,0 +1,181 @@
+"""The documents, read back as documents: the PDF's text and fonts, a page rendered to
+look at, the XLSX's cells; every figure equal to what the read models and the ledger hold."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from documents.dossier import dossier_pdf, dossier_xlsx, load_dossier
+from entrypoints.bootstrap import Services, bootstrap
+from ledger.database import as_uri
+from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
+from ledger.settings import Settings
+from tests.papers import fonts, pdf_text, picture, workbook
+from tests.support import earn
+
+ADMIN = Context(actor_id="街道管理员", role=Role.ADMIN)
+YEAR = 2026
+
+
+@dataclass
+class Street:
+    services: Services
+    street: UUID
+    community: UUID
+    unit: UUID
+    member: UUID
+    reversed_position: int
+
+
+@pytest.fixture(scope="module")
+def street(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Street]:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        id_hash_key=b"test-id-hash-key",
+        signing_key=bytes(32),
+    )
+    with bootstrap(settings) as services:
+        ledger = services.ledger
+        street = ledger.register_street("果园新村街道", ADMIN).id
+        community = ledger.register_community(street, "果园社区", ADMIN).id
+        unit = ledger.register_unit("区财政局", UnitKind.ORGAN, ADMIN, communities=[community]).id
+        member = ledger.register_member(
+            MemberKind.PARTY_MEMBER, "张三丰", community, ADMIN, unit_id=unit
+        ).id
+        peer = ledger.register_member(
+            MemberKind.PARTY_MEMBER, "李四", community, ADMIN, unit_id=unit
+        ).id
+        ledger.report_member(member, datetime(YEAR, 1, 5).date(), ADMIN)
+        ledger.report_member(peer, datetime(YEAR, 1, 6).date(), ADMIN)
+        start = datetime(YEAR, 3, 1, 9, tzinfo=CST)
+        for n in range(3):
+            earn(ledger, community, member, start + timedelta(days=n), ADMIN)
+        earn(ledger, community, peer, start, ADMIN, hours=2)
+        services_of = ledger.get_account(member)
+        assert services_of.earned_hours == Decimal(12)
+        mistaken = ledger.publish_task(
+            community,
+            "重复登记的巡查",
+            "应急保障",
+            start + timedelta(days=9),
+            start + timedelta(days=9, hours=2),
+            1,
+            ADMIN,
+        ).id
+        service = ledger.claim_task(mistaken, member, ADMIN).id
+        ledger.check_in(service, ADMIN, at=start + timedelta(days=9))
+        ledger.check_out(service, ADMIN, at=start + timedelta(days=9, hours=2))
+        ledger.rate_service(service, Rating.GOOD, ADMIN)
+        reversal = ledger.reverse_service(service, "核查发现重复登记", "街道党工委", ADMIN)
+        ledger.review_member(
+            community, member, YEAR, Grade.OUTSTANDING, "服务积极,带头参加汛期巡查", ADMIN
+        )
+        services.read_side.open()
+        services.read_side.catch_up()
+        yield Street(services, street, community, unit, member, reversal.position)
+
+
+def run(street: Street, coroutine_factory):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        conn = await asyncpg.connect(as_uri(street.services.url))
+        try:
+            return await coroutine_factory(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_the_dossier_pdf_holds_the_ledgers_figures_in_chinese(street: Street) -> None:
+    paper = run(street, lambda c: load_dossier(c, street.member, YEAR, full_name=True))
+    assert paper is not None
+    account = street.services.ledger.get_account(street.member)
+    assert paper.dossier.points == account.earned_points == Decimal("28.8")
+    document = dossier_pdf(paper)
+    png = picture(document.content, "dossier")
+    assert png.stat().st_size > 20_000
+    text = pdf_text(document.content)
+    for expected in (
+        "评先评优证据材料",
+        "张三丰",
+        "区财政局",
+        "果园社区",
+        "2026-01-05",
+        "28.8 分",
+        "12 小时",
+        "20 小时(未达到)",
+        "优秀",
+        "汛期巡查",
+        "很好",
+        "核查发现重复登记",
+        "第 1 名 / 共 2 人",
+    ):
+        assert expected in text, expected
+    for service in paper.dossier.services:
+        assert str(service["rated_position"]) in text
+    (reversed_,) = [s for s in paper.dossier.services if s["reversed_position"] is not None]
+    assert reversed_["reversed_position"] <= street.reversed_position
+    assert f"已撤销(事件 {reversed_['reversed_position']})" in pdf_text(
+        document.content, layout=False
+    )
+    assert "NotoSansCJK" in fonts(document.content)  # embedded, not a viewer's substitute
+
+
+def test_a_dossier_for_a_reader_who_may_not_see_names_is_masked(street: Street) -> None:
+    paper = run(street, lambda c: load_dossier(c, street.member, YEAR, full_name=False))
+    assert paper is not None
+    text = pdf_text(dossier_pdf(paper).content)
+    assert "张*丰" in text or "张**" in text
+    assert "张三丰" not in text
+
+
+def test_the_dossier_xlsx_has_the_same_figures_as_the_pdf(street: Street) -> None:
+    paper = run(street, lambda c: load_dossier(c, street.member, YEAR, full_name=True))
+    assert paper is not None
+    book = workbook(dossier_xlsx(paper).content)
+    overview = {row[0]: row[1] for row in book["概况"].iter_rows(values_only=True)}
+    assert overview["姓名"] == "张三丰"
+    assert Decimal(str(overview["有效服务积分"])) == paper.dossier.points == Decimal("28.8")
+    assert Decimal(str(overview["有效服务时长(小时)"])) == Decimal(12)
+    rows = list(book["服务纪实"].iter_rows(values_only=True))
+    assert rows[0][0] == "日期" and len(rows) == 1 + len(paper.dossier.services) == 5
+    positions = sorted(r[10] for r in rows[1:])
+    assert positions == sorted(s["rated_position"] for s in paper.dossier.services)
+    counted = [r for r in rows[1:] if r[11] == "有效"]
+    assert sum(Decimal(str(r[6])) for r in counted) == paper.dossier.points
+
+
+def test_without_a_chinese_font_the_document_says_which_package_to_install() -> None:
+    from documents.fonts import FontMissing, choose_font
+
+    with pytest.raises(FontMissing) as raised:
+        choose_font("/usr/share/fonts/truetype/dejavu/DejaVuSans.pfb|0|DejaVu|Book\n")
+    assert "fonts-noto-cjk" in raised.value.message and "中文字体" in raised.value.message
+
+
+def test_the_preferred_simplified_chinese_face_is_chosen() -> None:
+    from documents.fonts import choose_font
+
+    listing = (
+        "/f/NotoSansCJK-Regular.ttc|3|Noto Sans CJK TC|Regular\n"
+        "/f/NotoSansCJK-Bold.ttc|2|Noto Sans CJK SC|Bold\n"
+        "/f/NotoSansCJK-Regular.ttc|2|Noto Sans CJK SC|Regular\n"
+        "/f/DroidSansFallbackFull.ttf|0|Droid Sans Fallback|Regular\n"
+    )
+    font = choose_font(listing)
+    assert (font.path, font.index, font.family) == (
+        Path("/f/NotoSansCJK-Regular.ttc"),
+        2,
+        "Noto Sans CJK SC",
+    )
+    assert font.bold == (Path("/f/NotoSansCJK-Bold.ttc"), 2)
