@@ -43,6 +43,7 @@ from projections import quarantine
 from projections.base import ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
 from projections.chain import HashChain
+from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
@@ -58,6 +59,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     UnitRankings,
     CommunityBoards,
     Dossiers,
+    Documents,
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"

@@ -15,15 +15,18 @@ import asyncpg
 import pytest
 
 from documents.dossier import dossier_pdf, dossier_xlsx, load_dossier
+from documents.letters import letters_pdf, load_letters, praise_pdf
 from entrypoints.bootstrap import Services, bootstrap
 from ledger.database import as_uri
 from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
 from ledger.settings import Settings
-from tests.papers import fonts, pdf_text, picture, workbook
+from ledger.simulation import Generator, History, Scale
+from tests.papers import fonts, pdf_pages, pdf_text, picture, workbook
 from tests.support import earn
 
 ADMIN = Context(actor_id="街道管理员", role=Role.ADMIN)
 YEAR = 2026
+TINY = Scale(communities=3, grids=1, units=4, party_members=40, residents=5, days=20)
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Street:
     unit: UUID
     member: UUID
     reversed_position: int
+    generated: History
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +84,10 @@ def street(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         ledger.review_member(
             community, member, YEAR, Grade.OUTSTANDING, "服务积极,带头参加汛期巡查", ADMIN
         )
+        generated = Generator(ledger, TINY, seed=3).run()
         services.read_side.open()
         services.read_side.catch_up()
-        yield Street(services, street, community, unit, member, reversal.position)
+        yield Street(services, street, community, unit, member, reversal.position, generated)
 
 
 def run(street: Street, coroutine_factory):  # type: ignore[no-untyped-def]
@@ -179,3 +184,65 @@ def test_the_preferred_simplified_chinese_face_is_chosen() -> None:
         "Noto Sans CJK SC",
     )
     assert font.bold == (Path("/f/NotoSansCJK-Bold.ttc"), 2)
+
+
+def test_the_annual_letter_names_every_reported_member_with_grade_and_figures(
+    street: Street,
+) -> None:
+    letters = run(
+        street, lambda c: load_letters(c, YEAR, community_id=street.community, unit_id=street.unit)
+    )
+    assert len(letters) == 1 and [m.name for m in letters[0].members] == ["张三丰", "李四"]
+    document = letters_pdf(letters)
+    picture(document.content, "annual-letter")
+    text = pdf_text(document.content)
+    for expected in (
+        "2026 年度在职党员社区服务评价函",
+        "区财政局党组织:",
+        "张三丰",
+        "李四",
+        "28.8",
+        "4.8",
+        "优秀",
+        "未评价",
+        "服务积极,带头参加汛期巡查",
+        "出具单位:果园社区党组织",
+        "(盖章处)",
+        "日期:",
+    ):
+        assert expected in text, expected
+    review = letters[0].members[0].review_position
+    assert review is not None and str(review) in text
+
+
+def test_the_praise_letter_goes_to_outstanding_members_only(street: Street) -> None:
+    letters = run(
+        street, lambda c: load_letters(c, YEAR, community_id=street.community, unit_id=street.unit)
+    )
+    document = praise_pdf(letters)
+    picture(document.content, "praise-letter")
+    pages = pdf_pages(document.content)
+    assert len(pages) == 1
+    for expected in ("喜", "张三丰 同志", "3 次、12 小时", "28.8 分", "“优秀”", "(盖章处)"):
+        assert expected in pages[0], expected
+    assert "李四" not in pages[0]
+
+
+def test_a_whole_streets_letters_come_one_per_reported_community_and_unit(
+    street: Street,
+) -> None:
+    ledger = street.services.ledger
+    expected = set()
+    outstanding = 0
+    for member_id in street.generated.party_members:
+        member = ledger.get_member(member_id)
+        if member.reported and member.unit_id is not None:
+            expected.add((member.community_id, member.unit_id))
+    letters = run(street, lambda c: load_letters(c, YEAR, street_id=street.generated.street))
+    assert {(letter.community_id, letter.unit_id) for letter in letters} == expected
+    assert len(letters) == len(expected) > 2
+    text = pdf_text(letters_pdf(letters).content)
+    assert text.count("年度在职党员社区服务评价函") == len(expected)
+    outstanding = sum(len(letter.outstanding) for letter in letters)
+    assert outstanding > 0
+    assert len(pdf_pages(praise_pdf(letters).content)) == outstanding
