@@ -23,6 +23,9 @@ class Settings:
     data_dir: Path
     id_hash_key: bytes
     signing_key: bytes
+    public_url: str = "http://127.0.0.1:8000"
+    """Where the public pages are reached (``LEDGER_PUBLIC_URL``): a certificate's QR code
+    points to ``<public_url>/verify/<number>``."""
 
     @property
     def embedded(self) -> bool:
@@ -34,8 +37,8 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY`` and
-    ``LEDGER_SIGNING_KEY``.
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``,
+    ``LEDGER_SIGNING_KEY`` and ``LEDGER_PUBLIC_URL``.
 
     The key that hashes national ID numbers must stay the same for the life of
     a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
@@ -54,6 +57,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
+        public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

@@ -81,7 +81,7 @@ class CertificateCommands(LedgerBase):
             figures=figures,
             positions=positions,
         )
-        certificate = Certificate(statement, statement.digest(), ctx=ctx)
+        certificate = Certificate.issue(statement, ctx)
         receipt = self._create(certificate)
         return IssuedCertificate(receipt.id, receipt.position, statement.number, statement.digest())
 

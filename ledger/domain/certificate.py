@@ -152,8 +152,14 @@ class Certificate(LedgerAggregate):
     def create_id(number: str) -> UUID:
         return stable_id("certificate", number)
 
+    @classmethod
+    def issue(cls, statement: Statement, ctx: Context) -> Certificate:
+        return cls(statement, statement.digest(), ctx=ctx, id=cls.create_id(statement.number))
+
     @event("Issued")
-    def __init__(self, statement: Statement, digest: str, ctx: Context) -> None:
+    def __init__(
+        self, statement: Statement, digest: str, ctx: Context, id: UUID | None = None
+    ) -> None:
         self.statement = statement
         self.digest = digest
 

@@ -4,24 +4,31 @@ look at, the XLSX's cells; every figure equal to what the read models and the le
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import psycopg
 import pytest
 
+from documents.certificate import certificate_pdf
 from documents.dossier import dossier_pdf, dossier_xlsx, load_dossier
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from entrypoints.bootstrap import Services, bootstrap
+from ledger.application import IssuedCertificate
 from ledger.database import as_uri
+from ledger.domain.certificate import CertificateStatus
+from ledger.domain.errors import InvalidInput
 from ledger.domain.values import CST, Context, Grade, MemberKind, Rating, Role, UnitKind
 from ledger.settings import Settings
 from ledger.simulation import Generator, History, Scale
-from tests.papers import fonts, pdf_pages, pdf_text, picture, workbook
+from projections.queries.documents import certifiable_positions
+from tests.papers import fonts, pdf_pages, pdf_text, picture, tool, workbook
 from tests.support import earn
 
 ADMIN = Context(actor_id="街道管理员", role=Role.ADMIN)
@@ -246,3 +253,128 @@ def test_a_whole_streets_letters_come_one_per_reported_community_and_unit(
     outstanding = sum(len(letter.outstanding) for letter in letters)
     assert outstanding > 0
     assert len(pdf_pages(praise_pdf(letters).content)) == outstanding
+
+
+def issue(street: Street, start: date, end: date) -> IssuedCertificate:
+    positions = run(street, lambda c: certifiable_positions(c, street.member, start, end))
+    return street.services.ledger.issue_certificate(street.member, start, end, positions, ADMIN)
+
+
+def test_a_certificate_states_the_ledgers_figures_and_verifies(street: Street) -> None:
+    issued = issue(street, date(YEAR, 1, 1), date(YEAR, 12, 31))
+    check = street.services.ledger.check_certificate(issued.number)
+    assert check.status is CertificateStatus.GENUINE and check.problems == []
+    assert check.statement is not None and check.statement.digest() == issued.digest
+    figures = check.statement.figures
+    assert (figures.services, figures.hours, figures.points, figures.hard_hours) == (
+        3,
+        Decimal(12),
+        Decimal("28.8"),
+        Decimal(12),
+    )
+    assert check.proof is None  # the transparency log's inclusion proof: not attached yet
+    document = certificate_pdf(check, "张三丰", "https://ledger.example.cn")
+    picture(document.content, "certificate")
+    text = pdf_text(document.content, layout=False)
+    for expected in (
+        "志愿服务证明",
+        issued.number,
+        "张三丰",
+        "3 次",
+        "12 小时",
+        "28.8 分",
+        "急难险重 12 小时",
+        "(盖章处)",
+        issued.digest,
+    ):
+        assert expected in text.replace("\n", ""), expected
+    qr = decoded_qr(document.content)
+    assert qr == f"https://ledger.example.cn/verify/{issued.number}?d={issued.digest}"
+
+
+def test_a_certificate_over_a_period_counts_only_the_services_in_it(street: Street) -> None:
+    issued = issue(street, date(YEAR, 3, 2), date(YEAR, 3, 31))
+    check = street.services.ledger.check_certificate(issued.number)
+    assert check.statement is not None
+    assert (check.statement.figures.services, check.statement.figures.points) == (
+        2,
+        Decimal("19.2"),
+    )
+
+
+def test_the_ledger_refuses_to_certify_another_members_service(street: Street) -> None:
+    others = run(
+        street,
+        lambda c: certifiable_positions(
+            c, street.generated.party_members[0], date(YEAR, 1, 1), date(YEAR, 12, 31)
+        ),
+    )
+    mine = run(
+        street,
+        lambda c: certifiable_positions(c, street.member, date(YEAR, 1, 1), date(YEAR, 12, 31)),
+    )
+    with pytest.raises(InvalidInput):
+        street.services.ledger.issue_certificate(
+            street.member, date(YEAR, 1, 1), date(YEAR, 12, 31), mine + others[:1] + [1], ADMIN
+        )
+
+
+def test_an_unknown_or_malformed_number_is_not_genuine(street: Street) -> None:
+    ledger = street.services.ledger
+    issued = issue(street, date(YEAR, 1, 1), date(YEAR, 12, 31))
+    forged = issued.number[:-1] + ("2" if issued.number[-1] != "2" else "3")
+    assert ledger.check_certificate(forged).status is CertificateStatus.UNKNOWN
+    assert ledger.check_certificate("ZYFW-2026-<script>").status is CertificateStatus.UNKNOWN
+
+
+def test_an_event_altered_in_the_database_makes_the_certificate_fail(street: Street) -> None:
+    issued = issue(street, date(YEAR, 1, 1), date(YEAR, 12, 31))
+    ledger = street.services.ledger
+    assert ledger.check_certificate(issued.number).status is CertificateStatus.GENUINE
+    statement = ledger.check_certificate(issued.number).statement
+    assert statement is not None
+    position = statement.positions[0]
+    with psycopg.connect(street.services.url, autocommit=True) as conn:
+        (state,) = conn.execute(
+            "SELECT state FROM ledger_events WHERE notification_id = %s", (position,)
+        ).fetchone()  # type: ignore[misc]
+        altered = bytes(state).replace(b'"9.6"', b'"19.6"')
+        assert altered != bytes(state)
+        conn.execute(
+            "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (altered, position)
+        )
+        try:
+            check = ledger.check_certificate(issued.number)
+        finally:
+            conn.execute(
+                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
+            )
+    assert check.status is CertificateStatus.ALTERED
+    assert any("重新计算" in p for p in check.problems)
+    assert check.recomputed is not None and check.recomputed.points == Decimal("38.8")
+
+
+def test_a_certificate_whose_stated_figure_was_changed_fails(street: Street) -> None:
+    issued = issue(street, date(YEAR, 1, 1), date(YEAR, 12, 31))
+    ledger = street.services.ledger
+    with psycopg.connect(street.services.url, autocommit=True) as conn:
+        (state,) = conn.execute(
+            "SELECT state FROM ledger_events WHERE originator_id = %s", (issued.id,)
+        ).fetchone()  # type: ignore[misc]
+        altered = bytes(state).replace(b'"28.8"', b'"38.8"')
+        assert altered != bytes(state)
+        conn.execute(
+            "UPDATE ledger_events SET state = %s WHERE originator_id = %s", (altered, issued.id)
+        )
+    check = ledger.check_certificate(issued.number)
+    assert check.status is CertificateStatus.ALTERED
+    assert "证明的内容与其记录的内容摘要不符" in check.problems
+
+
+def decoded_qr(content: bytes) -> str:
+    png = picture(content, "certificate-qr")
+    zbarimg = tool("zbarimg")
+    out = subprocess.run(
+        [zbarimg, "--raw", "-q", str(png)], capture_output=True, text=True, check=True
+    ).stdout
+    return out.strip()
