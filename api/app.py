@@ -35,6 +35,7 @@ from api.health import healthz, readyz
 from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
 from api.schema import build_schema
+from api.verify import verify_page
 from ledger.application import Ledger
 from ledger.database import as_uri
 from ledger.domain.limits import IDENTIFIER_PATTERN
@@ -178,6 +179,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
             signing_key=state.signing_key,
+            public_url=state.public_url,
             metrics=state.metrics,
         )
         request.scope.setdefault("state", {})["context"] = context
@@ -218,9 +220,11 @@ def create_app(
     *,
     production: bool = False,
     follow: bool = True,
+    public_url: str = "http://127.0.0.1:8000",
 ) -> Starlette:
     """The whole server over a ledger and its read side (``entrypoints.bootstrap``
-    makes them). ``follow`` runs the read models' runner in a thread."""
+    makes them). ``follow`` runs the read models' runner in a thread; ``public_url`` is
+    where the public pages are reached (certificates' QR codes point there)."""
     metrics = Metrics()
     graphql = LedgerGraphQL(
         build_schema(production=production),
@@ -250,6 +254,7 @@ def create_app(
         app.state.ledger, app.state.read_side = ledger, read_side
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
         app.state.database_url, app.state.signing_key = url, signing_key
+        app.state.public_url = public_url
         try:
             yield
         finally:
@@ -269,6 +274,8 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/kiosk", kiosk_page),
             Route("/me", member_page),
+            Route("/verify", verify_page),
+            Route("/verify/{number}", verify_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/graphql", graphql),

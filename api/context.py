@@ -61,6 +61,8 @@ class RequestContext:
     device: str | None = None
     database_url: str = ""
     signing_key: bytes = b""
+    public_url: str = "http://127.0.0.1:8000"
+    """Where the public pages are reached (a certificate's QR code points there)."""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     keep_answer: bool = True

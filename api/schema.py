@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
+from api.documents import DocumentsMutation, DocumentsQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.scalars import SCALAR_OVERRIDES
@@ -22,7 +23,16 @@ from api.viewer import ViewerQuery
 from ledger.database import is_outage
 
 Query = merge_types(
-    "Query", (ViewerQuery, MembersQuery, UnitsQuery, CommunitiesQuery, StoreQuery, AuditQuery)
+    "Query",
+    (
+        ViewerQuery,
+        MembersQuery,
+        UnitsQuery,
+        CommunitiesQuery,
+        StoreQuery,
+        AuditQuery,
+        DocumentsQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -33,6 +43,7 @@ Mutation = merge_types(
         ServicesMutation,
         StoreMutation,
         AuditMutation,
+        DocumentsMutation,
     ),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))

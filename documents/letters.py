@@ -78,14 +78,14 @@ async def load_letters(
     community_id: UUID | None = None,
     unit_id: UUID | None = None,
 ) -> list[Letter]:
-    """The letters of a street (or of the street of ``community_id``), narrowed to one
-    community and/or one unit: one per community × unit with a reported member."""
-    if street_id is None:
-        if community_id is None:
-            return []
-        street_id = await street_of(conn, community_id)
-        if street_id is None:
-            return []
+    """The letters of a street (None: every street), narrowed to one community and/or one
+    unit: one per community × unit with a reported member."""
+    if (
+        street_id is not None
+        and community_id is not None
+        and await street_of(conn, community_id) != street_id
+    ):
+        return []
     made_on = datetime.now(UTC).astimezone(CST).date()
     letters = []
     for pair in await street_pairs(conn, street_id, community_id=community_id, unit_id=unit_id):

@@ -34,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.signing_key,
             production=args.production,
             follow=not args.no_follow,
+            public_url=settings.public_url or f"http://{args.host}:{args.port}",
         )
         expiring, stop_expiring = start_daily(services.ledger)
         try:

@@ -23,9 +23,9 @@ class Settings:
     data_dir: Path
     id_hash_key: bytes
     signing_key: bytes
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None
     """Where the public pages are reached (``LEDGER_PUBLIC_URL``): a certificate's QR code
-    points to ``<public_url>/verify/<number>``."""
+    points to ``<public_url>/verify/<number>``. Unset: the address ``ledger serve`` listens on."""
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +57,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
-        public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        public_url=(env.get("LEDGER_PUBLIC_URL") or "").rstrip("/") or None,
     )
 
 

@@ -21,7 +21,7 @@ FROM dossier_people p
 JOIN dossier_names c ON c.id = p.community_id
 JOIN dossier_names u ON u.id = p.unit_id
 WHERE {LETTER_SCOPE}
-  AND p.community_id IN (SELECT id FROM document_places WHERE street_id = $1)
+  AND ($1::uuid IS NULL OR p.community_id IN (SELECT id FROM document_places WHERE street_id = $1))
   AND ($2::uuid IS NULL OR p.community_id = $2)
   AND ($3::uuid IS NULL OR p.unit_id = $3)
 GROUP BY p.community_id, c.name, p.unit_id, u.name
@@ -89,13 +89,14 @@ ORDER BY {measure} DESC, task_id LIMIT $3
 
 async def street_pairs(
     conn: asyncpg.Connection,
-    street_id: UUID,
+    street_id: UUID | None,
     *,
     community_id: UUID | None = None,
     unit_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
-    """Every community × unit of the street with a reported party member of the unit
-    living in the community (one annual letter each), optionally of one community or unit."""
+    """Every community × unit of the street (of every street: None) with a reported party
+    member of the unit living in the community (one annual letter each), optionally of
+    one community or unit."""
     return list(await conn.fetch(STREET_PAIRS_SQL, street_id, community_id, unit_id))
 
 
@@ -141,3 +142,11 @@ async def best_projects(
     services left out), each with the notification ids of its services' ratings."""
     sql = PROJECTS_SQL.format(measure=ProjectMeasure(measure).value)
     return list(await conn.fetch(sql, community_id, year, page_size(first)))
+
+
+NAMES_SQL = "SELECT id, name FROM dossier_names WHERE id = ANY($1::uuid[])"
+
+
+async def names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
+    """The names of communities and units by id."""
+    return {r["id"]: r["name"] for r in await conn.fetch(NAMES_SQL, ids)}
