@@ -36,7 +36,6 @@ from projections.queries.documents import (
 )
 
 T = TypeVar("T")
-MAX_LIST = 100  # rows of a ranking or project list
 
 
 @strawberry.enum(description="文档格式")
@@ -231,7 +230,7 @@ class DocumentsQuery:
                 period,
                 metric=metric,
                 community_id=community_id,
-                first=min(max(first, 1), MAX_LIST),
+                first=first,
             )
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
@@ -250,9 +249,7 @@ class DocumentsQuery:
         ctx = info.context
         ctx.keep_answer = False
         ctx.require(ctx.reads_community(community_id), "该社区的服务项目")
-        listing = await projects_listing(
-            ctx.pool, community_id, year, measure=measure, first=min(max(first, 1), MAX_LIST)
-        )
+        listing = await projects_listing(ctx.pool, community_id, year, measure=measure, first=first)
         return await _made(_listing, listing, format)
 
     @strawberry.field(description="未达到年度服务下限的党员名单,用于约谈提醒(PDF 或 XLSX)")

@@ -18,6 +18,8 @@ from projections.queries.documents import ProjectMeasure, best_projects, names, 
 from projections.queries.members import member_years, members_page
 
 PERCENT = Decimal("0.1")
+MAX_LIST = 100
+"""The most rows a ranking or a project list takes (its ``first``)."""
 METRIC_NAMES = {
     Metric.REPORT_RATE: "报到率",
     Metric.PARTICIPATION_RATE: "参与率",
@@ -53,6 +55,7 @@ async def unit_ranking_listing(
 ) -> Listing:
     """The top ``first`` units of ``period`` by ``metric`` (among those paired with
     ``community_id``, if given)."""
+    first = min(max(first, 1), MAX_LIST)
     rows = await unit_ranking(conn, period, metric=metric, community_id=community_id, first=first)
     scope = "全部单位"
     if community_id is not None:
@@ -112,6 +115,7 @@ async def projects_listing(
 ) -> Listing:
     """十佳实事项目: the community's service projects (tasks) of the year ranked by the
     community's chosen ``measure``, each with the events of its ratings."""
+    first = min(max(first, 1), MAX_LIST)
     rows = await best_projects(conn, community_id, year, measure, first)
     community = await place_name(conn, community_id) or str(community_id)
     return Listing(

@@ -4,7 +4,10 @@ look at, the XLSX's cells; every figure equal to what the read models and the le
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -378,3 +381,112 @@ def decoded_qr(content: bytes) -> str:
         [zbarimg, "--raw", "-q", str(png)], capture_output=True, text=True, check=True
     ).stdout
     return out.strip()
+
+
+def ledger_command(street: Street, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": street.services.url,
+        "LEDGER_ID_HASH_KEY": b"test-id-hash-key".hex(),
+        "LEDGER_PUBLIC_URL": "https://ledger.example.cn/",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "documents", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_command_makes_a_streets_letters_and_praise_in_bulk(
+    street: Street, tmp_path: Path
+) -> None:
+    done = ledger_command(
+        street,
+        "letters",
+        "--year",
+        str(YEAR),
+        "--street",
+        str(street.generated.street),
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    letters = run(street, lambda c: load_letters(c, YEAR, street_id=street.generated.street))
+    praised = sum(len(letter.outstanding) for letter in letters)
+    assert f"年度评价函 {len(letters)} 份(社区×单位),喜报 {praised} 份" in done.stdout
+    text = pdf_text((tmp_path / f"年度评价函-{YEAR}.pdf").read_bytes())
+    assert text.count("年度在职党员社区服务评价函") == len(letters)
+    assert len(pdf_pages((tmp_path / f"喜报-{YEAR}.pdf").read_bytes())) == praised
+
+
+def test_the_command_issues_a_certificate_that_its_check_finds_genuine(
+    street: Street, tmp_path: Path
+) -> None:
+    out = tmp_path / "certificate.pdf"
+    done = ledger_command(
+        street,
+        "certificate",
+        "--member",
+        str(street.member),
+        "--start",
+        f"{YEAR}-01-01",
+        "--end",
+        f"{YEAR}-12-31",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    number = re.search(r"证明编号 (ZYFW-\d{4}-[A-Z0-9]+)", done.stdout)
+    assert number is not None
+    assert f"https://ledger.example.cn/verify/{number[1]}?d=" in done.stdout
+    assert number[1] in pdf_text(out.read_bytes())
+    checked = ledger_command(street, "verify", number[1])
+    assert checked.returncode == 0 and "真实有效" in checked.stdout
+    assert "张*丰" in checked.stdout and "28.8" in checked.stdout
+    forged = ledger_command(street, "verify", number[1][:-1] + "Z")
+    assert forged.returncode == 1 and "查无此证明" in forged.stdout
+
+
+def test_the_command_writes_a_dossier_workbook_and_the_round_lists(
+    street: Street, tmp_path: Path
+) -> None:
+    book = tmp_path / "dossier.xlsx"
+    done = ledger_command(
+        street, "dossier", "--member", str(street.member), "--year", str(YEAR), str(book)
+    )
+    assert done.returncode == 0, done.stderr
+    overview = {r[0]: r[1] for r in workbook(book.read_bytes())["概况"].iter_rows(values_only=True)}
+    assert Decimal(str(overview["有效服务积分"])) == Decimal("28.8")
+    below = tmp_path / "below.xlsx"
+    done = ledger_command(
+        street, "list", "below-floor", "--year", str(YEAR), "--unit", str(street.unit), str(below)
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(workbook(below.read_bytes()).active.iter_rows(values_only=True))
+    names = {r[1] for r in rows if isinstance(r[0], int)}
+    assert names == {"张三丰", "李四"}  # 12 and 2 hours, both under 20
+    ranking = tmp_path / "ranking.pdf"
+    done = ledger_command(
+        street, "list", "ranking", "--period", str(YEAR), "--first", "3", str(ranking)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "单位排名(前 3 名)" in pdf_text(ranking.read_bytes())
+    picture(ranking.read_bytes(), "unit-ranking")
+    bad = ledger_command(street, "list", "ranking", "--period", "2026-13", str(ranking))
+    assert bad.returncode == 2 and "格式不对" in bad.stderr
+    projects = tmp_path / "projects.pdf"
+    done = ledger_command(
+        street,
+        "list",
+        "projects",
+        "--community",
+        str(street.community),
+        "--year",
+        str(YEAR),
+        str(projects),
+    )
+    assert done.returncode == 0, done.stderr
+    text = pdf_text(projects.read_bytes())
+    picture(projects.read_bytes(), "best-projects")
+    assert "果园社区 2026 年度十佳实事项目候选名单" in text and "汛期巡查" in text
