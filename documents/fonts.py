@@ -30,7 +30,6 @@ class FontFile:
     path: Path
     index: int  # the face in a font collection (.ttc)
     family: str
-    bold: tuple[Path, int] | None  # the same family's bold face, if installed
 
 
 def _rank(family: str) -> int:
@@ -55,9 +54,7 @@ def choose_font(listing: str) -> FontFile:
     if not regular:
         raise FontMissing()
     best = min(regular)
-    family = best[4]
-    bold_face = next(((Path(f[2]), f[3]) for f in faces if f[1] and f[4] == family), None)
-    return FontFile(Path(best[2]), best[3], family, bold_face)
+    return FontFile(Path(best[2]), best[3], best[4])
 
 
 @functools.cache

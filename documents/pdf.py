@@ -3,12 +3,13 @@ across pages with their headings repeated, a seal block, and a footer on every p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from fpdf import FPDF
-from fpdf.enums import Align, WrapMode, XPos, YPos
+from fpdf.enums import Align, TextMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from documents.fonts import cjk_font
@@ -47,9 +48,9 @@ class Sheet(FPDF):
     def __init__(self, footer: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         font = cjk_font()
+        # One face only: parsing and subsetting a CJK collection is most of a document's
+        # cost (decision 0019), so headings are drawn bold by stroking the regular face.
         self.add_font(FONT, "", str(font.path), collection_font_number=font.index)
-        bold = font.bold or (font.path, font.index)
-        self.add_font(FONT, "B", str(bold[0]), collection_font_number=bold[1])
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
         self.footer_text = footer
@@ -71,17 +72,27 @@ class Sheet(FPDF):
     def heading(
         self, text: str, size: float = 20, color: tuple[int, int, int] | None = None
     ) -> None:
-        self.set_font(FONT, "B", size)
+        self.set_font(FONT, size=size)
         if color:
             self.set_text_color(*color)
-        self.cell(0, size * 0.6, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.set_draw_color(*color)
+        with self.bold():
+            self.cell(0, size * 0.6, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0)
+        self.set_draw_color(0)
         self.ln(4)
 
     def subtitle(self, text: str) -> None:
-        self.set_font(FONT, "B", 12)
+        self.set_font(FONT, size=12)
         self.ln(2)
-        self.cell(0, LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        with self.bold():
+            self.cell(0, LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    @contextlib.contextmanager
+    def bold(self) -> Iterator[None]:
+        """Text filled and stroked: bold from the regular face."""
+        with self.local_context(text_mode=TextMode.FILL_STROKE, line_width=0.2):
+            yield
 
     def fields(self, pairs: Sequence[tuple[str, str]], columns: int = 2) -> None:
         """Labelled values, ``columns`` to a line."""
@@ -123,7 +134,7 @@ class Sheet(FPDF):
             text_align=Align.C,
             wrapmode=WrapMode.CHAR,
             line_height=size * 0.55,
-            headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+            headings_style=FontFace(fill_color=(235, 235, 235)),
             padding=0.8,
         ) as table:
             table.row(list(headings))

@@ -193,7 +193,6 @@ def test_the_preferred_simplified_chinese_face_is_chosen() -> None:
         2,
         "Noto Sans CJK SC",
     )
-    assert font.bold == (Path("/f/NotoSansCJK-Bold.ttc"), 2)
 
 
 def test_the_annual_letter_names_every_reported_member_with_grade_and_figures(
