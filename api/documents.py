@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -99,6 +99,14 @@ class DocumentFailed(GraphQLError):
         super().__init__(error.message, extensions={"code": error.code})
 
 
+async def _loaded(reading: Awaitable[T]) -> T:
+    """The data of a document, or the caller's mistake (a year out of range) as a coded error."""
+    try:
+        return await reading
+    except LedgerError as error:
+        raise DocumentFailed(error) from None
+
+
 async def _made(render: Callable[..., Document], *args: Any) -> DocumentFile:
     """Make a document in a worker thread (it is CPU work)."""
     try:
@@ -138,7 +146,7 @@ class DocumentsQuery:
         ctx.keep_answer = False
         await _member(ctx, member_id, "该成员的证据材料")
         full_name = ctx.role is not Role.AUDITOR
-        paper = await load_dossier(ctx.pool, member_id, year, full_name=full_name)
+        paper = await _loaded(load_dossier(ctx.pool, member_id, year, full_name=full_name))
         assert paper is not None  # the member exists: checked above
         return await _made(dossier_pdf if format is DocumentFormat.PDF else dossier_xlsx, paper)
 
@@ -157,8 +165,10 @@ class DocumentsQuery:
         ctx = info.context
         ctx.keep_answer = False
         ctx.require(_may_read_letters(ctx, community_id, unit_id), "这些年度评价函")
-        letters = await load_letters(
-            ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
+        letters = await _loaded(
+            load_letters(
+                ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
+            )
         )
         return await _made(letters_pdf, letters)
 
@@ -174,8 +184,10 @@ class DocumentsQuery:
         ctx = info.context
         ctx.keep_answer = False
         ctx.require(_may_read_letters(ctx, community_id, unit_id), "这些喜报")
-        letters = await load_letters(
-            ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
+        letters = await _loaded(
+            load_letters(
+                ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
+            )
         )
         return await _made(praise_pdf, letters)
 
@@ -249,7 +261,9 @@ class DocumentsQuery:
         ctx = info.context
         ctx.keep_answer = False
         ctx.require(ctx.reads_community(community_id), "该社区的服务项目")
-        listing = await projects_listing(ctx.pool, community_id, year, measure=measure, first=first)
+        listing = await _loaded(
+            projects_listing(ctx.pool, community_id, year, measure=measure, first=first)
+        )
         return await _made(_listing, listing, format)
 
     @strawberry.field(description="未达到年度服务下限的党员名单,用于约谈提醒(PDF 或 XLSX)")
@@ -269,8 +283,8 @@ class DocumentsQuery:
             or (unit_id is not None and ctx.scoped(Role.UNIT, unit_id)),
             "这些成员",
         )
-        listing = await below_floor_listing(
-            ctx.pool, year, community_id=community_id, unit_id=unit_id
+        listing = await _loaded(
+            below_floor_listing(ctx.pool, year, community_id=community_id, unit_id=unit_id)
         )
         return await _made(_listing, listing, format)
 

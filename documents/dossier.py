@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from documents import PDF, XLSX, Document
 from documents.labels import grade, kind, rating
 from documents.pdf import Sheet, day, figure
+from ledger.domain import values
 from projections import queries
 from projections.queries.dossiers import Standing
 from projections.queries.members import member_totals, member_years
@@ -63,7 +64,7 @@ async def load_dossier(
 ) -> DossierPaper | None:
     """The dossier of ``member_id`` for ``year`` (None for an unknown member); the full
     name only when ``full_name``, else the masked one."""
-    found = await queries.dossier(conn, member_id, year)
+    found = await queries.dossier(conn, member_id, values.year(year))
     if found is None:
         return None
     totals = await member_totals(conn, member_id)

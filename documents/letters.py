@@ -17,6 +17,7 @@ import asyncpg
 from documents import PDF, Document
 from documents.labels import grade
 from documents.pdf import Sheet, chinese_date, day, figure
+from ledger.domain import values
 from ledger.domain.values import CST, Grade
 from projections.queries.documents import letter_members, street_of, street_pairs
 from projections.queries.members import member_years
@@ -80,6 +81,7 @@ async def load_letters(
 ) -> list[Letter]:
     """The letters of a street (None: every street), narrowed to one community and/or one
     unit: one per community × unit with a reported member."""
+    year = values.year(year)
     if (
         street_id is not None
         and community_id is not None

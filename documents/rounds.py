@@ -12,6 +12,7 @@ import asyncpg
 
 from documents.labels import kind
 from documents.lists import Listing
+from ledger.domain import values
 from ledger.domain.values import MemberKind, UnitKind
 from projections.queries import MAX_PAGE, Metric, unit_ranking
 from projections.queries.documents import ProjectMeasure, best_projects, names, place_name
@@ -116,6 +117,7 @@ async def projects_listing(
     """十佳实事项目: the community's service projects (tasks) of the year ranked by the
     community's chosen ``measure``, each with the events of its ratings."""
     first = min(max(first, 1), MAX_LIST)
+    year = values.year(year)
     rows = await best_projects(conn, community_id, year, measure, first)
     community = await place_name(conn, community_id) or str(community_id)
     return Listing(
@@ -164,6 +166,7 @@ async def below_floor_listing(
 ) -> Listing:
     """The reported party members short of the annual floor in ``year`` (of a community
     or a unit, or all), for 约谈提醒, with their hours and the shortfall."""
+    year = values.year(year)
     members = []
     after = None
     while page := await members_page(

@@ -274,3 +274,15 @@ def test_a_certificate_fails_on_the_page_once_its_events_are_altered_in_the_data
             )
     assert "核验未通过" in status
     assert "重新计算" in page and "105.6 分" in page
+
+
+def test_a_year_out_of_range_is_refused_in_chinese(server: Server, town: dict[str, Any]) -> None:
+    answer = server.gql(
+        town["tokens"]["finance"],
+        """query($m: UUID!) { dossierDocument(memberId: $m, year: 99999999) { size } }""",
+        m=town["zhang"],
+    )
+    error = answer["errors"][0]
+    assert error["extensions"]["code"] == "OUT_OF_RANGE" and "年度" in error["message"]
+    letters = server.gql(server.admin, "{ annualLettersDocument(year: 1800) { size } }")
+    assert letters["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
