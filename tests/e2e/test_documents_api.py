@@ -165,10 +165,26 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
     )
     assert "十佳实事项目" in text and "汛期巡查" in text
     assert refused(server.gql(tokens["other"], projects, c=town["home"]))
-    ranking = """{ unitRankingDocument(period: "2026", first: 5) { contentBase64 } }"""
-    text = pdf_text(content(server.gql(tokens["home"], ranking), "unitRankingDocument"))
+    ranking = """query($f: DocumentFormat!) {
+      unitRankingDocument(period: "2026", first: 5, format: $f) { contentBase64 } }"""
+    text = pdf_text(content(server.gql(tokens["home"], ranking, f="PDF"), "unitRankingDocument"))
     assert "区财政局" in text and "区水务局" in text
-    assert refused(server.gql(tokens["zhang"], ranking))
+    sheet = workbook(
+        content(server.gql(tokens["home"], ranking, f="XLSX"), "unitRankingDocument")
+    ).active
+    listed = [
+        (r[1], r[0], Decimal(str(r[11])))
+        for r in sheet.iter_rows(values_only=True)
+        if isinstance(r[0], int)
+    ]
+    answer = server.gql(
+        tokens["home"],
+        """{ unitRanking(period: "2026", first: 5) {
+      name rank composite } }""",
+    )["data"]["unitRanking"]
+    assert listed == [(u["name"], u["rank"], Decimal(u["composite"])) for u in answer]
+    assert len(listed) == 2
+    assert refused(server.gql(tokens["zhang"], ranking, f="PDF"))
 
 
 @pytest.fixture(scope="module")
