@@ -382,9 +382,12 @@ def decoded_qr(content: bytes) -> str:
     return out.strip()
 
 
-def ledger_command(street: Street, *args: str) -> subprocess.CompletedProcess[str]:
+def ledger_command(
+    street: Street, *args: str, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        "PATH": os.environ["PATH"] if path is None else path,
         "DATABASE_URL": street.services.url,
         "LEDGER_ID_HASH_KEY": b"test-id-hash-key".hex(),
         "LEDGER_PUBLIC_URL": "https://ledger.example.cn/",
@@ -489,3 +492,22 @@ def test_the_command_writes_a_dossier_workbook_and_the_round_lists(
     text = pdf_text(projects.read_bytes())
     picture(projects.read_bytes(), "best-projects")
     assert "果园社区 2026 年度十佳实事项目候选名单" in text and "汛期巡查" in text
+
+
+def test_on_a_machine_without_a_chinese_font_the_command_says_what_to_install(
+    street: Street, tmp_path: Path
+) -> None:
+    out = tmp_path / "dossier.pdf"
+    done = ledger_command(
+        street,
+        "dossier",
+        "--member",
+        str(street.member),
+        "--year",
+        str(YEAR),
+        str(out),
+        path=str(tmp_path),  # no fontconfig on the path: no font can be found
+    )
+    assert done.returncode == 2
+    assert "本机没有中文字体" in done.stderr and "apt-get install fonts-noto-cjk" in done.stderr
+    assert not out.exists()
