@@ -21,7 +21,7 @@ from api.errors import forbidden, problem
 from api.types import Problems
 from documents import Document
 from documents.certificate import certificate_pdf, verify_url
-from documents.dossier import dossier_pdf, dossier_xlsx, load_dossier
+from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from documents.lists import Listing, listing_pdf, listing_xlsx
 from documents.rounds import below_floor_listing, projects_listing, unit_ranking_listing
@@ -149,6 +149,38 @@ class DocumentsQuery:
         paper = await _loaded(load_dossier(ctx.pool, member_id, year, full_name=full_name))
         assert paper is not None  # the member exists: checked above
         return await _made(dossier_pdf if format is DocumentFormat.PDF else dossier_xlsx, paper)
+
+    @strawberry.field(
+        description="一个单位或一个社区已报到党员的评先评优证据材料,合为一份 PDF(每人另起一页):"
+        "单位取本单位的,社区取本社区居民的,管理员与审计人员任取"
+    )
+    async def dossiers_document(
+        self,
+        info: Info,
+        year: int,
+        unit_id: UUID | None = None,
+        community_id: UUID | None = None,
+    ) -> DocumentFile:
+        ctx = info.context
+        ctx.keep_answer = False
+        if unit_id is None and community_id is None:
+            raise BadArgument("请指定单位(unitId)或社区(communityId)")
+        ctx.require(
+            ctx.reads_everything()
+            or ctx.scoped(Role.UNIT, unit_id)
+            or ctx.scoped(Role.COMMUNITY, community_id),
+            "这些成员的证据材料",
+        )
+        papers = await _loaded(
+            load_dossiers(
+                ctx.pool,
+                year,
+                unit_id=unit_id,
+                community_id=community_id,
+                full_name=ctx.role is not Role.AUDITOR,
+            )
+        )
+        return await _made(dossiers_pdf, papers, f"评先评优证据材料-{year}")
 
     @strawberry.field(
         description="年度评价函(PDF,每个社区×单位一函):社区出具本社区的,单位取致本单位的,"

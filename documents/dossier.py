@@ -17,9 +17,11 @@ from documents import PDF, XLSX, Document
 from documents.labels import grade, kind, rating
 from documents.pdf import Sheet, day, figure
 from ledger.domain import values
+from ledger.domain.values import MemberKind
 from projections import queries
 from projections.queries.dossiers import Standing
-from projections.queries.members import member_totals, member_years
+from projections.queries.members import member_totals, member_years, members_page
+from projections.queries.paging import MAX_PAGE
 
 SERVICE_HEADINGS = (
     "日期",
@@ -78,6 +80,36 @@ async def load_dossier(
     )
 
 
+async def load_dossiers(
+    conn: asyncpg.Connection,
+    year: int,
+    *,
+    unit_id: UUID | None = None,
+    community_id: UUID | None = None,
+    full_name: bool,
+) -> list[DossierPaper]:
+    """The dossiers of the reported party members of a unit or of a community (both:
+    of the unit's members living in the community), in member id order."""
+    year = values.year(year)
+    papers = []
+    after = None
+    while page := await members_page(
+        conn,
+        community_id=community_id,
+        unit_id=unit_id,
+        kind=MemberKind.PARTY_MEMBER,
+        first=MAX_PAGE,
+        after=after,
+    ):
+        for member in page:
+            if member["reported_on"] is not None:
+                paper = await load_dossier(conn, member["member_id"], year, full_name=full_name)
+                if paper is not None:
+                    papers.append(paper)
+        after = page[-1]["member_id"]
+    return papers
+
+
 def _standing(standing: Standing | None) -> str:
     if standing is None:
         return "—"
@@ -132,10 +164,31 @@ def summary(paper: DossierPaper) -> list[tuple[str, str]]:
     ]
 
 
-def dossier_pdf(paper: DossierPaper) -> Document:
+def _footer(paper: DossierPaper) -> str:
     d = paper.dossier
-    sheet = Sheet(f"评先评优证据材料 · {paper.name} · {d.year} 年 · 成员编号 {d.member_id}")
-    sheet.new_page()
+    return f"评先评优证据材料 · {paper.name} · {d.year} 年 · 成员编号 {d.member_id}"
+
+
+def dossier_pdf(paper: DossierPaper) -> Document:
+    sheet = Sheet(_footer(paper))
+    _dossier_pages(sheet, paper)
+    return Document(f"{paper.filename}.pdf", PDF, sheet.pdf_bytes())
+
+
+def dossiers_pdf(papers: list[DossierPaper], filename: str) -> Document:
+    """Many dossiers in one PDF (a unit's or a community's round), each on its own pages."""
+    sheet = Sheet("评先评优证据材料")
+    for paper in papers:
+        _dossier_pages(sheet, paper)
+    if not papers:
+        sheet.new_page()
+        sheet.paragraph("没有符合条件的成员。")
+    return Document(f"{filename}.pdf", PDF, sheet.pdf_bytes())
+
+
+def _dossier_pages(sheet: Sheet, paper: DossierPaper) -> None:
+    d = paper.dossier
+    sheet.new_page(_footer(paper))
     sheet.heading("评先评优证据材料")
     sheet.paragraph(f"生成时间:{day(paper.made_at)}(北京时间)", size=9)
     sheet.ln(2)
@@ -170,7 +223,6 @@ def dossier_pdf(paper: DossierPaper) -> Document:
         sheet.paragraph("本年度尚未评价。", size=10)
     sheet.ln(3)
     sheet.note(PROOF_NOTE)
-    return Document(f"{paper.filename}.pdf", PDF, sheet.pdf_bytes())
 
 
 def dossier_xlsx(paper: DossierPaper) -> Document:

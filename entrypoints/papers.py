@@ -17,7 +17,7 @@ import asyncpg
 
 from documents import Document
 from documents.certificate import certificate_pdf, verify_url
-from documents.dossier import dossier_pdf, dossier_xlsx, load_dossier
+from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from documents.lists import Listing, listing_pdf, listing_xlsx
 from documents.rounds import below_floor_listing, projects_listing, unit_ranking_listing
@@ -70,6 +70,19 @@ def _with_services(
 
 
 def _dossier(services: Services, args: argparse.Namespace) -> int:
+    if (args.member is None) == (args.unit is None and args.community is None):
+        print("请指定 --member,或 --unit / --community(批量)之一", file=sys.stderr)
+        return 2
+    if args.member is None:
+        papers = _read(
+            services,
+            lambda c: load_dossiers(
+                c, args.year, unit_id=args.unit, community_id=args.community, full_name=True
+            ),
+        )
+        _write(dossiers_pdf(papers, f"评先评优证据材料-{args.year}"), args.output)
+        print(f"证据材料 {len(papers)} 份")
+        return 0
     paper = _read(services, lambda c: load_dossier(c, args.member, args.year, full_name=True))
     if paper is None:
         print(f"找不到成员 {args.member}", file=sys.stderr)
@@ -184,10 +197,14 @@ def add(commands: Any) -> None:
     group = commands.add_parser("documents", help="文档:证据材料、评价函、喜报、证明、名单(A4)")
     sub = group.add_subparsers(dest="documents_command", required=True)
 
-    dossier = sub.add_parser("dossier", help="一名成员一年的评先评优证据材料")
-    dossier.add_argument("--member", type=UUID, required=True)
+    dossier = sub.add_parser(
+        "dossier", help="一名成员(或一个单位、社区的已报到党员)一年的评先评优证据材料"
+    )
+    dossier.add_argument("--member", type=UUID)
+    dossier.add_argument("--unit", type=UUID, help="该单位已报到的党员,合为一份 PDF")
+    dossier.add_argument("--community", type=UUID, help="该社区已报到的党员,合为一份 PDF")
     dossier.add_argument("--year", type=int, required=True)
-    dossier.add_argument("output", help="输出文件:.pdf 或 .xlsx")
+    dossier.add_argument("output", help="输出文件:.pdf 或 .xlsx(单人)")
     dossier.set_defaults(run=_with_services(_dossier))
 
     letters = sub.add_parser("letters", help="年度评价函(每个社区×单位一函)与喜报,可按街道批量")

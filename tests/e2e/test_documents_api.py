@@ -302,3 +302,23 @@ def test_a_year_out_of_range_is_refused_in_chinese(server: Server, town: dict[st
     assert error["extensions"]["code"] == "OUT_OF_RANGE" and "年度" in error["message"]
     letters = server.gql(server.admin, "{ annualLettersDocument(year: 1800) { size } }")
     assert letters["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+
+
+def test_a_units_dossiers_come_in_one_file_for_that_unit_only(
+    server: Server, town: dict[str, Any]
+) -> None:
+    query = """query($u: UUID, $c: UUID) {
+      dossiersDocument(year: 2026, unitId: $u, communityId: $c) { contentBase64 } }"""
+    tokens = town["tokens"]
+    text = pdf_text(
+        content(server.gql(tokens["finance"], query, u=town["finance"]), "dossiersDocument")
+    )
+    assert "张三丰" in text and "李四" not in text
+    text = pdf_text(
+        content(server.gql(tokens["other"], query, c=town["other"]), "dossiersDocument")
+    )
+    assert "李四" in text and "张三丰" not in text
+    assert refused(server.gql(tokens["water"], query, u=town["finance"]))
+    assert refused(server.gql(tokens["zhang"], query, u=town["finance"]))
+    neither = server.gql(server.admin, query)
+    assert neither["errors"][0]["extensions"]["code"] == "INVALID_INPUT"

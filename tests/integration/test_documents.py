@@ -511,3 +511,16 @@ def test_on_a_machine_without_a_chinese_font_the_command_says_what_to_install(
     assert done.returncode == 2
     assert "本机没有中文字体" in done.stderr and "apt-get install fonts-noto-cjk" in done.stderr
     assert not out.exists()
+
+
+def test_the_command_makes_a_units_dossiers_in_one_file(street: Street, tmp_path: Path) -> None:
+    out = tmp_path / "unit.pdf"
+    done = ledger_command(
+        street, "dossier", "--unit", str(street.unit), "--year", str(YEAR), str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "证据材料 2 份" in done.stdout
+    text = pdf_text(out.read_bytes())
+    assert text.count("评先评优证据材料\n") >= 2 and "张三丰" in text and "李四" in text
+    neither = ledger_command(street, "dossier", "--year", str(YEAR), str(out))
+    assert neither.returncode == 2 and "--member" in neither.stderr
