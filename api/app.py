@@ -39,6 +39,7 @@ from api.verify import verify_page
 from ledger.application import Ledger
 from ledger.database import as_uri
 from ledger.domain.limits import IDENTIFIER_PATTERN
+from ledger.settings import DEFAULT_PUBLIC_URL
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
 
@@ -220,7 +221,7 @@ def create_app(
     *,
     production: bool = False,
     follow: bool = True,
-    public_url: str = "http://127.0.0.1:8000",
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Starlette:
     """The whole server over a ledger and its read side (``entrypoints.bootstrap``
     makes them). ``follow`` runs the read models' runner in a thread; ``public_url`` is

@@ -19,6 +19,7 @@ from api.observability import Metrics
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
+from ledger.settings import DEFAULT_PUBLIC_URL
 from projections.runner import ReadSide
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class RequestContext:
     device: str | None = None
     database_url: str = ""
     signing_key: bytes = b""
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
     """Where the public pages are reached (a certificate's QR code points there)."""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)

@@ -26,13 +26,12 @@ from ledger.database import as_uri
 from ledger.domain.certificate import CertificateStatus
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Context
-from ledger.settings import Settings
+from ledger.settings import DEFAULT_PUBLIC_URL, Settings
 from projections.queries import METRICS, Metric
 from projections.queries.documents import ProjectMeasure, certifiable_positions
 from projections.queries.members import member_totals
 
 T = TypeVar("T")
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def _read(services: Services, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import platformdirs
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+"""Where the public pages are reached when nothing says otherwise (``ledger serve``'s default)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -57,8 +60,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
-        public_url=(env.get("LEDGER_PUBLIC_URL") or "").rstrip("/") or None,
+        public_url=_public_url(env.get("LEDGER_PUBLIC_URL")),
     )
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise ValueError(f"LEDGER_PUBLIC_URL 须为 http:// 或 https:// 开头的地址:{value!r}")
+    return value.rstrip("/")
 
 
 def _stored_key(path: Path) -> bytes:
