@@ -35,6 +35,10 @@ PROOF_NOTE = (
     "本页依据账本中该证明所列的服务评价事件重新计算证明上的数字并与之比对。"
     "透明日志的默克尔包含证明与签名检查点尚未接入,本页暂不显示。"
 )
+WELCOME = (
+    "输入志愿服务证明上的编号,或用手机扫描证明上的二维码,"
+    "即可核验该证明是否真实、与账本记录是否一致。"
+)
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -129,6 +133,8 @@ def page_body(check: CertificateCheck) -> str:
 
 async def verify_page(request: Request) -> Response:
     number = request.path_params.get("number") or request.query_params.get("number", "")
+    if not number.strip():  # the form alone
+        return HTMLResponse(PAGE.format(body=f'<p class="note">{WELCOME}</p>'), headers=HEADERS)
     if "number" not in request.path_params:
         try:
             return RedirectResponse(f"/verify/{check_number(number)}", status_code=303)

@@ -255,7 +255,9 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
         assert "核验未通过" in driver.find_element(By.ID, "status").text
         screenshot(driver, "verify-altered-digest")
         # the form takes a number typed in
-        driver.get(f"{server.base}/verify/{forged}")
+        driver.get(f"{server.base}/verify")
+        assert "输入志愿服务证明上的编号" in driver.find_element(By.TAG_NAME, "main").text
+        assert driver.find_elements(By.ID, "status") == []
         field = driver.find_element(By.NAME, "number")
         field.send_keys(certificate["number"].lower())
         field.submit()
