@@ -21,6 +21,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -64,7 +65,12 @@ async def main(members: int, days: int, certificates: int) -> None:
                     as_json([dict(pair), [dict(r) for r in rows]])
                 letters_json_seconds = time.perf_counter() - started
 
-                chosen = history.party_members[:certificates]
+                chosen: list[UUID] = []  # members with a service to certify
+                for member in history.party_members:
+                    if len(chosen) < certificates and await certifiable_positions(
+                        conn, member, START, END
+                    ):
+                        chosen.append(member)
                 started = time.perf_counter()
                 for member in chosen:
                     positions = await certifiable_positions(conn, member, START, END)

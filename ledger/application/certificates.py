@@ -66,6 +66,8 @@ class CertificateCommands(LedgerBase):
         start, end = check_period(start, end)
         positions = check_positions(positions)
         member = self.get_member(member_id)
+        if not positions:
+            raise InvalidInput(reason="证明期间内没有已评价的服务,无需出具证明")
         community = self.get_community(member.community_id)
         figures, problems = self._summarise(member_id, start, end, positions)
         if problems:

@@ -321,6 +321,11 @@ def test_the_ledger_refuses_to_certify_another_members_service(street: Street) -
         )
 
 
+def test_a_period_without_service_gets_no_certificate(street: Street) -> None:
+    with pytest.raises(InvalidInput, match="没有已评价的服务"):
+        issue(street, date(YEAR, 7, 1), date(YEAR, 7, 31))
+
+
 def test_an_unknown_or_malformed_number_is_not_genuine(street: Street) -> None:
     ledger = street.services.ledger
     issued = issue(street, date(YEAR, 1, 1), date(YEAR, 12, 31))
