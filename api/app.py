@@ -36,9 +36,11 @@ from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
 from api.replicas import MAX_LAG_SECONDS, PROBE_TIMEOUT_SECONDS, Replica, Replicas
 from api.schema import build_schema
+from api.verify import verify_page
 from ledger.application import Ledger
 from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
+from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
@@ -188,6 +190,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
             signing_key=state.signing_key,
+            public_url=state.public_url,
             metrics=state.metrics,
         )
         request.scope.setdefault("state", {})["context"] = context
@@ -271,10 +274,13 @@ def create_app(
     follow: bool = True,
     read_replicas: Sequence[str] = (),
     replica_max_lag: float = MAX_LAG_SECONDS,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Starlette:
     """The whole server over a ledger and its read side (``entrypoints.bootstrap``
     makes them). ``follow`` runs the read models' runner in a thread;
-    ``read_replicas`` are standbys of ``url`` that answer queries (``api.replicas``)."""
+    ``read_replicas`` are standbys of ``url`` that answer queries (``api.replicas``);
+    ``public_url`` is where the public pages are reached (certificates' QR codes point
+    there)."""
     metrics = Metrics()
     graphql = LedgerGraphQL(
         build_schema(production=production),
@@ -301,6 +307,7 @@ def create_app(
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
         app.state.database_url, app.state.signing_key = url, signing_key
         app.state.reads = reads
+        app.state.public_url = public_url
         try:
             yield
         finally:
@@ -324,6 +331,8 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/kiosk", kiosk_page),
             Route("/me", member_page),
+            Route("/verify", verify_page),
+            Route("/verify/{number}", verify_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/graphql", graphql),

@@ -20,6 +20,7 @@ from api.replicas import Replica, Replicas
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
+from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
 from projections.runner import ReadSide
 
@@ -63,6 +64,8 @@ class RequestContext:
     device: str | None = None
     database_url: str = ""
     signing_key: bytes = b""
+    public_url: str = DEFAULT_PUBLIC_URL
+    """Where the public pages are reached (a certificate's QR code points there)."""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     reads: Replicas | None = None

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
+from api.documents import DocumentsMutation, DocumentsQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.scalars import SCALAR_OVERRIDES
@@ -32,6 +33,7 @@ Query = merge_types(
         StoreQuery,
         AuditQuery,
         SignalsQuery,
+        DocumentsQuery,
     ),
 )
 Mutation = merge_types(
@@ -43,6 +45,7 @@ Mutation = merge_types(
         ServicesMutation,
         StoreMutation,
         AuditMutation,
+        DocumentsMutation,
     ),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))

@@ -14,13 +14,25 @@ from entrypoints import (
     demo,
     expiry,
     importing,
+    papers,
     readside,
     server,
     tokens,
 )
 from ledger.settings import load_settings
 
-GROUPS = (database, server, readside, expiry, importing, demo, tokens, cards, auditing)
+GROUPS = (
+    database,
+    server,
+    readside,
+    expiry,
+    importing,
+    demo,
+    tokens,
+    cards,
+    papers,
+    auditing,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

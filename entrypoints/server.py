@@ -36,6 +36,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             follow=not args.no_follow,
             read_replicas=settings.read_replicas,
             replica_max_lag=settings.replica_max_lag,
+            public_url=settings.public_url or f"http://{args.host}:{args.port}",
         )
         expiring, stop_expiring = start_daily(services.ledger)
         try:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import platformdirs
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+"""Where the public pages are reached when nothing says otherwise (``ledger serve``'s default)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +30,9 @@ class Settings:
     """Streaming standbys of ``database_url`` that answer GraphQL reads."""
     replica_max_lag: float = 5.0
     """Seconds behind the primary past which a standby is taken out of rotation."""
+    public_url: str | None = None
+    """Where the public pages are reached (``LEDGER_PUBLIC_URL``): a certificate's QR code
+    points to ``<public_url>/verify/<number>``. Unset: the address ``ledger serve`` listens on."""
 
     @property
     def embedded(self) -> bool:
@@ -39,8 +45,8 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``,
-    ``LEDGER_SIGNING_KEY``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs) and
-    ``LEDGER_REPLICA_MAX_LAG_SECONDS``.
+    ``LEDGER_SIGNING_KEY``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs),
+    ``LEDGER_REPLICA_MAX_LAG_SECONDS`` and ``LEDGER_PUBLIC_URL``.
 
     The key that hashes national ID numbers must stay the same for the life of
     a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
@@ -69,7 +75,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         signing_key=signing,
         read_replicas=replicas,
         replica_max_lag=max_lag,
+        public_url=_public_url(env.get("LEDGER_PUBLIC_URL")),
     )
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise ValueError(f"LEDGER_PUBLIC_URL 须为 http:// 或 https:// 开头的地址:{value!r}")
+    return value.rstrip("/")
 
 
 def _stored_key(path: Path) -> bytes:

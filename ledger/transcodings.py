@@ -9,6 +9,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
+from ledger.domain.certificate import Figures, Statement
 from ledger.domain.policy import Award
 from ledger.domain.store import RedemptionLine
 from ledger.domain.values import (
@@ -76,7 +77,15 @@ ENUMS: tuple[type[Enum], ...] = (
     Grade,
     CauseKind,
 )
-DATACLASSES: tuple[type[Any], ...] = (Context, Cause, Lot, Award, RedemptionLine)
+DATACLASSES: tuple[type[Any], ...] = (
+    Context,
+    Cause,
+    Lot,
+    Award,
+    RedemptionLine,
+    Figures,
+    Statement,
+)
 
 
 def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:

@@ -43,6 +43,7 @@ from projections import quarantine
 from projections.base import ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
 from projections.chain import HashChain
+from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
@@ -58,6 +59,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     UnitRankings,
     CommunityBoards,
     Dossiers,
+    Documents,
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"
@@ -278,7 +280,7 @@ class ReadSide:
         models = list(self.live.values()) if models is None else list(models)
         if not models:
             return 0
-        positions = {m.name: self.position(m) for m in models}
+        positions = {m.name: self._start_of(m) for m in models}
         topics: set[str] = set()
         for m in models:
             if not m.raw:
@@ -332,6 +334,16 @@ class ReadSide:
             start = min(positions.values())
             if progress is not None:
                 progress(last, max(head, last))
+
+    def _start_of(self, model: ReadModel) -> int:
+        """Where ``model`` is, as catching up starts; its generation dropped by a rebuild
+        elsewhere is a switch to follow, not a failure."""
+        try:
+            return self.position(model)
+        except ProgrammingError as error:
+            if self._superseded(model):
+                raise GenerationSwitched(model.name) from error
+            raise
 
     def _superseded(self, model: ReadModel) -> bool:
         """Whether another process switched ``model``'s read model to a newer generation

@@ -7,15 +7,16 @@ is run again from the start, a bounded number of times.
 """
 
 from ledger.application.base import Receipt, RedemptionReceipt
+from ledger.application.certificates import CertificateCommands, IssuedCertificate
 from ledger.application.people import PeopleCommands
 from ledger.application.store import StoreCommands
 from ledger.application.work import WorkCommands
 
 
-class Ledger(PeopleCommands, WorkCommands, StoreCommands):
+class Ledger(PeopleCommands, WorkCommands, StoreCommands, CertificateCommands):
     """志愿服务积分账本: the write side."""
 
     name = "Ledger"
 
 
-__all__ = ["Ledger", "Receipt", "RedemptionReceipt"]
+__all__ = ["IssuedCertificate", "Ledger", "Receipt", "RedemptionReceipt"]

@@ -123,3 +123,13 @@ POLICY_NUMBER_CHARS = 32
 """Characters of a number given as a string."""
 MAX_CATEGORIES = 300
 """Service categories in one version of the rule book."""
+
+# --- service certificates (志愿服务证明) -------------------------------------------
+
+CERTIFICATE_MAX_DAYS = 5 * 366
+"""The longest period one certificate covers."""
+CERTIFICATE_MAX_SERVICES = 5000
+"""The most services one certificate summarises (its events are listed in it)."""
+CERTIFICATE_RANDOM_LENGTH = 12
+"""Random characters of a certificate number, from the member code's alphabet (60 bits):
+a number cannot be guessed, so the public verification page cannot be walked."""

@@ -22,7 +22,7 @@ from ledger.domain.member import Member
 from ledger.domain.values import Context, MemberKind, Role
 from projections.base import ReadModel
 from projections.members import MEMBER_TOTALS, MemberTotals
-from projections.runner import ReadSide
+from projections.runner import GenerationSwitched, ReadSide
 
 ADMIN = Context(actor_id="test", role=Role.ADMIN)
 
@@ -293,6 +293,28 @@ def test_a_runner_writing_to_a_generation_another_process_replaces_follows_the_n
     finally:
         stop.set()
         runner.join(timeout=30)
+        other.close()
+
+
+def test_a_generation_dropped_between_batches_is_followed_not_reported_as_a_failure(
+    ledger: tuple[str, Ledger],
+) -> None:
+    url, app = ledger
+    home = community(app)
+    app.register_member(MemberKind.RESIDENT, "王五", home, ADMIN)
+    other = Ledger(eventsourcing_env(url), id_hash_key=b"faults")
+    try:
+        follower, builder = ReadSide(app), ReadSide(other)
+        follower.open()
+        follower.catch_up()
+        builder.rebuild("member_totals")  # switched and the old generation dropped
+        app.register_member(MemberKind.RESIDENT, "赵六", home, ADMIN)
+        with pytest.raises(GenerationSwitched):
+            follower.catch_up()
+        follower.open()
+        follower.catch_up()
+        assert names(url) == {"王五", "赵六"}
+    finally:
         other.close()
 
 

@@ -30,3 +30,10 @@ def test_the_image_serves_the_ledger():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install" in dockerfile
     assert 'CMD ["ledger", "serve"' in dockerfile
+
+
+def test_the_image_holds_every_package_and_a_chinese_font():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("ledger", "projections", "audit", "documents", "api", "entrypoints"):
+        assert f"COPY {package} {package}" in dockerfile, package
+    assert "fonts-noto-cjk" in dockerfile

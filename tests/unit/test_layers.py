@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("ledger", "projections", "audit", "api", "entrypoints")
+PACKAGES = ("ledger", "projections", "audit", "documents", "api", "entrypoints")
 ALLOWED = {
     "ledger": {"ledger"},
     "projections": {"ledger", "projections"},
     "audit": {"ledger", "projections", "audit"},
-    "api": {"ledger", "projections", "audit", "api"},
-    "entrypoints": {"ledger", "projections", "audit", "api", "entrypoints"},
+    "documents": {"ledger", "projections", "documents"},
+    "api": {"ledger", "projections", "audit", "documents", "api"},
+    "entrypoints": {"ledger", "projections", "audit", "documents", "api", "entrypoints"},
 }
 EVENT_STORE_READERS = {"ledger", "projections", "audit"}
 

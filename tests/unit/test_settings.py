@@ -49,3 +49,15 @@ def test_another_database_on_the_same_server_is_a_uri_asyncpg_accepts():
     assert database_url("postgresql://postgres:@/ledger?host=/tmp/s", "t2") == (
         "postgresql://postgres@/t2?host=/tmp/s&port=5432"
     )
+
+
+def test_the_public_url_is_an_http_address_without_a_trailing_slash(tmp_path: Path):
+    import pytest
+
+    base = {"LEDGER_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).public_url is None
+    given = load_settings({**base, "LEDGER_PUBLIC_URL": "https://ledger.example.cn/"})
+    assert given.public_url == "https://ledger.example.cn"
+    for bad in ("ledger.example.cn", "javascript:alert(1)", "https://a b"):
+        with pytest.raises(ValueError, match="LEDGER_PUBLIC_URL"):
+            load_settings({**base, "LEDGER_PUBLIC_URL": bad})

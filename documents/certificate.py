@@ -1,0 +1,88 @@
+"""志愿服务证明 on A4: what the certificate states (as recorded in its ``Certificate.Issued``
+event), the number, seal fields, and a QR code of the public verification page's address
+with the certificate's content digest."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+import segno
+from fpdf.enums import Align, XPos, YPos
+
+from documents import PDF, Document
+from documents.labels import CLASS_NAMES
+from documents.pdf import FONT, MARGIN, Sheet, chinese_date, figure
+from ledger.domain.certificate import CertificateCheck, Statement
+from ledger.domain.values import CST, CategoryClass
+
+QR_SIZE = 38.0  # mm
+
+
+def verify_url(public_url: str, statement: Statement) -> str:
+    """The QR code's content: the verification page of the number, with the digest the
+    certificate commits to (the page refuses a digest other than the recorded one)."""
+    return f"{public_url.rstrip('/')}/verify/{quote(statement.number)}?d={statement.digest()}"
+
+
+def by_class(statement: Statement) -> list[tuple[str, str]]:
+    f = statement.figures
+    hours = {
+        CategoryClass.ROUTINE: f.routine_hours,
+        CategoryClass.SKILLED: f.skilled_hours,
+        CategoryClass.HARD: f.hard_hours,
+    }
+    return [(CLASS_NAMES[k], f"{figure(v)} 小时") for k, v in hours.items()]
+
+
+def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Document:
+    """The certificate of a checked, genuine ``check``; ``name`` is the holder's name as
+    printed (the certificate is the holder's own paper)."""
+    statement = check.statement
+    assert statement is not None and check.issued_at is not None
+    f = statement.figures
+    sheet = Sheet(f"志愿服务证明 · 编号 {statement.number}")
+    sheet.new_page()
+    sheet.ln(6)
+    sheet.heading("志愿服务证明", size=28)
+    sheet.set_font(FONT, size=11)
+    sheet.cell(
+        0, 8, f"证明编号:{statement.number}", align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
+    sheet.ln(6)
+    parts = ",".join(f"{label} {value}" for label, value in by_class(statement))
+    sheet.paragraph(
+        f"兹证明 {name} 同志于 {chinese_date(statement.start)} 至 {chinese_date(statement.end)}"
+        f"期间,在{statement.community}参加志愿服务 {f.services} 次,累计服务时长 "
+        f"{figure(f.hours)} 小时,获得服务积分 {figure(f.points)} 分。其中{parts}。",
+        size=14,
+        indent=True,
+    )
+    sheet.ln(2)
+    sheet.paragraph(
+        "以上服务均经社区“一事一评”确认,时长与积分按账本记录的规则计算。", size=14, indent=True
+    )
+    sheet.paragraph("特此证明。", size=14, indent=True)
+    issued_on = check.issued_at.astimezone(CST).date()
+    sheet.seal(f"{statement.community}党组织", issued_on)
+    top = sheet.get_y() + 4
+    url = verify_url(public_url, statement)
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=8, border=2)
+    sheet.image(png, x=MARGIN, y=top, w=QR_SIZE, h=QR_SIZE)
+    sheet.set_xy(MARGIN + QR_SIZE + 5, top + 2)
+    sheet.set_font(FONT, size=9)
+    lines = (
+        "扫描二维码,或在核验页输入证明编号,即可核验本证明:",
+        url,
+        f"内容摘要(SHA-256):{statement.digest()}",
+        f"账本事件编号:{check.issued_position}(出具);"
+        f"依据 {len(statement.positions)} 个服务评价事件",
+        "透明日志的默克尔包含证明尚未附带;核验页依账本事件重新计算所列数字。",
+    )
+    for line in lines:
+        sheet.set_x(MARGIN + QR_SIZE + 5)
+        sheet.multi_cell(
+            sheet.epw - QR_SIZE - 5, 4.6, line, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+    return Document(f"志愿服务证明-{statement.number}.pdf", PDF, sheet.pdf_bytes())

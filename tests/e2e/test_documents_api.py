@@ -1,0 +1,326 @@
+"""The documents over HTTP: each made by the server for the token's own scope, read back
+as documents; a certificate issued over GraphQL verifies on the public page in a real
+browser, and an altered one does not."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+from selenium.webdriver.common.by import By
+
+from ledger.application import Ledger
+from ledger.database import eventsourcing_env
+from ledger.domain.values import CST, Context, Grade, MemberKind, Role, UnitKind
+from tests.e2e.browser import chromium, requested_hosts, screenshot
+from tests.e2e.conftest import Server
+from tests.papers import pdf_text, workbook
+from tests.support import earn
+
+ADMIN = Context(actor_id="test", role=Role.ADMIN)
+YEAR = 2026
+DOSSIER = """query($m: UUID!, $f: DocumentFormat!) {
+  dossierDocument(memberId: $m, year: 2026, format: $f) { filename mediaType contentBase64 } }"""
+LETTERS = """query($c: UUID, $u: UUID) {
+  annualLettersDocument(year: 2026, communityId: $c, unitId: $u) { contentBase64 } }"""
+ISSUE = """mutation($m: UUID!) {
+  issueCertificate(memberId: $m, start: "2026-01-01", end: "2026-12-31") {
+    __typename ... on IssuedCertificate { number digest verifyUrl proof document { contentBase64 } }
+    ... on Problem { code message } } }"""
+
+
+@pytest.fixture(scope="module")
+def town(server: Server) -> dict[str, Any]:
+    ledger = Ledger(eventsourcing_env(server.database_url), id_hash_key=b"documents")
+    try:
+        street = ledger.register_street("果园新村街道", ADMIN).id
+        home = ledger.register_community(street, "果园社区", ADMIN).id
+        other = ledger.register_community(street, "桃园社区", ADMIN).id
+        finance = ledger.register_unit("区财政局", UnitKind.ORGAN, ADMIN, communities=[home]).id
+        water = ledger.register_unit("区水务局", UnitKind.ORGAN, ADMIN, communities=[other]).id
+        zhang = ledger.register_member(
+            MemberKind.PARTY_MEMBER, "张三丰", home, ADMIN, unit_id=finance
+        ).id
+        li = ledger.register_member(MemberKind.PARTY_MEMBER, "李四", other, ADMIN, unit_id=water).id
+        ledger.report_member(zhang, date(YEAR, 1, 5), ADMIN)
+        ledger.report_member(li, date(YEAR, 1, 6), ADMIN)
+        earn(ledger, home, zhang, datetime(YEAR, 4, 1, 9, tzinfo=CST), ADMIN)
+        earn(ledger, home, zhang, datetime(YEAR, 4, 2, 9, tzinfo=CST), ADMIN)
+        earn(ledger, other, li, datetime(YEAR, 4, 1, 9, tzinfo=CST), ADMIN, hours=2)
+        last = ledger.review_member(home, zhang, YEAR, Grade.OUTSTANDING, "带头参加汛期巡查", ADMIN)
+    finally:
+        ledger.close()
+    server.gql(
+        server.admin, "query($p: Int) { members(first: 1, waitFor: $p) { id } }", p=last.position
+    )
+    tokens = {
+        "home": server.token(Role.COMMUNITY, home),
+        "other": server.token(Role.COMMUNITY, other),
+        "finance": server.token(Role.UNIT, finance),
+        "water": server.token(Role.UNIT, water),
+        "zhang": server.token(Role.MEMBER, zhang),
+        "li": server.token(Role.MEMBER, li),
+        "kiosk": server.token(Role.KIOSK, home),
+        "auditor": server.token(Role.AUDITOR),
+    }
+    return {
+        "zhang": str(zhang),
+        "li": str(li),
+        "home": str(home),
+        "other": str(other),
+        "finance": str(finance),
+        "water": str(water),
+        "tokens": tokens,
+    }
+
+
+def content(answer: dict[str, Any], field: str) -> bytes:
+    assert "errors" not in answer, answer
+    return base64.b64decode(answer["data"][field]["contentBase64"])
+
+
+def refused(answer: dict[str, Any]) -> bool:
+    return answer.get("data") is None and answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_dossier_is_made_for_the_unit_the_community_and_the_member_and_no_one_else(
+    server: Server, town: dict[str, Any]
+) -> None:
+    tokens = town["tokens"]
+    for who in ("finance", "home", "zhang"):
+        answer = server.gql(tokens[who], DOSSIER, m=town["zhang"], f="PDF")
+        text = pdf_text(content(answer, "dossierDocument"))
+        assert "张三丰" in text and "19.2 分" in text, who
+    masked = pdf_text(
+        content(server.gql(tokens["auditor"], DOSSIER, m=town["zhang"], f="PDF"), "dossierDocument")
+    )
+    assert "张*丰" in masked and "张三丰" not in masked
+    for who in ("water", "other", "li", "kiosk"):
+        assert refused(server.gql(tokens[who], DOSSIER, m=town["zhang"], f="PDF")), who
+
+
+def test_the_dossier_workbook_has_the_figures_graphql_answers(
+    server: Server, town: dict[str, Any]
+) -> None:
+    answer = server.gql(town["tokens"]["finance"], DOSSIER, m=town["zhang"], f="XLSX")
+    assert answer["data"]["dossierDocument"]["mediaType"].endswith("spreadsheetml.sheet")
+    book = workbook(content(answer, "dossierDocument"))
+    json = server.gql(
+        town["tokens"]["finance"],
+        """query($m: UUID!) { member(id: $m) { dossier(year: 2026) {
+            points hours services { ratedPosition points } } } }""",
+        m=town["zhang"],
+    )["data"]["member"]["dossier"]
+    overview = {r[0]: r[1] for r in book["概况"].iter_rows(values_only=True)}
+    assert Decimal(str(overview["有效服务积分"])) == Decimal(json["points"]) == Decimal("19.2")
+    assert Decimal(str(overview["有效服务时长(小时)"])) == Decimal(json["hours"])
+    rows = list(book["服务纪实"].iter_rows(values_only=True))[1:]
+    assert sorted((r[10], Decimal(str(r[6]))) for r in rows) == sorted(
+        (s["ratedPosition"], Decimal(s["points"])) for s in json["services"]
+    )
+
+
+def test_annual_letters_are_made_for_the_community_that_writes_them_and_the_unit_they_go_to(
+    server: Server, town: dict[str, Any]
+) -> None:
+    tokens = town["tokens"]
+    mine = pdf_text(
+        content(server.gql(tokens["home"], LETTERS, c=town["home"]), "annualLettersDocument")
+    )
+    assert "区财政局党组织" in mine and "张三丰" in mine and "李四" not in mine
+    to_unit = pdf_text(
+        content(server.gql(tokens["finance"], LETTERS, u=town["finance"]), "annualLettersDocument")
+    )
+    assert "张三丰" in to_unit and "李四" not in to_unit
+    everything = pdf_text(content(server.gql(server.admin, LETTERS), "annualLettersDocument"))
+    assert everything.count("年度在职党员社区服务评价函") == 2
+    assert refused(server.gql(tokens["home"], LETTERS, c=town["other"]))
+    assert refused(server.gql(tokens["water"], LETTERS, u=town["finance"]))
+    assert refused(server.gql(tokens["zhang"], LETTERS, c=town["home"]))
+
+
+def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
+    server: Server, town: dict[str, Any]
+) -> None:
+    tokens = town["tokens"]
+    below = """query($u: UUID, $c: UUID, $f: DocumentFormat!) {
+      belowFloorDocument(year: 2026, unitId: $u, communityId: $c, format: $f) { contentBase64 } }"""
+    book = workbook(
+        content(
+            server.gql(tokens["finance"], below, u=town["finance"], f="XLSX"), "belowFloorDocument"
+        )
+    )
+    rows = [r for r in book.active.iter_rows(values_only=True) if r and r[0] == 1]
+    assert rows and rows[0][1] == "张三丰" and Decimal(str(rows[0][7])) == Decimal(12)
+    assert refused(server.gql(tokens["water"], below, u=town["finance"], f="PDF"))
+    projects = """query($c: UUID!) { bestProjectsDocument(communityId: $c, year: 2026,
+      measure: POINTS) { contentBase64 } }"""
+    text = pdf_text(
+        content(server.gql(tokens["home"], projects, c=town["home"]), "bestProjectsDocument")
+    )
+    assert "十佳实事项目" in text and "汛期巡查" in text
+    assert refused(server.gql(tokens["other"], projects, c=town["home"]))
+    ranking = """query($f: DocumentFormat!) {
+      unitRankingDocument(period: "2026", first: 5, format: $f) { contentBase64 } }"""
+    text = pdf_text(content(server.gql(tokens["home"], ranking, f="PDF"), "unitRankingDocument"))
+    assert "区财政局" in text and "区水务局" in text
+    sheet = workbook(
+        content(server.gql(tokens["home"], ranking, f="XLSX"), "unitRankingDocument")
+    ).active
+    listed = [
+        (r[1], r[0], Decimal(str(r[11])))
+        for r in sheet.iter_rows(values_only=True)
+        if isinstance(r[0], int)
+    ]
+    answer = server.gql(
+        tokens["home"],
+        """{ unitRanking(period: "2026", first: 5) {
+      name rank composite } }""",
+    )["data"]["unitRanking"]
+    assert listed == [(u["name"], u["rank"], Decimal(u["composite"])) for u in answer]
+    assert len(listed) == 2
+    assert refused(server.gql(tokens["zhang"], ranking, f="PDF"))
+
+
+@pytest.fixture(scope="module")
+def certificate(server: Server, town: dict[str, Any]) -> dict[str, Any]:
+    answer = server.gql(town["tokens"]["zhang"], ISSUE, m=town["zhang"])
+    issued: dict[str, Any] = answer["data"]["issueCertificate"]
+    assert issued["__typename"] == "IssuedCertificate", issued
+    return issued
+
+
+def test_a_member_issues_their_own_certificate_and_no_one_elses(
+    server: Server, town: dict[str, Any], certificate: dict[str, Any]
+) -> None:
+    text = pdf_text(base64.b64decode(certificate["document"]["contentBase64"]), layout=False)
+    assert certificate["number"] in text and "张三丰" in text and "19.2 分" in text
+    assert certificate["proof"] is None  # the transparency log's proof is not attached yet
+    assert urlparse(certificate["verifyUrl"]).path == f"/verify/{certificate['number']}"
+    for who in ("li", "finance", "other"):
+        answer = server.gql(town["tokens"][who], ISSUE, m=town["zhang"])
+        assert answer["data"]["issueCertificate"]["code"] == "FORBIDDEN", who
+    reprint = """query($n: String!) { certificateDocument(number: $n) { contentBase64 } }"""
+    assert refused(server.gql(town["tokens"]["li"], reprint, n=certificate["number"]))
+    again = content(
+        server.gql(town["tokens"]["zhang"], reprint, n=certificate["number"]), "certificateDocument"
+    )
+    assert certificate["number"] in pdf_text(again, layout=False)
+    mine = server.gql(
+        town["tokens"]["zhang"],
+        "query($m: UUID!) { certificates(memberId: $m) { number points } }",
+        m=town["zhang"],
+    )
+    assert mine["data"]["certificates"][0] == {"number": certificate["number"], "points": "19.2"}
+    assert refused(
+        server.gql(
+            town["tokens"]["li"],
+            "query($m: UUID!) { certificates(memberId: $m) { number } }",
+            m=town["zhang"],
+        )
+    )
+
+
+def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_person(
+    server: Server, town: dict[str, Any], certificate: dict[str, Any]
+) -> None:
+    path = urlparse(certificate["verifyUrl"])
+    with chromium() as driver:
+        driver.get(f"{server.base}{path.path}?{path.query}")
+        status = driver.find_element(By.ID, "status").text
+        page = driver.find_element(By.TAG_NAME, "main").text
+        screenshot(driver, "verify-genuine")
+        assert "真实有效" in status
+        for shown in (
+            certificate["number"],
+            "张*丰",
+            "果园社区",
+            "19.2 分",
+            "8 小时",
+            certificate["digest"],
+            "尚未接入",
+        ):
+            assert shown in page, shown
+        assert "张三丰" not in page and town["zhang"] not in page  # no full name, no member id
+        # a forged number, and a QR code whose digest is not the recorded one
+        forged = certificate["number"][:-2] + ("22" if certificate["number"][-2:] != "22" else "33")
+        driver.get(f"{server.base}/verify/{forged}")
+        assert "查无此证明" in driver.find_element(By.ID, "status").text
+        driver.get(f"{server.base}{path.path}?d={'0' * 64}")
+        assert "核验未通过" in driver.find_element(By.ID, "status").text
+        screenshot(driver, "verify-altered-digest")
+        # the form takes a number typed in
+        driver.get(f"{server.base}/verify")
+        assert "输入志愿服务证明上的编号" in driver.find_element(By.TAG_NAME, "main").text
+        assert driver.find_elements(By.ID, "status") == []
+        field = driver.find_element(By.NAME, "number")
+        field.send_keys(certificate["number"].lower())
+        field.submit()
+        assert "真实有效" in driver.find_element(By.ID, "status").text
+        assert requested_hosts(driver) == {"127.0.0.1"}
+
+
+def test_a_certificate_fails_on_the_page_once_its_events_are_altered_in_the_database(
+    server: Server, certificate: dict[str, Any]
+) -> None:
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
+            ("%Service.Rated", '%"9.6"%'),
+        ).fetchone()
+        assert row is not None
+        position, state = row
+        conn.execute(
+            "UPDATE ledger_events SET state = %s WHERE notification_id = %s",
+            (bytes(state).replace(b'"9.6"', b'"96.0"'), position),
+        )
+        try:
+            with chromium() as driver:
+                driver.get(f"{server.base}/verify/{certificate['number']}")
+                status = driver.find_element(By.ID, "status").text
+                page = driver.find_element(By.TAG_NAME, "main").text
+                screenshot(driver, "verify-altered-event")
+        finally:
+            conn.execute(
+                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
+            )
+    assert "核验未通过" in status
+    assert "重新计算" in page and "105.6 分" in page
+
+
+def test_a_year_out_of_range_is_refused_in_chinese(server: Server, town: dict[str, Any]) -> None:
+    answer = server.gql(
+        town["tokens"]["finance"],
+        """query($m: UUID!) { dossierDocument(memberId: $m, year: 99999999) { size } }""",
+        m=town["zhang"],
+    )
+    error = answer["errors"][0]
+    assert error["extensions"]["code"] == "OUT_OF_RANGE" and "年度" in error["message"]
+    letters = server.gql(server.admin, "{ annualLettersDocument(year: 1800) { size } }")
+    assert letters["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+
+
+def test_a_units_dossiers_come_in_one_file_for_that_unit_only(
+    server: Server, town: dict[str, Any]
+) -> None:
+    query = """query($u: UUID, $c: UUID) {
+      dossiersDocument(year: 2026, unitId: $u, communityId: $c) { contentBase64 } }"""
+    tokens = town["tokens"]
+    text = pdf_text(
+        content(server.gql(tokens["finance"], query, u=town["finance"]), "dossiersDocument")
+    )
+    assert "张三丰" in text and "李四" not in text
+    text = pdf_text(
+        content(server.gql(tokens["other"], query, c=town["other"]), "dossiersDocument")
+    )
+    assert "李四" in text and "张三丰" not in text
+    assert refused(server.gql(tokens["water"], query, u=town["finance"]))
+    assert refused(server.gql(tokens["zhang"], query, u=town["finance"]))
+    neither = server.gql(server.admin, query)
+    assert neither["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
