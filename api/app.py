@@ -38,6 +38,7 @@ from api.schema import build_schema
 from ledger.application import Ledger
 from ledger.database import as_uri
 from ledger.domain.limits import IDENTIFIER_PATTERN
+from projections.notes import Verifier
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
 
@@ -171,7 +172,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             correlation_id=correlation_id(request.scope),
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
-            signing_key=state.signing_key,
+            verifier=state.verifier,
             metrics=state.metrics,
         )
         request.scope.setdefault("state", {})["context"] = context
@@ -208,7 +209,7 @@ def create_app(
     url: str,
     ledger: Ledger,
     read_side: ReadSide,
-    signing_key: bytes,
+    verifier: Verifier,
     *,
     production: bool = False,
     follow: bool = True,
@@ -243,7 +244,7 @@ def create_app(
         listener = asyncio.create_task(follow_views(uri, cache))
         app.state.ledger, app.state.read_side = ledger, read_side
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
-        app.state.database_url, app.state.signing_key = url, signing_key
+        app.state.database_url, app.state.verifier = url, verifier
         try:
             yield
         finally:

@@ -19,6 +19,7 @@ from api.observability import Metrics
 from ledger.application import Ledger
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
+from projections.notes import Verifier
 from projections.runner import ReadSide
 
 T = TypeVar("T")
@@ -60,7 +61,8 @@ class RequestContext:
     correlation_id: str
     device: str | None = None
     database_url: str = ""
-    signing_key: bytes = b""
+    verifier: Verifier | None = None
+    """The ledger's pinned public key, from settings."""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     keep_answer: bool = True

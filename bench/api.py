@@ -40,6 +40,7 @@ from ledger.database import eventsourcing_env
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind
 from projections import queries
 from projections.runner import ReadSide
+from projections.tree import pinned_verifier
 
 ADMIN = Context("bench", Role.ADMIN)
 UNITS, MEMBERS, COMMUNITIES, TASKS = 1000, 100_000, 20, 2000
@@ -121,7 +122,7 @@ def serving_app() -> Starlette:
         services.url,
         services.ledger,
         services.read_side,
-        services.settings.signing_key,
+        pinned_verifier(services.settings),
         follow=False,
     )
     app.router.routes.append(Route("/plain", plain))

@@ -16,7 +16,7 @@ import time
 import psycopg
 
 import audit
-from audit.verification import READ_BATCH
+from audit.reading import READ_BATCH
 from bench.common import bench_database
 from bench.projections import load
 from ledger.application import Ledger

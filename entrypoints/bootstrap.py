@@ -10,6 +10,7 @@ from ledger.application import Ledger
 from ledger.database import eventsourcing_env, open_database
 from ledger.settings import Settings, load_settings
 from projections.runner import BATCH_SIZE, ReadSide
+from projections.tree import Publisher
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ def bootstrap(
     with open_database(settings) as url:
         ledger = Ledger(eventsourcing_env(url), id_hash_key=settings.id_hash_key)
         try:
-            read_side = ReadSide(ledger, batch_size=batch_size, signing_key=settings.signing_key)
+            read_side = ReadSide(
+                ledger, batch_size=batch_size, publisher=Publisher.from_settings(settings)
+            )
             yield Services(replace(settings, database_url=url), url, ledger, read_side)
         finally:
             ledger.close()

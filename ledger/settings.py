@@ -10,6 +10,10 @@ from pathlib import Path
 
 import platformdirs
 
+from ledger.domain.limits import CHECKPOINT_EVERY_EVENTS, CHECKPOINT_EVERY_MINUTES
+
+DEFAULT_ORIGIN = "volunteer-ledger.local/ledger"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -23,6 +27,14 @@ class Settings:
     data_dir: Path
     id_hash_key: bytes
     signing_key: bytes
+    log_origin: str = DEFAULT_ORIGIN
+    public_key: str | None = None
+    """The pinned verifier key (``<name>+<key ID>+<key>``) checkpoints are checked with."""
+    checkpoint_log: Path | None = None
+    """The append-only file outside the database that published checkpoints go to;
+    None: nothing is signed."""
+    checkpoint_every: int = CHECKPOINT_EVERY_EVENTS
+    checkpoint_minutes: float = CHECKPOINT_EVERY_MINUTES
 
     @property
     def embedded(self) -> bool:
@@ -34,13 +46,19 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY`` and
-    ``LEDGER_SIGNING_KEY``.
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``, the signing
+    key (``LEDGER_SIGNING_KEY``, hex, or ``LEDGER_SIGNING_KEY_FILE``), ``LEDGER_PUBLIC_KEY``,
+    ``LEDGER_LOG_ORIGIN``, ``LEDGER_CHECKPOINT_LOG``, ``LEDGER_CHECKPOINT_EVERY`` and
+    ``LEDGER_CHECKPOINT_MINUTES``.
 
     The key that hashes national ID numbers must stay the same for the life of
-    a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
-    the hash chain's checkpoints. Without them in the environment, each is
-    generated on first use and kept in the data directory.
+    a ledger, or de-duplication breaks; without it in the environment it is generated
+    on first use and kept in the data directory. The signing key (an Ed25519 seed)
+    signs the Merkle tree's checkpoints and never lies in the data directory: without
+    it in the environment it is generated into ``<data dir>.keys/`` (mode 0700), a
+    folder the embedded server, which runs as its own system account when started by
+    root, cannot read; a key file inside the data directory is refused. Published
+    checkpoints go to ``<data dir>.log/checkpoints.jsonl`` unless set.
     """
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("LEDGER_DATA_DIR") or platformdirs.user_data_dir("volunteer-ledger"))
@@ -48,18 +66,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     key_hex = env.get("LEDGER_ID_HASH_KEY")
     key = bytes.fromhex(key_hex) if key_hex else _stored_key(data_dir / "id-hash.key")
     signing_hex = env.get("LEDGER_SIGNING_KEY")
-    signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(data_dir / "signing.key")
+    key_file = Path(
+        env.get("LEDGER_SIGNING_KEY_FILE") or f"{data_dir}.keys/signing.key"
+    ).expanduser()
+    if key_file.resolve().is_relative_to(data_dir) and not signing_hex:
+        raise ValueError(f"签名密钥不能放在数据目录 {data_dir} 中(数据库可读),请另放")
+    signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(key_file, private=True)
+    log = env.get("LEDGER_CHECKPOINT_LOG") or f"{data_dir}.log/checkpoints.jsonl"
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
+        log_origin=env.get("LEDGER_LOG_ORIGIN") or DEFAULT_ORIGIN,
+        public_key=env.get("LEDGER_PUBLIC_KEY") or None,
+        checkpoint_log=Path(log).expanduser(),
+        checkpoint_every=int(env.get("LEDGER_CHECKPOINT_EVERY") or CHECKPOINT_EVERY_EVENTS),
+        checkpoint_minutes=float(env.get("LEDGER_CHECKPOINT_MINUTES") or CHECKPOINT_EVERY_MINUTES),
     )
 
 
-def _stored_key(path: Path) -> bytes:
+def _stored_key(path: Path, *, private: bool = False) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        if private:
+            path.parent.chmod(0o700)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return bytes.fromhex(path.read_text().strip())

@@ -36,9 +36,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def event_leaf(
-    position: int, originator_id: Any, version: int, topic: str, state: bytes
-) -> bytes:
+def event_leaf(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
     """The leaf data of one stored event, exactly as stored (docs/audit-format.md):
     u64 position, 16 bytes of originator id (RFC 4122 order), u64 version,
     u32 length + UTF-8 topic, u32 length + state bytes; all integers big-endian."""

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import get_topic
@@ -40,19 +39,19 @@ from psycopg.sql import SQL, Identifier
 from ledger.application import Ledger
 from ledger.database import discard_broken_connections, harden_pool, is_outage
 from projections import quarantine
-from projections.base import ReadModel, Undecodable, ViewRecorder
+from projections.base import MustStop, ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
-from projections.chain import HashChain
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
 from projections.quarantine import Quarantined
+from projections.tree import MerkleLog, Publisher
 from projections.units import UnitRankings
 
 log = logging.getLogger(__name__)
 
 READ_MODELS: tuple[type[ReadModel], ...] = (
-    HashChain,
+    MerkleLog,
     LedgerEntries,
     MemberTotals,
     UnitRankings,
@@ -99,13 +98,11 @@ class ReadSide:
         ledger: Ledger,
         models: Sequence[type[ReadModel]] = READ_MODELS,
         batch_size: int = BATCH_SIZE,
-        signing_key: bytes | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
-        """``signing_key`` (an Ed25519 seed) signs the hash chain's checkpoints."""
+        """``publisher`` signs and publishes the Merkle tree's checkpoints."""
         self.ledger = ledger
-        self.signing_key = (
-            Ed25519PrivateKey.from_private_bytes(signing_key) if signing_key else None
-        )
+        self.publisher = publisher
         self.recorder: PostgresApplicationRecorder = ledger.group_recorder
         self.datastore: PostgresDatastore = self.recorder.datastore
         harden_pool(self.datastore)  # the ledger's pool, which the read side draws from
@@ -142,8 +139,8 @@ class ReadSide:
 
     def _model(self, cls: type[ReadModel], view: ViewRecorder, *, empty: bool = False) -> ReadModel:
         model = cls(view, empty=empty)
-        if isinstance(model, HashChain):
-            model.signing_key = self.signing_key
+        if isinstance(model, MerkleLog):
+            model.publisher = self.publisher
         return model
 
     def _drop_generation(self, prefix: str) -> None:
@@ -300,7 +297,7 @@ class ReadSide:
                     try:
                         m.process_batch(mine, Tracking(self.ledger.name, last))
                     except Exception as error:
-                        if is_outage(error):
+                        if is_outage(error) or isinstance(error, MustStop):
                             raise
                         if self._superseded(m):
                             raise GenerationSwitched(m.name) from error
@@ -372,7 +369,7 @@ class ReadSide:
             try:
                 model.process_batch(chunk, Tracking(self.ledger.name, upto))
             except Exception as failure:
-                if is_outage(failure):
+                if is_outage(failure) or isinstance(failure, MustStop):
                     raise
                 if self.position(model) >= upto:
                     continue  # another runner recorded it first
@@ -448,6 +445,8 @@ class ReadSide:
                         except GenerationSwitched as switched:
                             log.info("read side: %s was rebuilt elsewhere; following it", switched)
                             continue  # open() reads the new generation
+                        for model in self.live.values():
+                            model.idle()
                         delay = RETRY_FIRST_SECONDS
                         for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                             pass
