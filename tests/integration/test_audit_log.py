@@ -8,6 +8,7 @@ kept (the latest published one).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -153,7 +154,9 @@ def test_every_tree_and_checkpoint_row_deleted_then_an_edit(logged: Ledgers) -> 
     kinds = {f.kind for f in result.findings}
     assert {"tree", "checkpoint"} <= kinds
     # the published checkpoints bound the edit: after the last one that still agrees
-    before = max(s for s in (open_note(n, logged.verifier).size for n in logged.published()) if s < 120)
+    before = max(
+        s for s in (open_note(n, logged.verifier).size for n in logged.published()) if s < 120
+    )
     assert result.first_bad_position == before + 1
 
 
@@ -173,7 +176,9 @@ def test_a_rebuild_after_an_edit_stops_and_a_recomputed_tree_is_exposed(
     logged.sql("UPDATE audit_leaves SET hash = %s WHERE position = 150", leaf)
     result = logged.verify()
     assert "altered" not in {f.kind for f in result.findings}
-    before = max(s for s in (open_note(n, logged.verifier).size for n in logged.published()) if s < 150)
+    before = max(
+        s for s in (open_note(n, logged.verifier).size for n in logged.published()) if s < 150
+    )
     assert result.first_bad_position == before + 1
     assert any(f.kind == "checkpoint" for f in result.findings)
 
@@ -280,3 +285,63 @@ def test_the_cli_verifies_against_a_kept_checkpoint_with_the_pinned_key(
     other = Signer.from_seed("volunteer-ledger.local/ledger", bytes(32)).verifier.vkey
     refused = cli("verify", "--against", str(kept), "--key", other)
     assert refused.returncode == 1 and "固定公钥" in refused.stdout
+
+
+VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_export.py"
+
+
+def _check_export(path: Path, vkey: str) -> subprocess.CompletedProcess[str]:
+    """The standalone verifier, run as an auditor runs it: a file and a pinned key."""
+    return subprocess.run(
+        [sys.executable, str(VERIFIER), str(path), "--key", vkey],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=path.parent,
+    )
+
+
+def test_an_export_proves_itself_to_the_standalone_verifier(
+    logged: Ledgers, tmp_path: Path
+) -> None:
+    from datetime import datetime
+
+    from ledger.domain.account import Account
+
+    member = logged.sql("SELECT member_id FROM member_totals ORDER BY balance DESC LIMIT 1")[0][0]
+    lines = list(
+        audit.export(
+            logged.ledger,
+            logged.side,
+            [member, Account.create_id(member)],
+            datetime.fromisoformat("2000-01-01T00:00:00+08:00"),
+            datetime.fromisoformat("2100-01-01T00:00:00+08:00"),
+        )
+    )
+    header, events = lines[0], lines[1:]
+    assert header["format"] == audit.EXPORT_FORMAT and len(events) > 3
+    assert {e["topic"].rsplit(":", 1)[1] for e in events} >= {"Member.Registered", "Account.Opened"}
+
+    def written(name: str, records: list[dict[str, Any]]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        return path
+
+    vkey = logged.verifier.vkey
+    fresh = _check_export(written("fresh.jsonl", lines), vkey)
+    assert fresh.returncode == 0, fresh.stderr
+    assert f"{len(events)} events proven" in fresh.stdout
+    altered = dict(events[1], state=events[1]["state"].replace('"', "'", 1))
+    refused = _check_export(
+        written("altered.jsonl", [header, events[0], altered, *events[2:]]), vkey
+    )
+    assert refused.returncode == 1 and "is not the event the checkpoint holds" in refused.stderr
+    dropped = _check_export(written("dropped.jsonl", [header, *events[:-2], events[-1]]), vkey)
+    assert dropped.returncode == 1 and "left out" in dropped.stderr
+    other = Signer.from_seed(logged.verifier.name, bytes(32))
+    foreign = _check_export(written("fresh2.jsonl", lines), other.verifier.vkey)
+    assert foreign.returncode == 1 and "not signed by the pinned key" in foreign.stderr
+    point = open_note(header["checkpoint"], logged.verifier)
+    resigned = dict(header, checkpoint=sign(point.text, other))
+    assert _check_export(written("resigned.jsonl", [resigned, *events]), vkey).returncode == 1

@@ -49,3 +49,28 @@ def test_another_database_on_the_same_server_is_a_uri_asyncpg_accepts():
     assert database_url("postgresql://postgres:@/ledger?host=/tmp/s", "t2") == (
         "postgresql://postgres@/t2?host=/tmp/s&port=5432"
     )
+
+
+def test_the_signing_key_is_kept_outside_the_data_directory(tmp_path: Path):
+    data = tmp_path / "ledger"
+    settings = load_settings({"LEDGER_DATA_DIR": str(data)})
+    key_file = tmp_path / "ledger.keys" / "signing.key"
+    assert bytes.fromhex(key_file.read_text()) == settings.signing_key
+    assert (key_file.parent.stat().st_mode & 0o777, key_file.stat().st_mode & 0o777) == (
+        0o700,
+        0o600,
+    )
+    assert not any(p.name == "signing.key" for p in data.rglob("*"))
+    assert settings.checkpoint_log == tmp_path / "ledger.log" / "checkpoints.jsonl"
+
+
+def test_a_signing_key_file_inside_the_data_directory_is_refused(tmp_path: Path):
+    import pytest
+
+    with pytest.raises(ValueError, match="数据目录"):
+        load_settings(
+            {
+                "LEDGER_DATA_DIR": str(tmp_path),
+                "LEDGER_SIGNING_KEY_FILE": str(tmp_path / "keys" / "signing.key"),
+            }
+        )
