@@ -78,7 +78,12 @@ def reconcile(ledger: Ledger) -> tuple[int, list[Unmatched]]:
                 event: Any = ledger.mapper.to_domain_event(n)
             except Exception as error:  # an edited state: named, never skipped silently
                 found.append(
-                    Unmatched(n.id, "undecodable", n.originator_id, f"事件无法解码:{error}"[:300])
+                    Unmatched(
+                        n.id,
+                        "undecodable",
+                        UUID(str(n.originator_id)),
+                        f"事件无法解码:{error}"[:300],
+                    )
                 )
                 continue
             owner, name = n.topic.rsplit(":", 1)[1].split(".")[-2:]

@@ -12,7 +12,7 @@ This and the auditor's history are the only reads of the event store itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,18 @@ def verify(
     return result
 
 
+EVENTS = (
+    "SELECT notification_id, originator_id, originator_version, topic, state "
+    "FROM ledger_events ORDER BY notification_id"
+)
+EVENTS_AND_LEAVES = (
+    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+    "l.position, l.leaf_index, l.hash FROM ledger_events e "
+    "FULL JOIN audit_leaves l ON l.position = e.notification_id "
+    "ORDER BY coalesce(e.notification_id, l.position)"
+)
+
+
 def _compare(
     result: Verification,
     store: psycopg.Connection[Any],
@@ -139,83 +151,89 @@ def _compare(
     claims: list[_Claim],
     tree_head: int,
 ) -> None:
-    """Walk the events and the stored leaves together, by position; recompute the tree."""
-    sizes = {c.checkpoint.size for c in claims}
+    """Recompute every leaf and the tree from the events, and compare the tree with the
+    stored one: when their roots at the stored size agree, every stored leaf is the
+    event's (the tree commits to each); when not, walk the events and the stored
+    leaves together to name each position that differs."""
+    stored_size = result.leaves
+    sizes = {c.checkpoint.size for c in claims} | {stored_size}
     roots: dict[int, tuple[bytes, int]] = {}  # size -> (recomputed root, last position)
     recomputed = merkle.CompactRange()
-    events = stream(
-        store,
-        "events",
-        "SELECT notification_id, originator_id, originator_version, topic, state "
-        "FROM ledger_events ORDER BY notification_id",
-    )
-    leaves = stream(
-        tree_conn,
-        "leaves",
-        "SELECT leaf_index, position, hash FROM audit_leaves ORDER BY leaf_index",
-    )
-    event, leaf = next(events, None), next(leaves, None)
+    leaf_hash, event_leaf, push = merkle.leaf_hash, merkle.event_leaf, recomputed.push
+    for position, originator_id, version, topic, state in stream(store, "events", EVENTS):
+        push(leaf_hash(event_leaf(position, originator_id, version, topic, bytes(state))))
+        if recomputed.size in sizes:
+            roots[recomputed.size] = (recomputed.root(), position)
+        result.head_position = position
+    result.events = recomputed.size
+    result.root = recomputed.root()
+    if _tree_agrees(tree_conn, stored_size, roots):
+        result.unchained = result.events - stored_size
+    else:
+        _locate(result, store, tree_head)
+    _check_claims(result, claims, roots, lambda size: _stored_root(tree_conn, size))
+
+
+def _tree_agrees(
+    conn: psycopg.Connection[Any], size: int, roots: dict[int, tuple[bytes, int]]
+) -> bool:
+    """Whether the stored tree, every leaf present, has the recomputed root at its size."""
+    if size == 0:
+        return True
+    count = conn.execute("SELECT count(*) AS n FROM audit_leaves").fetchone()
+    if count is None or count["n"] != size or size not in roots:
+        return False
+    try:
+        return tree.root_at(conn, size) == roots[size][0]
+    except merkle.ProofError:
+        return False
+
+
+def _locate(result: Verification, store: psycopg.Connection[Any], tree_head: int) -> None:
+    """Name every position where the events and the stored leaves differ."""
     expected_index = 0
-    kept_tree = merkle.CompactRange()  # the stored leaves, as they are
-    kept_roots: dict[int, bytes] = {}
-
-    def keep(stored: Any) -> None:
-        kept_tree.append(bytes(stored["hash"]))
-        if kept_tree.size in sizes:
-            kept_roots[kept_tree.size] = kept_tree.root()
-
-    while event is not None or leaf is not None:
-        leaf_position = None if leaf is None else leaf["position"]
-        if event is not None and (leaf_position is None or event[0] < leaf_position):
-            position = event[0]
+    for position, originator_id, version, topic, state, at, index, stored in stream(
+        store, "located", EVENTS_AND_LEAVES
+    ):
+        if position is None:
+            result.findings.append(Finding(at, "deleted", "树中有而事件存储中缺失的事件"))
+        elif at is None:
             if position > tree_head:
                 result.unchained += 1
             else:
                 result.findings.append(
                     Finding(position, "inserted", "事件存储中多出一条树中没有的事件")
                 )
-            hashed = _leaf(event)
-            event = next(events, None)
-        elif event is None or (leaf_position is not None and leaf_position < event[0]):
-            result.findings.append(
-                Finding(leaf_position, "deleted", "树中有而事件存储中缺失的事件")
-            )
-            keep(leaf)
-            leaf = next(leaves, None)
-            continue
         else:
-            position = event[0]
-            hashed = _leaf(event)
-            assert leaf is not None
-            if leaf["leaf_index"] != expected_index:
+            if index != expected_index:
                 result.findings.append(Finding(position, "tree", "树中缺少叶子(树被截短或删改)"))
-                expected_index = leaf["leaf_index"]
-            if bytes(leaf["hash"]) != hashed:
+                expected_index = index
+            hashed = merkle.leaf_hash(
+                merkle.event_leaf(position, originator_id, version, topic, bytes(state))
+            )
+            if bytes(stored) != hashed:
                 result.findings.append(Finding(position, "altered", "事件内容与树中的叶子不符"))
             expected_index += 1
-            keep(leaf)
-            event, leaf = next(events, None), next(leaves, None)
-        recomputed.append(hashed)
-        result.events += 1
-        result.head_position = position
-        if recomputed.size in sizes:
-            roots[recomputed.size] = (recomputed.root(), position)
-    result.root = recomputed.root()
-    _check_claims(result, claims, roots, kept_roots)
 
 
-def _leaf(event: Any) -> bytes:
-    position, originator_id, version, topic, state = event
-    return merkle.leaf_hash(
-        merkle.event_leaf(position, originator_id, version, topic, bytes(state))
-    )
+def _stored_root(conn: psycopg.Connection[Any], size: int) -> bytes:
+    """The root over the first ``size`` stored leaves as they are (only asked when the
+    events disagree with a checkpoint: did the stored leaves still agree with it?)."""
+    rebuilt = merkle.CompactRange()
+    for row in stream(
+        conn,
+        "stored",
+        f"SELECT hash FROM audit_leaves WHERE leaf_index < {int(size)} ORDER BY leaf_index",
+    ):
+        rebuilt.push(bytes(row["hash"]))
+    return rebuilt.root() if rebuilt.size == size else merkle.EMPTY_ROOT
 
 
 def _check_claims(
     result: Verification,
     claims: list[_Claim],
     roots: dict[int, tuple[bytes, int]],
-    kept_roots: dict[int, bytes],
+    stored_root: Callable[[int], bytes],
 ) -> None:
     """Each checkpoint against the tree recomputed from the events. Where the stored
     leaves still agree with it, comparing them with the events named each changed
@@ -239,7 +257,7 @@ def _check_claims(
                     f"位置 {result.head_position} 之后的事件被删除",
                 )
             )
-        elif found[0] != point.root and kept_roots.get(point.size) != point.root:
+        elif found[0] != point.root and stored_root(point.size) != point.root:
             before = [at for at in agreeing if at < found[1]]
             after = before[-1] + 1 if before else 1
             result.findings.append(

@@ -18,7 +18,8 @@ import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256
+EMPTY_ROOT = _sha256(b"").digest()
 HASH_SIZE = 32
 Node = tuple[int, int]  # (level, index) of a perfect subtree
 Range = tuple[int, int]  # leaves [start, end)
@@ -29,7 +30,9 @@ class ProofError(ValueError):
 
 
 def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
+    digest = _sha256(b"\x00")
+    digest.update(data)
+    return digest.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
@@ -96,6 +99,15 @@ class CompactRange:
         self.hashes.append(value)
         self.size += 1
         return made
+
+    def push(self, leaf: bytes) -> None:
+        """``append`` without the subtrees it completes (the auditor's recomputation)."""
+        hashes, index, value = self.hashes, self.size, leaf
+        while index & 1:
+            value = _sha256(b"\x01" + hashes.pop() + value).digest()
+            index >>= 1
+        hashes.append(value)
+        self.size += 1
 
     def root(self) -> bytes:
         return fold(self.hashes)

@@ -8,6 +8,7 @@ kept (the latest published one).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -113,8 +114,8 @@ def test_checkpoints_are_published_on_the_schedule_and_stay_consistent(logged: L
     points = [open_note(n, logged.verifier) for n in logged.published()]
     sizes = [p.size for p in points]
     assert sizes == sorted(set(sizes)) and sizes[-1] == logged.last_position()
-    assert all(b - a >= EVERY for a, b in zip(sizes[:-2], sizes[1:-1], strict=True))
-    for old, new in zip(points, points[1:], strict=False):
+    assert all(b - a >= EVERY for a, b in itertools.pairwise(sizes[:-1]))
+    for old, new in itertools.pairwise(points):
         proof = audit.consistency(logged.ledger, old.size, new.size)
         merkle.verify_consistency(old.size, new.size, old.root, new.root, proof.hashes)
 
@@ -215,7 +216,7 @@ def test_a_credit_changed_without_its_award(logged: Ledgers) -> None:
         1,
     )
     logged.sql("UPDATE ledger_events SET state = %s WHERE notification_id = %s", changed, position)
-    matched, unmatched = audit.reconcile(logged.ledger)
+    _, unmatched = audit.reconcile(logged.ledger)
     assert [(u.position, u.kind) for u in unmatched] == [(position, "amount_differs")]
     result = logged.verify()
     assert result.first_bad_position == position
