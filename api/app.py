@@ -239,7 +239,8 @@ def create_app(
             timeout=CONNECT_TIMEOUT_SECONDS,
             command_timeout=DB_TIMEOUT_SECONDS,
         )
-        await create_token_table(pool)
+        if read_side.create_tables:
+            await create_token_table(pool)
         cache = ResultCache()
         listener = asyncio.create_task(follow_views(uri, cache))
         app.state.ledger, app.state.read_side = ledger, read_side

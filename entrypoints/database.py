@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
 from entrypoints.bootstrap import bootstrap
-from ledger.database import EmbeddedServer, ensure_database, running_embedded_url, stop_embedded
+from ledger.application import Ledger
+from ledger.database import (
+    EmbeddedServer,
+    ensure_database,
+    eventsourcing_env,
+    running_embedded_url,
+    stop_embedded,
+)
 from ledger.settings import Settings
+from projections import quarantine
+from projections.runner import REGISTRY, create_registry
+from projections.tokens import CREATE_TOKENS
 
 
 def _url(settings: Settings, _: argparse.Namespace) -> int:
@@ -48,6 +63,66 @@ def _stop(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+GRANTS = """
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO {app}, {projector};
+GRANT CREATE ON SCHEMA public TO {projector};
+GRANT SELECT, INSERT, MAINTAIN ON ledger_events TO {app};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {app};
+GRANT SELECT ON ledger_events TO {projector};
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO {app};
+ALTER TABLE {registry} OWNER TO {projector};
+ALTER TABLE {quarantine} OWNER TO {projector};
+GRANT SELECT ON {registry}, {quarantine} TO {app};
+ALTER DEFAULT PRIVILEGES FOR ROLE {projector} IN SCHEMA public GRANT SELECT ON TABLES TO {app};
+"""
+"""The application may append events (INSERT; MAINTAIN for the library's ordering lock)
+and read them, never change or delete one; the projector reads events and owns the read
+models (it creates each new generation); the application reads the read models."""
+
+
+def grant(url: str, app: str, projector: str, passwords: dict[str, str]) -> None:
+    """As the database's owner: create the event store, the tokens and the read side's
+    registry, the two roles if missing, and their least privileges."""
+    Ledger(eventsourcing_env(url)).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_TOKENS)
+        with conn.cursor(row_factory=dict_row) as curs:
+            create_registry(curs)
+        for role in (app, projector):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+            if passwords.get(role):
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(passwords[role])
+                    )
+                )
+        names = {
+            "app": sql.Identifier(app),
+            "projector": sql.Identifier(projector),
+            "registry": sql.Identifier(REGISTRY),
+            "quarantine": sql.Identifier(quarantine.TABLE),
+        }
+        for statement in GRANTS.strip().split(";\n"):
+            conn.execute(sql.SQL(statement.strip().rstrip(";")).format(**names))
+
+
+def _grant(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.embedded:
+        print("最小权限角色用于外部数据库(设置 DATABASE_URL 为属主的地址)", file=sys.stderr)
+        return 1
+    assert settings.database_url is not None
+    passwords = {
+        args.app_role: os.environ.get("LEDGER_APP_PASSWORD", ""),
+        args.projector_role: os.environ.get("LEDGER_PROJECTOR_PASSWORD", ""),
+    }
+    grant(settings.database_url, args.app_role, args.projector_role, passwords)
+    print(f"已授予最小权限:{args.app_role}(写入事件、读读模型),{args.projector_role}(写读模型)")
+    return 0
+
+
 def _policy_show(settings: Settings, _: argparse.Namespace) -> int:
     with bootstrap(settings) as services:
         data = services.ledger.current_policy().to_data()
@@ -73,6 +148,10 @@ def add(commands: Any) -> None:
     db_commands.add_parser("url", help="打印正在使用的数据库地址").set_defaults(run=_url)
     db_commands.add_parser("start", help="启动内置数据库并保持运行").set_defaults(run=_start)
     db_commands.add_parser("stop", help="停止内置数据库").set_defaults(run=_stop)
+    roles = db_commands.add_parser("grant", help="以属主身份建表并授予应用与投影最小权限")
+    roles.add_argument("--app-role", default="ledger_app")
+    roles.add_argument("--projector-role", default="ledger_projector")
+    roles.set_defaults(run=_grant)
 
     policy = commands.add_parser("policy", help="积分规则")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)

@@ -35,6 +35,9 @@ class Settings:
     None: nothing is signed."""
     checkpoint_every: int = CHECKPOINT_EVERY_EVENTS
     checkpoint_minutes: float = CHECKPOINT_EVERY_MINUTES
+    create_tables: bool = True
+    """False (``LEDGER_CREATE_TABLES=0``): the event store, the tokens and the read side's
+    registry were created by ``ledger db grant``; this role may not create tables."""
 
     @property
     def embedded(self) -> bool:
@@ -83,6 +86,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         checkpoint_log=Path(log).expanduser(),
         checkpoint_every=int(env.get("LEDGER_CHECKPOINT_EVERY") or CHECKPOINT_EVERY_EVENTS),
         checkpoint_minutes=float(env.get("LEDGER_CHECKPOINT_MINUTES") or CHECKPOINT_EVERY_MINUTES),
+        create_tables=env.get("LEDGER_CREATE_TABLES", "1").lower() not in ("0", "no", "false"),
     )
 
 

@@ -99,10 +99,13 @@ class ReadSide:
         models: Sequence[type[ReadModel]] = READ_MODELS,
         batch_size: int = BATCH_SIZE,
         publisher: Publisher | None = None,
+        create_tables: bool = True,
     ) -> None:
-        """``publisher`` signs and publishes the Merkle tree's checkpoints."""
+        """``publisher`` signs and publishes the Merkle tree's checkpoints;
+        ``create_tables`` False: the registry and the quarantine exist already."""
         self.ledger = ledger
         self.publisher = publisher
+        self.create_tables = create_tables
         self.recorder: PostgresApplicationRecorder = ledger.group_recorder
         self.datastore: PostgresDatastore = self.recorder.datastore
         harden_pool(self.datastore)  # the ledger's pool, which the read side draws from
@@ -111,14 +114,9 @@ class ReadSide:
         # Replaced, never changed in place: other threads read it while it moves on.
         self.live: dict[str, ReadModel] = {}
         self.caught_up_at = time.monotonic()
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
-                    "generation integer, switched_at timestamptz DEFAULT now())"
-                ).format(Identifier(REGISTRY))
-            )
-            curs.execute(quarantine.CREATE)
+        if create_tables:
+            with self.datastore.transaction(commit=True) as curs:
+                create_registry(curs)
 
     # --- generations --------------------------------------------------------------
 
@@ -489,6 +487,17 @@ class ReadSide:
                 raise TimeoutError(f"read models have not reached position {position}")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+
+def create_registry(curs: Cursor[DictRow]) -> None:
+    """The registry of live generations and the quarantine, shared by every read model."""
+    curs.execute(
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
+            "generation integer, switched_at timestamptz DEFAULT now())"
+        ).format(Identifier(REGISTRY))
+    )
+    curs.execute(quarantine.CREATE)
 
 
 def _halves(events: list[tuple[Any, int]], upto: int) -> list[tuple[list[tuple[Any, int]], int]]:
