@@ -3,7 +3,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ledger
 COPY projections projections
+COPY audit audit
 COPY api api
+COPY entrypoints entrypoints
 RUN pip install --no-cache-dir .
 ENV LEDGER_DATA_DIR=/data
 VOLUME /data
