@@ -8,6 +8,7 @@ kept (the latest published one).
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -23,6 +24,7 @@ import psycopg
 import pytest
 
 import audit
+from audit.exports import log_model
 from ledger import database
 from ledger.application import Ledger
 from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
@@ -118,6 +120,23 @@ def test_checkpoints_are_published_on_the_schedule_and_stay_consistent(logged: L
     for old, new in itertools.pairwise(points):
         proof = audit.consistency(logged.ledger, old.size, new.size)
         merkle.verify_consistency(old.size, new.size, old.root, new.root, proof.hashes)
+
+
+def test_a_checkpoint_falls_due_by_time_when_few_events_came(logged: Ledgers) -> None:
+    model = log_model(logged.side)
+    assert model.publisher is not None
+    model.publisher.every = 10**9
+    model.publisher.minutes = 60.0
+    Generator(logged.ledger, TINY, seed=10).run()
+    logged.side.catch_up()
+    before = len(logged.published())
+    assert open_note(logged.published()[-1], logged.verifier).size < logged.last_position()
+    model.publisher.minutes = 0.0  # the minutes have passed: the runner's idle turn signs
+    model.idle()
+    assert len(logged.published()) == before + 1
+    assert open_note(logged.published()[-1], logged.verifier).size == logged.last_position()
+    model.idle()  # nothing new: nothing signed
+    assert len(logged.published()) == before + 1
 
 
 def test_an_event_edited_mid_ledger_is_found_at_its_position(logged: Ledgers) -> None:
@@ -280,6 +299,20 @@ def test_the_cli_verifies_against_a_kept_checkpoint_with_the_pinned_key(
     ok = cli("verify", "--against", str(kept), "--key", key.stdout.strip())
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "账本完整" in ok.stdout
+    newest = open_note(logged.published()[-1], logged.verifier)
+    inclusion = json.loads(cli("proof", "inclusion", "7").stdout)
+    merkle.verify_inclusion(
+        inclusion["leaf_index"],
+        newest.size,
+        base64.b64decode(inclusion["leaf_hash"]),
+        [base64.b64decode(h) for h in inclusion["hashes"]],
+        newest.root,
+    )
+    old = open_note(logged.kept, logged.verifier)
+    consistency = json.loads(cli("proof", "consistency", str(old.size)).stdout)
+    hashes = [base64.b64decode(h) for h in consistency["hashes"]]
+    merkle.verify_consistency(old.size, newest.size, old.root, newest.root, hashes)
+    assert cli("proof", "inclusion", "7", "--size", str(10**9)).returncode == 1
     logged.sql(EDIT + "WHERE notification_id = 5", b" ")
     failed = cli("verify", "--against", str(kept))
     assert failed.returncode == 1 and "首个问题位置 5" in failed.stderr
