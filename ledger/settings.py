@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from psycopg.conninfo import conninfo_to_dict
 
 from ledger.domain.limits import CHECKPOINT_EVERY_EVENTS, CHECKPOINT_EVERY_MINUTES
 
@@ -61,7 +63,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     it in the environment it is generated into ``<data dir>.keys/`` (mode 0700), a
     folder the embedded server, which runs as its own system account when started by
     root, cannot read; a key file inside the data directory is refused. Published
-    checkpoints go to ``<data dir>.log/checkpoints.jsonl`` unless set.
+    checkpoints go to ``<data dir>.log/checkpoints.jsonl`` (one file per database on an external
+    server) unless set.
     """
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("LEDGER_DATA_DIR") or platformdirs.user_data_dir("volunteer-ledger"))
@@ -75,9 +78,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if key_file.resolve().is_relative_to(data_dir) and not signing_hex:
         raise ValueError(f"签名密钥不能放在数据目录 {data_dir} 中(数据库可读),请另放")
     signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(key_file, private=True)
-    log = env.get("LEDGER_CHECKPOINT_LOG") or f"{data_dir}.log/checkpoints.jsonl"
+    database_url = env.get("DATABASE_URL") or None
+    log = env.get("LEDGER_CHECKPOINT_LOG") or f"{data_dir}.log/{_log_name(database_url)}"
     return Settings(
-        database_url=env.get("DATABASE_URL") or None,
+        database_url=database_url,
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
@@ -88,6 +92,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         checkpoint_minutes=float(env.get("LEDGER_CHECKPOINT_MINUTES") or CHECKPOINT_EVERY_MINUTES),
         create_tables=env.get("LEDGER_CREATE_TABLES", "1").lower() not in ("0", "no", "false"),
     )
+
+
+def _log_name(database_url: str | None) -> str:
+    """One log per ledger: the embedded server's data directory holds one ledger; an
+    external server's databases each get their own file."""
+    if database_url is None:
+        return "checkpoints.jsonl"
+    params = conninfo_to_dict(database_url)
+    where = f"{params.get('host')}:{params.get('port')}/{params.get('dbname')}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+    return f"checkpoints-{params.get('dbname') or 'ledger'}-{digest}.jsonl"
 
 
 def _stored_key(path: Path, *, private: bool = False) -> bytes:

@@ -188,11 +188,17 @@ class MerkleLog(ReadModel):
         if self.publisher is not None and self.publisher.due(self._loaded().size, _now()):
             self.publish()
 
+    def _reloaded(self) -> merkle.CompactRange:
+        """The tree as stored now: another process following the log may have grown it
+        since this one last looked."""
+        self._tree = None
+        return self._loaded()
+
     def publish(self) -> Published:
         """Sign the tree's head and append it to the outside log, after proving that it
         extends the last published checkpoint; then copy it into the database."""
         assert self.publisher is not None
-        tree = self._loaded()
+        tree = self._reloaded()
         head = Checkpoint(self.publisher.signer.name, tree.size, tree.root())
         published = self.publisher.published()
         if published and published[-1][0] == head:  # published, perhaps not yet copied

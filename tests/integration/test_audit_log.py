@@ -379,3 +379,12 @@ def test_an_export_proves_itself_to_the_standalone_verifier(
     point = open_note(header["checkpoint"], logged.verifier)
     resigned = dict(header, checkpoint=sign(point.text, other))
     assert _check_export(written("resigned.jsonl", [resigned, *events]), vkey).returncode == 1
+
+
+def test_a_second_process_publishes_the_tree_another_one_grew(logged: Ledgers) -> None:
+    other = ReadSide(logged.ledger, publisher=Publisher.from_settings(logged.settings))
+    audit.publish_now(other)  # it has looked at the tree once
+    Generator(logged.ledger, TINY, seed=10).run()
+    logged.side.catch_up()  # the projector grows the tree
+    entry = audit.publish_now(other)
+    assert open_note(entry.note, logged.verifier).size == logged.last_position()

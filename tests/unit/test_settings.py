@@ -62,6 +62,14 @@ def test_the_signing_key_is_kept_outside_the_data_directory(tmp_path: Path):
     )
     assert not any(p.name == "signing.key" for p in data.rglob("*"))
     assert settings.checkpoint_log == tmp_path / "ledger.log" / "checkpoints.jsonl"
+    one, other = (
+        load_settings({"LEDGER_DATA_DIR": str(data), "DATABASE_URL": f"postgresql://db/{name}"})
+        for name in ("town", "city")
+    )
+    assert one.checkpoint_log != other.checkpoint_log  # one log per ledger
+    assert one.checkpoint_log is not None and one.checkpoint_log.name.startswith(
+        "checkpoints-town-"
+    )
 
 
 def test_a_signing_key_file_inside_the_data_directory_is_refused(tmp_path: Path):
