@@ -8,23 +8,15 @@ import os
 import sys
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.rows import dict_row
-
 from entrypoints.bootstrap import bootstrap
-from ledger.application import Ledger
 from ledger.database import (
     EmbeddedServer,
     ensure_database,
-    eventsourcing_env,
     running_embedded_url,
     stop_embedded,
 )
 from ledger.settings import Settings
-from projections import quarantine
-from projections.runner import REGISTRY, create_registry
-from projections.tokens import CREATE_TOKENS
+from projections.roles import grant
 
 
 def _url(settings: Settings, _: argparse.Namespace) -> int:
@@ -61,52 +53,6 @@ def _stop(settings: Settings, _: argparse.Namespace) -> int:
         return 1
     print("内置数据库已停止")
     return 0
-
-
-GRANTS = """
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO {app}, {projector};
-GRANT CREATE ON SCHEMA public TO {projector};
-GRANT SELECT, INSERT, MAINTAIN ON ledger_events TO {app};
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {app};
-GRANT SELECT ON ledger_events TO {projector};
-GRANT SELECT, INSERT, UPDATE ON api_tokens TO {app};
-ALTER TABLE {registry} OWNER TO {projector};
-ALTER TABLE {quarantine} OWNER TO {projector};
-GRANT SELECT ON {registry}, {quarantine} TO {app};
-ALTER DEFAULT PRIVILEGES FOR ROLE {projector} IN SCHEMA public GRANT SELECT ON TABLES TO {app};
-"""
-"""The application may append events (INSERT; MAINTAIN for the library's ordering lock)
-and read them, never change or delete one; the projector reads events and owns the read
-models (it creates each new generation); the application reads the read models."""
-
-
-def grant(url: str, app: str, projector: str, passwords: dict[str, str]) -> None:
-    """As the database's owner: create the event store, the tokens and the read side's
-    registry, the two roles if missing, and their least privileges."""
-    Ledger(eventsourcing_env(url)).close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_TOKENS)
-        with conn.cursor(row_factory=dict_row) as curs:
-            create_registry(curs)
-        for role in (app, projector):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            if exists.fetchone() is None:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-            if passwords.get(role):
-                conn.execute(
-                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                        sql.Identifier(role), sql.Literal(passwords[role])
-                    )
-                )
-        names = {
-            "app": sql.Identifier(app),
-            "projector": sql.Identifier(projector),
-            "registry": sql.Identifier(REGISTRY),
-            "quarantine": sql.Identifier(quarantine.TABLE),
-        }
-        for statement in GRANTS.strip().split(";\n"):
-            conn.execute(sql.SQL(statement.strip().rstrip(";")).format(**names))
 
 
 def _grant(settings: Settings, args: argparse.Namespace) -> int:

@@ -248,6 +248,8 @@ class CheckpointLog:
         found = []
         with self.path.open(encoding="utf-8") as lines:
             for line in lines:
+                if not line.endswith("\n"):
+                    break  # an append torn by a crash: never acknowledged, never copied
                 if line.strip():
                     data = json.loads(line)
                     found.append(

@@ -12,11 +12,11 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from entrypoints.bootstrap import bootstrap
-from entrypoints.database import grant
 from ledger import database
 from ledger.database import EmbeddedServer, drop_database, ensure_database
 from ledger.domain.values import Context, Role
 from ledger.settings import Settings
+from projections.roles import grant
 
 APP, PROJECTOR = "ledger_app_test", "ledger_projector_test"
 ADMIN = Context(actor_id="admin-1", role=Role.ADMIN)

@@ -96,3 +96,6 @@ def test_the_outside_log_appends_and_reads_back(tmp_path: Path) -> None:
     assert sizes == [POINT.size, POINT.size + 1]
     with pytest.raises(NoteError):
         log.checkpoints(Signer.from_seed(LOG.name, bytes(32)).verifier)
+    with log.path.open("a") as torn:  # a crash in the middle of an append
+        torn.write('{"note": "volunteer-ledger')
+    assert [c.size for c, _ in log.checkpoints(LOG.verifier)] == sizes
