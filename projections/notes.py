@@ -233,14 +233,27 @@ class CheckpointLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         entry = Published(note, datetime.now(UTC))
         line = json.dumps({"note": note, "published_at": entry.published_at.isoformat()})
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._drop_torn(fd)
             os.write(fd, (line + "\n").encode())
             os.fsync(fd)
         finally:
             os.close(fd)
         return entry
+
+    @staticmethod
+    def _drop_torn(fd: int) -> None:
+        """Cut an append a crash left half-written (never acknowledged, never copied)."""
+        size = os.fstat(fd).st_size
+        window = min(size, 4 * NOTE_MAX_BYTES)
+        tail = os.pread(fd, window, size - window)
+        if tail and not tail.endswith(b"\n"):
+            cut = tail.rfind(b"\n")
+            if cut < 0 and window < size:
+                raise NoteError("the checkpoint log ends in a line too long to be an entry")
+            os.ftruncate(fd, size - window + cut + 1)
 
     def entries(self) -> list[Published]:
         if not self.path.exists():

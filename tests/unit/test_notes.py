@@ -99,3 +99,5 @@ def test_the_outside_log_appends_and_reads_back(tmp_path: Path) -> None:
     with log.path.open("a") as torn:  # a crash in the middle of an append
         torn.write('{"note": "volunteer-ledger')
     assert [c.size for c, _ in log.checkpoints(LOG.verifier)] == sizes
+    log.append(notes.sign(Checkpoint(POINT.origin, POINT.size + 2, bytes(32)).text, LOG))
+    assert [c.size for c, _ in log.checkpoints(LOG.verifier)] == [*sizes, POINT.size + 2]
