@@ -627,7 +627,8 @@ def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
     vkey = _audit_cli(server, "key").stdout.strip()
     pinned = Verifier.parse(vkey)
     query = "{ ledgerCheckpoint { treeSize rootHash note } }"
-    old = open_note(ok(server.gql(auditor, query), "ledgerCheckpoint")["note"], pinned)
+    old_note = ok(server.gql(auditor, query), "ledgerCheckpoint")["note"]
+    old = open_note(old_note, pinned)
     witness = ["witness", "--url", f"{server.base}/graphql", "--token", auditor]
     witness += ["--log-key", vkey, "--dir", str(tmp_path / "witness")]
     first = _audit_cli(server, *witness)
@@ -666,6 +667,15 @@ def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
     merkle.verify_inclusion(included["leafIndex"], new.size, leaf, path, new.root)
     with pytest.raises(merkle.ProofError):
         merkle.verify_inclusion(included["leafIndex"], new.size, bytes(32), path, new.root)
+    checked = ok(
+        server.gql(
+            auditor,
+            "query($k: String!) { verifyLedger(against: $k) { intact checkpoints reconciled } }",
+            k=old_note,
+        ),
+        "verifyLedger",
+    )
+    assert checked["intact"] is True and checked["checkpoints"] >= 2 and checked["reconciled"] >= 1
     again = _audit_cli(server, *witness)
     assert again.returncode == 0, again.stderr
     kept = (tmp_path / "witness" / "checkpoint").read_text()

@@ -388,3 +388,31 @@ def test_a_second_process_publishes_the_tree_another_one_grew(logged: Ledgers) -
     logged.side.catch_up()  # the projector grows the tree
     entry = audit.publish_now(other)
     assert open_note(entry.note, logged.verifier).size == logged.last_position()
+
+
+def test_reconciliation_lists_a_credit_without_its_award_and_an_award_without_its_credit(
+    logged: Ledgers,
+) -> None:
+    position, state = logged.sql(
+        "SELECT notification_id, state FROM ledger_events WHERE topic LIKE '%%Account.Credited' "
+        "ORDER BY notification_id LIMIT 1"
+    )[0]
+    marker = (
+        b'"cause":{"_type_":"Cause","_data_":{"kind":{"_type_":"CauseKind","_data_":"SERVICE"},'
+    )
+    marker += b'"id":{"_type_":"uuid_hex","_data_":"'
+    head, tail = bytes(state).split(marker, 1)
+    service = tail[:32].decode()
+    elsewhere = marker + b"0" * 32 + tail[32:]  # the credit now names no service
+    logged.sql(
+        "UPDATE ledger_events SET state = %s WHERE notification_id = %s", head + elsewhere, position
+    )
+    rated = logged.sql(
+        "SELECT notification_id FROM ledger_events WHERE topic LIKE '%%Service.Rated' "
+        "AND replace(originator_id::text, '-', '') = %s",
+        service,
+    )[0][0]
+    _, unmatched = audit.reconcile(logged.ledger)
+    assert sorted((u.position, u.kind) for u in unmatched) == sorted(
+        [(position, "credit_without_cause"), (rated, "cause_without_credit")]
+    )
