@@ -173,6 +173,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
             verifier=state.verifier,
+            checkpoint_log=state.checkpoint_log,
             metrics=state.metrics,
         )
         request.scope.setdefault("state", {})["context"] = context
@@ -211,6 +212,7 @@ def create_app(
     read_side: ReadSide,
     verifier: Verifier,
     *,
+    checkpoint_log: Path | None = None,
     production: bool = False,
     follow: bool = True,
 ) -> Starlette:
@@ -246,6 +248,7 @@ def create_app(
         app.state.ledger, app.state.read_side = ledger, read_side
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
         app.state.database_url, app.state.verifier = url, verifier
+        app.state.checkpoint_log = checkpoint_log
         try:
             yield
         finally:

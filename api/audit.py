@@ -36,7 +36,7 @@ from ledger.domain.values import (
     store_account,
 )
 from projections import queries
-from projections.notes import Checkpoint
+from projections.notes import Checkpoint, CheckpointLog
 from projections.runner import VIEWS_CHANNEL
 
 
@@ -197,9 +197,15 @@ class AuditQuery:
         if against is not None and len(against.encode()) > NOTE_MAX_BYTES:
             raise BadArgument(f"检查点文本超过 {NOTE_MAX_BYTES} 字节")
         assert ctx.verifier is not None
-        result = await ctx.write(
-            audit.verify, ctx.database_url, ctx.verifier, kept=against, ledger=ctx.ledger
-        )
+        verifier, log = ctx.verifier, ctx.checkpoint_log
+
+        def check() -> audit.Verification:
+            published = [e.note for e in CheckpointLog(log).entries()] if log else []
+            return audit.verify(
+                ctx.database_url, verifier, kept=against, published=published, ledger=ctx.ledger
+            )
+
+        result = await ctx.write(check)
         return Verification(
             events=result.events,
             leaves=result.leaves,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -63,6 +64,8 @@ class RequestContext:
     database_url: str = ""
     verifier: Verifier | None = None
     """The ledger's pinned public key, from settings."""
+    checkpoint_log: Path | None = None
+    """The outside log of published checkpoints, from settings."""
     metrics: Metrics | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     keep_answer: bool = True

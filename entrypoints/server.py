@@ -33,6 +33,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             services.ledger,
             services.read_side,
             pinned_verifier(settings),
+            checkpoint_log=settings.checkpoint_log,
             production=args.production,
             follow=not args.no_follow,
         )
