@@ -42,6 +42,7 @@ from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
+from projections.notes import Verifier
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
 
@@ -189,7 +190,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             correlation_id=correlation_id(request.scope),
             device=request.headers.get("x-device-id"),
             database_url=state.database_url,
-            signing_key=state.signing_key,
+            verifier=state.verifier,
+            checkpoint_log=state.checkpoint_log,
             public_url=state.public_url,
             metrics=state.metrics,
         )
@@ -268,8 +270,9 @@ def create_app(
     url: str,
     ledger: Ledger,
     read_side: ReadSide,
-    signing_key: bytes,
+    verifier: Verifier,
     *,
+    checkpoint_log: Path | None = None,
     production: bool = False,
     follow: bool = True,
     read_replicas: Sequence[str] = (),
@@ -298,14 +301,16 @@ def create_app(
             runner.start()
         uri = as_uri(url)
         pool = await _pool(uri, 2)
-        await create_token_table(pool)
+        if read_side.create_tables:
+            await create_token_table(pool)
         cache = ResultCache()
         listener = asyncio.create_task(follow_views(uri, cache))
         reads = await _replicas(pool, read_replicas, replica_max_lag)
         watcher = asyncio.create_task(reads.watch()) if reads is not None else None
         app.state.ledger, app.state.read_side = ledger, read_side
         app.state.pool, app.state.cache, app.state.tokens = pool, cache, TokenCache()
-        app.state.database_url, app.state.signing_key = url, signing_key
+        app.state.database_url, app.state.verifier = url, verifier
+        app.state.checkpoint_log = checkpoint_log
         app.state.reads = reads
         app.state.public_url = public_url
         try:

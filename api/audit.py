@@ -7,6 +7,7 @@ audit services that are not themselves GraphQL types.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import replace
@@ -26,6 +27,7 @@ from api.types import (
     LedgerEntry,
 )
 from ledger.domain.errors import LedgerError
+from ledger.domain.limits import NOTE_MAX_BYTES
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import (
     Role,
@@ -35,34 +37,64 @@ from ledger.domain.values import (
     store_account,
 )
 from projections import queries
+from projections.notes import Checkpoint, CheckpointLog
 from projections.runner import VIEWS_CHANNEL
 
 
 @strawberry.type
 class Finding:
-    position: int
-    kind: str = strawberry.field(description="altered / deleted / inserted / checkpoint")
+    position: int | None = strawberry.field(description="最早受影响的位置(无法确定时为空)")
+    kind: str = strawberry.field(
+        description="altered / deleted / inserted / tree / truncated / checkpoint / "
+        "consistency / unchained / reconciliation"
+    )
     detail: str
 
 
-@strawberry.type(description="由事件存储重算哈希链的结果")
+@strawberry.type(description="由事件存储重算 Merkle 树、核对签名检查点与账户变动的结果")
 class Verification:
     events: int
+    leaves: int = strawberry.field(description="树中存储的叶子数")
     checkpoints: int
     head_position: int
+    root_hash: str = strawberry.field(description="由全部事件重算的树根(base64)")
     unchained: int
+    reconciled: int = strawberry.field(description="与原因事件相符的账户变动笔数")
     intact: bool
     first_bad_position: int | None
     findings: list[Finding]
 
 
-@strawberry.type(description="签名检查点:审计方保存,日后可证明账本是其延续")
+@strawberry.type(description="签名检查点(C2SP tlog-checkpoint 签名文本):审计方保存并用固定公钥核验")
 class SignedCheckpoint:
+    tree_size: int
+    root_hash: str = strawberry.field(description="树根(base64)")
+    note: str = strawberry.field(description="签名文本,原样保存")
+
+
+@strawberry.type(description="某位置的事件在树中的包含证明(RFC 6962)")
+class InclusionProof:
     position: int
-    link: str
-    signed_at: datetime
-    public_key: str
-    signature: str
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str = strawberry.field(description="叶子哈希(base64)")
+    hashes: list[str] = strawberry.field(description="证明中的哈希(base64),由叶子一侧起")
+
+
+@strawberry.type(description="新树是旧树延续的一致性证明(RFC 6962)")
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    hashes: list[str] = strawberry.field(description="证明中的哈希(base64)")
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _signed(note: str) -> SignedCheckpoint:
+    point = Checkpoint.parse(note[: note.rfind("\n\n") + 1])
+    return SignedCheckpoint(tree_size=point.size, root_hash=_b64(point.root), note=note)
 
 
 @strawberry.type(description="重放到某一时刻的成员账户,并与流水读模型对照")
@@ -133,15 +165,11 @@ class AuditQuery:
         ctx.require(ctx.reads_everything(), "事件导出")
 
         def lines() -> list[Any]:
-            return list(
-                audit.export(
-                    ctx.ledger, ctx.database_url, ctx.signing_key, aggregate_ids, start, end
-                )
-            )
+            return list(audit.export(ctx.ledger, ctx.read_side, aggregate_ids, start, end))
 
         try:
             return await ctx.write(lines)
-        except ValueError as error:
+        except ValueError as error:  # merkle.ProofError included
             raise BadArgument(str(error)) from None
 
     @strawberry.field(description="期间 [from, to) 的积分守恒核对")
@@ -159,16 +187,34 @@ class AuditQuery:
             ],
         )
 
-    @strawberry.field(description="校验账本:重算哈希链并核对签名检查点(审计)")
-    async def verify_ledger(self, info: Info) -> Verification:
+    @strawberry.field(
+        description="校验账本:由事件重算 Merkle 树,用固定公钥核对检查点(against 为审计方"
+        "保存的检查点签名文本),并核对每笔账户变动与其原因"
+    )
+    async def verify_ledger(self, info: Info, against: str | None = None) -> Verification:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "账本校验")
-        result = await ctx.write(audit.verify, ctx.database_url)
+        ctx.keep_answer = False  # it reads the event store itself, not the read models
+        if against is not None and len(against.encode()) > NOTE_MAX_BYTES:
+            raise BadArgument(f"检查点文本超过 {NOTE_MAX_BYTES} 字节")
+        assert ctx.verifier is not None
+        verifier, log = ctx.verifier, ctx.checkpoint_log
+
+        def check() -> audit.Verification:
+            published = [e.note for e in CheckpointLog(log).entries()] if log else []
+            return audit.verify(
+                ctx.database_url, verifier, kept=against, published=published, ledger=ctx.ledger
+            )
+
+        result = await ctx.write(check)
         return Verification(
             events=result.events,
+            leaves=result.leaves,
             checkpoints=result.checkpoints,
             head_position=result.head_position,
+            root_hash=_b64(result.root),
             unchained=result.unchained,
+            reconciled=result.reconciled,
             intact=result.intact,
             first_bad_position=result.first_bad_position,
             findings=[
@@ -177,21 +223,60 @@ class AuditQuery:
             ],
         )
 
-    @strawberry.field(description="签发当前链尾的检查点(先校验)")
+    @strawberry.field(description="证明与上一个检查点一致后,立即签发并发布检查点")
     async def ledger_checkpoint(self, info: Info) -> SignedCheckpoint:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "检查点")
+        ctx.keep_answer = False  # it signs the head now, whatever the read models say
         try:
-            point = await ctx.write(audit.checkpoint, ctx.database_url, ctx.signing_key)
+            entry = await ctx.write(audit.publish_now, ctx.read_side)
         except ValueError as error:
             raise BadArgument(str(error)) from None
-        data = point.to_json()
-        return SignedCheckpoint(
-            position=point.position,
-            link=data["link"],
-            signed_at=point.signed_at,
-            public_key=data["public_key"],
-            signature=data["signature"],
+        return _signed(entry.note)
+
+    @strawberry.field(description="最新发布的检查点(见证方与审计方用固定公钥核验)")
+    async def latest_checkpoint(self, info: Info) -> SignedCheckpoint | None:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "检查点")
+        note = await ctx.write(audit.latest_note, ctx.ledger)
+        return None if note is None else _signed(note)
+
+    @strawberry.field(
+        description="位置 position 的事件在大小为 treeSize(默认最新检查点)的树中的证明"
+    )
+    async def inclusion_proof(
+        self, info: Info, position: int, tree_size: int | None = None
+    ) -> InclusionProof:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "包含证明")
+        try:
+            proof = await ctx.write(audit.inclusion, ctx.ledger, position, tree_size)
+        except ValueError as error:
+            raise BadArgument(str(error)) from None
+        return InclusionProof(
+            position=proof.position,
+            leaf_index=proof.leaf_index,
+            tree_size=proof.tree_size,
+            leaf_hash=_b64(proof.leaf_hash),
+            hashes=[_b64(h) for h in proof.hashes],
+        )
+
+    @strawberry.field(
+        description="大小为 newSize(默认最新检查点)的树是大小为 oldSize 的树的延续的证明"
+    )
+    async def consistency_proof(
+        self, info: Info, old_size: int, new_size: int | None = None
+    ) -> ConsistencyProof:
+        ctx = info.context
+        ctx.require(ctx.reads_everything(), "一致性证明")
+        try:
+            proof = await ctx.write(audit.consistency, ctx.ledger, old_size, new_size)
+        except ValueError as error:
+            raise BadArgument(str(error)) from None
+        return ConsistencyProof(
+            old_size=proof.old_size,
+            new_size=proof.new_size,
+            hashes=[_b64(h) for h in proof.hashes],
         )
 
     @strawberry.field(description="重放成员账户到某一时刻(由事件重算)")

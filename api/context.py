@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
+from projections.notes import Verifier
 from projections.runner import ReadSide
 
 T = TypeVar("T")
@@ -63,7 +65,10 @@ class RequestContext:
     correlation_id: str
     device: str | None = None
     database_url: str = ""
-    signing_key: bytes = b""
+    verifier: Verifier | None = None
+    """The ledger's pinned public key, from settings."""
+    checkpoint_log: Path | None = None
+    """The outside log of published checkpoints, from settings."""
     public_url: str = DEFAULT_PUBLIC_URL
     """Where the public pages are reached (a certificate's QR code points there)."""
     metrics: Metrics | None = None

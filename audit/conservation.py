@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from audit.verification import READ_BATCH
+from audit.reading import READ_BATCH
 from ledger.application import Ledger
 from ledger.domain.account import Account
 from projections.base import event_class

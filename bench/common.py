@@ -79,13 +79,14 @@ def served_app(*, follow: bool) -> Starlette:
     """The real application over the bootstrapped ledger, for an app factory."""
     from api.app import create_app
     from entrypoints.bootstrap import bootstrap
+    from projections.tree import pinned_verifier
 
     services = SERVING.enter_context(bootstrap())
     return create_app(
         services.url,
         services.ledger,
         services.read_side,
-        services.settings.signing_key,
+        pinned_verifier(services.settings),
         follow=follow,
         read_replicas=services.settings.read_replicas,
         replica_max_lag=services.settings.replica_max_lag,

@@ -1,13 +1,16 @@
-"""``ledger audit``: verify, checkpoint, replay, recheck, history, conservation, export."""
+"""``ledger audit``: key, verify, checkpoint, proof, witness, replay, recheck, history,
+conservation, export."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -15,40 +18,94 @@ import asyncpg
 
 import audit
 from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.witness import witness
 from ledger.database import as_uri
 from ledger.domain.account import Account
+from ledger.domain.limits import NOTE_MAX_BYTES
 from ledger.domain.values import member_account
 from ledger.settings import Settings
-from projections import queries
-from projections.chain import Checkpoint
+from projections import merkle, queries
+from projections.notes import CheckpointLog, NoteError, Verifier
+from projections.tree import pinned_verifier
+
+
+def _pinned(settings: Settings, args: argparse.Namespace) -> Verifier:
+    """The auditor's own copy of the key (``--key``), else the one pinned in settings."""
+    return Verifier.parse(args.key) if args.key else pinned_verifier(settings)
+
+
+def _key(settings: Settings, _: argparse.Namespace) -> int:
+    print(pinned_verifier(settings).vkey)
+    return 0
+
+
+def _read_note(path: str) -> str:
+    with open(path, encoding="utf-8") as kept:
+        note = kept.read(NOTE_MAX_BYTES + 1)
+    if len(note.encode()) > NOTE_MAX_BYTES:
+        raise NoteError("the kept checkpoint is too large")
+    return note
 
 
 def _verify(services: Services, args: argparse.Namespace) -> int:
-    against = None
-    if args.against:
-        with open(args.against, encoding="utf-8") as kept:
-            against = Checkpoint.from_json(json.load(kept))
-    result = audit.verify(services.url, against)
+    settings = services.settings
+    verifier = _pinned(settings, args)
+    kept = _read_note(args.against) if args.against else None
+    log = settings.checkpoint_log
+    published = [e.note for e in CheckpointLog(log).entries()] if log is not None else []
+    result = audit.verify(
+        services.url, verifier, kept=kept, published=published, ledger=services.ledger
+    )
     print(
         f"已核对 {result.events:,} 条事件、{result.checkpoints} 个签名检查点;"
-        f"链尾位置 {result.head_position},尚未上链 {result.unchained} 条"
+        f"树有 {result.leaves:,} 个叶子,尚未入树 {result.unchained} 条;"
+        f"账户变动与原因相符 {result.reconciled:,} 笔"
     )
+    print(f"由事件重算的树根:{base64.b64encode(result.root).decode()}")
     for finding in result.findings[:20]:
-        print(f"位置 {finding.position}:{finding.detail}({finding.kind})")
+        where = "" if finding.position is None else f"位置 {finding.position}:"
+        print(f"{where}{finding.detail}({finding.kind})")
     if result.intact:
-        print("账本完整:未发现改写、删除、插入或调序")
+        print("账本完整:未发现改写、删除、插入或调序,检查点均一致")
         return 0
-    print(f"账本校验未通过:首个问题位置 {result.first_bad_position}", file=sys.stderr)
+    first = result.first_bad_position
+    where = f"首个问题位置 {first}" if first is not None else "位置无法确定"
+    print(f"账本校验未通过:{where}", file=sys.stderr)
     return 1
 
 
 def _checkpoint(services: Services, _: argparse.Namespace) -> int:
     try:
-        point = audit.checkpoint(services.url, services.settings.signing_key)
-    except ValueError as error:
+        entry = audit.publish_now(services.read_side)
+    except (ValueError, merkle.ProofError) as error:
         print(error, file=sys.stderr)
         return 1
-    print(json.dumps(point.to_json(), ensure_ascii=False, indent=2))
+    print(entry.note, end="")
+    return 0
+
+
+def _proof(services: Services, args: argparse.Namespace) -> int:
+    try:
+        if args.proof_kind == "inclusion":
+            proof = audit.inclusion(services.ledger, args.position, args.size)
+            data: dict[str, Any] = {
+                "position": proof.position,
+                "leaf_index": proof.leaf_index,
+                "tree_size": proof.tree_size,
+                "leaf_hash": base64.b64encode(proof.leaf_hash).decode(),
+                "hashes": [base64.b64encode(h).decode() for h in proof.hashes],
+            }
+        else:
+            found = audit.consistency(services.ledger, args.old, args.new)
+            data = {
+                "old_size": found.old_size,
+                "new_size": found.new_size,
+                "hashes": [base64.b64encode(h).decode() for h in found.hashes],
+            }
+    except merkle.ProofError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2))
     return 0
 
 
@@ -93,9 +150,7 @@ def _export(services: Services, args: argparse.Namespace) -> int:
     else:
         ids = [UUID(args.member), Account.create_id(UUID(args.member))]
     start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
-    lines = audit.export(
-        services.ledger, services.url, services.settings.signing_key, ids, start, end
-    )
+    lines = audit.export(services.ledger, services.read_side, ids, start, end)
     with open(args.output, "w", encoding="utf-8") as out:
         for record in lines:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -123,12 +178,17 @@ def _recheck(services: Services, _: argparse.Namespace) -> int:
         again = m.recomputed.points if m.recomputed else "-"
         print(f"位置 {m.position} 服务 {m.service_id}:记录 {m.recorded.points} 分,重算 {again} 分")
         print(f"  {m.reason}")
-    return 0 if not mismatches else 1
+    matched, unmatched = audit.reconcile(services.ledger)
+    print(f"账户变动与其原因(计分、冲正、兑换、退还)相符 {matched:,} 笔,不符 {len(unmatched)} 笔")
+    for u in unmatched:
+        print(f"位置 {u.position} 原因 {u.cause_id}:{u.detail}({u.kind})")
+    return 0 if not mismatches and not unmatched else 1
 
 
 COMMANDS = {
     "verify": _verify,
     "checkpoint": _checkpoint,
+    "proof": _proof,
     "replay": _replay,
     "recheck": _recheck,
     "history": _history,
@@ -138,16 +198,41 @@ COMMANDS = {
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
-    with bootstrap(settings) as services:
-        return COMMANDS[args.audit_command](services, args)
+    if args.audit_command == "key":
+        return _key(settings, args)
+    if args.audit_command == "witness":
+        return witness(args)
+    try:
+        with bootstrap(settings) as services:
+            return COMMANDS[args.audit_command](services, args)
+    except NoteError as error:
+        print(f"检查点或公钥无效:{error}", file=sys.stderr)
+        return 2
 
 
 def add(commands: Any) -> None:
-    audit_parser = commands.add_parser("audit", help="审计:校验账本、签发检查点")
+    audit_parser = commands.add_parser("audit", help="审计:校验账本、检查点、证明、见证")
     audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="由事件存储重算哈希链并核对签名检查点")
-    verify.add_argument("--against", help="审计方保存的检查点文件(JSON)")
-    audit_commands.add_parser("checkpoint", help="校验后签发并打印当前链尾的检查点")
+    audit_commands.add_parser("key", help="打印账本的公钥(验证密钥,供审计方固定)")
+    verify = audit_commands.add_parser("verify", help="由事件存储重算 Merkle 树并核对签名检查点")
+    verify.add_argument("--against", help="审计方保存的检查点(签名文本文件)")
+    verify.add_argument("--key", help="审计方自己保存的账本公钥(默认取设置中固定的公钥)")
+    audit_commands.add_parser("checkpoint", help="证明与上一个检查点一致后,立即签发并发布检查点")
+    proof = audit_commands.add_parser("proof", help="包含证明或一致性证明")
+    kinds = proof.add_subparsers(dest="proof_kind", required=True)
+    inclusion = kinds.add_parser("inclusion", help="某位置的事件在树中的证明")
+    inclusion.add_argument("position", type=int)
+    inclusion.add_argument("--size", type=int, help="树的大小(默认最新检查点)")
+    consistency = kinds.add_parser("consistency", help="新树是旧树延续的证明")
+    consistency.add_argument("old", type=int)
+    consistency.add_argument("--new", type=int, help="新树的大小(默认最新检查点)")
+    watch = audit_commands.add_parser(
+        "witness", help="见证:取最新检查点,验证一致性证明后联署并保存"
+    )
+    watch.add_argument("--url", required=True, help="账本 GraphQL 地址")
+    watch.add_argument("--token", required=True, help="审计员令牌")
+    watch.add_argument("--log-key", required=True, help="账本公钥(见 ledger audit key)")
+    watch.add_argument("--dir", required=True, type=Path, help="见证方保存检查点的目录")
     replay = audit_commands.add_parser("replay", help="重放成员账户到某一时刻")
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")

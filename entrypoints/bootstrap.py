@@ -10,6 +10,7 @@ from ledger.application import Ledger
 from ledger.database import eventsourcing_env, open_database
 from ledger.settings import Settings, load_settings
 from projections.runner import BATCH_SIZE, ReadSide
+from projections.tree import Publisher
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,15 @@ def bootstrap(
     the ledger and its read side; close them, and stop a server started here, on exit."""
     settings = settings or load_settings()
     with open_database(settings) as url:
-        ledger = Ledger(eventsourcing_env(url), id_hash_key=settings.id_hash_key)
+        env = eventsourcing_env(url, create_tables=settings.create_tables)
+        ledger = Ledger(env, id_hash_key=settings.id_hash_key)
         try:
-            read_side = ReadSide(ledger, batch_size=batch_size, signing_key=settings.signing_key)
+            read_side = ReadSide(
+                ledger,
+                batch_size=batch_size,
+                publisher=Publisher.from_settings(settings),
+                create_tables=settings.create_tables,
+            )
             yield Services(replace(settings, database_url=url), url, ledger, read_side)
         finally:
             ledger.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 from entrypoints.bootstrap import bootstrap
 from ledger.settings import Settings
+from projections.tree import pinned_verifier
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -31,7 +32,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             services.url,
             services.ledger,
             services.read_side,
-            settings.signing_key,
+            pinned_verifier(settings),
+            checkpoint_log=settings.checkpoint_log,
             production=args.production,
             follow=not args.no_follow,
             read_replicas=settings.read_replicas,

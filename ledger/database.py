@@ -226,10 +226,12 @@ def open_database(settings: Settings) -> Iterator[str]:
         log.info("embedded PostgreSQL stopped")
 
 
-def eventsourcing_env(url: str) -> dict[str, str]:
-    """Translate a PostgreSQL URL into the ``eventsourcing`` library's settings."""
+def eventsourcing_env(url: str, *, create_tables: bool = True) -> dict[str, str]:
+    """Translate a PostgreSQL URL into the ``eventsourcing`` library's settings;
+    ``create_tables`` False: the event store exists already (a role without CREATE)."""
     params = conninfo_to_dict(url)
     return {
+        "CREATE_TABLE": "y" if create_tables else "n",
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": str(params.get("dbname") or DATABASE_NAME),
         "POSTGRES_HOST": str(params.get("host") or "localhost"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -9,6 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from psycopg.conninfo import conninfo_to_dict
+
+from ledger.domain.limits import CHECKPOINT_EVERY_EVENTS, CHECKPOINT_EVERY_MINUTES
+
+DEFAULT_ORIGIN = "volunteer-ledger.local/ledger"
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 """Where the public pages are reached when nothing says otherwise (``ledger serve``'s default)."""
@@ -33,6 +39,17 @@ class Settings:
     public_url: str | None = None
     """Where the public pages are reached (``LEDGER_PUBLIC_URL``): a certificate's QR code
     points to ``<public_url>/verify/<number>``. Unset: the address ``ledger serve`` listens on."""
+    log_origin: str = DEFAULT_ORIGIN
+    public_key: str | None = None
+    """The pinned verifier key (``<name>+<key ID>+<key>``) checkpoints are checked with."""
+    checkpoint_log: Path | None = None
+    """The append-only file outside the database that published checkpoints go to;
+    None: nothing is signed."""
+    checkpoint_every: int = CHECKPOINT_EVERY_EVENTS
+    checkpoint_minutes: float = CHECKPOINT_EVERY_MINUTES
+    create_tables: bool = True
+    """False (``LEDGER_CREATE_TABLES=0``): the event store, the tokens and the read side's
+    registry were created by ``ledger db grant``; this role may not create tables."""
 
     @property
     def embedded(self) -> bool:
@@ -44,14 +61,21 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``,
-    ``LEDGER_SIGNING_KEY``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs),
+    """Read ``DATABASE_URL``, ``LEDGER_DATA_DIR``, ``LEDGER_ID_HASH_KEY``, the signing
+    key (``LEDGER_SIGNING_KEY``, hex, or ``LEDGER_SIGNING_KEY_FILE``), ``LEDGER_PUBLIC_KEY``,
+    ``LEDGER_LOG_ORIGIN``, ``LEDGER_CHECKPOINT_LOG``, ``LEDGER_CHECKPOINT_EVERY``,
+    ``LEDGER_CHECKPOINT_MINUTES``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs),
     ``LEDGER_REPLICA_MAX_LAG_SECONDS`` and ``LEDGER_PUBLIC_URL``.
 
     The key that hashes national ID numbers must stay the same for the life of
-    a ledger, or de-duplication breaks; the signing key (an Ed25519 seed) signs
-    the hash chain's checkpoints. Without them in the environment, each is
-    generated on first use and kept in the data directory.
+    a ledger, or de-duplication breaks; without it in the environment it is generated
+    on first use and kept in the data directory. The signing key (an Ed25519 seed)
+    signs the Merkle tree's checkpoints and never lies in the data directory: without
+    it in the environment it is generated into ``<data dir>.keys/`` (mode 0700), a
+    folder the embedded server, which runs as its own system account when started by
+    root, cannot read; a key file inside the data directory is refused. Published
+    checkpoints go to ``<data dir>.log/checkpoints.jsonl`` (one file per database on an external
+    server) unless set.
     """
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("LEDGER_DATA_DIR") or platformdirs.user_data_dir("volunteer-ledger"))
@@ -59,7 +83,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     key_hex = env.get("LEDGER_ID_HASH_KEY")
     key = bytes.fromhex(key_hex) if key_hex else _stored_key(data_dir / "id-hash.key")
     signing_hex = env.get("LEDGER_SIGNING_KEY")
-    signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(data_dir / "signing.key")
+    key_file = Path(
+        env.get("LEDGER_SIGNING_KEY_FILE") or f"{data_dir}.keys/signing.key"
+    ).expanduser()
+    if key_file.resolve().is_relative_to(data_dir) and not signing_hex:
+        raise ValueError(f"签名密钥不能放在数据目录 {data_dir} 中(数据库可读),请另放")
+    signing = bytes.fromhex(signing_hex) if signing_hex else _stored_key(key_file, private=True)
+    database_url = env.get("DATABASE_URL") or None
+    log = env.get("LEDGER_CHECKPOINT_LOG") or f"{data_dir}.log/{_log_name(database_url)}"
     replicas = tuple(u.strip() for u in env.get("LEDGER_READ_REPLICAS", "").split(",") if u.strip())
     lag = env.get("LEDGER_REPLICA_MAX_LAG_SECONDS") or "5"
     try:
@@ -69,13 +100,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not 0 < max_lag <= 3600:
         raise ValueError(f"LEDGER_REPLICA_MAX_LAG_SECONDS 须为 0 到 3600 之间的秒数,而不是 {lag!r}")
     return Settings(
-        database_url=env.get("DATABASE_URL") or None,
+        database_url=database_url,
         data_dir=data_dir,
         id_hash_key=key,
         signing_key=signing,
         read_replicas=replicas,
         replica_max_lag=max_lag,
         public_url=_public_url(env.get("LEDGER_PUBLIC_URL")),
+        log_origin=env.get("LEDGER_LOG_ORIGIN") or DEFAULT_ORIGIN,
+        public_key=env.get("LEDGER_PUBLIC_KEY") or None,
+        checkpoint_log=Path(log).expanduser(),
+        checkpoint_every=int(env.get("LEDGER_CHECKPOINT_EVERY") or CHECKPOINT_EVERY_EVENTS),
+        checkpoint_minutes=float(env.get("LEDGER_CHECKPOINT_MINUTES") or CHECKPOINT_EVERY_MINUTES),
+        create_tables=env.get("LEDGER_CREATE_TABLES", "1").lower() not in ("0", "no", "false"),
     )
 
 
@@ -87,9 +124,22 @@ def _public_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
-def _stored_key(path: Path) -> bytes:
+def _log_name(database_url: str | None) -> str:
+    """One log per ledger: the embedded server's data directory holds one ledger; an
+    external server's databases each get their own file."""
+    if database_url is None:
+        return "checkpoints.jsonl"
+    params = conninfo_to_dict(database_url)
+    where = f"{params.get('host')}:{params.get('port')}/{params.get('dbname')}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+    return f"checkpoints-{params.get('dbname') or 'ledger'}-{digest}.jsonl"
+
+
+def _stored_key(path: Path, *, private: bool = False) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        if private:
+            path.parent.chmod(0o700)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return bytes.fromhex(path.read_text().strip())

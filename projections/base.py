@@ -206,6 +206,11 @@ class ViewRecorder(PostgresTrackingRecorder):
             self._insert_tracking(curs, tracking)
 
 
+class MustStop(Exception):
+    """A failure no single event is to blame for: the runner neither halves the batch
+    nor quarantines anything, and a rebuild stops without switching."""
+
+
 @dataclass(frozen=True)
 class Undecodable:
     """A stored event that could not be turned into a domain event."""
@@ -265,6 +270,9 @@ class ReadModel(Projection[ViewRecorder]):
             for rows in self.rows.values():
                 rows.forget()
             raise
+
+    def idle(self) -> None:
+        """Called when the runner has caught up: work that is due on time, not on events."""
 
     def _flush(self, curs: Cursor[DictRow]) -> None:
         for rows in self.rows.values():

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import get_topic
@@ -40,20 +39,20 @@ from psycopg.sql import SQL, Identifier
 from ledger.application import Ledger
 from ledger.database import discard_broken_connections, harden_pool, is_outage
 from projections import quarantine
-from projections.base import ReadModel, Undecodable, ViewRecorder
+from projections.base import MustStop, ReadModel, Undecodable, ViewRecorder
 from projections.boards import CommunityBoards
-from projections.chain import HashChain
 from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
 from projections.quarantine import Quarantined
+from projections.tree import MerkleLog, Publisher
 from projections.units import UnitRankings
 
 log = logging.getLogger(__name__)
 
 READ_MODELS: tuple[type[ReadModel], ...] = (
-    HashChain,
+    MerkleLog,
     LedgerEntries,
     MemberTotals,
     UnitRankings,
@@ -104,13 +103,14 @@ class ReadSide:
         ledger: Ledger,
         models: Sequence[type[ReadModel]] = READ_MODELS,
         batch_size: int = BATCH_SIZE,
-        signing_key: bytes | None = None,
+        publisher: Publisher | None = None,
+        create_tables: bool = True,
     ) -> None:
-        """``signing_key`` (an Ed25519 seed) signs the hash chain's checkpoints."""
+        """``publisher`` signs and publishes the Merkle tree's checkpoints;
+        ``create_tables`` False: the registry and the quarantine exist already."""
         self.ledger = ledger
-        self.signing_key = (
-            Ed25519PrivateKey.from_private_bytes(signing_key) if signing_key else None
-        )
+        self.publisher = publisher
+        self.create_tables = create_tables
         self.recorder: PostgresApplicationRecorder = ledger.group_recorder
         self.datastore: PostgresDatastore = self.recorder.datastore
         harden_pool(self.datastore)  # the ledger's pool, which the read side draws from
@@ -119,14 +119,9 @@ class ReadSide:
         # Replaced, never changed in place: other threads read it while it moves on.
         self.live: dict[str, ReadModel] = {}
         self.caught_up_at = time.monotonic()
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
-                    "generation integer, switched_at timestamptz DEFAULT now())"
-                ).format(Identifier(REGISTRY))
-            )
-            curs.execute(quarantine.CREATE)
+        if create_tables:
+            with self.datastore.transaction(commit=True) as curs:
+                create_registry(curs)
 
     # --- generations --------------------------------------------------------------
 
@@ -147,8 +142,8 @@ class ReadSide:
 
     def _model(self, cls: type[ReadModel], view: ViewRecorder, *, empty: bool = False) -> ReadModel:
         model = cls(view, empty=empty)
-        if isinstance(model, HashChain):
-            model.signing_key = self.signing_key
+        if isinstance(model, MerkleLog):
+            model.publisher = self.publisher
         return model
 
     def _drop_generation(self, prefix: str) -> None:
@@ -305,7 +300,7 @@ class ReadSide:
                     try:
                         m.process_batch(mine, Tracking(self.ledger.name, last))
                     except Exception as error:
-                        if is_outage(error):
+                        if is_outage(error) or isinstance(error, MustStop):
                             raise
                         if self._superseded(m):
                             raise GenerationSwitched(m.name) from error
@@ -387,7 +382,7 @@ class ReadSide:
             try:
                 model.process_batch(chunk, Tracking(self.ledger.name, upto))
             except Exception as failure:
-                if is_outage(failure):
+                if is_outage(failure) or isinstance(failure, MustStop):
                     raise
                 if self.position(model) >= upto:
                     continue  # another runner recorded it first
@@ -463,6 +458,8 @@ class ReadSide:
                         except GenerationSwitched as switched:
                             log.info("read side: %s was rebuilt elsewhere; following it", switched)
                             continue  # open() reads the new generation
+                        for model in self.live.values():
+                            model.idle()
                         delay = RETRY_FIRST_SECONDS
                         for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                             pass
@@ -505,6 +502,17 @@ class ReadSide:
                 raise TimeoutError(f"read models have not reached position {position}")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+
+def create_registry(curs: Cursor[DictRow]) -> None:
+    """The registry of live generations and the quarantine, shared by every read model."""
+    curs.execute(
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, version integer, "
+            "generation integer, switched_at timestamptz DEFAULT now())"
+        ).format(Identifier(REGISTRY))
+    )
+    curs.execute(quarantine.CREATE)
 
 
 def _halves(events: list[tuple[Any, int]], upto: int) -> list[tuple[list[tuple[Any, int]], int]]:

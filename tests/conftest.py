@@ -15,6 +15,15 @@ from ledger.database import EmbeddedServer, drop_database, ensure_database
 from ledger.settings import Settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands run by the tests keep their keys and checkpoint logs in the run's own
+    folder, never beside the user's data directory (a test may still set its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEDGER_DATA_DIR", str(tmp_path_factory.mktemp("ledger-data") / "data"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     pgdata: Path = tmp_path_factory.mktemp("embedded") / "pgdata"

@@ -76,6 +76,22 @@ FIRST_YEAR = EARLIEST.year
 LAST_YEAR = LATEST.year - 1
 """The years (of an annual review) the ledger accepts: 2000 to 2099."""
 
+# --- the transparency log (审计) ----------------------------------------------------
+
+CHECKPOINT_EVERY_EVENTS = 10_000
+"""A checkpoint is signed once this many events came after the last one ..."""
+CHECKPOINT_EVERY_MINUTES = 10.0
+"""... or once this many minutes passed since it and the tree has grown."""
+UNCHAINED_MAX = 50_000
+"""Events recorded after the tree's last leaf that a verification tolerates (the
+projector being behind); more, and the verification fails."""
+MAX_TREE_SIZE = 2**53
+"""A tree size or a leaf index a proof may name."""
+NOTE_MAX_BYTES = 16_384
+"""A signed note (a checkpoint with its signatures and cosignatures)."""
+NOTE_MAX_SIGNATURES = 32
+"""Signature lines in one note."""
+
 
 # --- the rule book (积分规则) --------------------------------------------------------
 

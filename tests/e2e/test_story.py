@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +19,8 @@ from websockets.sync.client import connect
 
 from api.auth import create_token, hash_token
 from ledger.domain.values import Role
+from projections import merkle, notes
+from projections.notes import Signer, Verifier, open_note
 from tests.e2e.conftest import Server
 
 RECEIPT = "... on Receipt { id position } ... on Problem { code message }"
@@ -560,9 +567,9 @@ def test_an_auditor_checks_the_ledger_without_trusting_it(
     recheck = server.gql(auditor, "{ awardRecheck { checked mismatches { position } } }")
     assert recheck["data"]["awardRecheck"] == {"checked": 1, "mismatches": []}
     point = ok(
-        server.gql(auditor, "{ ledgerCheckpoint { position link signature } }"), "ledgerCheckpoint"
+        server.gql(auditor, "{ ledgerCheckpoint { treeSize rootHash note } }"), "ledgerCheckpoint"
     )
-    assert point["position"] == result["events"] and len(point["signature"]) == 128
+    assert point["treeSize"] >= result["events"] and point["note"].count("\u2014 ") == 1
     now = ok(
         server.gql(
             auditor,
@@ -596,6 +603,96 @@ def test_an_auditor_checks_the_ledger_without_trusting_it(
     assert books["holds"] is True and Decimal(books["allAccounts"]) == 0
     refused = server.gql(story["tokens"][Role.COMMUNITY], "{ verifyLedger { intact } }")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def _audit_cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ledger audit`` with the server's settings (its data directory, hence its key)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": server.database_url,
+        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "audit", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
+    server: Server, story: dict[str, Any], tmp_path: Path
+) -> None:
+    auditor = story["tokens"][Role.AUDITOR]
+    vkey = _audit_cli(server, "key").stdout.strip()
+    pinned = Verifier.parse(vkey)
+    query = "{ ledgerCheckpoint { treeSize rootHash note } }"
+    old_note = ok(server.gql(auditor, query), "ledgerCheckpoint")["note"]
+    old = open_note(old_note, pinned)
+    witness = ["witness", "--url", f"{server.base}/graphql", "--token", auditor]
+    witness += ["--log-key", vkey, "--dir", str(tmp_path / "witness")]
+    first = _audit_cli(server, *witness)
+    assert first.returncode == 0, first.stderr
+    ok(
+        server.gql(
+            server.admin, 'mutation { registerStreet(name: "见证街道") { ... on Receipt { id } } }'
+        ),
+        "registerStreet",
+    )
+    new = open_note(ok(server.gql(auditor, query), "ledgerCheckpoint")["note"], pinned)
+    assert new.size > old.size
+    proof = ok(
+        server.gql(
+            auditor,
+            "query($o: Int!, $n: Int!) { consistencyProof(oldSize: $o, newSize: $n) { hashes } }",
+            o=old.size,
+            n=new.size,
+        ),
+        "consistencyProof",
+    )
+    hashes = [base64.b64decode(h) for h in proof["hashes"]]
+    merkle.verify_consistency(old.size, new.size, old.root, new.root, hashes)
+    included = ok(
+        server.gql(
+            auditor,
+            "query($p: Int!, $n: Int!) { inclusionProof(position: $p, treeSize: $n) "
+            "{ leafIndex treeSize leafHash hashes } }",
+            p=3,
+            n=new.size,
+        ),
+        "inclusionProof",
+    )
+    leaf = base64.b64decode(included["leafHash"])
+    path = [base64.b64decode(h) for h in included["hashes"]]
+    merkle.verify_inclusion(included["leafIndex"], new.size, leaf, path, new.root)
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_inclusion(included["leafIndex"], new.size, bytes(32), path, new.root)
+    checked = ok(
+        server.gql(
+            auditor,
+            "query($k: String!) { verifyLedger(against: $k) { intact checkpoints reconciled } }",
+            k=old_note,
+        ),
+        "verifyLedger",
+    )
+    assert checked["intact"] is True and checked["checkpoints"] >= 2 and checked["reconciled"] >= 1
+    again = _audit_cli(server, *witness)
+    assert again.returncode == 0, again.stderr
+    kept = (tmp_path / "witness" / "checkpoint").read_text()
+    assert open_note(kept, pinned).size >= new.size
+    witness_key = again.stdout.rsplit("见证方公钥 ", 1)[1].rstrip(")\n")
+    assert notes.cosigned_at(kept, Verifier.parse(witness_key)) > 0
+    other = Signer.from_seed(pinned.name, bytes(32)).verifier.vkey
+    refused = _audit_cli(server, *witness[:-4], "--log-key", other, "--dir", str(tmp_path / "w2"))
+    assert refused.returncode == 1 and "拒绝见证" in refused.stderr
+    for bad in ("{ inclusionProof(position: -1) { leafIndex } }",
+                "{ consistencyProof(oldSize: 1, newSize: 2000000000) { hashes } }"):  # fmt: skip
+        answer = server.gql(auditor, bad)
+        assert answer["errors"][0]["extensions"]["code"] == "INVALID_INPUT", answer
+    denied = server.gql(story["tokens"][Role.COMMUNITY], "{ latestCheckpoint { note } }")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 def test_metrics_count_requests_redemptions_and_projection_lag(

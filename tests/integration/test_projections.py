@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -27,11 +28,13 @@ from ledger.database import (
     ensure_database,
     eventsourcing_env,
 )
+from ledger.settings import load_settings
 from ledger.simulation import Generator, History, Scale
 from projections import queries
 from projections.members import MemberTotals
 from projections.queries import balance_as_of
 from projections.runner import READ_MODELS, REGISTRY, ReadSide
+from projections.tree import Publisher
 from tests.integration.readside import assert_same_rows, snapshot
 
 SMALL = Scale(communities=4, grids=2, units=8, party_members=120, residents=40, days=60)
@@ -153,7 +156,7 @@ async def test_a_balance_at_a_past_moment_is_the_running_balance_then(lived: Any
 
 
 def test_a_killed_runner_restarts_without_counting_twice_or_skipping(
-    pg_server: EmbeddedServer,
+    pg_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     url = fresh_database(pg_server)
     writer = Ledger(eventsourcing_env(url))
@@ -168,7 +171,9 @@ def test_a_killed_runner_restarts_without_counting_twice_or_skipping(
         head = writer.recorder.max_notification_id() or 0
         tracking = f"{read_side.live['dossiers'].view.tracking_table_name}"
 
-        env = {**os.environ, "DATABASE_URL": url}
+        # the worker publishes checkpoints to its log, outside the database; the rebuild
+        # below copies them from there into the new generation
+        env = {**os.environ, "DATABASE_URL": url, "LEDGER_DATA_DIR": str(tmp_path / "data")}
         killed_at = 0
         with subprocess.Popen(
             [sys.executable, "-m", "entrypoints.cli", "project", "--batch-size", "20"],
@@ -191,7 +196,7 @@ def test_a_killed_runner_restarts_without_counting_twice_or_skipping(
                 worker.send_signal(signal.SIGKILL)
         assert start < killed_at < head, "the worker was not killed half-way"
 
-        resumed = ReadSide(writer)
+        resumed = ReadSide(writer, publisher=Publisher.from_settings(load_settings(env)))
         resumed.open()
         resumed.catch_up()
         assert all(resumed.position(m) == head for m in resumed.live.values())

@@ -61,3 +61,36 @@ def test_the_public_url_is_an_http_address_without_a_trailing_slash(tmp_path: Pa
     for bad in ("ledger.example.cn", "javascript:alert(1)", "https://a b"):
         with pytest.raises(ValueError, match="LEDGER_PUBLIC_URL"):
             load_settings({**base, "LEDGER_PUBLIC_URL": bad})
+
+
+def test_the_signing_key_is_kept_outside_the_data_directory(tmp_path: Path):
+    data = tmp_path / "ledger"
+    settings = load_settings({"LEDGER_DATA_DIR": str(data)})
+    key_file = tmp_path / "ledger.keys" / "signing.key"
+    assert bytes.fromhex(key_file.read_text()) == settings.signing_key
+    assert (key_file.parent.stat().st_mode & 0o777, key_file.stat().st_mode & 0o777) == (
+        0o700,
+        0o600,
+    )
+    assert not any(p.name == "signing.key" for p in data.rglob("*"))
+    assert settings.checkpoint_log == tmp_path / "ledger.log" / "checkpoints.jsonl"
+    one, other = (
+        load_settings({"LEDGER_DATA_DIR": str(data), "DATABASE_URL": f"postgresql://db/{name}"})
+        for name in ("town", "city")
+    )
+    assert one.checkpoint_log != other.checkpoint_log  # one log per ledger
+    assert one.checkpoint_log is not None and one.checkpoint_log.name.startswith(
+        "checkpoints-town-"
+    )
+
+
+def test_a_signing_key_file_inside_the_data_directory_is_refused(tmp_path: Path):
+    import pytest
+
+    with pytest.raises(ValueError, match="数据目录"):
+        load_settings(
+            {
+                "LEDGER_DATA_DIR": str(tmp_path),
+                "LEDGER_SIGNING_KEY_FILE": str(tmp_path / "keys" / "signing.key"),
+            }
+        )

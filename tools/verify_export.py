@@ -1,0 +1,175 @@
+"""Check a volunteer-ledger export offline, against the ledger's public key you pinned.
+
+Needs only Python 3.11+ and the ``cryptography`` package; it imports nothing of the
+ledger. It follows docs/audit-format.md step by step:
+
+    python verify_export.py EXPORT.jsonl --key 'volunteer-ledger.local/ledger+1a2b3c4d+AX...'
+
+It prints what was proven and exits 0, or names the first thing that failed and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import struct
+import sys
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+EXPORT_FORMAT = "volunteer-ledger-export/2"
+DASH = "\u2014 "
+
+
+class Rejected(Exception):
+    pass
+
+
+# --- the pinned key and signed notes (c2sp.org/signed-note, Ed25519) ------------------
+
+
+def parse_vkey(vkey: str) -> tuple[str, bytes, bytes]:
+    """(key name, key ID, public key) of a verifier key ``<name>+<hex ID>+<base64>``."""
+    try:
+        name, hex_id, material = vkey.strip().split("+", 2)
+        raw = base64.b64decode(material, validate=True)
+        key_id = bytes.fromhex(hex_id)
+    except (ValueError, binascii.Error):
+        raise Rejected("the pinned key is not <name>+<key ID>+<base64 key>") from None
+    if len(raw) != 33 or raw[0] != 0x01:
+        raise Rejected("the pinned key is not an Ed25519 verifier key")
+    if hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4] != key_id:
+        raise Rejected("the pinned key's ID does not match its key")
+    return name, key_id, raw[1:]
+
+
+def open_note(note: str, vkey: tuple[str, bytes, bytes]) -> list[str]:
+    """The lines of a note's text, if the pinned key signed it."""
+    name, key_id, public = vkey
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        raise Rejected("a note without signatures")
+    text = note[: cut + 1]
+    signatures = []
+    for line in note[cut + 2 : -1].split("\n"):
+        if not line.startswith(DASH):
+            raise Rejected("a malformed signature line")
+        signer, _, encoded = line[len(DASH) :].partition(" ")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise Rejected("a signature that is not base64") from None
+        if signer == name and raw[:4] == key_id:
+            signatures.append(raw[4:])
+    if not signatures:
+        raise Rejected(f"the note is not signed by the pinned key {name}")
+    for signature in signatures:
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(signature, text.encode())
+        except InvalidSignature:
+            raise Rejected("the note's signature does not verify with the pinned key") from None
+    return text.split("\n")[:-1]
+
+
+# --- RFC 6962 ---------------------------------------------------------------------
+
+
+def leaf_data(line: dict[str, Any]) -> bytes:
+    topic = line["topic"].encode()
+    state = line["state"].encode()
+    return b"".join(
+        (
+            struct.pack(">Q", line["position"]),
+            UUID(line["originator_id"]).bytes,
+            struct.pack(">QI", line["originator_version"], len(topic)),
+            topic,
+            struct.pack(">I", len(state)),
+            state,
+        )
+    )
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes]) -> bytes:
+    """RFC 9162, section 2.1.3.2."""
+    if not 0 <= index < size:
+        raise Rejected(f"leaf {index} is not in a tree of {size}")
+    fn, sn, value = index, size - 1, leaf
+    for p in proof:
+        if sn == 0 or len(p) != 32:
+            raise Rejected("a malformed inclusion proof")
+        if fn & 1 or fn == sn:
+            value = hashlib.sha256(b"\x01" + p + value).digest()
+            if not fn & 1:
+                while not (fn & 1 or fn == 0):
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            value = hashlib.sha256(b"\x01" + value + p).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise Rejected("an inclusion proof that is too short")
+    return value
+
+
+# --- the export -------------------------------------------------------------------
+
+
+def verify(lines: list[str], vkey: str) -> str:
+    pinned = parse_vkey(vkey)
+    if not lines:
+        raise Rejected("an empty export")
+    header = json.loads(lines[0])
+    if header.get("format") != EXPORT_FORMAT:
+        raise Rejected(f"not a {EXPORT_FORMAT} export")
+    origin, size_text, root_text = open_note(header["checkpoint"], pinned)[:3]
+    if origin != pinned[0]:
+        raise Rejected("the checkpoint is of another ledger")
+    size, root = int(size_text), base64.b64decode(root_text)
+    tag, s_origin, s_size, s_count, s_digest = open_note(header["statement"], pinned)
+    if (tag, s_origin, s_size) != (EXPORT_FORMAT, origin, size_text):
+        raise Rejected("the export's statement does not match its checkpoint")
+    manifest = hashlib.sha256()
+    previous = -1
+    events = [json.loads(line) for line in lines[1:] if line.strip()]
+    for number, event in enumerate(events, start=2):
+        index = event["leaf_index"]
+        if index <= previous:
+            raise Rejected(f"line {number}: leaf indexes must increase")
+        previous = index
+        leaf = hashlib.sha256(b"\x00" + leaf_data(event)).digest()
+        proof = [base64.b64decode(h, validate=True) for h in event["proof"]]
+        if root_from_inclusion(index, size, leaf, proof) != root:
+            raise Rejected(
+                f"line {number} (position {event['position']}) is not the event the "
+                "checkpoint holds"
+            )
+        manifest.update(struct.pack(">Q", index) + leaf)
+    if len(events) != int(s_count) or base64.b64encode(manifest.digest()).decode() != s_digest:
+        raise Rejected("lines were left out of, added to or reordered in the export")
+    return f"{len(events)} events proven in {origin} at tree size {size}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("export")
+    parser.add_argument("--key", required=True, help="the ledger's public key, as you pinned it")
+    args = parser.parse_args(argv)
+    with open(args.export, encoding="utf-8") as lines:
+        content = lines.read().splitlines()
+    try:
+        print(verify(content, args.key))
+    except (Rejected, ValueError, KeyError, TypeError, binascii.Error) as error:
+        print(f"REJECTED: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
