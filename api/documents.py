@@ -71,9 +71,6 @@ class IssuedCertificate:
     position: int | None = strawberry.field(description="出具事件的通知编号")
     verify_url: str = strawberry.field(description="核验页地址(即二维码内容)")
     document: DocumentFile
-    proof: str | None = strawberry.field(
-        description="透明日志的默克尔包含证明:尚未接入,始终为空", default=None
-    )
 
 
 @strawberry.type(description="成员的一份志愿服务证明")

@@ -5,6 +5,7 @@ the person than the certificate itself shows (the masked name)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import re
@@ -13,6 +14,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from audit import Anchoring, anchor, anchored_check
 from documents.labels import CLASS_NAMES
 from documents.pdf import figure
 from ledger.domain.certificate import (
@@ -25,6 +27,9 @@ from ledger.domain.certificate import (
 from ledger.domain.values import CST, CategoryClass
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
+MAX_PROVEN = 200
+"""At most this many of a certificate's events are proven against the checkpoint for
+one visit of the public page (its own event always), evenly spread over the list."""
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex",
@@ -32,8 +37,9 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 PROOF_NOTE = (
-    "本页依据账本中该证明所列的服务评价事件重新计算证明上的数字并与之比对。"
-    "透明日志的默克尔包含证明与签名检查点尚未接入,本页暂不显示。"
+    "本页依据账本中该证明所列的服务评价事件重新计算证明上的数字并与之比对,"
+    "并用账本的固定公钥核验最新签名检查点:出具事件与所依据的每个事件,"
+    "按其现存内容重新计算的默克尔叶子须经包含证明落在检查点签名的树根之下。"
 )
 WELCOME = (
     "输入志愿服务证明上的编号,或用手机扫描证明上的二维码,"
@@ -88,7 +94,29 @@ def _figures(f: Figures) -> list[tuple[str, str]]:
     ]
 
 
-def page_body(check: CertificateCheck) -> str:
+def _anchoring(anchored: Anchoring | None) -> str:
+    if anchored is None:
+        return ""
+    point = anchored.checkpoint
+    rows: list[tuple[str, str]] = []
+    if point is not None:
+        rows = [
+            ("日志", point.origin),
+            ("检查点树大小", f"{point.size} 个事件"),
+            ("检查点根哈希", base64.b64encode(point.root).decode()),
+        ]
+    rows += [
+        ("已由检查点证明", f"{len(anchored.proven)} 个事件"),
+        ("待下一检查点收录", f"{len(anchored.pending)} 个事件"),
+    ]
+    if anchored.failed:
+        rows.append(("与签名检查点不符", "、".join(str(p) for p in anchored.failed)))
+    return (
+        '<h2>透明日志</h2><table id="anchoring">' + _rows(rows, mono=("检查点根哈希",)) + "</table>"
+    )
+
+
+def page_body(check: CertificateCheck, anchored: Anchoring | None = None) -> str:
     if check.status is CertificateStatus.UNKNOWN or check.statement is None:
         return (
             '<div class="status unknown" id="status">查无此证明:账本中没有编号为 '
@@ -127,6 +155,7 @@ def page_body(check: CertificateCheck) -> str:
         + _rows(stated, mono=("证明编号", "内容摘要"))
         + "</table>"
         + recomputed
+        + _anchoring(anchored)
         + f'<p class="note">{PROOF_NOTE}</p>'
     )
 
@@ -140,8 +169,16 @@ async def verify_page(request: Request) -> Response:
             return RedirectResponse(f"/verify/{check_number(number)}", status_code=303)
         except UnknownCertificate:
             pass
-    ledger = request.app.state.ledger
+    state = request.app.state
+    ledger = state.ledger
     check: CertificateCheck = await anyio.to_thread.run_sync(ledger.check_certificate, number)
+    anchored = None
+    if check.statement is not None and check.issued_position is not None:
+        listed = check.statement.positions
+        step = max(1, -(-len(listed) // MAX_PROVEN))  # evenly spread, at most MAX_PROVEN
+        events = [check.issued_position, *listed[::step]]
+        anchored = await anyio.to_thread.run_sync(anchor, ledger, events, state.verifier)
+        check = anchored_check(check, anchored)
     presented = request.query_params.get("d")
     if (
         presented is not None
@@ -154,4 +191,5 @@ async def verify_page(request: Request) -> Response:
             problems=["二维码中的内容摘要与账本记录的不符:纸面证明的内容可能已被改动"],
         )
     status = 404 if check.status is CertificateStatus.UNKNOWN else 200
-    return HTMLResponse(PAGE.format(body=page_body(check)), status_code=status, headers=HEADERS)
+    body = page_body(check, anchored)
+    return HTMLResponse(PAGE.format(body=body), status_code=status, headers=HEADERS)

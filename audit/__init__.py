@@ -8,7 +8,16 @@ They read the event store itself, trusting no read model, and sit outside
 
 from audit.conservation import CommunityFlows, Conservation, conservation
 from audit.exports import EXPORT_FORMAT, export, publish_now
-from audit.proofs import ConsistencyProof, InclusionProof, consistency, inclusion, latest_note
+from audit.proofs import (
+    Anchoring,
+    ConsistencyProof,
+    InclusionProof,
+    anchor,
+    anchored_check,
+    consistency,
+    inclusion,
+    latest_note,
+)
 from audit.provenance import HistoryLine, history
 from audit.reconcile import Unmatched, reconcile
 from audit.replay import AwardMismatch, MemberState, recheck_awards, replay_member
@@ -16,6 +25,7 @@ from audit.verification import Finding, Verification, verify
 
 __all__ = [
     "EXPORT_FORMAT",
+    "Anchoring",
     "AwardMismatch",
     "CommunityFlows",
     "Conservation",
@@ -26,6 +36,8 @@ __all__ = [
     "MemberState",
     "Unmatched",
     "Verification",
+    "anchor",
+    "anchored_check",
     "conservation",
     "consistency",
     "export",

@@ -7,14 +7,16 @@ opened with its pinned key (``projections.merkle.verify_inclusion`` /
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from psycopg import Connection
 from psycopg.rows import DictRow
 
 from ledger.application import Ledger
+from ledger.domain.certificate import CertificateCheck, CertificateStatus
 from ledger.domain.limits import MAX_TREE_SIZE
-from projections import merkle, tree
+from projections import merkle, notes, tree
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,81 @@ def latest_note(ledger: Ledger) -> str | None:
     """The latest checkpoint's note as the database holds it (check it with a pinned key)."""
     with ledger.group_recorder.datastore.get_connection() as conn:
         return tree.latest_checkpoint(conn)
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """How far some events are held by the ledger's latest signed checkpoint.
+
+    ``proven``: each event, as the store holds it now, is a leaf of the checkpoint's tree
+    (its inclusion proof checked against the root the pinned key signed); ``pending``:
+    recorded after that checkpoint; ``failed``: below it, but the stored event is not
+    the leaf the signed tree holds (altered, or its tree rows are). ``problem``: the
+    checkpoint itself is not signed by the pinned key."""
+
+    checkpoint: notes.Checkpoint | None
+    proven: list[int]
+    pending: list[int]
+    failed: list[int]
+    problem: str | None = None
+
+
+def anchor(ledger: Ledger, positions: list[int], verifier: notes.Verifier) -> Anchoring:
+    """Prove each event at ``positions`` against the latest checkpoint, opened with the
+    pinned ``verifier``; the leaves are computed anew from the stored events."""
+    wanted = sorted(set(positions))
+    with ledger.group_recorder.datastore.get_connection() as conn:
+        note = tree.latest_checkpoint(conn)
+        if note is None:
+            return Anchoring(None, [], wanted, [])
+        try:
+            point = notes.open_note(note, verifier)
+        except notes.NoteError as error:
+            return Anchoring(None, [], [], wanted, f"账本的检查点不能用固定公钥核验:{error}")
+        last = tree.position_of(conn, point.size - 1) if point.size else None
+        proven, pending, failed = [], [], []
+        for position in wanted:
+            if last is None or position > last:
+                pending.append(position)
+                continue
+            leaf = tree.leaf_at(conn, position)
+            found = ledger.recorder.select_notifications(position, 1)
+            if leaf is None or not found or found[0].id != position:
+                failed.append(position)
+                continue
+            stored = found[0]
+            data = merkle.event_leaf(
+                stored.id,
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                stored.state,
+            )
+            try:
+                merkle.verify_inclusion(
+                    leaf.index,
+                    point.size,
+                    merkle.leaf_hash(data),
+                    tree.inclusion_proof(conn, leaf.index, point.size),
+                    point.root,
+                )
+            except merkle.ProofError:
+                failed.append(position)
+            else:
+                proven.append(position)
+    return Anchoring(point, proven, pending, failed)
+
+
+def anchored_check(check: CertificateCheck, anchored: Anchoring) -> CertificateCheck:
+    """A certificate whose events the signed tree does not hold as they are now fails."""
+    if check.status is not CertificateStatus.GENUINE:
+        return check
+    problems = []
+    if anchored.problem is not None:
+        problems.append(anchored.problem)
+    if anchored.failed:
+        listed = "、".join(str(p) for p in anchored.failed)
+        problems.append(f"事件 {listed} 的现存内容与签名检查点中的不符:账本记录在签名后被改动")
+    if not problems:
+        return check
+    return dataclasses.replace(check, status=CertificateStatus.ALTERED, problems=problems)

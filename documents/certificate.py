@@ -78,7 +78,7 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
         f"内容摘要(SHA-256):{statement.digest()}",
         f"账本事件编号:{check.issued_position}(出具);"
         f"依据 {len(statement.positions)} 个服务评价事件",
-        "透明日志的默克尔包含证明尚未附带;核验页依账本事件重新计算所列数字。",
+        "核验页依账本事件重新计算所列数字,并以签名检查点的默克尔包含证明核验这些事件。",
     )
     for line in lines:
         sheet.set_x(MARGIN + QR_SIZE + 5)

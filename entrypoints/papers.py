@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from audit import anchor, anchored_check
 from documents import Document
 from documents.certificate import certificate_pdf, verify_url
 from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
@@ -30,6 +31,7 @@ from ledger.settings import DEFAULT_PUBLIC_URL, Settings
 from projections.queries import METRICS, Metric
 from projections.queries.documents import ProjectMeasure, certifiable_positions
 from projections.queries.members import member_totals
+from projections.tree import pinned_verifier
 
 T = TypeVar("T")
 
@@ -126,6 +128,11 @@ def _certificate(services: Services, args: argparse.Namespace) -> int:
 
 def _verify(services: Services, args: argparse.Namespace) -> int:
     check = services.ledger.check_certificate(args.number)
+    anchored = None
+    if check.statement is not None and check.issued_position is not None:
+        events = [check.issued_position, *check.statement.positions]
+        anchored = anchor(services.ledger, events, pinned_verifier(services.settings))
+        check = anchored_check(check, anchored)
     print(f"{check.number}:{check.status.value}")
     for problem in check.problems:
         print(f"  - {problem}")
@@ -135,7 +142,13 @@ def _verify(services: Services, args: argparse.Namespace) -> int:
             f"  {check.statement.name_masked},{check.statement.start} 至 {check.statement.end},"
             f"{f.services} 次,{f.hours} 小时,{f.points} 分"
         )
-    print("  透明日志的默克尔包含证明:尚未接入")
+    if anchored is not None:
+        point = anchored.checkpoint
+        size = "无" if point is None else f"{point.origin},树大小 {point.size}"
+        print(
+            f"  透明日志(检查点 {size}):已证明 {len(anchored.proven)} 个事件,"
+            f"待下一检查点收录 {len(anchored.pending)} 个,不符 {len(anchored.failed)} 个"
+        )
     return 0 if check.status is CertificateStatus.GENUINE else 1
 
 

@@ -329,6 +329,14 @@ def leaf_at(conn: Connection[DictRow], position: int) -> Leaf | None:
     return None if row is None else Leaf(row["leaf_index"], row["position"], bytes(row["hash"]))
 
 
+def position_of(conn: Connection[DictRow], index: int) -> int | None:
+    """The notification position of the tree's leaf ``index``."""
+    row = conn.execute(
+        "SELECT position FROM audit_leaves WHERE leaf_index = %s", (index,)
+    ).fetchone()
+    return None if row is None else int(row["position"])
+
+
 LATEST_CHECKPOINT = "SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
 
 

@@ -176,7 +176,3 @@ class CertificateCheck:
     issued_position: int | None = None
     recomputed: Figures | None = None
     problems: list[str] = field(default_factory=list)
-    proof: None = None
-    """The seam for the transparency log: a Merkle inclusion proof of the certificate's
-    ``Issued`` event (and of the events it lists) to a signed checkpoint. Not attached
-    yet: always None, and every page and document that shows a check says so."""

@@ -5,11 +5,15 @@ browser, and an altered one does not."""
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 import psycopg
 import pytest
 from selenium.webdriver.common.by import By
@@ -30,7 +34,8 @@ LETTERS = """query($c: UUID, $u: UUID) {
   annualLettersDocument(year: 2026, communityId: $c, unitId: $u) { contentBase64 } }"""
 ISSUE = """mutation($m: UUID!) {
   issueCertificate(memberId: $m, start: "2026-01-01", end: "2026-12-31") {
-    __typename ... on IssuedCertificate { number digest verifyUrl proof document { contentBase64 } }
+    __typename ... on IssuedCertificate {
+      number digest verifyUrl position document { contentBase64 } }
     ... on Problem { code message } } }"""
 
 
@@ -200,7 +205,6 @@ def test_a_member_issues_their_own_certificate_and_no_one_elses(
 ) -> None:
     text = pdf_text(base64.b64decode(certificate["document"]["contentBase64"]), layout=False)
     assert certificate["number"] in text and "张三丰" in text and "19.2 分" in text
-    assert certificate["proof"] is None  # the transparency log's proof is not attached yet
     assert urlparse(certificate["verifyUrl"]).path == f"/verify/{certificate['number']}"
     for who in ("li", "finance", "other"):
         answer = server.gql(town["tokens"][who], ISSUE, m=town["zhang"])
@@ -243,7 +247,7 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
             "19.2 分",
             "8 小时",
             certificate["digest"],
-            "尚未接入",
+            "透明日志",
         ):
             assert shown in page, shown
         assert "张三丰" not in page and town["zhang"] not in page  # no full name, no member id
@@ -324,3 +328,64 @@ def test_a_units_dossiers_come_in_one_file_for_that_unit_only(
     assert refused(server.gql(tokens["zhang"], query, u=town["finance"]))
     neither = server.gql(server.admin, query)
     assert neither["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_a_certificate_is_proven_against_the_signed_checkpoint_and_a_silent_rewrite_fails(
+    server: Server, certificate: dict[str, Any]
+) -> None:
+    """Once a checkpoint is signed, the certificate's events are proven against it; an
+    event rewritten so that every figure still agrees (the recomputation passes) is no
+    longer the signed tree's leaf, and the page says so."""
+    page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
+    assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" not in page
+
+    settings = {
+        "DATABASE_URL": server.database_url,
+        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
+    }
+    signed = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "audit", "checkpoint"],
+        env={**os.environ, **settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert signed.returncode == 0, signed.stderr
+    page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
+    assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" in page
+    assert "已由检查点证明</th><td>3 个事件" in page  # its own event and its two services
+
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
+            ("%Service.Rated", '%"9.6"%'),
+        ).fetchone()
+        assert row is not None
+        position, state = row
+        spaced = b"{ " + bytes(state)[1:]  # the same JSON, one byte longer
+        conn.execute(
+            "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (spaced, position)
+        )
+        try:
+            page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
+            cli = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "entrypoints.cli",
+                    "documents",
+                    "verify",
+                    certificate["number"],
+                ],
+                env={**os.environ, **settings},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            conn.execute(
+                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
+            )
+    assert "核验未通过" in page and f"事件 {position} 的现存内容与签名检查点中的不符" in page
+    assert cli.returncode == 1 and "不符 1 个" in cli.stdout, cli.stdout + cli.stderr
