@@ -24,7 +24,12 @@ from documents.certificate import certificate_pdf, verify_url
 from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from documents.lists import Listing, listing_pdf, listing_xlsx
-from documents.rounds import below_floor_listing, projects_listing, unit_ranking_listing
+from documents.rounds import (
+    below_floor_listing,
+    member_ranking_listing,
+    projects_listing,
+    unit_ranking_listing,
+)
 from ledger.domain.certificate import CertificateCheck, CertificateStatus
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Role
@@ -272,6 +277,46 @@ class DocumentsQuery:
                 metric=metric,
                 community_id=community_id,
                 first=first,
+            )
+        except ValueError:
+            raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
+        return await _made(_listing, listing, format)
+
+    @strawberry.field(
+        description="评先评优名单:成员排名前 N 名(某街道、某社区的居民或某单位的成员;"
+        "PDF 或 XLSX);可读范围同 memberRanking,审计看到脱敏姓名"
+    )
+    async def member_ranking_document(
+        self,
+        info: Info,
+        period: str,
+        metric: queries.MemberMetric = queries.MemberMetric.COMPOSITE,
+        street_id: UUID | None = None,
+        community_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        first: int = 10,
+        format: DocumentFormat = DocumentFormat.PDF,
+    ) -> DocumentFile:
+        ctx = info.context
+        ctx.keep_answer = False
+        if sum(x is not None for x in (street_id, community_id, unit_id)) > 1:
+            raise BadArgument("streetId、communityId、unitId 至多给出一个")
+        ctx.require(
+            ctx.reads_everything()
+            or ctx.scoped(Role.COMMUNITY, community_id)
+            or ctx.scoped(Role.UNIT, unit_id),
+            "该范围的成员排名",
+        )
+        try:
+            listing = await member_ranking_listing(
+                ctx.pool,
+                period,
+                metric=metric,
+                street_id=street_id,
+                community_id=community_id,
+                unit_id=unit_id,
+                first=first,
+                full_names=ctx.role is not Role.AUDITOR,
             )
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None

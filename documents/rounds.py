@@ -13,10 +13,11 @@ import asyncpg
 from documents.labels import kind
 from documents.lists import Listing
 from ledger.domain import values
+from ledger.domain.member import mask_name
 from ledger.domain.values import MemberKind, UnitKind
-from projections.queries import MAX_PAGE, Metric, unit_ranking
+from projections.queries import MAX_PAGE, MemberMetric, Metric, member_ranking, unit_ranking
 from projections.queries.documents import ProjectMeasure, best_projects, names, place_name
-from projections.queries.members import member_years, members_page
+from projections.queries.members import member_names, member_years, members_page
 
 PERCENT = Decimal("0.1")
 MAX_LIST = 100
@@ -104,6 +105,89 @@ async def unit_ranking_listing(
         filename=f"单位排名-{period}",
         made_at=datetime.now(UTC),
     )
+
+
+MEMBER_METRIC_NAMES = {
+    MemberMetric.POINTS: "积分",
+    MemberMetric.HOURS: "服务时长",
+    MemberMetric.COMPOSITE: "综合得分(按规则书权重)",
+}
+
+
+async def member_ranking_listing(
+    conn: asyncpg.Connection,
+    period: str,
+    *,
+    metric: MemberMetric = MemberMetric.COMPOSITE,
+    street_id: UUID | None = None,
+    community_id: UUID | None = None,
+    unit_id: UUID | None = None,
+    first: int = 10,
+    full_names: bool = True,
+) -> Listing:
+    """The top ``first`` members of ``period`` by ``metric``: of a street, a community
+    (where they live) or a unit (where they work); names masked unless ``full_names``."""
+    first = min(max(first, 1), MAX_LIST)
+    rows = await member_ranking(
+        conn,
+        period,
+        metric=metric,
+        street_id=street_id,
+        community_id=community_id,
+        unit_id=unit_id,
+        first=first,
+    )
+    people = await member_names(conn, [r["member_id"] for r in rows])
+    places = await names(conn, [p for r in rows for p in (r["unit_id"], r["community_id"]) if p])
+    scope = "全部成员"
+    for place, what in ((street_id, "的成员"), (community_id, "的居民"), (unit_id, "的成员")):
+        if place is not None:
+            scope = f"{await place_name(conn, place) or ''}{what}"
+    return Listing(
+        title=f"{period} 成员排名(前 {first} 名)",
+        lines=[
+            f"排名依据:{MEMBER_METRIC_NAMES[metric]};范围:{scope};"
+            "只排本期有计时服务的成员,并列者名次相同。"
+        ],
+        headings=(
+            "名次",
+            "姓名",
+            "单位",
+            "社区",
+            "服务次数",
+            "时长",
+            "积分",
+            "急难险重%",
+            "平均评价",
+            "综合得分",
+        ),
+        widths=(10, 20, 30, 24, 13, 13, 13, 15, 13, 17),
+        rows=[
+            (
+                r["rank"],
+                _shown(people.get(r["member_id"], ""), full_names),
+                places.get(r["unit_id"], "") if r["unit_id"] else "",
+                places.get(r["community_id"], ""),
+                r["services"],
+                r["hours"],
+                r["points"],
+                percent(r["hard_share"]),
+                r["average_rating"].quantize(Decimal("0.01")),
+                r["composite"],
+            )
+            for r in rows
+        ],
+        note=(
+            "各项指标由排名读模型按服务评价事件累计,只计挣得时长的服务;"
+            "每位成员的每项服务及其事件编号见其评先评优证据材料。平均评价:很好=3,好=2,一般=1。"
+        ),
+        filename=f"成员排名-{period}",
+        made_at=datetime.now(UTC),
+    )
+
+
+def _shown(name: str, full: bool) -> str:
+    return name if full else mask_name(name)
 
 
 async def projects_listing(

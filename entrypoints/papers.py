@@ -21,14 +21,19 @@ from documents.certificate import certificate_pdf, verify_url
 from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from documents.lists import Listing, listing_pdf, listing_xlsx
-from documents.rounds import below_floor_listing, projects_listing, unit_ranking_listing
+from documents.rounds import (
+    below_floor_listing,
+    member_ranking_listing,
+    projects_listing,
+    unit_ranking_listing,
+)
 from entrypoints.bootstrap import Services, bootstrap
 from ledger.database import as_uri
 from ledger.domain.certificate import CertificateStatus
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Context
 from ledger.settings import DEFAULT_PUBLIC_URL, Settings
-from projections.queries import METRICS, Metric
+from projections.queries import METRICS, MemberMetric, Metric
 from projections.queries.documents import ProjectMeasure, certifiable_positions
 from projections.queries.members import member_totals
 from projections.tree import pinned_verifier
@@ -167,6 +172,21 @@ def _list(services: Services, args: argparse.Namespace) -> int:
                 community_id=args.community,
                 first=args.first,
             )
+    elif args.kind == "members":
+        if args.period is None:
+            print("成员排名需要 --period(如 2026、2026-Q2、2026-05)", file=sys.stderr)
+            return 2
+
+        def make(c: asyncpg.Connection) -> Awaitable[Listing]:
+            return member_ranking_listing(
+                c,
+                args.period,
+                metric=MemberMetric(args.member_metric),
+                street_id=args.street,
+                community_id=args.community,
+                unit_id=args.unit,
+                first=args.first,
+            )
     elif args.kind == "projects":
         if args.community is None or args.year is None:
             print("十佳实事项目需要 --community 和 --year", file=sys.stderr)
@@ -238,9 +258,16 @@ def add(commands: Any) -> None:
     verify.add_argument("number")
     verify.set_defaults(run=_with_services(_verify))
 
-    listing = sub.add_parser("list", help="评先评优名单:单位排名、十佳实事项目、未达下限")
-    listing.add_argument("kind", choices=("ranking", "projects", "below-floor"))
-    listing.add_argument("--period", help="单位排名的期间:2026、2026-Q2、2026-05")
+    listing = sub.add_parser("list", help="评先评优名单:单位排名、成员排名、十佳实事项目、未达下限")
+    listing.add_argument("kind", choices=("ranking", "members", "projects", "below-floor"))
+    listing.add_argument("--period", help="排名的期间:2026、2026-Q2、2026-05")
+    listing.add_argument(
+        "--member-metric",
+        choices=[m.value for m in MemberMetric],
+        default=MemberMetric.COMPOSITE.value,
+        help="成员排名的依据",
+    )
+    listing.add_argument("--street", type=UUID)
     listing.add_argument("--year", type=int)
     listing.add_argument("--metric", choices=METRICS, default=Metric.COMPOSITE.value)
     listing.add_argument("--measure", choices=[m.value for m in ProjectMeasure], default="points")

@@ -192,6 +192,52 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
     assert refused(server.gql(tokens["zhang"], ranking, f="PDF"))
 
 
+def test_a_member_ranking_comes_as_pdf_and_xlsx_for_its_scope(
+    server: Server, town: dict[str, Any]
+) -> None:
+    tokens = town["tokens"]
+    ranking = """query($c: UUID, $u: UUID, $f: DocumentFormat!) {
+      memberRankingDocument(period: "2026", communityId: $c, unitId: $u, format: $f) {
+        contentBase64 } }"""
+    sheet = workbook(
+        content(
+            server.gql(tokens["home"], ranking, c=town["home"], f="XLSX"), "memberRankingDocument"
+        )
+    ).active
+    listed = [
+        (r[1], r[0], Decimal(str(r[6])), Decimal(str(r[9])))
+        for r in sheet.iter_rows(values_only=True)
+        if isinstance(r[0], int)
+    ]
+    answer = server.gql(
+        tokens["home"],
+        """query($c: UUID!) { memberRanking(period: "2026", communityId: $c) {
+          memberId rank points composite } }""",
+        c=town["home"],
+    )["data"]["memberRanking"]
+    names = {town["zhang"]: "张三丰"}
+    assert listed == [
+        (names[m["memberId"]], m["rank"], Decimal(m["points"]), Decimal(m["composite"]))
+        for m in answer
+    ]
+    assert listed and listed[0][:3] == ("张三丰", 1, Decimal("19.2"))
+    text = pdf_text(
+        content(
+            server.gql(tokens["finance"], ranking, u=town["finance"], f="PDF"),
+            "memberRankingDocument",
+        )
+    )
+    assert "成员排名" in text and "张三丰" in text and "区财政局" in text
+    audited = pdf_text(
+        content(
+            server.gql(tokens["auditor"], ranking, c=town["home"], f="PDF"), "memberRankingDocument"
+        )
+    )
+    assert "张*丰" in audited and "张三丰" not in audited  # an auditor sees masked names
+    assert refused(server.gql(tokens["water"], ranking, u=town["finance"], f="PDF"))
+    assert refused(server.gql(tokens["other"], ranking, c=town["home"], f="PDF"))
+
+
 @pytest.fixture(scope="module")
 def certificate(server: Server, town: dict[str, Any]) -> dict[str, Any]:
     answer = server.gql(town["tokens"]["zhang"], ISSUE, m=town["zhang"])

@@ -483,6 +483,20 @@ def test_the_command_writes_a_dossier_workbook_and_the_round_lists(
     picture(ranking.read_bytes(), "unit-ranking")
     bad = ledger_command(street, "list", "ranking", "--period", "2026-13", str(ranking))
     assert bad.returncode == 2 and "格式不对" in bad.stderr
+    members = tmp_path / "members.xlsx"
+    done = ledger_command(
+        street, "list", "members", "--period", str(YEAR), "--unit", str(street.unit), str(members)
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [
+        r
+        for r in workbook(members.read_bytes()).active.iter_rows(values_only=True)
+        if isinstance(r[0], int)
+    ]
+    assert [(r[0], r[1], Decimal(str(r[6]))) for r in rows] == [
+        (1, "张三丰", Decimal("28.8")),  # three 4-hour hard services rated 很好
+        (2, "李四", Decimal("4.8")),
+    ]
     projects = tmp_path / "projects.pdf"
     done = ledger_command(
         street,
