@@ -7,7 +7,7 @@ They read the event store itself, trusting no read model, and sit outside
 """
 
 from audit.conservation import CommunityFlows, Conservation, conservation
-from audit.exports import EXPORT_FORMAT, export, publish_now
+from audit.exports import EXPORT_FORMAT, certificate_export, export, publish_now
 from audit.proofs import (
     Anchoring,
     ConsistencyProof,
@@ -38,6 +38,7 @@ __all__ = [
     "Verification",
     "anchor",
     "anchored_check",
+    "certificate_export",
     "conservation",
     "consistency",
     "export",

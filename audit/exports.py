@@ -11,12 +11,13 @@ import base64
 import hashlib
 import struct
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from audit.provenance import decoded
 from ledger.application import Ledger
+from ledger.domain.certificate import Certificate
 from projections import merkle, tree
 from projections.notes import Published, sign
 from projections.runner import ReadSide
@@ -101,3 +102,25 @@ def export(
                 for h in merkle.assemble(ranges[row["leaf_index"]], stored)
             ],
         }
+
+
+def certificate_export(
+    ledger: Ledger, read_side: ReadSide, number: str
+) -> Iterator[dict[str, Any]]:
+    """An export of everything a certificate rests on: its own ``Certificate.Issued``
+    event and every event of the services it lists (claims, ratings, reversals), so the
+    standalone verifier recomputes it offline (``verify_export.py --certificate``)."""
+    check = ledger.check_certificate(number)
+    if check.statement is None:
+        raise ValueError(f"账本中没有编号为 {number} 的志愿服务证明")
+    with ledger.group_recorder.datastore.get_connection() as conn:
+        services = [
+            r["originator_id"]
+            for r in conn.execute(
+                "SELECT DISTINCT originator_id FROM ledger_events WHERE notification_id = ANY(%s)",
+                (check.statement.positions,),
+            ).fetchall()
+        ]
+    certificate = Certificate.create_id(check.statement.number)
+    ever = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC))
+    return export(ledger, read_side, [certificate, *services], *ever)

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -145,12 +146,19 @@ def _history(services: Services, args: argparse.Namespace) -> int:
 
 
 def _export(services: Services, args: argparse.Namespace) -> int:
-    if args.unit:
-        ids = [UUID(args.unit)]
+    lines: Iterator[dict[str, Any]]
+    if args.certificate:
+        lines = audit.certificate_export(services.ledger, services.read_side, args.certificate)
     else:
-        ids = [UUID(args.member), Account.create_id(UUID(args.member))]
-    start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
-    lines = audit.export(services.ledger, services.read_side, ids, start, end)
+        if args.unit:
+            ids = [UUID(args.unit)]
+        else:
+            ids = [UUID(args.member), Account.create_id(UUID(args.member))]
+        if args.start is None or args.end is None:
+            print("导出成员或单位的事件需要 --start 和 --end", file=sys.stderr)
+            return 2
+        start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
+        lines = audit.export(services.ledger, services.read_side, ids, start, end)
     with open(args.output, "w", encoding="utf-8") as out:
         for record in lines:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -239,12 +247,15 @@ def add(commands: Any) -> None:
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
     history = audit_commands.add_parser("history", help="对象的完整事件史(含操作者、关联编号)")
     history.add_argument("id")
-    exporter = audit_commands.add_parser("export", help="导出成员或单位某期间的事件(JSON Lines)")
+    exporter = audit_commands.add_parser(
+        "export", help="导出成员或单位某期间的事件,或一份志愿服务证明所依据的事件(JSON Lines)"
+    )
     who = exporter.add_mutually_exclusive_group(required=True)
     who.add_argument("--member")
     who.add_argument("--unit")
-    exporter.add_argument("--start", required=True, help="ISO 时间(带时区)")
-    exporter.add_argument("--end", required=True, help="ISO 时间(带时区)")
+    who.add_argument("--certificate", help="证明编号:导出该证明及其所列服务的全部事件")
+    exporter.add_argument("--start", help="ISO 时间(带时区);导出证明时不用")
+    exporter.add_argument("--end", help="ISO 时间(带时区);导出证明时不用")
     exporter.add_argument("output")
     conserve = audit_commands.add_parser("conservation", help="期间内的积分守恒核对")
     conserve.add_argument("--start", required=True, help="ISO 时间(带时区)")

@@ -4,6 +4,7 @@ Needs only Python 3.11+ and the ``cryptography`` package; it imports nothing of 
 ledger. It follows docs/audit-format.md step by step:
 
     python verify_export.py EXPORT.jsonl --key 'volunteer-ledger.local/ledger+1a2b3c4d+AX...'
+    python verify_export.py CERT.jsonl --key '…' --certificate ZYFW-2026-XXXXXXXXXXXX
 
 It prints what was proven and exits 0, or names the first thing that failed and exits 1.
 """
@@ -17,6 +18,7 @@ import hashlib
 import json
 import struct
 import sys
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -156,15 +158,101 @@ def verify(lines: list[str], vkey: str) -> str:
     return f"{len(events)} events proven in {origin} at tree size {size}"
 
 
+# --- a service certificate (--certificate NUMBER) --------------------------------------
+
+CERTIFICATE_FORMAT = "volunteer-ledger-certificate/1"
+CLASSES = ("ROUTINE", "SKILLED", "HARD")
+
+
+def plain(value: Any) -> Any:
+    """The ledger's JSON with its own types unwrapped ({"_type_": …, "_data_": …})."""
+    if isinstance(value, dict):
+        if set(value) == {"_type_", "_data_"}:
+            return plain(value["_data_"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def check_certificate(lines: list[str], number: str) -> str:
+    """Recompute a certificate from the proven events of its export (run ``verify``
+    first): its digest over its content, and its figures from the services it lists."""
+    events = [json.loads(line) for line in lines[1:] if line.strip()]
+    facts = [
+        (e["position"], e["topic"], e["originator_id"], plain(json.loads(e["state"])))
+        for e in events
+    ]
+    issued = [f for _, t, _, f in facts if t.endswith("Certificate.Issued")]
+    mine = [f for f in issued if f["statement"]["number"] == number.strip().upper()]
+    if len(mine) != 1:
+        raise Rejected(f"the export holds no certificate {number}")
+    st, digest = mine[0]["statement"], mine[0]["digest"]
+    figures = st["figures"]
+    content = {
+        "format": CERTIFICATE_FORMAT,
+        "number": st["number"],
+        "member_id": str(UUID(st["member_id"])),
+        "name_masked": st["name_masked"],
+        "community_id": str(UUID(st["community_id"])),
+        "community": st["community"],
+        "start": st["start"],
+        "end": st["end"],
+        "services": figures["services"],
+        **{k: str(Decimal(figures[k])) for k in ("hours", "points")},
+        **{f"{c.lower()}_hours": str(Decimal(figures[f"{c.lower()}_hours"])) for c in CLASSES},
+        "positions": st["positions"],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if hashlib.sha256(canonical.encode()).hexdigest() != digest:
+        raise Rejected("the certificate's content does not match its recorded digest")
+    member = UUID(st["member_id"])
+    claimed = {o: UUID(f["member_id"]) for _, t, o, f in facts if t.endswith("Service.Claimed")}
+    reversed_ = {o for _, t, o, _ in facts if t.endswith("Service.Reversed")}
+    rated = {p: (o, f["award"]) for p, t, o, f in facts if t.endswith("Service.Rated")}
+    hours = dict.fromkeys(CLASSES, Decimal(0))
+    points = Decimal(0)
+    for position in st["positions"]:
+        if position not in rated:
+            raise Rejected(f"event {position} the certificate lists is not a proven rating")
+        service, award = rated[position]
+        if claimed.get(service) != member:
+            raise Rejected(f"event {position} is not a service of the certificate's member")
+        if service in reversed_:
+            raise Rejected(f"the service of event {position} was reversed")
+        if not st["start"] <= award["day"] <= st["end"]:
+            raise Rejected(f"event {position} is outside the certificate's period")
+        hours[award["category_class"]] += Decimal(award["hours"])
+        points += Decimal(award["points"])
+    recomputed = {
+        "services": len(st["positions"]),
+        "hours": sum(hours.values(), Decimal(0)),
+        "points": points,
+        **{f"{c.lower()}_hours": hours[c] for c in CLASSES},
+    }
+    stated = {k: (v if k == "services" else Decimal(v)) for k, v in figures.items()}
+    if stated != recomputed:
+        raise Rejected("the certificate's figures differ from the services it lists")
+    return (
+        f"certificate {st['number']}: {recomputed['services']} services, "
+        f"{recomputed['hours']} hours, {recomputed['points']} points, digest {digest}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export")
     parser.add_argument("--key", required=True, help="the ledger's public key, as you pinned it")
+    parser.add_argument(
+        "--certificate", help="also recompute this service certificate from the export"
+    )
     args = parser.parse_args(argv)
     with open(args.export, encoding="utf-8") as lines:
         content = lines.read().splitlines()
     try:
         print(verify(content, args.key))
+        if args.certificate:
+            print(check_certificate(content, args.certificate))
     except (Rejected, ValueError, KeyError, TypeError, binascii.Error) as error:
         print(f"REJECTED: {error}", file=sys.stderr)
         return 1

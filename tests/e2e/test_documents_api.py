@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +27,7 @@ from tests.e2e.conftest import Server
 from tests.papers import pdf_text, workbook
 from tests.support import earn
 
+VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_export.py"
 ADMIN = Context(actor_id="test", role=Role.ADMIN)
 YEAR = 2026
 DOSSIER = """query($m: UUID!, $f: DocumentFormat!) {
@@ -435,3 +437,73 @@ def test_a_certificate_is_proven_against_the_signed_checkpoint_and_a_silent_rewr
             )
     assert "核验未通过" in page and f"事件 {position} 的现存内容与签名检查点中的不符" in page
     assert cli.returncode == 1 and "不符 1 个" in cli.stdout, cli.stdout + cli.stderr
+
+
+def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
+    server: Server, certificate: dict[str, Any], tmp_path: Path
+) -> None:
+    """The export of everything a certificate rests on, checked by the standalone
+    verifier with the pinned key alone: genuine as exported; refused with a figure
+    changed in the file, or once an event it rests on is altered in the database."""
+    settings = {
+        "DATABASE_URL": server.database_url,
+        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
+    }
+
+    def ledger(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "entrypoints.cli", *args],
+            env={**os.environ, **settings},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    number = certificate["number"]
+
+    def offline(export: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(VERIFIER), str(export), "--key", key, "--certificate", number],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    key = ledger("audit", "key").stdout.strip().splitlines()[-1]
+    export = tmp_path / "certificate.jsonl"
+    made = ledger("audit", "export", "--certificate", certificate["number"], str(export))
+    assert made.returncode == 0, made.stderr
+    checked = offline(export)
+    assert checked.returncode == 0, checked.stderr
+    assert f"certificate {certificate['number']}: 2 services, 8" in checked.stdout
+    assert "19.2 points" in checked.stdout
+
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(export.read_text().replace('"19.2', '"29.2'))
+    assert changed.read_text() != export.read_text()
+    refused_offline = offline(changed)
+    assert refused_offline.returncode == 1 and "REJECTED" in refused_offline.stderr
+
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
+            ("%Service.Rated", '%"9.6"%'),
+        ).fetchone()
+        assert row is not None
+        position, state = row
+        conn.execute(
+            "UPDATE ledger_events SET state = %s WHERE notification_id = %s",
+            (bytes(state).replace(b'"9.6"', b'"19.6"'), position),
+        )
+        try:
+            altered = tmp_path / "altered.jsonl"
+            ledger("audit", "export", "--certificate", certificate["number"], str(altered))
+            result = offline(altered) if altered.exists() else None
+        finally:
+            conn.execute(
+                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
+            )
+    # Either the ledger refuses to export a history its signed tree disagrees with, or
+    # the export it makes is refused offline.
+    assert result is None or (result.returncode == 1 and "REJECTED" in result.stderr)
