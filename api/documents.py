@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from api.context import BadArgument, Info, RequestContext
 from api.errors import forbidden, problem
 from api.types import Problems
+from api.units import require_member_ranking
 from documents import Document
 from documents.certificate import certificate_pdf, verify_url
 from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
@@ -299,14 +300,7 @@ class DocumentsQuery:
     ) -> DocumentFile:
         ctx = info.context
         ctx.keep_answer = False
-        if sum(x is not None for x in (street_id, community_id, unit_id)) > 1:
-            raise BadArgument("streetId、communityId、unitId 至多给出一个")
-        ctx.require(
-            ctx.reads_everything()
-            or ctx.scoped(Role.COMMUNITY, community_id)
-            or ctx.scoped(Role.UNIT, unit_id),
-            "该范围的成员排名",
-        )
+        require_member_ranking(ctx, street_id, community_id, unit_id)
         try:
             listing = await member_ranking_listing(
                 ctx.pool,

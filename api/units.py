@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 
 from api.commands import Key, is_admin, run_command
-from api.context import BadArgument, Info
+from api.context import BadArgument, Info, RequestContext
 from api.types import (
     CommandResult,
     MemberRank,
@@ -17,6 +17,21 @@ from api.types import (
 )
 from ledger.domain.values import Role, UnitKind
 from projections import queries
+
+
+def require_member_ranking(
+    ctx: RequestContext, street_id: UUID | None, community_id: UUID | None, unit_id: UUID | None
+) -> None:
+    """Who may see a member ranking: everyone's for admins and auditors, a community its
+    residents', a unit its members'; one scope at most."""
+    if sum(x is not None for x in (street_id, community_id, unit_id)) > 1:
+        raise BadArgument("streetId、communityId、unitId 至多给出一个")
+    ctx.require(
+        ctx.reads_everything()
+        or ctx.scoped(Role.COMMUNITY, community_id)
+        or ctx.scoped(Role.UNIT, unit_id),
+        "该范围的成员排名",
+    )
 
 
 @strawberry.type
@@ -75,14 +90,7 @@ class UnitsQuery:
         wait_for: int | None = None,
     ) -> list[MemberRank]:
         ctx = info.context
-        if sum(x is not None for x in (street_id, community_id, unit_id)) > 1:
-            raise BadArgument("streetId、communityId、unitId 至多给出一个")
-        ctx.require(
-            ctx.reads_everything()
-            or ctx.scoped(Role.COMMUNITY, community_id)
-            or ctx.scoped(Role.UNIT, unit_id),
-            "该范围的成员排名",
-        )
+        require_member_ranking(ctx, street_id, community_id, unit_id)
         await ctx.wait_for(wait_for)
         try:
             rows = await queries.member_ranking(
