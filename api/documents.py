@@ -16,6 +16,7 @@ import anyio.to_thread
 import strawberry
 from graphql import GraphQLError
 
+from api.commands import Key
 from api.context import BadArgument, Info, RequestContext
 from api.errors import forbidden, problem
 from api.types import Problems
@@ -31,8 +32,10 @@ from documents.rounds import (
     projects_listing,
     unit_ranking_listing,
 )
+from ledger.application.base import Receipt
 from ledger.domain.certificate import CertificateCheck, CertificateStatus
 from ledger.domain.errors import LedgerError
+from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
 from projections import queries
 from projections.queries.documents import (
@@ -370,6 +373,7 @@ class DocumentsMutation:
         start: date,
         end: date,
         wait_for: int | None = None,
+        key: Key = None,
     ) -> IssueCertificateResult:
         ctx = info.context
         row = await queries.member_totals(ctx.pool, member_id)
@@ -382,9 +386,25 @@ class DocumentsMutation:
         assert row is not None
         try:
             positions = await certifiable_positions(ctx.pool, member_id, start, end)
-            issued = await ctx.write(
-                ctx.ledger.issue_certificate, member_id, start, end, positions, ctx.actor()
+            ledger = ctx.ledger
+
+            def issue_certificate(member: UUID, first: date, last: date, ctx: Actor) -> Receipt:
+                # The key's request is the member and the period, not what the read side
+                # found: a retry after another service was rated is the same request.
+                return ledger.issue_certificate(member, first, last, positions, ctx)
+
+            done = await ctx.write(
+                ctx.ledger.keyed,
+                ctx.principal.key_scope,
+                key,
+                issue_certificate,
+                member_id,
+                start,
+                end,
+                ctx=ctx.actor(),
             )
+            # Fresh or replayed, the receipt names the Issued event itself.
+            issued = await ctx.write(ctx.ledger.issued_certificate, done.id)
             check = await ctx.write(ctx.ledger.check_certificate, issued.number)
         except LedgerError as error:
             return problem(error)

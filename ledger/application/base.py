@@ -24,6 +24,7 @@ from ledger.domain.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
     InvalidInput,
+    LedgerError,
     NotFound,
     UnknownCommunity,
     UnknownItem,
@@ -285,6 +286,11 @@ class LedgerBase(Application[UUID]):
                 return command(*args, ctx=ctx, **kwargs)
             except RecordConflictError:
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
+            except LedgerError:
+                # A request racing under the same key may have won between the look for
+                # the key and the command's own reads: its receipt is the answer.
+                if key_id not in self.group_recorder.existing([key_id]):
+                    raise
             finally:
                 _PENDING_KEY.reset(token)
         raise ConcurrencyConflict(attempts=MAX_ATTEMPTS)

@@ -87,6 +87,13 @@ class CertificateCommands(LedgerBase):
         receipt = self._create(certificate)
         return IssuedCertificate(receipt.id, receipt.position, statement.number, statement.digest())
 
+    def issued_certificate(self, certificate_id: UUID) -> IssuedCertificate:
+        """The receipt of a certificate issued before (a retried request's answer)."""
+        certificate = self._get(Certificate, certificate_id, UnknownCertificate)
+        position = self.group_recorder.first_notification_id(certificate_id)
+        statement = certificate.statement
+        return IssuedCertificate(certificate_id, position, statement.number, certificate.digest)
+
     def check_certificate(self, number: str) -> CertificateCheck:
         """Whether the certificate ``number`` is as the ledger issued it: its digest over
         its stated content, and its figures recomputed from the events it lists."""

@@ -248,6 +248,26 @@ def certificate(server: Server, town: dict[str, Any]) -> dict[str, Any]:
     return issued
 
 
+def test_a_certificate_request_retried_with_its_key_issues_one_certificate(
+    server: Server, town: dict[str, Any]
+) -> None:
+    keyed = """mutation($m: UUID!, $s: Date!, $k: String) {
+      issueCertificate(memberId: $m, start: $s, end: "2026-12-31", key: $k) {
+        __typename ... on IssuedCertificate { number digest position }
+        ... on Problem { code } } }"""
+    token, member = town["tokens"]["zhang"], town["zhang"]
+    first = server.gql(token, keyed, m=member, s="2026-01-01", k="cert-2026")["data"]
+    again = server.gql(token, keyed, m=member, s="2026-01-01", k="cert-2026")["data"]
+    assert first["issueCertificate"]["__typename"] == "IssuedCertificate"
+    assert again == first  # the same certificate, its number, digest and event
+    other = server.gql(token, keyed, m=member, s="2026-02-01", k="cert-2026")["data"]
+    assert other["issueCertificate"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    listed = server.gql(
+        token, "query($m: UUID!) { certificates(memberId: $m) { number } }", m=member
+    )["data"]["certificates"]
+    assert [c["number"] for c in listed].count(first["issueCertificate"]["number"]) == 1
+
+
 def test_a_member_issues_their_own_certificate_and_no_one_elses(
     server: Server, town: dict[str, Any], certificate: dict[str, Any]
 ) -> None:

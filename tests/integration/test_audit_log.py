@@ -343,7 +343,9 @@ def test_an_export_proves_itself_to_the_standalone_verifier(
 
     from ledger.domain.account import Account
 
-    member = logged.sql("SELECT member_id FROM member_totals ORDER BY balance DESC LIMIT 1")[0][0]
+    member = logged.sql(
+        "SELECT member_id FROM member_totals ORDER BY recorded_balance DESC LIMIT 1"
+    )[0][0]
     lines = list(
         audit.export(
             logged.ledger,
