@@ -5,9 +5,11 @@ browser, and an altered one does not."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -93,6 +95,41 @@ def content(answer: dict[str, Any], field: str) -> bytes:
 
 def refused(answer: dict[str, Any]) -> bool:
     return answer.get("data") is None and answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@contextlib.contextmanager
+def rated_event_altered(server: Server, alter: Callable[[bytes], bytes]) -> Iterator[int]:
+    """The first ``Service.Rated`` event worth 9.6 points rewritten in the database by
+    ``alter`` for the block, then put back; yields its position."""
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
+            ("%Service.Rated", '%"9.6"%'),
+        ).fetchone()
+        assert row is not None
+        position, state = row
+        update = "UPDATE ledger_events SET state = %s WHERE notification_id = %s"
+        conn.execute(update, (alter(bytes(state)), position))
+        try:
+            yield int(position)
+        finally:
+            conn.execute(update, (state, position))
+
+
+def ledger_cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    """A ``ledger`` command with the server's own settings (its keys and checkpoint log)."""
+    settings = {
+        "DATABASE_URL": server.database_url,
+        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", *args],
+        env={**os.environ, **settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_dossier_is_made_for_the_unit_the_community_and_the_member_and_no_one_else(
@@ -340,28 +377,14 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
 def test_a_certificate_fails_on_the_page_once_its_events_are_altered_in_the_database(
     server: Server, certificate: dict[str, Any]
 ) -> None:
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
-            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
-            ("%Service.Rated", '%"9.6"%'),
-        ).fetchone()
-        assert row is not None
-        position, state = row
-        conn.execute(
-            "UPDATE ledger_events SET state = %s WHERE notification_id = %s",
-            (bytes(state).replace(b'"9.6"', b'"96.0"'), position),
-        )
-        try:
-            with chromium() as driver:
-                driver.get(f"{server.base}/verify/{certificate['number']}")
-                status = driver.find_element(By.ID, "status").text
-                page = driver.find_element(By.TAG_NAME, "main").text
-                screenshot(driver, "verify-altered-event")
-        finally:
-            conn.execute(
-                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
-            )
+    with (
+        rated_event_altered(server, lambda state: state.replace(b'"9.6"', b'"96.0"')),
+        chromium() as driver,
+    ):
+        driver.get(f"{server.base}/verify/{certificate['number']}")
+        status = driver.find_element(By.ID, "status").text
+        page = driver.find_element(By.TAG_NAME, "main").text
+        screenshot(driver, "verify-altered-event")
     assert "核验未通过" in status
     assert "重新计算" in page and "105.6 分" in page
 
@@ -407,54 +430,16 @@ def test_a_certificate_is_proven_against_the_signed_checkpoint_and_a_silent_rewr
     page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
     assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" not in page
 
-    settings = {
-        "DATABASE_URL": server.database_url,
-        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
-    }
-    signed = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "audit", "checkpoint"],
-        env={**os.environ, **settings},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    signed = ledger_cli(server, "audit", "checkpoint")
     assert signed.returncode == 0, signed.stderr
     page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
     assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" in page
     assert "已由检查点证明</th><td>3 个事件" in page  # its own event and its two services
 
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
-            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
-            ("%Service.Rated", '%"9.6"%'),
-        ).fetchone()
-        assert row is not None
-        position, state = row
-        spaced = b"{ " + bytes(state)[1:]  # the same JSON, one byte longer
-        conn.execute(
-            "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (spaced, position)
-        )
-        try:
-            page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
-            cli = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "entrypoints.cli",
-                    "documents",
-                    "verify",
-                    certificate["number"],
-                ],
-                env={**os.environ, **settings},
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-        finally:
-            conn.execute(
-                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
-            )
+    with rated_event_altered(server, lambda state: b"{ " + state[1:]) as position:
+        # the same JSON, one byte longer
+        page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
+        cli = ledger_cli(server, "documents", "verify", certificate["number"])
     assert "核验未通过" in page and f"事件 {position} 的现存内容与签名检查点中的不符" in page
     assert cli.returncode == 1 and "不符 1 个" in cli.stdout, cli.stdout + cli.stderr
 
@@ -465,20 +450,6 @@ def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
     """The export of everything a certificate rests on, checked by the standalone
     verifier with the pinned key alone: genuine as exported; refused with a figure
     changed in the file, or once an event it rests on is altered in the database."""
-    settings = {
-        "DATABASE_URL": server.database_url,
-        "LEDGER_DATA_DIR": str(server.log.parent / "data"),
-    }
-
-    def ledger(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "entrypoints.cli", *args],
-            env={**os.environ, **settings},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
     number = certificate["number"]
 
     def offline(export: Path) -> subprocess.CompletedProcess[str]:
@@ -489,9 +460,9 @@ def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
             timeout=120,
         )
 
-    key = ledger("audit", "key").stdout.strip().splitlines()[-1]
+    key = ledger_cli(server, "audit", "key").stdout.strip().splitlines()[-1]
     export = tmp_path / "certificate.jsonl"
-    made = ledger("audit", "export", "--certificate", certificate["number"], str(export))
+    made = ledger_cli(server, "audit", "export", "--certificate", number, str(export))
     assert made.returncode == 0, made.stderr
     checked = offline(export)
     assert checked.returncode == 0, checked.stderr
@@ -504,26 +475,10 @@ def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
     refused_offline = offline(changed)
     assert refused_offline.returncode == 1 and "REJECTED" in refused_offline.stderr
 
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT notification_id, state FROM ledger_events WHERE topic LIKE %s"
-            " AND convert_from(state, 'UTF8') LIKE %s ORDER BY notification_id LIMIT 1",
-            ("%Service.Rated", '%"9.6"%'),
-        ).fetchone()
-        assert row is not None
-        position, state = row
-        conn.execute(
-            "UPDATE ledger_events SET state = %s WHERE notification_id = %s",
-            (bytes(state).replace(b'"9.6"', b'"19.6"'), position),
-        )
-        try:
-            altered = tmp_path / "altered.jsonl"
-            ledger("audit", "export", "--certificate", certificate["number"], str(altered))
-            result = offline(altered) if altered.exists() else None
-        finally:
-            conn.execute(
-                "UPDATE ledger_events SET state = %s WHERE notification_id = %s", (state, position)
-            )
+    altered = tmp_path / "altered.jsonl"
+    with rated_event_altered(server, lambda state: state.replace(b'"9.6"', b'"19.6"')):
+        ledger_cli(server, "audit", "export", "--certificate", number, str(altered))
+        result = offline(altered) if altered.exists() else None
     # Either the ledger refuses to export a history its signed tree disagrees with, or
     # the export it makes is refused offline.
     assert result is None or (result.returncode == 1 and "REJECTED" in result.stderr)
