@@ -126,6 +126,27 @@ def _listing(listing: Listing, format: DocumentFormat) -> Document:
     return listing_pdf(listing) if format is DocumentFormat.PDF else listing_xlsx(listing)
 
 
+async def _letters(
+    info: Info,
+    year: int,
+    street_id: UUID | None,
+    community_id: UUID | None,
+    unit_id: UUID | None,
+    what: str,
+    render: Callable[..., Document],
+) -> DocumentFile:
+    """The annual letters (or the 喜报 drawn from them) of a street, community or unit."""
+    ctx = info.context
+    ctx.keep_answer = False
+    ctx.require(_may_read_letters(ctx, community_id, unit_id), what)
+    letters = await _loaded(
+        load_letters(
+            ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
+        )
+    )
+    return await _made(render, letters)
+
+
 def _may_read_letters(ctx: RequestContext, community_id: UUID | None, unit_id: UUID | None) -> bool:
     return (
         ctx.reads_everything()
@@ -200,15 +221,9 @@ class DocumentsQuery:
         community_id: UUID | None = None,
         unit_id: UUID | None = None,
     ) -> DocumentFile:
-        ctx = info.context
-        ctx.keep_answer = False
-        ctx.require(_may_read_letters(ctx, community_id, unit_id), "这些年度评价函")
-        letters = await _loaded(
-            load_letters(
-                ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
-            )
+        return await _letters(
+            info, year, street_id, community_id, unit_id, "这些年度评价函", letters_pdf
         )
-        return await _made(letters_pdf, letters)
 
     @strawberry.field(description="喜报(PDF,每名评价为优秀的党员一页),范围同年度评价函")
     async def praise_letters_document(
@@ -219,15 +234,7 @@ class DocumentsQuery:
         community_id: UUID | None = None,
         unit_id: UUID | None = None,
     ) -> DocumentFile:
-        ctx = info.context
-        ctx.keep_answer = False
-        ctx.require(_may_read_letters(ctx, community_id, unit_id), "这些喜报")
-        letters = await _loaded(
-            load_letters(
-                ctx.pool, year, street_id=street_id, community_id=community_id, unit_id=unit_id
-            )
-        )
-        return await _made(praise_pdf, letters)
+        return await _letters(info, year, street_id, community_id, unit_id, "这些喜报", praise_pdf)
 
     @strawberry.field(description="补打一份志愿服务证明(成员本人、其居住社区、管理员)")
     async def certificate_document(self, info: Info, number: str) -> DocumentFile:

@@ -111,36 +111,40 @@ def anchor(ledger: Ledger, positions: list[int], verifier: notes.Verifier) -> An
         except notes.NoteError as error:
             return Anchoring(None, [], [], wanted, f"账本的检查点不能用固定公钥核验:{error}")
         last = tree.position_of(conn, point.size - 1) if point.size else None
-        proven, pending, failed = [], [], []
-        for position in wanted:
-            if last is None or position > last:
-                pending.append(position)
-                continue
-            leaf = tree.leaf_at(conn, position)
-            found = ledger.recorder.select_notifications(position, 1)
-            if leaf is None or not found or found[0].id != position:
-                failed.append(position)
-                continue
-            stored = found[0]
-            data = merkle.event_leaf(
-                stored.id,
-                stored.originator_id,
-                stored.originator_version,
-                stored.topic,
-                stored.state,
+        pending = [p for p in wanted if last is None or p > last]
+        below = [p for p in wanted if last is not None and p <= last]
+        rows = {r["notification_id"]: r for r in tree.events_with_leaves(conn, below)}
+        held = {
+            p: rows[p]
+            for p in below
+            if p in rows
+            and rows[p]["leaf_index"] is not None
+            and rows[p]["leaf_index"] < point.size
+        }
+        ranges = {p: merkle.inclusion_ranges(r["leaf_index"], point.size) for p, r in held.items()}
+        try:  # every proof's stored hashes in one read
+            stored = tree.fetch_nodes(
+                conn, merkle.proof_nodes(x for rs in ranges.values() for x in rs)
             )
-            try:
-                merkle.verify_inclusion(
-                    leaf.index,
-                    point.size,
-                    merkle.leaf_hash(data),
-                    tree.inclusion_proof(conn, leaf.index, point.size),
-                    point.root,
-                )
-            except merkle.ProofError:
-                failed.append(position)
-            else:
-                proven.append(position)
+        except merkle.ProofError:  # the tree's rows are gone: nothing below it is proven
+            held, stored = {}, {}
+    proven = []
+    for position, row in held.items():
+        data = merkle.event_leaf(
+            position, row["originator_id"], row["originator_version"], row["topic"], row["state"]
+        )
+        try:
+            merkle.verify_inclusion(
+                row["leaf_index"],
+                point.size,
+                merkle.leaf_hash(data),
+                merkle.assemble(ranges[position], stored),
+                point.root,
+            )
+        except merkle.ProofError:
+            continue
+        proven.append(position)
+    failed = [p for p in below if p not in proven]
     return Anchoring(point, proven, pending, failed)
 
 

@@ -329,6 +329,17 @@ def leaf_at(conn: Connection[DictRow], position: int) -> Leaf | None:
     return None if row is None else Leaf(row["leaf_index"], row["position"], bytes(row["hash"]))
 
 
+def events_with_leaves(conn: Connection[DictRow], positions: list[int]) -> list[DictRow]:
+    """The stored events at ``positions``, each with its leaf's index in the tree (None:
+    the tree holds no leaf for it)."""
+    return conn.execute(
+        "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+        "l.leaf_index FROM ledger_events e LEFT JOIN audit_leaves l "
+        "ON l.position = e.notification_id WHERE e.notification_id = ANY(%s)",
+        (positions,),
+    ).fetchall()
+
+
 def position_of(conn: Connection[DictRow], index: int) -> int | None:
     """The notification position of the tree's leaf ``index``."""
     row = conn.execute(
