@@ -16,6 +16,7 @@ import csv
 import random
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -30,10 +31,14 @@ CATEGORIES = ("巡逻", "清洁卫生", "政策宣讲", "应急保障")
 
 def write_file(path: Path, rows: int) -> list[list[str]]:
     rng = random.Random(3)
+    served: dict[int, int] = {}
     lines = []
     for n in range(rows):
         member = rng.randrange(rows // 10 + 1)
-        start = rng.choice(("08:00", "09:00", "14:00", "19:00"))
+        # A member's k-th service takes the k-th of three non-overlapping slots a day.
+        k = served[member] = served.get(member, -1) + 1
+        on = date(2025, 1, 1) + timedelta(days=(member + 5 * (k // 3)) % 365)
+        start = ("08:00", "14:00", "19:00")[k % 3]
         lines.append(
             [
                 f"R{n:07d}",
@@ -45,7 +50,7 @@ def write_file(path: Path, rows: int) -> list[list[str]]:
                 f"社区{member % 12}",
                 "果园街道",
                 CATEGORIES[n % 4],
-                f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                on.isoformat(),
                 start,
                 "",
                 str(rng.choice((1, 2, 3))),

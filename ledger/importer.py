@@ -19,6 +19,7 @@ from pathlib import Path
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.domain.account import Account
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import ORG_NAME, PERSON_NAME, RECORD_NUMBER
 from ledger.domain.member import (
@@ -27,8 +28,11 @@ from ledger.domain.member import (
     member_id_for,
     normalise_national_id,
 )
+from ledger.domain.rulebook import RULE_BOOK_ID
 from ledger.domain.text import clean_text
+from ledger.domain.timesheet import Timesheet
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind, day, stable_id
+from ledger.domain.work import Service
 
 HEADERS = {
     "记录编号": "record_id",
@@ -206,8 +210,8 @@ def _import_batch(
     ledger: Ledger, rows: list[ServiceRow], source: str, result: ImportResult
 ) -> None:
     ids = [_ids(ledger, row) for row in rows]
-    known = ledger.existing([i for row_ids in ids for i in row_ids.values() if i is not None])
     with ledger.batch():
+        known = ledger.preload([i for row_ids in ids for i in _touched(row_ids)])
         for row, row_ids in zip(rows, ids, strict=True):
             ctx = Context(f"import:{source}", Role.SYSTEM, "importer", row.record_id)
             if row_ids["task"] in known:
@@ -236,6 +240,16 @@ def _ids(ledger: Ledger, row: ServiceRow) -> dict[str, UUID | None]:
         "member": member,
         "task": stable_id("import-task", row.record_id),
     }
+
+
+def _touched(ids: dict[str, UUID | None]) -> Iterator[UUID]:
+    """Every aggregate a row's commands read: its objects, the member's account and
+    timesheet, the service and the rule book."""
+    member, task = ids["member"], ids["task"]
+    assert member is not None and task is not None
+    yield from (i for i in ids.values() if i is not None)
+    yield from (Account.create_id(member), Timesheet.create_id(member))
+    yield from (Service.create_id(task, member), RULE_BOOK_ID)
 
 
 def _import_row(

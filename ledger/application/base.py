@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording, StoredEvent
 
 from ledger.domain.account import Account
 from ledger.domain.errors import (
@@ -111,6 +111,42 @@ def retried(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+_UNKNOWN: Any = object()
+
+
+@dataclass
+class Decided:
+    """What a batch of commands decided: the new events, encoded, and the
+    aggregates as they left them."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    aggregates: list[Any] = field(default_factory=list)
+
+
+class _Batch:
+    """What a batch holds: the aggregates its commands changed (saved at its end),
+    those read for it in advance, the ids known to have no events, and for each
+    open savepoint what the changed aggregates were before it (None: not changed)."""
+
+    __slots__ = ("absent", "changed", "read", "undo")
+
+    def __init__(self) -> None:
+        self.changed: dict[UUID, Any] = {}
+        self.read: dict[UUID, Any] = {}
+        self.absent: set[UUID] = set()
+        self.undo: list[dict[UUID, Any]] = []
+
+    def find(self, aggregate_id: UUID) -> Any:
+        """The batch's state of an aggregate; None if it has none, _UNKNOWN if the
+        batch does not know."""
+        aggregate = self.changed.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.read.get(aggregate_id)
+        if aggregate is None:
+            return None if aggregate_id in self.absent else _UNKNOWN
+        return aggregate
+
+
 def _position(recordings: list[Recording[UUID]]) -> int | None:
     return max((r.notification.id for r in recordings), default=None)
 
@@ -129,7 +165,7 @@ class LedgerBase(Application[UUID]):
         self.id_hash_key = id_hash_key
         self.group_recorder = cast(GroupCommitRecorder, self.recorder)
         self.loader = AggregateLoader(self.group_recorder, self.mapper, CACHED_AGGREGATES)
-        self._batch: dict[UUID, Any] | None = None
+        self._batch: _Batch | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -162,46 +198,104 @@ class LedgerBase(Application[UUID]):
         the batch leaves no trace in it. Meant for one thread loading history
         (imports, generated streets); receipts inside carry no position.
         """
+        with self.deciding() as decided:
+            yield
+        self.write(decided)
+
+    @contextlib.contextmanager
+    def deciding(self) -> Iterator[Decided]:
+        """Run many commands against aggregates held in memory, writing nothing.
+
+        On leaving, the ``Decided`` holds their events encoded for the event store,
+        in order, and the aggregates they leave behind: ``write`` stores them in one
+        transaction; a process deciding for another that writes may ``remember``
+        them itself.
+        """
         if self._batch is not None:
             raise RuntimeError("batches do not nest")
-        self._batch = {}
+        batch = self._batch = _Batch()
+        decided = Decided()
         try:
-            yield
-            pending = list(self._batch.values())
+            yield decided
         finally:
             self._batch = None
+        decided.aggregates = list(batch.changed.values())
+        to_stored = self.mapper.to_stored_event
+        decided.events = [
+            to_stored(e) for aggregate in decided.aggregates for e in aggregate.collect_events()
+        ]
+
+    def write(self, decided: Decided) -> None:
+        """Store what a batch decided, in one transaction."""
         try:
-            self.save(*pending)
+            self.group_recorder.insert_events(decided.events)
         except RecordConflictError:
             self.loader.forget()  # it trusted a cache that another writer made stale
             raise
+        self.loader.remember(decided.aggregates)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """Inside a batch: if the block fails, the batch is as it was before it
         (several commands that stand or fall together)."""
-        saved = None if self._batch is None else dict(self._batch)
+        batch = self._batch
+        if batch is None:
+            yield
+            return
+        batch.undo.append({})
         try:
             yield
         except BaseException:
-            if saved is not None:
-                self._batch = saved
+            for i, before in batch.undo.pop().items():
+                if before is None:
+                    del batch.changed[i]
+                else:
+                    batch.changed[i] = before
             raise
+        done = batch.undo.pop()
+        if batch.undo:
+            for i, before in done.items():
+                batch.undo[-1].setdefault(i, before)
+
+    def preload(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        """In a batch: read these aggregates in one round trip, and say which exist.
+
+        Those not found are known to be absent, so the batch's commands ask the
+        database nothing more about any of them (a batch is the sole writer of what
+        it touches: its save fails on anything stale).
+        """
+        batch = self._batch
+        if batch is None:
+            raise RuntimeError("preload is for batches")
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if batch.find(i) is _UNKNOWN]
+        for i, aggregate in self.loader.load(wanted, copy=False, trust_cache=True).items():
+            if aggregate is None:
+                batch.absent.add(i)
+            else:
+                batch.read[i] = aggregate
+        return {i for i in aggregate_ids if batch.find(i) not in (None, _UNKNOWN)}
 
     def existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Which of these aggregates exist (in the store or the batch), in one query."""
         found = self.group_recorder.existing(list(aggregate_ids))
-        return found | {i for i in aggregate_ids if i in (self._batch or {})}
+        batch = self._batch.changed if self._batch is not None else {}
+        return found | {i for i in aggregate_ids if i in batch}
 
     def _load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
         """The aggregates with these ids, read in one round trip (None: no such id)."""
-        batch = self._batch or {}
-        missing = [i for i in ids if i not in batch]
-        trust = self._batch is not None
-        loaded = self.loader.load(missing, copy=copy, trust_cache=trust) if missing else {}
+        batch = self._batch
+        if batch is None:
+            return self.loader.load(ids, copy=copy)
+        loaded: dict[UUID, Any] = {}
+        missing = []
         for i in ids:
-            if i in batch:
-                loaded[i] = deepcopy(batch[i]) if copy else batch[i]
+            aggregate = batch.find(i)
+            if aggregate is _UNKNOWN:
+                missing.append(i)
+            else:
+                loaded[i] = deepcopy(aggregate) if copy and aggregate is not None else aggregate
+        if missing:
+            loaded.update(self.loader.load(missing, copy=copy, trust_cache=True))
         return loaded
 
     @staticmethod
@@ -219,11 +313,15 @@ class LedgerBase(Application[UUID]):
     def _commit(self, *aggregates: Aggregate | None) -> int | None:
         if self._batch is None:
             return _position(self.save(*aggregates))
+        batch = self._batch
         changed = [a for a in aggregates if a is not None and a.pending_events]
         for aggregate in changed:
             if self._created_twice(aggregate):
                 raise RecordConflictError(f"aggregate {aggregate.id} exists")
-        self._batch.update((a.id, a) for a in changed)
+        if batch.undo:
+            for aggregate in changed:
+                batch.undo[-1].setdefault(aggregate.id, batch.changed.get(aggregate.id))
+        batch.changed.update((a.id, a) for a in changed)
         return None
 
     def _done(
@@ -300,7 +398,7 @@ class LedgerBase(Application[UUID]):
         the batch? A clash with a stored one fails the batch's save, as outside a
         batch; commands that create by a natural key look for it first."""
         assert self._batch is not None
-        earlier = self._batch.get(aggregate.id)
+        earlier = self._batch.changed.get(aggregate.id)
         # A command's copy of a batched aggregate shares its pending events.
         return earlier is not None and aggregate.pending_events[0] is not earlier.pending_events[0]
 

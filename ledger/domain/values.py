@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,8 +30,12 @@ ZERO = Decimal("0.0")
 TENTH = Decimal("0.1")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stable_id(*parts: object) -> UUID:
-    """A deterministic id from a natural key: the same parts always give the same id."""
+    """A deterministic id from a natural key: the same parts always give the same id.
+
+    Kept for recent keys: a command derives the same ids (an account's, a
+    timesheet's) several times, and a batch of imported rows many times over."""
     return uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts))
 
 
