@@ -5,12 +5,13 @@ street, one service per row), then measures in one run: events per second
 recorded by ``ledger import services`` (the commands, the rules, the event
 store), and the raw asyncpg COPY rate of the same rows into a plain table.
 
-    python -m bench.import [--rows 100000]
+    python -m bench.import [--rows 100000] [--workers N (default: the machine's cores)]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import csv
 import random
@@ -79,6 +80,7 @@ async def copy_rate(url: str, lines: list[list[str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     with bench_database() as url, tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "services.csv"
@@ -86,7 +88,7 @@ def main() -> None:
         ledger = Ledger(eventsourcing_env(url))
         try:
             started = time.perf_counter()
-            result = import_services(ledger, read_rows(source), source.name)
+            result = import_services(ledger, read_rows(source), source.name, workers=args.workers)
             elapsed = time.perf_counter() - started
             events = ledger.recorder.max_notification_id() or 0
         finally:

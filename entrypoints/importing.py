@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,11 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     bar = ProgressBar(f"导入 {source.name}")
     with bootstrap(settings) as services:
         result = import_services(
-            services.ledger, read_rows(source), source.name, lambda done: bar(done, total)
+            services.ledger,
+            read_rows(source),
+            source.name,
+            lambda done: bar(done, total),
+            workers=args.workers,
         )
     bar(total, total)
     errors = Path(args.errors or f"{source}.errors.csv")
@@ -43,4 +48,10 @@ def add(commands: Any) -> None:
     services = import_commands.add_parser("services", help="服务记录:成员、单位、社区与每次服务")
     services.add_argument("file")
     services.add_argument("--errors", help="有误行的报告(CSV),默认 FILE.errors.csv")
+    services.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="并行判定的进程数,默认为本机核数(每个进程负责一部分成员)",
+    )
     importer.set_defaults(run=_import)

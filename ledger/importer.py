@@ -11,7 +11,9 @@ reason) and leaves nothing behind; the good rows are imported.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -19,6 +21,7 @@ from pathlib import Path
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.application.base import Decided
 from ledger.domain.account import Account
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import ORG_NAME, PERSON_NAME, RECORD_NUMBER
@@ -183,48 +186,163 @@ def import_services(
     rows: Iterable[dict[str, str]],
     source: str,
     progress: Callable[[int], None] | None = None,
+    *,
+    workers: int = 1,
 ) -> ImportResult:
+    """Import the rows; with ``workers`` > 1, a file of more than one batch is decided
+    by that many processes, each for its own members (see ``_Deciders``)."""
     result = ImportResult()
-    categories = set(ledger.current_policy().categories)
+    categories = set(ledger.current_policy().categories)  # opens the rule book if new
     seen: set[str] = set()
     batch: list[ServiceRow] = []
-    for number, raw in enumerate(rows, start=2):  # row 1 is the header
-        try:
-            row = parse(number, raw, categories)
-            if row.record_id in seen:
-                raise BadRow(f"记录编号 {row.record_id} 在文件中重复")
-            seen.add(row.record_id)
-            batch.append(row)
-        except BadRow as bad:
-            result.bad.append((number, str(bad)))
-        if len(batch) >= BATCH_ROWS:
-            _import_batch(ledger, batch, source, result)
-            batch = []
-            if progress:
-                progress(number - 1)
-    _import_batch(ledger, batch, source, result)
+    with _Deciders(ledger, source, workers, result) as deciders:
+        for number, raw in enumerate(rows, start=2):  # row 1 is the header
+            try:
+                row = parse(number, raw, categories)
+                if row.record_id in seen:
+                    raise BadRow(f"记录编号 {row.record_id} 在文件中重复")
+                seen.add(row.record_id)
+                batch.append(row)
+            except BadRow as bad:
+                result.bad.append((number, str(bad)))
+            if len(batch) >= BATCH_ROWS * deciders.size:
+                deciders.decide(batch)
+                batch = []
+                if progress:
+                    progress(number - 1)
+        deciders.decide(batch)
+    result.bad.sort()
     return result
 
 
-def _import_batch(
-    ledger: Ledger, rows: list[ServiceRow], source: str, result: ImportResult
-) -> None:
+@dataclass
+class _Outcome:
+    """What deciding a batch of rows came to."""
+
+    decided: Decided
+    imported: int = 0
+    already: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _decide(ledger: Ledger, rows: list[ServiceRow], source: str) -> _Outcome:
+    """Every row by the ledger's commands, against the aggregates the rows touch read
+    once; a row that fails leaves nothing behind. Nothing is written."""
     ids = [_ids(ledger, row) for row in rows]
-    with ledger.batch():
+    with ledger.deciding() as decided:
+        outcome = _Outcome(decided)
         known = ledger.preload([i for row_ids in ids for i in _touched(row_ids)])
         for row, row_ids in zip(rows, ids, strict=True):
             ctx = Context(f"import:{source}", Role.SYSTEM, "importer", row.record_id)
             if row_ids["task"] in known:
-                result.already += 1
+                outcome.already += 1
                 continue
             try:
                 with ledger.savepoint():
                     _import_row(ledger, row, row_ids, known, ctx)
             except LedgerError as error:
-                result.bad.append((row.number, error.message))
+                outcome.bad.append((row.number, error.message))
             else:
                 known |= {i for i in row_ids.values() if i is not None}
-                result.imported += 1
+                outcome.imported += 1
+    return outcome
+
+
+class _Deciders:
+    """Who decides the batches: this process, or worker processes.
+
+    With workers, each decides the rows of its own members (by member id), so the
+    aggregates a member's rows change (member, account, timesheet, tasks, services)
+    are only ever in one worker, which keeps them from batch to batch. Streets,
+    communities and units are shared: a worker creates one the first time one of
+    its rows needs it, and the writer keeps the first creation of each (they are the
+    same object made from the same natural key). While the workers decide a batch,
+    this process writes the one before, each batch in one transaction.
+    """
+
+    def __init__(self, ledger: Ledger, source: str, workers: int, result: ImportResult) -> None:
+        self.ledger, self.source, self.size, self.result = ledger, source, workers, result
+        self._pools: list[ProcessPoolExecutor] = []
+        self._pending: list[Future[_Outcome]] = []
+        self._shared: set[UUID | None] = set()
+        self._created: set[UUID | str] = set()
+
+    def __enter__(self) -> _Deciders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self._write_pending()
+        finally:
+            for pool in self._pools:
+                pool.shutdown(cancel_futures=True)
+
+    def decide(self, rows: list[ServiceRow]) -> None:
+        if not rows:
+            return
+        if self.size == 1 or len(rows) < BATCH_ROWS:
+            self._write_pending()
+            self._write([_decide(self.ledger, rows, self.source)])
+            return
+        if not self._pools:
+            context = multiprocessing.get_context("spawn")
+            env, key = dict(self.ledger.env), self.ledger.id_hash_key
+            self._pools = [
+                ProcessPoolExecutor(1, context, initializer=_start_worker, initargs=(env, key))
+                for _ in range(self.size)
+            ]
+        shares: list[list[ServiceRow]] = [[] for _ in self._pools]
+        for row in rows:
+            ids = _ids(self.ledger, row)
+            member = ids["member"]
+            assert member is not None
+            shares[member.int % self.size].append(row)
+            self._shared.update(ids[k] for k in ("street", "community", "unit") if ids[k])
+        submitted = [
+            pool.submit(_decide_in_worker, share, self.source)
+            for pool, share in zip(self._pools, shares, strict=True)
+        ]
+        self._write_pending()
+        self._pending = submitted
+
+    def _write_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            self._write([future.result() for future in pending])
+
+    def _write(self, outcomes: list[_Outcome]) -> None:
+        decided = Decided()
+        for outcome in outcomes:
+            for event in outcome.decided.events:
+                if event.originator_version == 1 and event.originator_id in self._shared:
+                    if event.originator_id in self._created:
+                        continue  # a shared object another worker created first
+                    self._created.add(event.originator_id)
+                decided.events.append(event)
+            decided.aggregates += outcome.decided.aggregates
+            self.result.imported += outcome.imported
+            self.result.already += outcome.already
+            self.result.bad += outcome.bad
+        self.ledger.write(decided)
+
+
+_WORKER: Ledger | None = None
+
+
+def _start_worker(env: dict[str, str], id_hash_key: bytes) -> None:
+    global _WORKER
+    _WORKER = Ledger(env, id_hash_key=id_hash_key)
+
+
+def _decide_in_worker(rows: list[ServiceRow], source: str) -> _Outcome:
+    """In a worker: decide, and keep what was decided as the state of its members (the
+    importing process writes it, or the whole import fails)."""
+    assert _WORKER is not None
+    outcome = _decide(_WORKER, rows, source)
+    _WORKER.loader.remember(outcome.decided.aggregates)
+    outcome.decided.aggregates = []
+    return outcome
 
 
 def _ids(ledger: Ledger, row: ServiceRow) -> dict[str, UUID | None]:
