@@ -11,6 +11,7 @@ from typing import Any
 
 from entrypoints.bootstrap import bootstrap
 from entrypoints.progress import ProgressBar
+from ledger.domain.limits import IMPORT_WORKERS
 from ledger.importer import import_services, read_rows
 from ledger.settings import Settings
 
@@ -42,6 +43,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if not result.bad else 1
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= IMPORT_WORKERS:
+        raise argparse.ArgumentTypeError(f"进程数须为 1 到 {IMPORT_WORKERS} 的整数")
+    return int(text)
+
+
 def add(commands: Any) -> None:
     importer = commands.add_parser("import", help="导入已有的服务记录(CSV 或 XLSX)")
     import_commands = importer.add_subparsers(dest="import_command", required=True)
@@ -50,8 +57,8 @@ def add(commands: Any) -> None:
     services.add_argument("--errors", help="有误行的报告(CSV),默认 FILE.errors.csv")
     services.add_argument(
         "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
+        type=_workers,
+        default=min(os.cpu_count() or 1, IMPORT_WORKERS),
         help="并行判定的进程数,默认为本机核数(每个进程负责一部分成员)",
     )
     importer.set_defaults(run=_import)

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.application.base import Decided
 from ledger.domain.account import Account
 from ledger.domain.errors import LedgerError
-from ledger.domain.limits import ORG_NAME, PERSON_NAME, RECORD_NUMBER
+from ledger.domain.limits import IMPORT_WORKERS, ORG_NAME, PERSON_NAME, RECORD_NUMBER
 from ledger.domain.member import (
     hash_national_id,
     mask_phone,
@@ -36,6 +37,7 @@ from ledger.domain.text import clean_text
 from ledger.domain.timesheet import Timesheet
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind, day, stable_id
 from ledger.domain.work import Service
+from ledger.recorder import copy_rows
 
 HEADERS = {
     "记录编号": "record_id",
@@ -64,6 +66,8 @@ ID_TEXT = {
 KINDS = {k.value: k for k in MemberKind}
 RATINGS = {r.value: r for r in Rating}
 BATCH_ROWS = 500
+SHARED = ("street", "community", "unit")
+"""The objects rows of many members share (see ``_Deciders``)."""
 
 
 class BadRow(ValueError):
@@ -191,6 +195,8 @@ def import_services(
 ) -> ImportResult:
     """Import the rows; with ``workers`` > 1, a file of more than one batch is decided
     by that many processes, each for its own members (see ``_Deciders``)."""
+    if not 1 <= workers <= IMPORT_WORKERS:
+        raise ValueError(f"workers: 1 to {IMPORT_WORKERS}")
     result = ImportResult()
     categories = set(ledger.current_policy().categories)  # opens the rule book if new
     seen: set[str] = set()
@@ -215,6 +221,11 @@ def import_services(
     return result
 
 
+Packed = tuple[bytes, int, str, bytes]
+"""An event as plain values (id's bytes, version, topic, state): pickling a UUID object
+costs ten times its bytes on the way from a worker."""
+
+
 @dataclass
 class _Outcome:
     """What deciding a batch of rows came to."""
@@ -223,6 +234,11 @@ class _Outcome:
     imported: int = 0
     already: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
+    shared: list[Packed] = field(default_factory=list)
+    """From a worker: the events of the streets, communities and units it created."""
+    rows: bytes = b""
+    """From a worker: its other events, as rows of the event store's COPY."""
+    count: int = 0
 
 
 def _decide(ledger: Ledger, rows: list[ServiceRow], source: str) -> _Outcome:
@@ -264,8 +280,7 @@ class _Deciders:
         self.ledger, self.source, self.size, self.result = ledger, source, workers, result
         self._pools: list[ProcessPoolExecutor] = []
         self._pending: list[Future[_Outcome]] = []
-        self._shared: set[UUID | None] = set()
-        self._created: set[UUID | str] = set()
+        self._created: set[bytes] = set()
 
     def __enter__(self) -> _Deciders:
         return self
@@ -298,7 +313,6 @@ class _Deciders:
             member = ids["member"]
             assert member is not None
             shares[member.int % self.size].append(row)
-            self._shared.update(ids[k] for k in ("street", "community", "unit") if ids[k])
         submitted = [
             pool.submit(_decide_in_worker, share, self.source)
             for pool, share in zip(self._pools, shares, strict=True)
@@ -312,19 +326,22 @@ class _Deciders:
             self._write([future.result() for future in pending])
 
     def _write(self, outcomes: list[_Outcome]) -> None:
-        decided = Decided()
+        shared: list[Packed] = []
         for outcome in outcomes:
-            for event in outcome.decided.events:
-                if event.originator_version == 1 and event.originator_id in self._shared:
-                    if event.originator_id in self._created:
-                        continue  # a shared object another worker created first
-                    self._created.add(event.originator_id)
-                decided.events.append(event)
-            decided.aggregates += outcome.decided.aggregates
             self.result.imported += outcome.imported
             self.result.already += outcome.already
             self.result.bad += outcome.bad
-        self.ledger.write(decided)
+            for event in outcome.shared:
+                if event[0] not in self._created:  # else another worker created it first
+                    self._created.add(event[0])
+                    shared.append(event)
+        if len(outcomes) == 1 and not outcomes[0].rows:
+            self.ledger.write(outcomes[0].decided)
+            return
+        rows = copy_rows(shared) + b"".join(o.rows for o in outcomes)
+        count = len(shared) + sum(o.count for o in outcomes)
+        if count:
+            self.ledger.group_recorder.insert_copy_rows(rows, count)
 
 
 _WORKER: Ledger | None = None
@@ -341,7 +358,13 @@ def _decide_in_worker(rows: list[ServiceRow], source: str) -> _Outcome:
     assert _WORKER is not None
     outcome = _decide(_WORKER, rows, source)
     _WORKER.loader.remember(outcome.decided.aggregates)
-    outcome.decided.aggregates = []
+    shared = {i for row in rows for k, i in _ids(_WORKER, row).items() if k in SHARED and i}
+    own: list[Packed] = []
+    for e in outcome.decided.events:
+        packed = (cast(UUID, e.originator_id).bytes, e.originator_version, e.topic, e.state)
+        (outcome.shared if e.originator_id in shared else own).append(packed)
+    outcome.rows, outcome.count = copy_rows(own), len(own)
+    outcome.decided = Decided()
     return outcome
 
 

@@ -32,6 +32,9 @@ EVIDENCE_ITEM = 200
 MAX_EVIDENCE = 20
 """Items of evidence at one check-in or one check-out."""
 
+IMPORT_WORKERS = 32
+"""Worker processes an import may decide its rows with (``ledger import --workers``)."""
+
 # --- identifiers: machine-made, exact, never normalised --------------------------
 
 IDENTIFIER = 128
