@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -17,6 +20,7 @@ import httpx
 from starlette.applications import Starlette
 
 from ledger.database import EmbeddedServer, database_url, drop_database, ensure_database
+from ledger.importer import HEADERS
 
 
 @contextlib.contextmanager
@@ -91,3 +95,43 @@ def served_app(*, follow: bool) -> Starlette:
         read_replicas=services.settings.read_replicas,
         replica_max_lag=services.settings.replica_max_lag,
     )
+
+
+CATEGORIES = ("巡逻", "清洁卫生", "政策宣讲", "应急保障")
+
+
+def service_records(path: Path, rows: int) -> list[list[str]]:
+    """A CSV of ``rows`` past service records for ``ledger import services`` (members,
+    units and communities of one street, one service per row); the rows as written."""
+    rng = random.Random(3)
+    served: dict[int, int] = {}
+    lines = []
+    for n in range(rows):
+        member = rng.randrange(rows // 10 + 1)
+        # A member's k-th service takes the k-th of three non-overlapping slots a day.
+        k = served[member] = served.get(member, -1) + 1
+        on = date(2025, 1, 1) + timedelta(days=(member + 5 * (k // 3)) % 365)
+        start = ("08:00", "14:00", "19:00")[k % 3]
+        lines.append(
+            [
+                f"R{n:07d}",
+                f"成员{member}",
+                "",
+                f"139{member:08d}",
+                "党员",
+                f"单位{member % 300}",
+                f"社区{member % 12}",
+                "果园街道",
+                CATEGORIES[n % 4],
+                on.isoformat(),
+                start,
+                "",
+                str(rng.choice((1, 2, 3))),
+                rng.choice(("很好", "好", "一般")),
+            ]
+        )
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(list(HEADERS))
+        writer.writerows(lines)
+    return lines

@@ -11,58 +11,18 @@ store), and the raw asyncpg COPY rate of the same rows into a plain table.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
-import csv
-import random
+import os
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
 
-from bench.common import bench_database
+from bench.common import bench_database, service_records
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.importer import HEADERS, import_services, read_rows
-
-CATEGORIES = ("巡逻", "清洁卫生", "政策宣讲", "应急保障")
-
-
-def write_file(path: Path, rows: int) -> list[list[str]]:
-    rng = random.Random(3)
-    served: dict[int, int] = {}
-    lines = []
-    for n in range(rows):
-        member = rng.randrange(rows // 10 + 1)
-        # A member's k-th service takes the k-th of three non-overlapping slots a day.
-        k = served[member] = served.get(member, -1) + 1
-        on = date(2025, 1, 1) + timedelta(days=(member + 5 * (k // 3)) % 365)
-        start = ("08:00", "14:00", "19:00")[k % 3]
-        lines.append(
-            [
-                f"R{n:07d}",
-                f"成员{member}",
-                "",
-                f"139{member:08d}",
-                "党员",
-                f"单位{member % 300}",
-                f"社区{member % 12}",
-                "果园街道",
-                CATEGORIES[n % 4],
-                on.isoformat(),
-                start,
-                "",
-                str(rng.choice((1, 2, 3))),
-                rng.choice(("很好", "好", "一般")),
-            ]
-        )
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(list(HEADERS))
-        writer.writerows(lines)
-    return lines
 
 
 async def copy_rate(url: str, lines: list[list[str]]) -> float:
@@ -84,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     with bench_database() as url, tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "services.csv"
-        lines = write_file(source, args.rows)
+        lines = service_records(source, args.rows)
         ledger = Ledger(eventsourcing_env(url))
         try:
             started = time.perf_counter()
