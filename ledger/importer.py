@@ -302,7 +302,9 @@ class _Deciders:
             return
         if not self._pools:
             context = multiprocessing.get_context("spawn")
-            env, key = dict(self.ledger.env), self.ledger.id_hash_key
+            # The event store exists: workers creating it at once would race.
+            env = {**self.ledger.env, "CREATE_TABLE": "n"}
+            key = self.ledger.id_hash_key
             self._pools = [
                 ProcessPoolExecutor(1, context, initializer=_start_worker, initargs=(env, key))
                 for _ in range(self.size)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
@@ -52,11 +51,11 @@ class AggregateLoader:
         for i in ids:
             aggregate = cached[i]
             if i in newer:
-                aggregate = deepcopy(aggregate)
+                aggregate = None if aggregate is None else aggregate.copy()
                 for event in newer[i]:
                     aggregate = event.mutate(aggregate)
                 self.remember([aggregate])
-            loaded[i] = deepcopy(aggregate) if copy and aggregate is not None else aggregate
+            loaded[i] = aggregate.copy() if copy and aggregate is not None else aggregate
         return loaded
 
     def remember(self, aggregates: Iterable[Any]) -> None:

@@ -8,7 +8,6 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar, cast
@@ -293,7 +292,7 @@ class LedgerBase(Application[UUID]):
             if aggregate is _UNKNOWN:
                 missing.append(i)
             else:
-                loaded[i] = deepcopy(aggregate) if copy and aggregate is not None else aggregate
+                loaded[i] = aggregate.copy() if copy and aggregate is not None else aggregate
         if missing:
             loaded.update(self.loader.load(missing, copy=copy, trust_cache=True))
         return loaded

@@ -16,7 +16,12 @@ class LedgerAggregate(Aggregate):
     every UUID and date and was the largest cost of a command.
     """
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        return self.copy()
+
+    def copy(self) -> Any:
+        """The copy ``deepcopy`` makes, without its bookkeeping (called for every
+        aggregate a command reads)."""
         clone = object.__new__(type(self))
         for name, value in self.__dict__.items():
             if isinstance(value, (list, dict, set)):

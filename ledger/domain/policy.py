@@ -262,19 +262,14 @@ class PointsPolicy:
         if given is None:
             return clock
         given = instant(given, field)
-        shown = {
-            "field": field,
-            "at": _cst(given),
-            "clock": _cst(clock),
-            "tolerance": self.clock_tolerance_seconds,
-        }
-        if own:
-            if abs(given - clock) > tolerance:
-                raise ClientTimeRefused(**shown)
+        if own and abs(given - clock) <= tolerance:
             return clock
-        if given > clock + tolerance:
-            raise TimeInFuture(**shown)
-        return given
+        if not own and given <= clock + tolerance:
+            return given
+        refused = ClientTimeRefused if own else TimeInFuture
+        raise refused(
+            field=field, at=_cst(given), clock=_cst(clock), tolerance=self.clock_tolerance_seconds
+        )
 
     def check_check_in(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
         """A check-in falls between the early-arrival margin before the task's start
