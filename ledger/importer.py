@@ -298,6 +298,8 @@ class _Deciders:
             return
         if self.size == 1 or len(rows) < BATCH_ROWS:
             self._write_pending()
+            if self._pools:
+                self.ledger.loader.forget()  # the workers changed what it may hold
             self._write([_decide(self.ledger, rows, self.source)])
             return
         if not self._pools:
@@ -334,9 +336,10 @@ class _Deciders:
             self.result.already += outcome.already
             self.result.bad += outcome.bad
             for event in outcome.shared:
-                if event[0] not in self._created:  # else another worker created it first
-                    self._created.add(event[0])
-                    shared.append(event)
+                if event[1] == 1 and event[0] in self._created:
+                    continue  # another worker created it first
+                self._created.add(event[0])
+                shared.append(event)
         if len(outcomes) == 1 and not outcomes[0].rows:
             self.ledger.write(outcomes[0].decided)
             return
