@@ -89,11 +89,15 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         statements = [*self.lock_table_statements, notify]
         self._lock_and_notify = "; ".join(_text(cast(Composable, s)) for s in statements)
+        # One index lookup per aggregate (LATERAL): as a plain join of a few thousand
+        # ids the planner chose a parallel scan of the whole table, two seconds at
+        # 4.5 M events against 90 ms.
         self._select_after_many = _text(
             SQL(
                 "SELECT e.originator_id, e.originator_version, e.topic, e.state "
                 "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
-                "JOIN {table} e ON e.originator_id = k.id AND e.originator_version > k.v "
+                "CROSS JOIN LATERAL (SELECT * FROM {table} x "
+                "WHERE x.originator_id = k.id AND x.originator_version > k.v) e "
                 "ORDER BY e.originator_id, e.originator_version"
             ).format(table=table)
         )
