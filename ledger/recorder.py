@@ -89,15 +89,15 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         statements = [*self.lock_table_statements, notify]
         self._lock_and_notify = "; ".join(_text(cast(Composable, s)) for s in statements)
-        # One index lookup per aggregate (LATERAL): as a plain join of a few thousand
-        # ids the planner chose a parallel scan of the whole table, two seconds at
-        # 4.5 M events against 90 ms.
+        # One index lookup per aggregate (a LATERAL subquery, kept from being flattened
+        # into a join by OFFSET 0): as a join of a few thousand ids the planner chose a
+        # scan of the whole table, 1.4 s at 2 M events against 50 ms.
         self._select_after_many = _text(
             SQL(
                 "SELECT e.originator_id, e.originator_version, e.topic, e.state "
                 "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
                 "CROSS JOIN LATERAL (SELECT * FROM {table} x "
-                "WHERE x.originator_id = k.id AND x.originator_version > k.v) e "
+                "WHERE x.originator_id = k.id AND x.originator_version > k.v OFFSET 0) e "
                 "ORDER BY e.originator_id, e.originator_version"
             ).format(table=table)
         )
