@@ -7,7 +7,9 @@ one transaction, so a crash never counts an event twice or skips one.
 
 While it processes a batch, a read model keeps the rows it touches in memory
 (read once, changed many times) and writes each changed row once at the end
-of the batch.
+of the batch. While a rebuild fills a generation nobody reads yet, the model is
+*held*: the rows it keeps are written once when the fill ends (``release``), not
+rewritten at the end of every batch, and secondary indexes are built after them.
 """
 
 from __future__ import annotations
@@ -61,12 +63,16 @@ class Rows:
         self._dirty: set[Key] = set()
         self._appended: list[tuple[Any, ...]] = []
         self.complete = False  # True: every row of the table is in the cache
+        self.held = False  # True: rows kept in memory are written only by a full flush
         if len(table.key) == 1:
             only = table.key[0]
             self._key: Callable[[Row], Key] = lambda row: (row[only],)
         else:
             self._key = itemgetter(*table.key)
         names = table.column_names
+        self._values: Callable[[Row], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        )
         columns = SQL(", ").join(Identifier(c) for c in names)
         name, staged = Identifier(physical), Identifier(f"{physical}_staged")
         where = SQL(" AND ").join(SQL("{} = %s").format(Identifier(k)) for k in table.key)
@@ -114,29 +120,28 @@ class Rows:
         self._appended.append(values)
 
     def flush(self, curs: Cursor[DictRow]) -> None:
-        names = self.table.column_names
-
-        def values(keys: set[Key]) -> list[tuple[Any, ...]]:
-            rows = (self._cache[key] for key in keys)
-            return [tuple(row[c] for c in names) for row in rows if row is not None]
-
+        """Write what the batch appended and, unless held, every row it put or changed;
+        held rows are written too once the cache outgrows its bound."""
         if self._appended:
             self._copy_rows(curs, self._copy, self._appended)
             self._appended = []
+        if self.held and len(self._cache) <= MAX_CACHED_ROWS:
+            return
+        values, cache = self._values, self._cache
         if self._new:
-            rows = (self._cache[key] for key in self._new)
-            self._copy_rows(curs, self._copy, [tuple(r[c] for c in names) for r in rows if r])
+            new = (cache[key] for key in self._new)
+            self._copy_rows(curs, self._copy, [values(row) for row in new if row is not None])
             self._new = set()
         if self._dirty:
-            rows = (self._cache[key] for key in self._dirty)
+            dirty = (cache[key] for key in self._dirty)
             curs.execute(self._stage)
             self._copy_rows(
-                curs, self._copy_staged, [tuple(r[c] for c in names) for r in rows if r]
+                curs, self._copy_staged, [values(row) for row in dirty if row is not None]
             )
             curs.execute(self._upsert)
             self._dirty = set()
-        if len(self._cache) > MAX_CACHED_ROWS:
-            self._cache.clear()
+        if len(cache) > MAX_CACHED_ROWS:
+            cache.clear()
             self.complete = False
 
     @staticmethod
@@ -163,6 +168,8 @@ class ViewRecorder(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=f"{prefix}_tracking")
         self.prefix = prefix
         self.tables = tables
+        self.index_statements: list[Composed] = []
+        """Built by ``create_indexes`` once a rebuild has filled the tables."""
         for table in tables:
             physical = Identifier(self.physical(table))
             columns = SQL(", ").join(
@@ -175,7 +182,7 @@ class ViewRecorder(PostgresTrackingRecorder):
                 )
             )
             for n, index in enumerate(table.indexes):
-                self.sql_create_statements.append(
+                self.index_statements.append(
                     SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
                         Identifier(f"{self.physical(table)}_i{n}"),
                         physical,
@@ -185,6 +192,13 @@ class ViewRecorder(PostgresTrackingRecorder):
 
     def physical(self, table: Table) -> str:
         return f"{self.prefix}_{table.name}"
+
+    def create_indexes(self) -> None:
+        """The secondary indexes: one sort each after the fill, cheaper than keeping
+        them up to date row by row while it runs."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.index_statements:
+                curs.execute(statement)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """Tried once: the library's tries ten times while the database is away, each
@@ -239,6 +253,8 @@ class ReadModel(Projection[ViewRecorder]):
             event_class: getattr(self, method) for event_class, method in self.handlers().items()
         }
         self._topics = set() if self.raw else self.topics_handled()
+        self.spoiled = False
+        """True: a batch failed while held, and the rows only memory had are gone."""
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -267,9 +283,31 @@ class ReadModel(Projection[ViewRecorder]):
                     handler(event, event.originator_id, position)
             self.view.write(tracking, self._flush)
         except BaseException:
-            for rows in self.rows.values():
-                rows.forget()
+            self.forget()
             raise
+
+    def forget(self) -> None:
+        """After a failed batch: what is in memory may be ahead of the database."""
+        self.spoiled = self.spoiled or self.held
+        for rows in self.rows.values():
+            rows.forget()
+
+    def hold(self) -> None:
+        """From now on keep the rows in memory across batches (a rebuild's fill, which
+        no reader sees): each batch writes only what it appended and its tracking."""
+        for rows in self.rows.values():
+            rows.held = True
+
+    def release(self) -> None:
+        """Write every row kept in memory, and stop holding them."""
+        for rows in self.rows.values():
+            rows.held = False
+        with self.view.datastore.transaction(commit=True) as curs:
+            self._flush(curs)
+
+    @property
+    def held(self) -> bool:
+        return any(rows.held for rows in self.rows.values())
 
     def idle(self) -> None:
         """Called when the runner has caught up: work that is due on time, not on events."""

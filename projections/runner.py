@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import logging
 import threading
@@ -209,24 +210,83 @@ class ReadSide:
 
     def _rebuild(self, names: Sequence[str], progress: Progress | None = None) -> list[ReadModel]:
         registered = self._registered()
-        built: list[tuple[ReadModel, int, str | None]] = []
+        built: list[tuple[ReadModel, str | None]] = []
         for name in names:
             cls = self.model_classes[name]
             entry = registered.get(name)
-            generation = (entry[1] if entry else 0) + 1
-            view = self._view(cls, generation)
-            self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
-            view.create_table()
             old = self._prefix(name, *entry) if entry else None
-            built.append((self._model(cls, view, empty=True), generation, old))
-        self.catch_up([model for model, _, _ in built], progress=progress)
-        for model, generation, old in built:
-            self._switch(model, generation)
+            built.append((self._fresh(cls, (entry[1] if entry else 0) + 1), old))
+        models = self._fill([model for model, _ in built], progress)
+        for model, (_, old) in zip(models, built, strict=True):
+            self._switch(model, _generation(model.view.prefix))
             self.live = {**self.live, model.name: model}
             if old is not None and old != model.view.prefix:
                 self._drop_generation(old)
         self._notify_readers(self.head())
-        return [model for model, _, _ in built]
+        return models
+
+    def _fresh(self, cls: type[ReadModel], generation: int) -> ReadModel:
+        """An empty generation of a read model, replacing what an interrupted rebuild
+        left of it."""
+        view = self._view(cls, generation)
+        self._drop_generation(view.prefix)
+        view.create_table()
+        return self._model(cls, view, empty=True)
+
+    def _fill(self, models: list[ReadModel], progress: Progress | None) -> list[ReadModel]:
+        """Fill new generations from position 0, reading the log once for all of them.
+        Each is held while it fills (its rows written once at the end, then its
+        indexes built). One whose batch or final write fails is filled again alone,
+        unheld, batch by batch: the event to blame is found and quarantined as when
+        following the log."""
+        for model in models:
+            model.hold()
+
+        # The rows the models keep live until the fill ends, and a batch's decoded events
+        # until the batch ends: the garbage collector, walking them again and again, took
+        # as long as the decoding. It is paused while the fill runs (for every thread of
+        # the process: cyclic garbage waits for the end), then finds what the fill kept
+        # in its oldest generation, not in the youngest to be walked at once.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.catch_up(models, progress=progress)
+            filled = []
+            for model in models:
+                if not model.spoiled:
+                    try:
+                        model.release()
+                    except Exception as error:
+                        if is_outage(error):
+                            raise
+                        self._refill_warning(model, error)
+                    else:
+                        model.view.create_indexes()
+                        filled.append(model)
+                        continue
+                again = self._fresh(type(model), _generation(model.view.prefix))
+                self.catch_up([again], progress=progress)
+                again.view.create_indexes()
+                filled.append(again)
+        finally:
+            gc.freeze()  # every tracked object into the permanent generation,
+            gc.unfreeze()  # and back into the oldest
+            if collecting:
+                gc.enable()
+        return filled
+
+    @staticmethod
+    def _refill_warning(model: ReadModel, error: Exception) -> None:
+        log.warning(
+            json.dumps(
+                {
+                    "event": "rebuild_refill",
+                    "model": model.name,
+                    "error": f"{type(error).__name__}: {error}"[:500],
+                },
+                ensure_ascii=False,
+            )
+        )
 
     def _switch(self, model: ReadModel, generation: int) -> None:
         """Point the readers' views at ``model``'s tables, in one transaction."""
@@ -294,14 +354,21 @@ class ReadSide:
             events = [(self._decode(n), n.id) for n in batch if n.topic in topics]
             stored = [(n, n.id) for n in batch]
             last = batch[-1].id
-            for m in models:
+            for m in list(models):
                 if positions[m.name] < last:
-                    mine = [e for e in (stored if m.raw else events) if e[1] > positions[m.name]]
+                    mine = stored if m.raw else events
+                    if positions[m.name] > start:
+                        mine = [e for e in mine if e[1] > positions[m.name]]
                     try:
                         m.process_batch(mine, Tracking(self.ledger.name, last))
                     except Exception as error:
                         if is_outage(error) or isinstance(error, MustStop):
                             raise
+                        if m.spoiled:  # held by a rebuild, which fills it again by itself
+                            self._refill_warning(m, error)
+                            models.remove(m)
+                            del positions[m.name]
+                            continue
                         if self._superseded(m):
                             raise GenerationSwitched(m.name) from error
                         done = self.position(m)
@@ -326,6 +393,8 @@ class ReadSide:
                 )
             )
             read += len(batch)
+            if not positions:
+                return read
             start = min(positions.values())
             if progress is not None:
                 progress(last, max(head, last))

@@ -166,8 +166,7 @@ class MerkleLog(ReadModel):
                     checkpoints.append((point.size, point.root, entry.note, entry.published_at))
             self.view.write(tracking, self._flush)
         except BaseException:
-            for rows in self.rows.values():
-                rows.forget()
+            self.forget()
             self._tree = None
             raise
         self.idle()
