@@ -15,6 +15,7 @@ rewritten at the end of every batch, and secondary indexes are built after them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -119,13 +120,25 @@ class Rows:
     def append(self, values: tuple[Any, ...]) -> None:
         self._appended.append(values)
 
+    @property
+    def keeps(self) -> bool:
+        """Whether a flush now would write only the appended rows (the rest held)."""
+        return self.held and len(self._cache) <= MAX_CACHED_ROWS
+
+    def take_appended(self) -> list[tuple[Any, ...]]:
+        """The rows appended since the last flush, handed over to be written."""
+        appended, self._appended = self._appended, []
+        return appended
+
+    def write_appended(self, curs: Cursor[DictRow], appended: list[tuple[Any, ...]]) -> None:
+        if appended:
+            self._copy_rows(curs, self._copy, appended)
+
     def flush(self, curs: Cursor[DictRow]) -> None:
         """Write what the batch appended and, unless held, every row it put or changed;
         held rows are written too once the cache outgrows its bound."""
-        if self._appended:
-            self._copy_rows(curs, self._copy, self._appended)
-            self._appended = []
-        if self.held and len(self._cache) <= MAX_CACHED_ROWS:
+        self.write_appended(curs, self.take_appended())
+        if self.keeps:
             return
         values, cache = self._values, self._cache
         if self._new:
@@ -255,6 +268,8 @@ class ReadModel(Projection[ViewRecorder]):
         self._topics = set() if self.raw else self.topics_handled()
         self.spoiled = False
         """True: a batch failed while held, and the rows only memory had are gone."""
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -281,25 +296,54 @@ class ReadModel(Projection[ViewRecorder]):
                 handler = self._handlers.get(type(event))
                 if handler is not None:
                     handler(event, event.originator_id, position)
-            self.view.write(tracking, self._flush)
+            self._write(tracking)
         except BaseException:
             self.forget()
             raise
 
+    def _write(self, tracking: Tracking) -> None:
+        """Record a processed batch: its rows and ``tracking`` in one transaction. Held
+        with a writer, a batch that only appended rows is written in the background
+        while the next one is read and applied; a failure surfaces at the next batch."""
+        self.settle()
+        if self._writer is None or not all(rows.keeps for rows in self.rows.values()):
+            self.view.write(tracking, self._flush)
+            return
+        taken = [(rows, rows.take_appended()) for rows in self.rows.values()]
+
+        def flush(curs: Cursor[DictRow]) -> None:
+            for rows, appended in taken:
+                rows.write_appended(curs, appended)
+
+        self._writing = self._writer.submit(self.view.write, tracking, flush)
+
+    def settle(self) -> None:
+        """Wait for the batch being written in the background; its failure is raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
     def forget(self) -> None:
         """After a failed batch: what is in memory may be ahead of the database."""
         self.spoiled = self.spoiled or self.held
+        if self._writing is not None:
+            wait([self._writing])  # nothing of this model is written after this
+            self._writing = None
         for rows in self.rows.values():
             rows.forget()
 
-    def hold(self) -> None:
+    def hold(self, writer: ThreadPoolExecutor | None = None) -> None:
         """From now on keep the rows in memory across batches (a rebuild's fill, which
-        no reader sees): each batch writes only what it appended and its tracking."""
+        no reader sees): each batch writes only what it appended and its tracking, on
+        ``writer``'s thread if given."""
+        self._writer = writer
         for rows in self.rows.values():
             rows.held = True
 
     def release(self) -> None:
         """Write every row kept in memory, and stop holding them."""
+        self.settle()
+        self._writer = None
         for rows in self.rows.values():
             rows.held = False
         with self.view.datastore.transaction(commit=True) as curs:

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
 
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
@@ -239,8 +240,9 @@ class ReadSide:
         indexes built). One whose batch or final write fails is filled again alone,
         unheld, batch by batch: the event to blame is found and quarantined as when
         following the log."""
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-writer")
         for model in models:
-            model.hold()
+            model.hold(writer)
 
         # The rows the models keep live until the fill ends, and a batch's decoded events
         # until the batch ends: the garbage collector, walking them again and again, took
@@ -250,25 +252,30 @@ class ReadSide:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self.catch_up(models, progress=progress)
+            self.catch_up(models, progress=progress, ahead=True)
+            # Two at a time: one model's rows are formatted while PostgreSQL takes in
+            # another's and builds its indexes.
+            with ThreadPoolExecutor(2, thread_name_prefix="rebuild-release") as releasing:
+                released = [
+                    (model, None if model.spoiled else releasing.submit(_release, model))
+                    for model in models
+                ]
             filled = []
-            for model in models:
-                if not model.spoiled:
-                    try:
-                        model.release()
-                    except Exception as error:
-                        if is_outage(error):
-                            raise
-                        self._refill_warning(model, error)
-                    else:
-                        model.view.create_indexes()
+            for model, done in released:
+                if done is not None:
+                    error = done.exception()
+                    if error is None:
                         filled.append(model)
                         continue
+                    if is_outage(error) or not isinstance(error, Exception):
+                        raise error
+                    self._refill_warning(model, error)
                 again = self._fresh(type(model), _generation(model.view.prefix))
                 self.catch_up([again], progress=progress)
                 again.view.create_indexes()
                 filled.append(again)
         finally:
+            writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
             gc.freeze()  # every tracked object into the permanent generation,
             gc.unfreeze()  # and back into the oldest
             if collecting:
@@ -328,13 +335,21 @@ class ReadSide:
             return [self.position(m) for m in self.live.values()]
 
     def catch_up(
-        self, models: Sequence[ReadModel] | None = None, progress: Progress | None = None
+        self,
+        models: Sequence[ReadModel] | None = None,
+        progress: Progress | None = None,
+        *,
+        ahead: bool = False,
     ) -> int:
         """Apply every recorded event the models have not processed; returns how many
-        notifications were read."""
+        notifications were read. ``ahead``: read each next batch while one is applied."""
         models = list(self.live.values()) if models is None else list(models)
         if not models:
             return 0
+        with _Reader(_once(self.recorder.select_notifications), self.batch_size, ahead) as reader:
+            return self._catch_up(models, progress, reader)
+
+    def _catch_up(self, models: list[ReadModel], progress: Progress | None, reader: _Reader) -> int:
         positions = {m.name: self._start_of(m) for m in models}
         topics: set[str] = set()
         for m in models:
@@ -345,9 +360,7 @@ class ReadSide:
         read = 0
         while True:
             started = time.perf_counter()
-            batch = _once(self.recorder.select_notifications)(
-                start, self.batch_size, inclusive_of_start=False
-            )
+            batch = reader.read(start)
             if not batch:
                 self.caught_up_at = time.monotonic()
                 return read
@@ -571,6 +584,43 @@ class ReadSide:
                 raise TimeoutError(f"read models have not reached position {position}")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+
+def _release(model: ReadModel) -> None:
+    model.release()
+    model.view.create_indexes()
+
+
+class _Reader:
+    """Batches of the notification log; reading ahead, the batch after the one just read
+    is read on a thread of its own while that one is applied."""
+
+    def __init__(self, select: Callable[..., list[Notification]], size: int, ahead: bool) -> None:
+        self._select = select
+        self._size = size
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead") if ahead else None
+        self._next: tuple[int, Future[list[Notification]]] | None = None
+
+    def read(self, start: int) -> list[Notification]:
+        following, self._next = self._next, None
+        if following is not None and following[0] == start:
+            batch = following[1].result()
+        else:
+            batch = self._select(start, self._size, inclusive_of_start=False)
+        if self._pool is not None and len(batch) == self._size:
+            after = batch[-1].id
+            self._next = (
+                after,
+                self._pool.submit(self._select, after, self._size, inclusive_of_start=False),
+            )
+        return batch
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def create_registry(curs: Cursor[DictRow]) -> None:
