@@ -287,15 +287,14 @@ class ReadModel(Projection[ViewRecorder]):
 
     def process_batch(self, events: Iterable[tuple[Any, int]], tracking: Tracking) -> None:
         """Apply events (with their positions) and record them with ``tracking``."""
+        handlers = self._handlers
         try:
             for event, position in events:
-                if isinstance(event, Undecodable):
-                    if event.notification.topic in self._topics:
-                        raise event.error
-                    continue
-                handler = self._handlers.get(type(event))
+                handler = handlers.get(type(event))
                 if handler is not None:
                     handler(event, event.originator_id, position)
+                elif isinstance(event, Undecodable) and event.notification.topic in self._topics:
+                    raise event.error
             self._write(tracking)
         except BaseException:
             self.forget()
