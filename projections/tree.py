@@ -148,14 +148,13 @@ class MerkleLog(ReadModel):
             published = (
                 {c.size: (c, e) for c, e in self.publisher.published()} if (self.publisher) else {}
             )
-            leaf_hash, event_leaf, grow = merkle.leaf_hash, merkle.event_leaf, tree.append
             for n in notifications:
-                leaf = leaf_hash(
-                    event_leaf(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                leaf = merkle.leaf_hash(
+                    merkle.event_leaf(n.id, n.originator_id, n.originator_version, n.topic, n.state)
                 )
                 leaves.append((tree.size, n.id, leaf))
-                for node in grow(leaf):  # (level, index, hash)
-                    nodes.append(node)
+                for level, index, value in tree.append(leaf):
+                    nodes.append((level, index, value))
                 kept = published.get(tree.size)
                 if kept is not None:
                     point, entry = kept
