@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import date, timedelta
 
 from bench.common import bench_database
 from ledger.application import Ledger
@@ -22,7 +23,10 @@ from projections.runner import BATCH_SIZE, READ_MODELS, ReadSide
 
 
 def load(ledger: Ledger, events: int) -> int:
-    scale = Scale(tasks_per_community_day=2.5)
+    # The street makes about 650 events a day at this rhythm; it starts early enough for
+    # twice as few (the ledger refuses service times in the future).
+    start = date.today() - timedelta(days=events // 300 + 30)
+    scale = Scale(tasks_per_community_day=2.5, start=start)
     generator = Generator(ledger, scale, seed=11, batch_size=1000)
     history = generator.setup()
     day = 0

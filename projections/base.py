@@ -7,12 +7,15 @@ one transaction, so a crash never counts an event twice or skips one.
 
 While it processes a batch, a read model keeps the rows it touches in memory
 (read once, changed many times) and writes each changed row once at the end
-of the batch.
+of the batch. While a rebuild fills a generation nobody reads yet, the model is
+*held*: the rows it keeps are written once when the fill ends (``release``), not
+rewritten at the end of every batch, and secondary indexes are built after them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -61,12 +64,16 @@ class Rows:
         self._dirty: set[Key] = set()
         self._appended: list[tuple[Any, ...]] = []
         self.complete = False  # True: every row of the table is in the cache
+        self.held = False  # True: rows kept in memory are written only by a full flush
         if len(table.key) == 1:
             only = table.key[0]
             self._key: Callable[[Row], Key] = lambda row: (row[only],)
         else:
             self._key = itemgetter(*table.key)
         names = table.column_names
+        self._values: Callable[[Row], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        )
         columns = SQL(", ").join(Identifier(c) for c in names)
         name, staged = Identifier(physical), Identifier(f"{physical}_staged")
         where = SQL(" AND ").join(SQL("{} = %s").format(Identifier(k)) for k in table.key)
@@ -113,30 +120,41 @@ class Rows:
     def append(self, values: tuple[Any, ...]) -> None:
         self._appended.append(values)
 
+    @property
+    def keeps(self) -> bool:
+        """Whether a flush now would write only the appended rows (the rest held)."""
+        return self.held and len(self._cache) <= MAX_CACHED_ROWS
+
+    def take_appended(self) -> list[tuple[Any, ...]]:
+        """The rows appended since the last flush, handed over to be written."""
+        appended, self._appended = self._appended, []
+        return appended
+
+    def write_appended(self, curs: Cursor[DictRow], appended: list[tuple[Any, ...]]) -> None:
+        if appended:
+            self._copy_rows(curs, self._copy, appended)
+
     def flush(self, curs: Cursor[DictRow]) -> None:
-        names = self.table.column_names
-
-        def values(keys: set[Key]) -> list[tuple[Any, ...]]:
-            rows = (self._cache[key] for key in keys)
-            return [tuple(row[c] for c in names) for row in rows if row is not None]
-
-        if self._appended:
-            self._copy_rows(curs, self._copy, self._appended)
-            self._appended = []
+        """Write what the batch appended and, unless held, every row it put or changed;
+        held rows are written too once the cache outgrows its bound."""
+        self.write_appended(curs, self.take_appended())
+        if self.keeps:
+            return
+        values, cache = self._values, self._cache
         if self._new:
-            rows = (self._cache[key] for key in self._new)
-            self._copy_rows(curs, self._copy, [tuple(r[c] for c in names) for r in rows if r])
+            new = (cache[key] for key in self._new)
+            self._copy_rows(curs, self._copy, [values(row) for row in new if row is not None])
             self._new = set()
         if self._dirty:
-            rows = (self._cache[key] for key in self._dirty)
+            dirty = (cache[key] for key in self._dirty)
             curs.execute(self._stage)
             self._copy_rows(
-                curs, self._copy_staged, [tuple(r[c] for c in names) for r in rows if r]
+                curs, self._copy_staged, [values(row) for row in dirty if row is not None]
             )
             curs.execute(self._upsert)
             self._dirty = set()
-        if len(self._cache) > MAX_CACHED_ROWS:
-            self._cache.clear()
+        if len(cache) > MAX_CACHED_ROWS:
+            cache.clear()
             self.complete = False
 
     @staticmethod
@@ -163,6 +181,8 @@ class ViewRecorder(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=f"{prefix}_tracking")
         self.prefix = prefix
         self.tables = tables
+        self.index_statements: list[Composed] = []
+        """Built by ``create_indexes`` once a rebuild has filled the tables."""
         for table in tables:
             physical = Identifier(self.physical(table))
             columns = SQL(", ").join(
@@ -175,7 +195,7 @@ class ViewRecorder(PostgresTrackingRecorder):
                 )
             )
             for n, index in enumerate(table.indexes):
-                self.sql_create_statements.append(
+                self.index_statements.append(
                     SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
                         Identifier(f"{self.physical(table)}_i{n}"),
                         physical,
@@ -185,6 +205,13 @@ class ViewRecorder(PostgresTrackingRecorder):
 
     def physical(self, table: Table) -> str:
         return f"{self.prefix}_{table.name}"
+
+    def create_indexes(self) -> None:
+        """The secondary indexes: one sort each after the fill, cheaper than keeping
+        them up to date row by row while it runs."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.index_statements:
+                curs.execute(statement)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """Tried once: the library's tries ten times while the database is away, each
@@ -239,6 +266,10 @@ class ReadModel(Projection[ViewRecorder]):
             event_class: getattr(self, method) for event_class, method in self.handlers().items()
         }
         self._topics = set() if self.raw else self.topics_handled()
+        self.spoiled = False
+        """True: a batch failed while held, and the rows only memory had are gone."""
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -256,20 +287,70 @@ class ReadModel(Projection[ViewRecorder]):
 
     def process_batch(self, events: Iterable[tuple[Any, int]], tracking: Tracking) -> None:
         """Apply events (with their positions) and record them with ``tracking``."""
+        handlers = self._handlers
         try:
             for event, position in events:
-                if isinstance(event, Undecodable):
-                    if event.notification.topic in self._topics:
-                        raise event.error
-                    continue
-                handler = self._handlers.get(type(event))
+                handler = handlers.get(type(event))
                 if handler is not None:
                     handler(event, event.originator_id, position)
-            self.view.write(tracking, self._flush)
+                elif isinstance(event, Undecodable) and event.notification.topic in self._topics:
+                    raise event.error
+            self._write(tracking)
         except BaseException:
-            for rows in self.rows.values():
-                rows.forget()
+            self.forget()
             raise
+
+    def _write(self, tracking: Tracking) -> None:
+        """Record a processed batch: its rows and ``tracking`` in one transaction. Held
+        with a writer, a batch that only appended rows is written in the background
+        while the next one is read and applied; a failure surfaces at the next batch."""
+        self.settle()
+        if self._writer is None or not all(rows.keeps for rows in self.rows.values()):
+            self.view.write(tracking, self._flush)
+            return
+        taken = [(rows, rows.take_appended()) for rows in self.rows.values()]
+
+        def flush(curs: Cursor[DictRow]) -> None:
+            for rows, appended in taken:
+                rows.write_appended(curs, appended)
+
+        self._writing = self._writer.submit(self.view.write, tracking, flush)
+
+    def settle(self) -> None:
+        """Wait for the batch being written in the background; its failure is raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def forget(self) -> None:
+        """After a failed batch: what is in memory may be ahead of the database."""
+        self.spoiled = self.spoiled or self.held
+        if self._writing is not None:
+            wait([self._writing])  # nothing of this model is written after this
+            self._writing = None
+        for rows in self.rows.values():
+            rows.forget()
+
+    def hold(self, writer: ThreadPoolExecutor | None = None) -> None:
+        """From now on keep the rows in memory across batches (a rebuild's fill, which
+        no reader sees): each batch writes only what it appended and its tracking, on
+        ``writer``'s thread if given."""
+        self._writer = writer
+        for rows in self.rows.values():
+            rows.held = True
+
+    def release(self) -> None:
+        """Write every row kept in memory, and stop holding them."""
+        self.settle()
+        self._writer = None
+        for rows in self.rows.values():
+            rows.held = False
+        with self.view.datastore.transaction(commit=True) as curs:
+            self._flush(curs)
+
+    @property
+    def held(self) -> bool:
+        return any(rows.held for rows in self.rows.values())
 
     def idle(self) -> None:
         """Called when the runner has caught up: work that is due on time, not on events."""

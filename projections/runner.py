@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
 
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError, Tracking
@@ -209,24 +211,89 @@ class ReadSide:
 
     def _rebuild(self, names: Sequence[str], progress: Progress | None = None) -> list[ReadModel]:
         registered = self._registered()
-        built: list[tuple[ReadModel, int, str | None]] = []
+        built: list[tuple[ReadModel, str | None]] = []
         for name in names:
             cls = self.model_classes[name]
             entry = registered.get(name)
-            generation = (entry[1] if entry else 0) + 1
-            view = self._view(cls, generation)
-            self._drop_generation(view.prefix)  # leftovers of a rebuild that was interrupted
-            view.create_table()
             old = self._prefix(name, *entry) if entry else None
-            built.append((self._model(cls, view, empty=True), generation, old))
-        self.catch_up([model for model, _, _ in built], progress=progress)
-        for model, generation, old in built:
-            self._switch(model, generation)
+            built.append((self._fresh(cls, (entry[1] if entry else 0) + 1), old))
+        models = self._fill([model for model, _ in built], progress)
+        for model, (_, old) in zip(models, built, strict=True):
+            self._switch(model, _generation(model.view.prefix))
             self.live = {**self.live, model.name: model}
             if old is not None and old != model.view.prefix:
                 self._drop_generation(old)
         self._notify_readers(self.head())
-        return [model for model, _, _ in built]
+        return models
+
+    def _fresh(self, cls: type[ReadModel], generation: int) -> ReadModel:
+        """An empty generation of a read model, replacing what an interrupted rebuild
+        left of it."""
+        view = self._view(cls, generation)
+        self._drop_generation(view.prefix)
+        view.create_table()
+        return self._model(cls, view, empty=True)
+
+    def _fill(self, models: list[ReadModel], progress: Progress | None) -> list[ReadModel]:
+        """Fill new generations from position 0, reading the log once for all of them.
+        Each is held while it fills (its rows written once at the end, then its
+        indexes built). One whose batch or final write fails is filled again alone,
+        unheld, batch by batch: the event to blame is found and quarantined as when
+        following the log."""
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-writer")
+        for model in models:
+            model.hold(writer)
+
+        # The rows the models keep live until the fill ends, and a batch's decoded events
+        # until the batch ends: the garbage collector, walking them again and again, took
+        # as long as the decoding. It is paused while the fill runs (for every thread of
+        # the process: cyclic garbage waits for the end), then finds what the fill kept
+        # in its oldest generation, not in the youngest to be walked at once.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.catch_up(models, progress=progress, ahead=True)
+            # Two at a time: one model's rows are formatted while PostgreSQL takes in
+            # another's and builds its indexes.
+            with ThreadPoolExecutor(2, thread_name_prefix="rebuild-release") as releasing:
+                released = [
+                    (model, None if model.spoiled else releasing.submit(_release, model))
+                    for model in models
+                ]
+            filled = []
+            for model, done in released:
+                if done is not None:
+                    error = done.exception()
+                    if error is None:
+                        filled.append(model)
+                        continue
+                    if is_outage(error) or not isinstance(error, Exception):
+                        raise error
+                    self._refill_warning(model, error)
+                again = self._fresh(type(model), _generation(model.view.prefix))
+                self.catch_up([again], progress=progress)
+                again.view.create_indexes()
+                filled.append(again)
+        finally:
+            writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
+            gc.freeze()  # every tracked object into the permanent generation,
+            gc.unfreeze()  # and back into the oldest
+            if collecting:
+                gc.enable()
+        return filled
+
+    @staticmethod
+    def _refill_warning(model: ReadModel, error: Exception) -> None:
+        log.warning(
+            json.dumps(
+                {
+                    "event": "rebuild_refill",
+                    "model": model.name,
+                    "error": f"{type(error).__name__}: {error}"[:500],
+                },
+                ensure_ascii=False,
+            )
+        )
 
     def _switch(self, model: ReadModel, generation: int) -> None:
         """Point the readers' views at ``model``'s tables, in one transaction."""
@@ -268,13 +335,21 @@ class ReadSide:
             return [self.position(m) for m in self.live.values()]
 
     def catch_up(
-        self, models: Sequence[ReadModel] | None = None, progress: Progress | None = None
+        self,
+        models: Sequence[ReadModel] | None = None,
+        progress: Progress | None = None,
+        *,
+        ahead: bool = False,
     ) -> int:
         """Apply every recorded event the models have not processed; returns how many
-        notifications were read."""
+        notifications were read. ``ahead``: read each next batch while one is applied."""
         models = list(self.live.values()) if models is None else list(models)
         if not models:
             return 0
+        with _Reader(_once(self.recorder.select_notifications), self.batch_size, ahead) as reader:
+            return self._catch_up(models, progress, reader)
+
+    def _catch_up(self, models: list[ReadModel], progress: Progress | None, reader: _Reader) -> int:
         positions = {m.name: self._start_of(m) for m in models}
         topics: set[str] = set()
         for m in models:
@@ -285,23 +360,28 @@ class ReadSide:
         read = 0
         while True:
             started = time.perf_counter()
-            batch = _once(self.recorder.select_notifications)(
-                start, self.batch_size, inclusive_of_start=False
-            )
+            batch = reader.read(start)
             if not batch:
                 self.caught_up_at = time.monotonic()
                 return read
             events = [(self._decode(n), n.id) for n in batch if n.topic in topics]
             stored = [(n, n.id) for n in batch]
             last = batch[-1].id
-            for m in models:
+            for m in list(models):
                 if positions[m.name] < last:
-                    mine = [e for e in (stored if m.raw else events) if e[1] > positions[m.name]]
+                    mine = stored if m.raw else events
+                    if positions[m.name] > start:
+                        mine = [e for e in mine if e[1] > positions[m.name]]
                     try:
                         m.process_batch(mine, Tracking(self.ledger.name, last))
                     except Exception as error:
                         if is_outage(error) or isinstance(error, MustStop):
                             raise
+                        if m.spoiled:  # held by a rebuild, which fills it again by itself
+                            self._refill_warning(m, error)
+                            models.remove(m)
+                            del positions[m.name]
+                            continue
                         if self._superseded(m):
                             raise GenerationSwitched(m.name) from error
                         done = self.position(m)
@@ -326,6 +406,8 @@ class ReadSide:
                 )
             )
             read += len(batch)
+            if not positions:
+                return read
             start = min(positions.values())
             if progress is not None:
                 progress(last, max(head, last))
@@ -502,6 +584,43 @@ class ReadSide:
                 raise TimeoutError(f"read models have not reached position {position}")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
+
+
+def _release(model: ReadModel) -> None:
+    model.release()
+    model.view.create_indexes()
+
+
+class _Reader:
+    """Batches of the notification log; reading ahead, the batch after the one just read
+    is read on a thread of its own while that one is applied."""
+
+    def __init__(self, select: Callable[..., list[Notification]], size: int, ahead: bool) -> None:
+        self._select = select
+        self._size = size
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="read-ahead") if ahead else None
+        self._next: tuple[int, Future[list[Notification]]] | None = None
+
+    def read(self, start: int) -> list[Notification]:
+        following, self._next = self._next, None
+        if following is not None and following[0] == start:
+            batch = following[1].result()
+        else:
+            batch = self._select(start, self._size, inclusive_of_start=False)
+        if self._pool is not None and len(batch) == self._size:
+            after = batch[-1].id
+            self._next = (
+                after,
+                self._pool.submit(self._select, after, self._size, inclusive_of_start=False),
+            )
+        return batch
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def create_registry(curs: Cursor[DictRow]) -> None:

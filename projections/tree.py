@@ -164,10 +164,9 @@ class MerkleLog(ReadModel):
                             f"位置 {n.id} 及以前的事件与发布时不一致,拒绝继续"
                         )
                     checkpoints.append((point.size, point.root, entry.note, entry.published_at))
-            self.view.write(tracking, self._flush)
+            self._write(tracking)
         except BaseException:
-            for rows in self.rows.values():
-                rows.forget()
+            self.forget()
             self._tree = None
             raise
         self.idle()
@@ -198,6 +197,7 @@ class MerkleLog(ReadModel):
         """Sign the tree's head and append it to the outside log, after proving that it
         extends the last published checkpoint; then copy it into the database."""
         assert self.publisher is not None
+        self.settle()  # the tree as stored, every batch applied
         tree = self._reloaded()
         head = Checkpoint(self.publisher.signer.name, tree.size, tree.root())
         published = self.publisher.published()

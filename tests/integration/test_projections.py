@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from ledger.database import (
 )
 from ledger.settings import load_settings
 from ledger.simulation import Generator, History, Scale
-from projections import queries
+from projections import base, queries
 from projections.members import MemberTotals
 from projections.queries import balance_as_of
 from projections.runner import READ_MODELS, REGISTRY, ReadSide
@@ -81,6 +82,19 @@ def test_every_view_after_live_processing_equals_its_rebuild(lived: Any) -> None
     assert sum(len(rows) for rows in live.values()) > 1000
     read_side.rebuild(*(model.name for model in READ_MODELS))
     assert_same_rows(live, snapshot(url))
+
+
+def test_a_rebuild_whose_kept_rows_outgrow_their_bound_writes_them_as_it_goes(
+    lived: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, _, read_side, _ = lived
+    live = snapshot(url)
+    monkeypatch.setattr(base, "MAX_CACHED_ROWS", 50)  # far fewer than a read model's rows
+    with caplog.at_level(logging.WARNING, logger="projections.runner"):
+        read_side.rebuild(*(model.name for model in READ_MODELS))
+    assert_same_rows(live, snapshot(url))
+    # each read model filled once: none failed while held and was filled again unheld
+    assert "rebuild_refill" not in caplog.text
 
 
 def test_ledger_entries_sum_to_zero_at_every_position(lived: Any) -> None:
