@@ -70,15 +70,14 @@ def _asked_year(info: Info) -> int | None:
     """The one year the query asks of this member (``year(year: …)`` selected on it
     directly), if one: a literal, or a variable's value. Read from the field's own
     nodes, not from ``info.selected_fields``, which converts the whole selection."""
-    raw = info._raw_info
     asked: set[object] = set()
-    for node in raw.field_nodes:
+    for node in info._raw_info.field_nodes:
         for field in node.selection_set.selections if node.selection_set else ():
             if not isinstance(field, FieldNode) or field.name.value != "year":
                 continue
-            value = next((a.value for a in field.arguments if a.name.value == "year"), None)
+            value = next((a.value for a in field.arguments or () if a.name.value == "year"), None)
             if isinstance(value, VariableNode):
-                asked.add(raw.variable_values.get(value.name.value))
+                asked.add(info.variable_values.get(value.name.value))
             else:
                 asked.add(int(value.value) if isinstance(value, IntValueNode) else None)
     if len(asked) != 1:

@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.documents import DocumentsMutation, DocumentsQuery
+from api.execution import LeanExecutionContext
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.scalars import SCALAR_OVERRIDES
@@ -116,4 +117,5 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=LeanExecutionContext,
     )
