@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors, ParserCache
+from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
@@ -52,8 +52,6 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (AuditSubscription,))
 
 log = logging.getLogger("api")
-
-CACHED_DOCUMENTS = 256  # parsed query texts kept (kiosks send the same few)
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -106,7 +104,6 @@ class LedgerSchema(strawberry.Schema):
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [
         lambda: RequestLimits(hide_suggestions=production),
-        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         MaskUnexpectedErrors,
     ]
     if production:
