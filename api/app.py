@@ -16,7 +16,7 @@ from typing import Any
 import anyio.to_thread
 import asyncpg
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -26,13 +26,14 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from api.auth import Principal, TokenCache
 from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
 from api.cache import MISSING, ResultCache, follow_views
 from api.context import RequestContext
 from api.health import healthz, readyz
-from api.limits import MAX_QUERY_CHARS, MAX_TOKENS
+from api.limits import MAX_QUERY_CHARS, parse_document
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
 from api.replicas import MAX_LAG_SECONDS, PROBE_TIMEOUT_SECONDS, Replica, Replicas
 from api.schema import build_schema
@@ -123,21 +124,49 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         version = state.cache.version
         replica, replayed = await _standby(state.reads)
         scope["state"]["replica"] = replica
+        if key is not None and _plain_query(request, payload):
+            answer: bytes | None = await self._answer_query(request, payload, replay, send)
+        else:
+            answer = await self._answer_through_view(scope, replay, send)
+        context = scope["state"].get("context")
+        keep = context is None or context.keep_answer
+        if context is not None and context.replica is not None:
+            keep = keep and replayed >= state.cache.changed_at  # the standby showed it all
+        if key is not None and keep and answer is not None and b'"errors"' not in answer:
+            state.cache.store(key, answer, version)
+
+    async def _answer_query(
+        self, request: Request, payload: dict[str, Any], receive: Receive, send: Send
+    ) -> bytes:
+        """A query over plain JSON, executed and answered here rather than through
+        strawberry's view: the same schema, context, result and encoding, without the
+        view's request adapters and a second reading of the body (docs/decisions/0026)."""
+        result = await self.schema.execute(
+            payload["query"],
+            variable_values=payload.get("variables"),
+            context_value=await self.get_context(request, None),
+            operation_name=payload.get("operationName"),
+            allowed_operation_types=(StrawberryOperation.QUERY,),
+            operation_extensions=payload.get("extensions"),
+        )
+        answer = self.encode_json(await self.process_result(request, result)).encode()
+        await Response(answer, media_type="application/json")(request.scope, receive, send)
+        return answer
+
+    async def _answer_through_view(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> bytes | None:
+        """Strawberry's view answers; the body of a 200 answer is returned for keeping."""
         sent: list[Message] = []
 
         async def capture(message: Message) -> None:
             sent.append(message)
             await send(message)
 
-        await super().__call__(scope, replay, capture)
-        context = scope["state"].get("context")
-        keep = context is None or context.keep_answer
-        if context is not None and context.replica is not None:
-            keep = keep and replayed >= state.cache.changed_at  # the standby showed it all
-        if key is not None and keep and sent and sent[0].get("status") == 200:
-            answer = b"".join(m.get("body", b"") for m in sent[1:])
-            if b'"errors"' not in answer:
-                state.cache.store(key, answer, version)
+        await super().__call__(scope, receive, capture)
+        if not sent or sent[0].get("status") != 200:
+            return None
+        return b"".join(m.get("body", b"") for m in sent[1:])
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own files (``api/static``): no CDN, works offline."""
@@ -215,6 +244,20 @@ async def _standby(reads: Replicas | None) -> tuple[Replica | None, int]:
     return (None, -1) if replayed is None else (replica, replayed)
 
 
+def _plain_query(request: Request, payload: Any) -> bool:
+    """A request strawberry's view would answer as one JSON result (not a batch, an
+    upload or a stream), whose variables and extensions are objects if given."""
+    accept = request.headers.get("accept", "")
+    return (
+        isinstance(payload, dict)
+        and "application/json" in request.headers.get("content-type", "")
+        and "multipart/mixed" not in accept
+        and "text/event-stream" not in accept
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("extensions"), dict | None)
+    )
+
+
 def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:
     """Queries (not mutations) are answered from the cache, per token."""
     if not isinstance(payload, dict):
@@ -231,7 +274,7 @@ def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | No
 def _is_cacheable(query: str, operation_name: str | None) -> bool:
     """A query (not a mutation or subscription) that does not wait for a position."""
     try:
-        operation = get_operation_ast(parse(query, max_tokens=MAX_TOKENS), operation_name)
+        operation = get_operation_ast(parse_document(query), operation_name)
     except GraphQLError:
         return False
     return (
@@ -239,6 +282,15 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
         and operation.operation is OperationType.QUERY
         and "waitFor" not in query
     )
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """A connection given back to a read pool keeps its session: the reads change no
+    setting, take no advisory lock and leave no cursor open, and the one that LISTENs
+    (the ledger entries subscription) UNLISTENs itself. asyncpg still rolls back an
+    open transaction and forgets the connection's listeners; what is saved is the
+    reset statement (``RESET ALL``, ``UNLISTEN *``, …), a round trip on every release
+    (docs/decisions/0026)."""
 
 
 async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
@@ -249,6 +301,7 @@ async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
         max_size=20,
         timeout=CONNECT_TIMEOUT_SECONDS,
         command_timeout=DB_TIMEOUT_SECONDS,
+        reset=_keep_session,
     )
 
 

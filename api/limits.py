@@ -30,6 +30,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
+    parse,
 )
 from graphql import validate as graphql_validate
 from strawberry.extensions import SchemaExtension
@@ -132,18 +133,26 @@ class _Measure:
             raise limit_error(f"查询别名过多(上限 {MAX_ALIASES} 个)")
 
 
-def check_document(document: DocumentNode) -> None:
-    """Raise a GraphQLError if the document is over a limit or holds a bad string."""
-    if (refusal := _refusal(document)) is not None:
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def parse_document(query: str) -> DocumentNode:
+    """A query text's document, parsed within the parser's bounds and kept per text:
+    what is worked out from a document (its measure, its validation) is kept by the
+    text too, whose hash Python computes once, rather than by the document, whose
+    hash walks every node."""
+    return parse(query, max_tokens=MAX_TOKENS, max_source_length=MAX_QUERY_CHARS)
+
+
+def check_document(query: str) -> None:
+    """Raise a GraphQLError if the query's document is over a limit or holds a bad string."""
+    if (refusal := _refusal(query)) is not None:
         raise refusal
 
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
-def _refusal(document: DocumentNode) -> GraphQLError | None:
-    """The document's measure, kept per parsed document like its validation: the parser
-    cache hands back the same ``DocumentNode`` for the same text."""
+def _refusal(query: str) -> GraphQLError | None:
+    """The document's measure, kept per query text like its validation."""
     try:
-        _measure(document)
+        _measure(parse_document(query))
     except GraphQLError as error:
         return error
     return None
@@ -190,18 +199,18 @@ def check_variables(value: Any, depth: int = 0) -> None:
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
 def validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...], hide_suggestions: bool
+    schema: GraphQLSchema, query: str, rules: tuple[Any, ...], hide_suggestions: bool
 ) -> list[GraphQLError]:
-    """Validation, kept per document: the parser cache hands back the same
-    ``DocumentNode`` for the same text, so a repeated query is validated once."""
+    """Validation of a query text's document, kept per text: a repeated query is
+    validated once."""
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return graphql_validate(schema, document, rules, hide_suggestions=hide_suggestions)
+    return graphql_validate(schema, parse_document(query), rules, hide_suggestions=hide_suggestions)
 
 
 class RequestLimits(SchemaExtension):
-    """Bound the parser, refuse a document over the limits, then validate it.
+    """Parse within bounds, refuse a document over the limits, then validate it.
 
-    Stands in for strawberry's ``ValidationCache`` and its depth and alias
+    Stands in for strawberry's ``ParserCache``, ``ValidationCache`` and its depth and alias
     limiters: those walk the document with fragments expanded, so they must
     never see a document that has not been measured first.
     ``hide_suggestions`` keeps "did you mean" hints (which name schema fields)
@@ -212,27 +221,26 @@ class RequestLimits(SchemaExtension):
         super().__init__()
         self.hide_suggestions = hide_suggestions
 
-    def on_operation(self) -> Iterator[None]:
-        options = self.execution_context.parse_options
-        options["max_tokens"] = MAX_TOKENS
-        # graphql-core's parse takes it; strawberry's TypedDict does not list it
-        options["max_source_length"] = MAX_QUERY_CHARS  # type: ignore[typeddict-unknown-key]
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            context.graphql_document = parse_document(context.query)
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        document = context.graphql_document
+        query = context.query
         try:
-            if document is None:
+            if query is None or context.graphql_document is None:
                 raise limit_error("缺少查询", "GRAPHQL_PARSE_FAILED")
-            check_document(document)
+            check_document(query)
             check_variables(context.variables or {})
         except GraphQLError as error:
             context.pre_execution_errors = [error]
         else:
             context.pre_execution_errors = validate(
                 context.schema._schema,
-                document,
+                query,
                 tuple(context.validation_rules),
                 self.hide_suggestions,
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
-from strawberry.types.nodes import SelectedField
+from graphql import FieldNode, IntValueNode, VariableNode
 
 from api.commands import Key, home_of, is_admin, run_command
 from api.context import Info, RequestContext
@@ -67,18 +67,23 @@ KioskCodeResult = Annotated[KioskCode | Problems, strawberry.union("KioskCodeRes
 
 
 def _asked_year(info: Info) -> int | None:
-    """The one year the query asks of this member (``year(year: …)``), if one. A
-    variable arrives as an int, a literal as its text (validated as an Int already)."""
-    asked = {
-        str(field.arguments.get("year"))
-        for selected in info.selected_fields
-        for field in selected.selections
-        if isinstance(field, SelectedField) and field.name == "year"
-    }
+    """The one year the query asks of this member (``year(year: …)`` selected on it
+    directly), if one: a literal, or a variable's value. Read from the field's own
+    nodes, not from ``info.selected_fields``, which converts the whole selection."""
+    asked: set[object] = set()
+    for node in info._raw_info.field_nodes:
+        for field in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(field, FieldNode) or field.name.value != "year":
+                continue
+            value = next((a.value for a in field.arguments or () if a.name.value == "year"), None)
+            if isinstance(value, VariableNode):
+                asked.add(info.variable_values.get(value.name.value))
+            else:
+                asked.add(int(value.value) if isinstance(value, IntValueNode) else None)
     if len(asked) != 1:
         return None
     (year,) = asked
-    return int(year) if year.lstrip("-").isdigit() else None
+    return year if isinstance(year, int) else None
 
 
 @strawberry.type

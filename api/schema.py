@@ -7,12 +7,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors, ParserCache
+from strawberry.extensions import DisableIntrospection, MaskErrors
 from strawberry.tools import merge_types
 
 from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.documents import DocumentsMutation, DocumentsQuery
+from api.execution import LeanExecutionContext
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.scalars import SCALAR_OVERRIDES
@@ -51,8 +52,6 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (AuditSubscription,))
 
 log = logging.getLogger("api")
-
-CACHED_DOCUMENTS = 256  # parsed query texts kept (kiosks send the same few)
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -105,7 +104,6 @@ class LedgerSchema(strawberry.Schema):
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [
         lambda: RequestLimits(hide_suggestions=production),
-        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         MaskUnexpectedErrors,
     ]
     if production:
@@ -116,4 +114,5 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=LeanExecutionContext,
     )

@@ -82,11 +82,12 @@ SERVING = contextlib.ExitStack()
 def served_app(*, follow: bool) -> Starlette:
     """The real application over the bootstrapped ledger, for an app factory."""
     from api.app import create_app
+    from api.serving import settle_gc
     from entrypoints.bootstrap import bootstrap
     from projections.tree import pinned_verifier
 
     services = SERVING.enter_context(bootstrap())
-    return create_app(
+    app = create_app(
         services.url,
         services.ledger,
         services.read_side,
@@ -95,6 +96,8 @@ def served_app(*, follow: bool) -> Starlette:
         read_replicas=services.settings.read_replicas,
         replica_max_lag=services.settings.replica_max_lag,
     )
+    settle_gc()  # as ``ledger serve`` does
+    return app
 
 
 CATEGORIES = ("巡逻", "清洁卫生", "政策宣讲", "应急保障")

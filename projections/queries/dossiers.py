@@ -82,8 +82,14 @@ async def _standing(
     return None if row is None else Standing(row["rank"], row["size"], row["percentile"])
 
 
-async def dossier(conn: asyncpg.Connection, member_id: UUID, year: int) -> Dossier | None:
-    """评先评优 evidence: every service of the year with the events behind it."""
+async def dossier(
+    conn: asyncpg.Connection | asyncpg.Pool, member_id: UUID, year: int
+) -> Dossier | None:
+    """评先评优 evidence: every service of the year with the events behind it (its
+    statements on one connection, taken from the pool once)."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as one:
+            return await dossier(one, member_id, year)
     person = await conn.fetchrow(PERSON_SQL, member_id)
     if person is None:
         return None

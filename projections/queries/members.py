@@ -88,13 +88,17 @@ async def member_names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, 
     return {r["member_id"]: r["name"] for r in await conn.fetch(MEMBER_NAMES_SQL, ids)}
 
 
+_DEFAULT_BOOK = PointsPolicy()
+"""The default rule book, made once: its numbers stand in before any book is published."""
+
+
 def _default_floor() -> Decimal:
-    return PointsPolicy().annual_floor_hours
+    return _DEFAULT_BOOK.annual_floor_hours
 
 
 def _balance_args() -> tuple[int, int]:
     """The year now (CST) and the default book's expiry rule: the arguments of ``BALANCE``."""
-    return datetime.now(UTC).astimezone(CST).year, PointsPolicy().expiry_years_after
+    return datetime.now(UTC).astimezone(CST).year, _DEFAULT_BOOK.expiry_years_after
 
 
 async def member_totals(conn: asyncpg.Connection, member_id: UUID) -> asyncpg.Record | None:

@@ -90,9 +90,12 @@ def _weight(param: int, name: str) -> str:
     )
 
 
+_DEFAULT_WEIGHTS = PointsPolicy().ranking_weights
+"""The default rule book's weights, read once: they stand in before any book is published."""
+
+
 def _default_weights(names: Iterable[str]) -> list[Decimal]:
-    defaults = PointsPolicy().ranking_weights
-    return [defaults.get(name, Decimal(0)) for name in names]
+    return [_DEFAULT_WEIGHTS.get(name, Decimal(0)) for name in names]
 
 
 def _ranking_sql(metric: Metric) -> str:

@@ -1,0 +1,120 @@
+"""graphql-core's executor with a short way for plain fields.
+
+A ranking page is 50 rows of 21 columns: graphql-core resolves each of those 1,050
+fields the long way (resolve info, strawberry's resolver wrapper, the completion
+dispatch), which costs more than the statement under the page. A *plain* field
+(a scalar or an enum read straight off its object: no resolver, no arguments, no
+field extensions, no middleware) is here read and coerced directly; anything
+unusual about its value (null where null is not allowed, an error, a value its type
+refuses) goes the long way, so the answer, its errors included, is what
+graphql-core gives (``tests/unit/test_execution.py`` compares them). See
+docs/decisions/0026-plain-fields-short-way.md.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+)
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+_LONG_WAY = object()
+
+
+@dataclass(frozen=True, slots=True)
+class PlainField:
+    """How to answer one plain field: the attribute, its reader and its leaf type."""
+
+    python_name: str
+    read: Callable[[Any, str], Any]
+    leaf: GraphQLLeafType
+    non_null: bool
+
+    def value(self, source: Any) -> Any:
+        """The field's coerced value, or ``_LONG_WAY`` when graphql-core should decide."""
+        try:
+            raw = self.read(source, self.python_name)
+        except Exception:
+            return _LONG_WAY
+        if raw is None:
+            return _LONG_WAY if self.non_null else None
+        if isinstance(raw, Exception):
+            return _LONG_WAY
+        try:
+            coerced = self.leaf.coerce_output_value(raw)
+        except Exception:
+            return _LONG_WAY
+        return _LONG_WAY if coerced is None or coerced is Undefined else coerced
+
+
+_PLAIN: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, PlainField]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
+    """The plain fields of an object type by name (worked out once per type)."""
+    known = _PLAIN.get(parent_type)
+    if known is None:
+        known = {}
+        for name, field in parent_type.fields.items():
+            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            non_null = isinstance(field.type, GraphQLNonNull)
+            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if (
+                isinstance(definition, StrawberryField)
+                and getattr(field.resolve, "_is_default", False)
+                and not field.args
+                and isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
+                and definition.default_resolver is not None
+            ):
+                known[name] = PlainField(
+                    definition.python_name, definition.default_resolver, leaf, non_null
+                )
+        _PLAIN[parent_type] = known
+    return known
+
+
+def _identity(*_: Any) -> None:
+    return None
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context; plain fields are answered the short way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        # A middleware (an extension's ``resolve``) sees every field: then none is plain.
+        self._short = manager is None or manager.get_field_resolver(_identity) is _identity
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        if self._short:
+            plain = plain_fields(parent_type).get(field_details_list[0].node.name.value)
+            if plain is not None:
+                value = plain.value(source)
+                if value is not _LONG_WAY:
+                    return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
