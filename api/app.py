@@ -35,14 +35,13 @@ from api.context import RequestContext
 from api.health import healthz, readyz
 from api.limits import MAX_QUERY_CHARS, parse_document
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
-from api.replicas import MAX_LAG_SECONDS, PROBE_TIMEOUT_SECONDS, Replica, Replicas
+from api.replicas import MAX_LAG_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from api.verify import verify_page
 from ledger.application import Ledger
-from ledger.database import as_uri, is_outage, without_password
+from ledger.database import as_uri, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.settings import DEFAULT_PUBLIC_URL
-from projections import queries
 from projections.notes import Verifier
 from projections.runner import ReadSide
 from projections.tokens import create_token_table
@@ -231,16 +230,11 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
 async def _standby(reads: Replicas | None) -> tuple[Replica | None, int]:
     """The standby to read from (None: the primary) and how far it had replayed
     before the read; a standby that does not answer leaves the read to the primary
-    at once (and the watch takes it out of rotation)."""
+    at once, and leaves the rotation until the watch sees it in step again."""
     replica = None if reads is None else reads.choose()
-    if replica is None:
+    if replica is None or reads is None:
         return None, -1
-    try:
-        replayed = await queries.replayed_wal(replica.pool, PROBE_TIMEOUT_SECONDS)
-    except Exception as error:
-        if not is_outage(error):
-            raise
-        return None, -1
+    replayed = await reads.probe(replica)
     return (None, -1) if replayed is None else (replica, replayed)
 
 

@@ -77,14 +77,10 @@ class Replicas:
         deadline = time.monotonic() + CATCH_UP_SECONDS
         delay = 0.005
         while True:
-            try:
-                replayed = await queries.replayed_wal(replica.pool, PROBE_TIMEOUT_SECONDS)
-            except Exception as error:
-                if not is_outage(error):
-                    raise
-                self._drop(replica, error)
+            replayed = await self.probe(replica)
+            if replayed is None:
                 return False
-            if replayed is not None and replayed >= position:
+            if replayed >= position:
                 replica.replayed = max(replica.replayed, replayed)
                 return True
             if time.monotonic() >= deadline:
@@ -110,15 +106,8 @@ class Replicas:
         while self._history and now - self._history[0][0] > 2 * self.max_lag + WATCH_SECONDS:
             self._history.popleft()
         for replica in self.replicas:
-            try:
-                replayed = await queries.replayed_wal(replica.pool, PROBE_TIMEOUT_SECONDS)
-            except Exception as error:
-                if not is_outage(error):
-                    raise
-                self._drop(replica, error)
-                continue
-            if replayed is None:  # promoted, or not a standby at all
-                self._drop(replica, "不是备库(pg_last_wal_replay_lsn 为空)")
+            replayed = await self.probe(replica)
+            if replayed is None:
                 continue
             replica.replayed, replica.error = replayed, None
             # Lag: how long ago the primary had written no more than the standby replayed.
@@ -133,6 +122,20 @@ class Replicas:
                     replica.lag_seconds,
                 )
             replica.in_rotation = rotating
+
+    async def probe(self, replica: Replica) -> int | None:
+        """How far ``replica`` has replayed the WAL; None, and out of rotation at once,
+        if it does not answer or is no standby (promoted, or never one)."""
+        try:
+            replayed = await queries.replayed_wal(replica.pool, PROBE_TIMEOUT_SECONDS)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            self._drop(replica, error)
+            return None
+        if replayed is None:
+            self._drop(replica, "不是备库(pg_last_wal_replay_lsn 为空)")
+        return replayed
 
     def _drop(self, replica: Replica, error: object) -> None:
         if replica.in_rotation:
