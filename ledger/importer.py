@@ -32,6 +32,7 @@ from ledger.domain.member import (
     member_id_for,
     normalise_national_id,
 )
+from ledger.domain.organisation import Community, Street, Unit
 from ledger.domain.rulebook import RULE_BOOK_ID
 from ledger.domain.text import clean_text
 from ledger.domain.timesheet import Timesheet
@@ -66,7 +67,7 @@ ID_TEXT = {
 KINDS = {k.value: k for k in MemberKind}
 RATINGS = {r.value: r for r in Rating}
 BATCH_ROWS = 500
-SHARED = ("street", "community", "unit")
+SHARED = (Street, Community, Unit)
 """The objects rows of many members share (see ``_Deciders``)."""
 
 
@@ -300,7 +301,9 @@ class _Deciders:
             self._write_pending()
             if self._pools:
                 self.ledger.loader.forget()  # the workers changed what it may hold
-            self._write([_decide(self.ledger, rows, self.source)])
+            outcome = _decide(self.ledger, rows, self.source)
+            self.ledger.write(outcome.decided)
+            self._count(outcome)
             return
         if not self._pools:
             context = multiprocessing.get_context("spawn")
@@ -324,28 +327,25 @@ class _Deciders:
         self._write_pending()
         self._pending = submitted
 
-    def _write_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending:
-            self._write([future.result() for future in pending])
+    def _count(self, outcome: _Outcome) -> None:
+        self.result.imported += outcome.imported
+        self.result.already += outcome.already
+        self.result.bad += outcome.bad
 
-    def _write(self, outcomes: list[_Outcome]) -> None:
+    def _write_pending(self) -> None:
+        """Write what the workers decided last, in one transaction."""
+        pending, self._pending = self._pending, []
         shared: list[Packed] = []
-        for outcome in outcomes:
-            self.result.imported += outcome.imported
-            self.result.already += outcome.already
-            self.result.bad += outcome.bad
+        for outcome in (future.result() for future in pending):
+            self._count(outcome)
             for event in outcome.shared:
                 if event[1] == 1 and event[0] in self._created:
                     continue  # another worker created it first
                 self._created.add(event[0])
                 shared.append(event)
-        if len(outcomes) == 1 and not outcomes[0].rows:
-            self.ledger.write(outcomes[0].decided)
-            return
-        rows = copy_rows(shared) + b"".join(o.rows for o in outcomes)
-        count = len(shared) + sum(o.count for o in outcomes)
+        count = len(shared) + sum(o.result().count for o in pending)
         if count:
+            rows = copy_rows(shared) + b"".join(o.result().rows for o in pending)
             self.ledger.group_recorder.insert_copy_rows(rows, count)
 
 
@@ -363,7 +363,7 @@ def _decide_in_worker(rows: list[ServiceRow], source: str) -> _Outcome:
     assert _WORKER is not None
     outcome = _decide(_WORKER, rows, source)
     _WORKER.loader.remember(outcome.decided.aggregates)
-    shared = {i for row in rows for k, i in _ids(_WORKER, row).items() if k in SHARED and i}
+    shared = {a.id for a in outcome.decided.aggregates if isinstance(a, SHARED)}
     own: list[Packed] = []
     for e in outcome.decided.events:
         packed = (cast(UUID, e.originator_id).bytes, e.originator_version, e.topic, e.state)

@@ -145,6 +145,11 @@ class _Batch:
             return None if aggregate_id in self.absent else _UNKNOWN
         return aggregate
 
+    def has(self, aggregate_id: UUID) -> bool:
+        """Whether the batch knows the aggregate to exist."""
+        aggregate = self.find(aggregate_id)
+        return aggregate is not None and aggregate is not _UNKNOWN
+
 
 def _position(recordings: list[Recording[UUID]]) -> int | None:
     return max((r.notification.id for r in recordings), default=None)
@@ -272,13 +277,7 @@ class LedgerBase(Application[UUID]):
                 batch.absent.add(i)
             else:
                 batch.read[i] = aggregate
-        return {i for i in aggregate_ids if batch.find(i) not in (None, _UNKNOWN)}
-
-    def existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
-        """Which of these aggregates exist (in the store or the batch), in one query."""
-        found = self.group_recorder.existing(list(aggregate_ids))
-        batch = self._batch.changed if self._batch is not None else {}
-        return found | {i for i in aggregate_ids if i in batch}
+        return {i for i in aggregate_ids if batch.has(i)}
 
     def _load(self, ids: Sequence[UUID], *, copy: bool = True) -> dict[UUID, Any]:
         """The aggregates with these ids, read in one round trip (None: no such id)."""
