@@ -20,8 +20,7 @@ from ledger.domain import values
 from ledger.domain.values import MemberKind
 from projections import queries
 from projections.queries.dossiers import Standing
-from projections.queries.members import member_totals, member_years, members_page
-from projections.queries.paging import MAX_PAGE
+from projections.queries.members import every_member, member_totals, member_years
 
 SERVICE_HEADINGS = (
     "日期",
@@ -92,21 +91,12 @@ async def load_dossiers(
     of the unit's members living in the community), in member id order."""
     year = values.year(year)
     papers = []
-    after = None
-    while page := await members_page(
-        conn,
-        community_id=community_id,
-        unit_id=unit_id,
-        kind=MemberKind.PARTY_MEMBER,
-        first=MAX_PAGE,
-        after=after,
-    ):
-        for member in page:
-            if member["reported_on"] is not None:
-                paper = await load_dossier(conn, member["member_id"], year, full_name=full_name)
-                if paper is not None:
-                    papers.append(paper)
-        after = page[-1]["member_id"]
+    party = MemberKind.PARTY_MEMBER
+    for member in await every_member(conn, community_id=community_id, unit_id=unit_id, kind=party):
+        if member["reported_on"] is not None:
+            paper = await load_dossier(conn, member["member_id"], year, full_name=full_name)
+            if paper is not None:
+                papers.append(paper)
     return papers
 
 

@@ -15,9 +15,9 @@ from documents.lists import Listing
 from ledger.domain import values
 from ledger.domain.member import mask_name
 from ledger.domain.values import MemberKind, UnitKind
-from projections.queries import MAX_PAGE, MemberMetric, Metric, member_ranking, unit_ranking
+from projections.queries import MemberMetric, Metric, member_ranking, unit_ranking
 from projections.queries.documents import ProjectMeasure, best_projects, names, place_name
-from projections.queries.members import member_names, member_years, members_page
+from projections.queries.members import every_member, member_names, member_years
 
 PERCENT = Decimal("0.1")
 MAX_LIST = 100
@@ -251,19 +251,14 @@ async def below_floor_listing(
     """The reported party members short of the annual floor in ``year`` (of a community
     or a unit, or all), for 约谈提醒, with their hours and the shortfall."""
     year = values.year(year)
-    members = []
-    after = None
-    while page := await members_page(
+    short = await every_member(
         conn,
         community_id=community_id,
         unit_id=unit_id,
         kind=MemberKind.PARTY_MEMBER,
         below_floor_in=year,
-        first=MAX_PAGE,
-        after=after,
-    ):
-        members += [m for m in page if m["reported_on"] is not None]
-        after = page[-1]["member_id"]
+    )
+    members = [m for m in short if m["reported_on"] is not None]
     years = await member_years(conn, [(m["member_id"], year) for m in members])
     places = await names(
         conn,

@@ -24,8 +24,7 @@ from ledger.database import as_uri
 from ledger.domain.member import mask_name
 from ledger.domain.values import Context
 from ledger.settings import Settings
-from projections.queries import MAX_PAGE
-from projections.queries.members import members_page
+from projections.queries.members import every_member
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>积分卡 · {community}</title>
@@ -58,12 +57,7 @@ def card_html(code: str, name: str, community: str) -> str:
 async def _residents(url: str, community: UUID) -> list[UUID]:
     conn = await asyncpg.connect(as_uri(url))
     try:
-        found: list[UUID] = []
-        after = None
-        while rows := await members_page(conn, community_id=community, first=MAX_PAGE, after=after):
-            found.extend(row["member_id"] for row in rows)
-            after = rows[-1]["member_id"]
-        return found
+        return [row["member_id"] for row in await every_member(conn, community_id=community)]
     finally:
         await conn.close()
 

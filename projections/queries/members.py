@@ -19,7 +19,7 @@ import asyncpg
 
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import CST, MemberKind
-from projections.queries.paging import page_size
+from projections.queries.paging import MAX_PAGE, page_size
 
 # $1 the year now (CST), $2 the default book's expiry_years_after.
 BALANCE = """
@@ -133,6 +133,31 @@ async def members_page(
             page_size(first),
         )
     )
+
+
+async def every_member(
+    conn: asyncpg.Connection,
+    *,
+    community_id: UUID | None = None,
+    unit_id: UUID | None = None,
+    kind: MemberKind | None = None,
+    below_floor_in: int | None = None,
+) -> list[asyncpg.Record]:
+    """Every member matching the filters (as ``members_page``), read page by page."""
+    found: list[asyncpg.Record] = []
+    after = None
+    while page := await members_page(
+        conn,
+        community_id=community_id,
+        unit_id=unit_id,
+        kind=kind,
+        below_floor_in=below_floor_in,
+        first=MAX_PAGE,
+        after=after,
+    ):
+        found += page
+        after = page[-1]["member_id"]
+    return found
 
 
 async def member_years(
