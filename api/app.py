@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio.to_thread
 import asyncpg
+import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.applications import Starlette
@@ -33,8 +34,9 @@ from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, 
 from api.cache import MISSING, ResultCache, follow_views
 from api.context import RequestContext
 from api.health import healthz, readyz
-from api.limits import MAX_QUERY_CHARS, parse_document
+from api.limits import MAX_QUERY_CHARS, check_variables, parse_document
 from api.observability import Metrics, RequestLog, metrics_endpoint, route_label
+from api.plans import Plans
 from api.replicas import MAX_LAG_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from api.verify import verify_page
@@ -82,6 +84,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
     def __init__(self, *args: Any, production: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.production = production
+        assert isinstance(self.schema, strawberry.Schema)
+        self.plans = Plans(self.schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,15 +143,33 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
     ) -> bytes:
         """A query over plain JSON, executed and answered here rather than through
         strawberry's view: the same schema, context, result and encoding, without the
-        view's request adapters and a second reading of the body (docs/decisions/0026)."""
+        view's request adapters and a second reading of the body (docs/decisions/0026).
+        A query answered once is planned, and answered by its plan after that when it
+        can be (docs/decisions/0029)."""
+        query, operation = payload["query"], payload.get("operationName")
+        variables = payload.get("variables")
+        plan = None if payload.get("extensions") else self.plans.get(query, operation)
+        answer = None
+        if plan is not None:
+            with contextlib.suppress(Exception):  # graphql-core answers it, errors and all
+                check_variables(variables or {})
+                data = await plan.answer(variables, await self.get_context(request, None))
+                answer = self.encode_json({"data": data}).encode()
+            outcome = "long_way" if answer is None else "answered"
+            request.app.state.metrics.planned[outcome].inc()
+        if answer is not None:
+            await Response(answer, media_type="application/json")(request.scope, receive, send)
+            return answer
         result = await self.schema.execute(
-            payload["query"],
-            variable_values=payload.get("variables"),
+            query,
+            variable_values=variables,
             context_value=await self.get_context(request, None),
-            operation_name=payload.get("operationName"),
+            operation_name=operation,
             allowed_operation_types=(StrawberryOperation.QUERY,),
             operation_extensions=payload.get("extensions"),
         )
+        if not result.errors and plan is None:
+            self.plans.learn(query, operation, parse_document(query))
         answer = self.encode_json(await self.process_result(request, result)).encode()
         await Response(answer, media_type="application/json")(request.scope, receive, send)
         return answer

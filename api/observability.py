@@ -74,6 +74,13 @@ class Metrics:
             "events a read model could not apply, set aside for an operator",
             registry=self.registry,
         )
+        planned = Counter(
+            "ledger_graphql_planned_queries",
+            "queries whose document was planned: answered by the plan, or the long way",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.planned = {outcome: planned.labels(outcome) for outcome in ("answered", "long_way")}
         self.redemptions = Counter(
             "ledger_redemptions",
             "redemptions at kiosks by outcome",

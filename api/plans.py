@@ -1,0 +1,376 @@
+"""Query documents planned once, answered without graphql-core's per-request work.
+
+A query that has been answered once without an error is *planned*: its selections
+are collected, merged and resolved to the schema's fields once, by its text. The
+next request with that text coerces its variables, calls the same resolvers
+(strawberry's own wrappers, with the same info and arguments) and completes the
+values by the plan. Anything a plan does not handle the way graphql-core does is
+not planned (abstract types, directives, introspection, a middleware), and a
+request whose answer would differ in any way from a plain ``{"data": …}`` (an
+error, a null where null is not allowed, a value its type refuses, a variable
+refused) gives up its plan and goes the long way, so its answer, errors
+included, is graphql-core's. See docs/decisions/0029-planned-queries.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    get_operation_ast,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.pyutils import Path, is_awaitable
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
+
+from api.execution import _LONG_WAY, PlainField, plain_fields
+
+PLANNED_DOCUMENTS = 256
+"""Plans kept, by query text (the oldest is dropped first)."""
+
+
+class GiveUp(Exception):
+    """This request's answer is not a plain ``{"data": …}``: graphql-core answers it."""
+
+
+@dataclass(slots=True)
+class Selection:
+    """One response key of an object's selection, merged over its field nodes."""
+
+    key: str
+    nodes: list[FieldNode]
+    field: GraphQLField | None  # None: __typename
+    plain: PlainField | None
+    takes_arguments: bool
+    inner: ObjectPlan | None  # the selection of the (innermost) object type
+
+
+@dataclass(slots=True)
+class ObjectPlan:
+    type: GraphQLObjectType
+    selections: list[Selection]
+    resolves: bool  # some field here or below has a resolver (may be awaited)
+
+
+class Unplannable(Exception):
+    pass
+
+
+class _Planner:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+
+    def object(self, parent: GraphQLObjectType, sets: list[SelectionSetNode]) -> ObjectPlan:
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in sets:
+            self._collect(parent, selection_set, grouped, set())
+        fields = parent.fields
+        plains = plain_fields(parent)
+        selections = []
+        for key, nodes in grouped.items():
+            name = nodes[0].name.value
+            if any(node.name.value != name for node in nodes):
+                raise Unplannable(key)  # validation forbids it; never planned
+            if name == "__typename":
+                selections.append(Selection(key, nodes, None, None, False, None))
+                continue
+            if name.startswith("__") or name not in fields:
+                raise Unplannable(name)
+            field = fields[name]
+            inner = None
+            named = _named(field.type)
+            if isinstance(named, GraphQLObjectType):
+                inner = self.object(named, [n.selection_set for n in nodes if n.selection_set])
+            elif not isinstance(named, GraphQLLeafType):
+                raise Unplannable(name)  # an interface or a union
+            plain = plains.get(name)
+            selections.append(Selection(key, nodes, field, plain, bool(field.args), inner))
+        if parent.is_type_of is not None:
+            raise Unplannable(parent.name)
+        return ObjectPlan(parent, selections, any(_awaits(s) for s in selections))
+
+    def _collect(
+        self,
+        parent: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        grouped: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise Unplannable("directive")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                grouped.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is not None and condition.name.value != parent.name:
+                    raise Unplannable("type condition")
+                self._collect(parent, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if (
+                    fragment is None
+                    or getattr(selection, "arguments", None)
+                    or getattr(fragment, "variable_definitions", None)
+                    or fragment.directives
+                    or fragment.type_condition.name.value != parent.name
+                ):
+                    raise Unplannable("fragment")
+                if name not in visited:
+                    visited.add(name)
+                    self._collect(parent, fragment.selection_set, grouped, visited)
+            else:
+                raise Unplannable(type(selection).__name__)
+
+
+def _awaits(selection: Selection) -> bool:
+    """Whether the selection's value may have to be awaited: a resolver's (not
+    strawberry's read of an attribute), or one below it."""
+    if selection.field is None or selection.plain is not None:
+        return False
+    if selection.inner is not None and selection.inner.resolves:
+        return True
+    return not getattr(selection.field.resolve, "_is_default", False)
+
+
+def _named(type_: GraphQLOutputType) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+@dataclass(slots=True)
+class Plan:
+    """A query document's operation, planned."""
+
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    root: ObjectPlan
+
+    async def answer(self, variables: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+        """The ``data`` of the answer; ``GiveUp`` when it would not be that alone."""
+        coerced = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            raise GiveUp
+        run = _Run(self, coerced, context)
+        return await run.object(self.root, None, None)
+
+
+class _Run:
+    """One request's completion of a plan."""
+
+    __slots__ = ("context", "plan", "variables")
+
+    def __init__(self, plan: Plan, variables: VariableValues, context: Any) -> None:
+        self.plan, self.variables, self.context = plan, variables, context
+
+    def info(self, selection: Selection, parent: GraphQLObjectType, path: Path) -> Any:
+        assert selection.field is not None
+        return _OperationContextAwareGraphQLResolveInfo(
+            selection.nodes[0].name.value,
+            selection.nodes,
+            selection.field.type,
+            parent,
+            path,
+            self.plan.schema,
+            self.plan.fragments,
+            None,
+            self.plan.operation,
+            self.variables.coerced,  # as strawberry's execution context gives them
+            self.context,
+            is_awaitable,
+            None,
+            None,
+            {},
+        )
+
+    def resolve(
+        self, selection: Selection, parent: GraphQLObjectType, source: Any, path: Path
+    ) -> Any:
+        field = selection.field
+        if field is None:
+            return parent.name
+        if selection.plain is not None:
+            value = selection.plain.value(source)
+            if value is _LONG_WAY:
+                raise GiveUp
+            return value
+        arguments = (
+            get_argument_values(field, selection.nodes[0], self.variables)
+            if selection.takes_arguments
+            else {}
+        )
+        resolver = field.resolve
+        if resolver is None:
+            raise GiveUp
+        return resolver(source, self.info(selection, parent, path), **arguments)
+
+    async def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
+        raw = {}
+        paths = {}
+        waiting: list[tuple[str, Awaitable[Any]]] = []
+        for selection in plan.selections:
+            paths[selection.key] = here = Path(path, selection.key, plan.type.name)
+            value = self.resolve(selection, plan.type, source, here)
+            if is_awaitable(value):
+                waiting.append((selection.key, value))
+            raw[selection.key] = value
+        if waiting:
+            for (key, _), value in zip(
+                waiting, await _gather([w for _, w in waiting]), strict=True
+            ):
+                raw[key] = value
+        data = {}
+        completing: list[tuple[str, Awaitable[Any]]] = []
+        for selection in plan.selections:
+            if selection.plain is not None or selection.field is None:
+                data[selection.key] = raw[selection.key]
+                continue
+            value = self.complete(
+                selection.field.type,
+                selection.inner,
+                raw[selection.key],
+                paths[selection.key],
+            )
+            if is_awaitable(value):
+                completing.append((selection.key, value))
+            data[selection.key] = value
+        if completing:
+            for (key, _), value in zip(
+                completing, await _gather([c for _, c in completing]), strict=True
+            ):
+                data[key] = value
+        return data
+
+    def complete(
+        self, type_: GraphQLOutputType, inner: ObjectPlan | None, value: Any, path: Path
+    ) -> Any:
+        """A value completed by its type: plain data, or an awaitable of it."""
+        if isinstance(value, Exception):
+            raise GiveUp
+        if isinstance(type_, GraphQLNonNull):
+            if value is None:
+                raise GiveUp
+            type_ = type_.of_type
+        elif value is None:
+            return None
+        if isinstance(type_, GraphQLList):
+            if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+                raise GiveUp
+            items = [
+                self.complete(type_.of_type, inner, item, path.add_key(i, None))
+                for i, item in enumerate(value)
+            ]
+            if any(is_awaitable(item) for item in items):
+                return _gather([item if is_awaitable(item) else _ready(item) for item in items])
+            return items
+        if isinstance(type_, GraphQLLeafType):
+            coerced = type_.coerce_output_value(value)
+            if coerced is None or coerced is Undefined:
+                raise GiveUp
+            return coerced
+        assert inner is not None
+        if inner.resolves:
+            return self.object(inner, value, path)
+        return _settled(self.object(inner, value, path))
+
+
+def _settled(coroutine: Any) -> Any:
+    """The value of a coroutine that awaits nothing."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise GiveUp
+
+
+async def _gather(awaitables: list[Any]) -> list[Any]:
+    """All of them awaited together (so loaders batch as they do under graphql-core);
+    if one fails, the others still finish before the plan gives up. One alone is
+    awaited as it is, without a task."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    done = await asyncio.gather(*awaitables, return_exceptions=True)
+    if any(isinstance(d, BaseException) for d in done):
+        raise GiveUp
+    return done
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+class Plans:
+    """The plans of the documents answered so far, by query text and operation name."""
+
+    def __init__(self, schema: strawberry.Schema) -> None:
+        self.schema = schema._schema
+        # A middleware (an extension's ``resolve``) sees every field: then nothing is planned.
+        self.short = not any(
+            type(extension).resolve is not SchemaExtension.resolve
+            for extension in schema.get_extensions()
+        )
+        self._plans: collections.OrderedDict[tuple[str, str | None], Plan | None] = (
+            collections.OrderedDict()
+        )
+
+    def get(self, query: str, operation_name: str | None) -> Plan | None:
+        return self._plans.get((query, operation_name))
+
+    def learn(self, query: str, operation_name: str | None, document: DocumentNode) -> None:
+        """Plan a document that has just been answered without an error."""
+        key = (query, operation_name)
+        if key in self._plans:
+            return
+        if len(self._plans) >= PLANNED_DOCUMENTS:
+            self._plans.popitem(last=False)
+        self._plans[key] = _plan(self.schema, document, operation_name) if self.short else None
+
+
+def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
+    operation = get_operation_ast(document, operation_name)
+    if (
+        operation is None
+        or operation.operation is not OperationType.QUERY
+        or operation.directives
+        or schema.query_type is None
+    ):
+        return None
+    planner = _Planner(schema, document)
+    try:
+        root = planner.object(schema.query_type, [operation.selection_set])
+    except Unplannable:
+        return None
+    return Plan(schema, document, operation, planner.fragments, root)

@@ -1,0 +1,206 @@
+"""A planned query gives what graphql-core gives, or gives up: the same data in the
+same order where the answer is plain data, and the long way wherever it is not."""
+
+from __future__ import annotations
+
+import enum
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import pytest
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
+
+from api.execution import LeanExecutionContext
+from api.limits import parse_document
+from api.plans import GiveUp, Plans
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@strawberry.type
+class Detail:
+    note: str | None
+    size: int
+
+
+@strawberry.type
+class Row:
+    number: int
+    label: str
+    amount: Decimal
+    id: UUID
+    colour: Colour
+    required: str
+    detail: Detail | None = None
+
+    @strawberry.field
+    def doubled(self) -> int:
+        return self.number * 2
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info, by: int = 1) -> int:
+        return await info.context["loader"].load(self.number) + by
+
+
+@strawberry.type
+class Other:
+    name: str
+
+
+def _row(n: int, **changes: Any) -> Row:
+    values: dict[str, Any] = {
+        "number": n,
+        "label": f"行 {n}",
+        "amount": Decimal(n) / 4,
+        "id": UUID(int=n),
+        "colour": Colour.RED if n % 2 else Colour.GREEN,
+        "required": "有",
+        "detail": Detail(note=None if n % 2 else "备注", size=n) if n % 3 else None,
+    }
+    return Row(**(values | changes))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def rows(self, first: int = 3, colour: Colour | None = None) -> list[Row]:
+        rows = [_row(n) for n in range(first)]
+        return [r for r in rows if colour is None or r.colour is colour]
+
+    @strawberry.field
+    def row(self, id: UUID) -> Row | None:
+        return _row(id.int) if id.int < 10 else None
+
+    @strawberry.field
+    def broken(self) -> list[Row | None]:
+        return [_row(1), _row(2, required=None)]
+
+    @strawberry.field
+    def failing(self) -> int:
+        raise ValueError("坏了")
+
+    @strawberry.field
+    def either(self) -> Annotated[Row | Other, strawberry.union("Either")]:
+        return Other(name="别的")
+
+
+SCHEMA = strawberry.Schema(Query, execution_context_class=LeanExecutionContext)
+
+
+class _Batches:
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    async def load(self, keys: list[int]) -> list[int]:
+        self.calls.append(list(keys))
+        return [k * 10 for k in keys]
+
+
+def _context() -> tuple[dict[str, Any], _Batches]:
+    batches = _Batches()
+    return {"loader": DataLoader(load_fn=batches.load)}, batches
+
+
+async def _both(query: str, variables: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """The long way's answer, and the plan's answer to the same request."""
+    context, _ = _context()
+    result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
+    assert not result.errors, result.errors
+    plans = Plans(SCHEMA)
+    plans.learn(query, None, parse_document(query))
+    plan = plans.get(query, None)
+    assert plan is not None
+    context, _ = _context()
+    return result.data, await plan.answer(variables, context)
+
+
+QUERIES = [
+    ("{ rows { number label amount id colour required doubled } }", None),
+    (
+        """query($n: Int!, $c: Colour) { rows(first: $n, colour: $c) {
+             ...Parts again: label detail { note size } later(by: 2) __typename } }
+           fragment Parts on Row { number ... on Row { amount } ... { id } }""",
+        {"n": 7, "c": "RED"},
+    ),
+    (
+        "query($id: UUID!) { row(id: $id) { label detail { size } } none: row(id: $id) { id } }",
+        {"id": str(UUID(int=4))},
+    ),
+    ('{ row(id: "00000000-0000-0000-0000-0000000000ff") { label } }', None),
+    ("{ a: rows(first: 2) { number } a: rows(first: 2) { label } }", None),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), QUERIES)
+async def test_a_plan_gives_what_graphql_core_gives(
+    query: str, variables: dict[str, Any] | None
+) -> None:
+    long, planned = await _both(query, variables)
+    assert json.dumps(planned) == json.dumps(long)  # the same keys, in the same order
+
+
+async def test_a_plan_batches_loads_as_graphql_core_does() -> None:
+    query = "{ rows(first: 5) { later } }"
+    plans = Plans(SCHEMA)
+    plans.learn(query, None, parse_document(query))
+    plan = plans.get(query, None)
+    assert plan is not None
+    context, batches = _context()
+    assert await plan.answer(None, context) == {"rows": [{"later": n * 10 + 1} for n in range(5)]}
+    assert batches.calls == [[0, 1, 2, 3, 4]]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ broken { required } }", None),  # a null where null is not allowed
+        ("{ failing }", None),  # a resolver's error
+        ("query($n: Int!) { rows(first: $n) { number } }", {"n": "三"}),  # a refused variable
+        ("query($n: Int!) { rows(first: $n) { number } }", {}),  # a missing one
+    ],
+)
+async def test_a_plan_gives_up_where_the_answer_is_not_plain_data(
+    query: str, variables: dict[str, Any] | None
+) -> None:
+    plans = Plans(SCHEMA)
+    plans.learn(query, None, parse_document(query))
+    plan = plans.get(query, None)
+    assert plan is not None
+    context, _ = _context()
+    with pytest.raises((GiveUp, ValueError)):
+        await plan.answer(variables, context)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ either { ... on Other { name } } }",  # a union: its type is decided per value
+        "query($x: Boolean!) { rows { number @include(if: $x) } }",
+        "{ __schema { queryType { name } } }",
+        "mutation { x }",
+    ],
+)
+def test_what_is_not_planned(query: str) -> None:
+    plans = Plans(SCHEMA)
+    plans.learn(query, None, parse_document(query))
+    assert plans.get(query, None) is None
+
+
+def test_nothing_is_planned_under_a_middleware() -> None:
+    class Shout(SchemaExtension):
+        def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+            return _next(root, info, *args, **kwargs)
+
+    schema = strawberry.Schema(Query, extensions=[Shout])
+    query = "{ rows { number } }"
+    plans = Plans(schema)
+    plans.learn(query, None, parse_document(query))
+    assert plans.get(query, None) is None
