@@ -4,11 +4,11 @@ bounded time, and, whatever goes wrong, an answer in GraphQL's JSON error shape
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
 
-import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -120,7 +120,7 @@ class BodyLimit:
         async def limited() -> Message:
             nonlocal seen
             try:
-                with anyio.fail_after(BODY_TIMEOUT_SECONDS):
+                async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
                     message = await receive()
             except TimeoutError:
                 raise ClientError(408, "REQUEST_TIMEOUT", "请求体接收超时") from None

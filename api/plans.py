@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,59 +217,63 @@ class _Run:
     def resolve(
         self, selection: Selection, parent: GraphQLObjectType, source: Any, path: Path
     ) -> Any:
+        """A field's value from its resolver (strawberry's, with its arguments)."""
         field = selection.field
-        if field is None:
-            return parent.name
-        if selection.plain is not None:
-            value = selection.plain.value(source)
-            if value is _LONG_WAY:
-                raise GiveUp
-            return value
+        assert field is not None
+        if field.resolve is None:
+            raise GiveUp
         arguments = (
             get_argument_values(field, selection.nodes[0], self.variables)
             if selection.takes_arguments
             else {}
         )
-        resolver = field.resolve
-        if resolver is None:
-            raise GiveUp
-        return resolver(source, self.info(selection, parent, path), **arguments)
+        return field.resolve(source, self.info(selection, parent, path), **arguments)
+
+    def fill(
+        self, plan: ObjectPlan, source: Any, path: Path | None, waiting: list[Any] | None = None
+    ) -> dict[str, Any]:
+        """An object's plain fields, and its others resolved and completed; a value
+        to await (a resolver's, or a completion's) is left in ``waiting``, or without
+        it gives the plan up."""
+        data = {}
+        for selection in plan.selections:
+            plain = selection.plain
+            if plain is not None:
+                value = plain.value(source)
+                if value is _LONG_WAY:
+                    raise GiveUp
+            elif selection.field is None:
+                value = plan.type.name
+            else:
+                here = Path(path, selection.key, plan.type.name)
+                value = self.resolve(selection, plan.type, source, here)
+                completed = not is_awaitable(value)
+                if completed:
+                    value = self.complete(selection.field.type, selection.inner, value, here)
+                if is_awaitable(value):
+                    if waiting is None:
+                        raise GiveUp
+                    waiting.append((selection, here, value, completed))
+                    value = None  # in its place, till it is known
+            data[selection.key] = value
+        return data
 
     async def object(self, plan: ObjectPlan, source: Any, path: Path | None) -> dict[str, Any]:
-        raw = {}
-        paths = {}
-        waiting: list[tuple[str, Awaitable[Any]]] = []
-        for selection in plan.selections:
-            paths[selection.key] = here = Path(path, selection.key, plan.type.name)
-            value = self.resolve(selection, plan.type, source, here)
+        """An object whose fields (or fields below them) are resolved by awaiting: all
+        of them are awaited together, then completed, together too."""
+        waiting: list[tuple[Selection, Path, Any, bool]] = []
+        data = self.fill(plan, source, path, waiting)
+        resolved = await _gather([w for _, _, w, _ in waiting])
+        later = []
+        for (selection, here, _, completed), value in zip(waiting, resolved, strict=True):
+            assert selection.field is not None
+            if not completed:
+                value = self.complete(selection.field.type, selection.inner, value, here)
             if is_awaitable(value):
-                waiting.append((selection.key, value))
-            raw[selection.key] = value
-        if waiting:
-            for (key, _), value in zip(
-                waiting, await _gather([w for _, w in waiting]), strict=True
-            ):
-                raw[key] = value
-        data = {}
-        completing: list[tuple[str, Awaitable[Any]]] = []
-        for selection in plan.selections:
-            if selection.plain is not None or selection.field is None:
-                data[selection.key] = raw[selection.key]
-                continue
-            value = self.complete(
-                selection.field.type,
-                selection.inner,
-                raw[selection.key],
-                paths[selection.key],
-            )
-            if is_awaitable(value):
-                completing.append((selection.key, value))
+                later.append((selection.key, value))
             data[selection.key] = value
-        if completing:
-            for (key, _), value in zip(
-                completing, await _gather([c for _, c in completing]), strict=True
-            ):
-                data[key] = value
+        for (key, _), value in zip(later, await _gather([v for _, v in later]), strict=True):
+            data[key] = value
         return data
 
     def complete(
@@ -301,27 +304,15 @@ class _Run:
                 raise GiveUp
             return coerced
         assert inner is not None
-        if inner.resolves:
-            return self.object(inner, value, path)
-        return _settled(self.object(inner, value, path))
-
-
-def _settled(coroutine: Any) -> Any:
-    """The value of a coroutine that awaits nothing."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise GiveUp
+        return self.object(inner, value, path) if inner.resolves else self.fill(inner, value, path)
 
 
 async def _gather(awaitables: list[Any]) -> list[Any]:
     """All of them awaited together (so loaders batch as they do under graphql-core);
     if one fails, the others still finish before the plan gives up. One alone is
     awaited as it is, without a task."""
-    if len(awaitables) == 1:
-        return [await awaitables[0]]
+    if len(awaitables) < 2:
+        return [await a for a in awaitables]
     done = await asyncio.gather(*awaitables, return_exceptions=True)
     if any(isinstance(d, BaseException) for d in done):
         raise GiveUp

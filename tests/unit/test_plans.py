@@ -80,6 +80,10 @@ class Query:
         return _row(id.int) if id.int < 10 else None
 
     @strawberry.field
+    def sync_rows(self) -> list[Row]:
+        return [_row(n) for n in range(4)]
+
+    @strawberry.field
     def broken(self) -> list[Row | None]:
         return [_row(1), _row(2, required=None)]
 
@@ -136,6 +140,7 @@ QUERIES = [
     ),
     ('{ row(id: "00000000-0000-0000-0000-0000000000ff") { label } }', None),
     ("{ a: rows(first: 2) { number } a: rows(first: 2) { label } }", None),
+    ("{ syncRows { later detail { size } number } rows { later } }", None),
 ]
 
 
