@@ -31,6 +31,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -43,6 +44,9 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.pyutils import Path, is_awaitable
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe
+from strawberry.types.field import StrawberryField
 
 from api.execution import _LONG_WAY, PlainField, plain_fields
 
@@ -62,8 +66,72 @@ class Selection:
     nodes: list[FieldNode]
     field: GraphQLField | None  # None: __typename
     plain: PlainField | None
+    direct: Direct | None
     takes_arguments: bool
     inner: ObjectPlan | None  # the selection of the (innermost) object type
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """A strawberry resolver called as strawberry's wrapper calls it, for a field with
+    no field extensions, no exception handler, and arguments that are scalars
+    (which strawberry passes on as graphql-core coerced them), under their Python
+    names."""
+
+    field: StrawberryField
+    names: dict[str, str]  # GraphQL name: Python name
+    info_class: type
+    self_parameter: bool
+    parent: str | None
+    root: str | None
+    info: str | None
+
+    @classmethod
+    def of(cls, schema: strawberry.Schema, field: GraphQLField) -> Direct | None:
+        definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            not isinstance(definition, StrawberryField)
+            or definition.base_resolver is None
+            or definition.extensions
+            or schema.schema_converter._get_field_exception_handlers(definition)
+        ):
+            return None
+        names = {}
+        for argument in definition.arguments:
+            name = schema.config.name_converter.from_argument(argument)
+            type_ = field.args[name].type
+            if isinstance(type_, GraphQLNonNull):
+                type_ = type_.of_type
+            if (
+                not isinstance(type_, GraphQLScalarType)
+                or type_.name == "GlobalID"
+                or isinstance(argument.type, StrawberryMaybe)
+            ):
+                return None  # strawberry converts it
+            assert argument.python_name
+            names[name] = argument.python_name
+        resolver = definition.base_resolver
+        parameter = resolver.info_parameter
+        return cls(
+            definition,
+            names,
+            schema.config.info_class,
+            resolver.self_parameter is not None,
+            resolver.parent_parameter.name if resolver.parent_parameter else None,
+            resolver.root_parameter.name if resolver.root_parameter else None,
+            parameter.name if parameter else None,
+        )
+
+    def __call__(self, source: Any, raw: Any, arguments: dict[str, Any]) -> Any:
+        kwargs = {self.names[name]: value for name, value in arguments.items()}
+        info = self.info_class(_raw_info=raw, _field=self.field)
+        for name in (self.parent, self.root):
+            if name is not None:
+                kwargs[name] = source
+        if self.info is not None:
+            kwargs[self.info] = info
+        args = [source] if self.self_parameter else []
+        return self.field.get_result(source, info=info, args=args, kwargs=kwargs)
 
 
 @dataclass(slots=True)
@@ -78,8 +146,9 @@ class Unplannable(Exception):
 
 
 class _Planner:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
-        self.schema = schema
+    def __init__(self, schema: strawberry.Schema, document: DocumentNode) -> None:
+        self.strawberry = schema
+        self.schema = schema._schema
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -96,7 +165,7 @@ class _Planner:
             if any(node.name.value != name for node in nodes):
                 raise Unplannable(key)  # validation forbids it; never planned
             if name == "__typename":
-                selections.append(Selection(key, nodes, None, None, False, None))
+                selections.append(Selection(key, nodes, None, None, None, False, None))
                 continue
             if name.startswith("__") or name not in fields:
                 raise Unplannable(name)
@@ -108,7 +177,8 @@ class _Planner:
             elif not isinstance(named, GraphQLLeafType):
                 raise Unplannable(name)  # an interface or a union
             plain = plains.get(name)
-            selections.append(Selection(key, nodes, field, plain, bool(field.args), inner))
+            direct = None if plain else Direct.of(self.strawberry, field)
+            selections.append(Selection(key, nodes, field, plain, direct, bool(field.args), inner))
         if parent.is_type_of is not None:
             raise Unplannable(parent.name)
         return ObjectPlan(parent, selections, any(_awaits(s) for s in selections))
@@ -220,14 +290,17 @@ class _Run:
         """A field's value from its resolver (strawberry's, with its arguments)."""
         field = selection.field
         assert field is not None
-        if field.resolve is None:
-            raise GiveUp
         arguments = (
             get_argument_values(field, selection.nodes[0], self.variables)
             if selection.takes_arguments
             else {}
         )
-        return field.resolve(source, self.info(selection, parent, path), **arguments)
+        info = self.info(selection, parent, path)
+        if selection.direct is not None:
+            return selection.direct(source, info, arguments)
+        if field.resolve is None:
+            raise GiveUp
+        return field.resolve(source, info, **arguments)
 
     def fill(
         self, plan: ObjectPlan, source: Any, path: Path | None, waiting: list[Any] | None = None
@@ -327,7 +400,7 @@ class Plans:
     """The plans of the documents answered so far, by query text and operation name."""
 
     def __init__(self, schema: strawberry.Schema) -> None:
-        self.schema = schema._schema
+        self.schema = schema
         # A middleware (an extension's ``resolve``) sees every field: then nothing is planned.
         self.short = not any(
             type(extension).resolve is not SchemaExtension.resolve
@@ -350,18 +423,21 @@ class Plans:
         self._plans[key] = _plan(self.schema, document, operation_name) if self.short else None
 
 
-def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
+def _plan(
+    schema: strawberry.Schema, document: DocumentNode, operation_name: str | None
+) -> Plan | None:
     operation = get_operation_ast(document, operation_name)
+    query = schema._schema.query_type
     if (
         operation is None
         or operation.operation is not OperationType.QUERY
         or operation.directives
-        or schema.query_type is None
+        or query is None
     ):
         return None
     planner = _Planner(schema, document)
     try:
-        root = planner.object(schema.query_type, [operation.selection_set])
+        root = planner.object(query, [operation.selection_set])
     except Unplannable:
         return None
-    return Plan(schema, document, operation, planner.fragments, root)
+    return Plan(schema._schema, document, operation, planner.fragments, root)

@@ -11,12 +11,14 @@ from uuid import UUID
 
 import pytest
 import strawberry
+from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
 
 from api.execution import LeanExecutionContext
 from api.limits import parse_document
-from api.plans import GiveUp, Plans
+from api.plans import Direct, GiveUp, Plans
 
 
 @strawberry.enum
@@ -47,7 +49,8 @@ class Row:
 
     @strawberry.field
     async def later(self, info: strawberry.Info, by: int = 1) -> int:
-        return await info.context["loader"].load(self.number) + by
+        loaded: int = await info.context["loader"].load(self.number)
+        return loaded + by
 
 
 @strawberry.type
@@ -68,6 +71,13 @@ def _row(n: int, **changes: Any) -> Row:
     return Row(**(values | changes))
 
 
+class Deny(BasePermission):
+    message = "不可以"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -86,6 +96,10 @@ class Query:
     @strawberry.field
     def broken(self) -> list[Row | None]:
         return [_row(1), _row(2, required=None)]
+
+    @strawberry.field(permission_classes=[Deny])  # type: ignore[untyped-decorator]
+    def secret(self) -> str:
+        return "秘密"
 
     @strawberry.field
     def failing(self) -> int:
@@ -168,6 +182,7 @@ async def test_a_plan_batches_loads_as_graphql_core_does() -> None:
     [
         ("{ broken { required } }", None),  # a null where null is not allowed
         ("{ failing }", None),  # a resolver's error
+        ("{ secret }", None),  # a permission refused
         ("query($n: Int!) { rows(first: $n) { number } }", {"n": "三"}),  # a refused variable
         ("query($n: Int!) { rows(first: $n) { number } }", {}),  # a missing one
     ],
@@ -180,7 +195,7 @@ async def test_a_plan_gives_up_where_the_answer_is_not_plain_data(
     plan = plans.get(query, None)
     assert plan is not None
     context, _ = _context()
-    with pytest.raises((GiveUp, ValueError)):
+    with pytest.raises((GiveUp, ValueError, GraphQLError)):
         await plan.answer(variables, context)
 
 
@@ -197,6 +212,18 @@ def test_what_is_not_planned(query: str) -> None:
     plans = Plans(SCHEMA)
     plans.learn(query, None, parse_document(query))
     assert plans.get(query, None) is None
+
+
+def test_which_resolvers_are_called_as_strawberry_would() -> None:
+    types = SCHEMA._schema.type_map
+
+    def direct(type_name: str, field: str) -> bool:
+        return Direct.of(SCHEMA, types[type_name].fields[field]) is not None  # type: ignore[attr-defined]
+
+    assert direct("Row", "later") and direct("Row", "doubled") and direct("Query", "row")
+    assert not direct("Query", "rows")  # an enum argument, which strawberry converts
+    assert not direct("Query", "secret")  # a permission class is a field extension
+    assert not direct("Row", "label")  # no resolver: a plain field
 
 
 def test_nothing_is_planned_under_a_middleware() -> None:
