@@ -145,7 +145,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         strawberry's view: the same schema, context, result and encoding, without the
         view's request adapters and a second reading of the body (docs/decisions/0026).
         A query answered once is planned, and answered by its plan after that when it
-        can be (docs/decisions/0029)."""
+        can be (docs/decisions/0030)."""
         query, operation = payload["query"], payload.get("operationName")
         variables = payload.get("variables")
         plan = None if payload.get("extensions") else self.plans.get(query, operation)

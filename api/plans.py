@@ -9,7 +9,7 @@ not planned (abstract types, directives, introspection, a middleware), and a
 request whose answer would differ in any way from a plain ``{"data": …}`` (an
 error, a null where null is not allowed, a value its type refuses, a variable
 refused) gives up its plan and goes the long way, so its answer, errors
-included, is graphql-core's. See docs/decisions/0029-planned-queries.md.
+included, is graphql-core's. See docs/decisions/0030-planned-queries.md.
 """
 
 from __future__ import annotations
