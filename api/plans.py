@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,16 +254,32 @@ class Plan:
         if isinstance(coerced, list):
             raise GiveUp
         run = _Run(self, coerced, context)
-        return await run.object(self.root, None, None)
+        try:
+            return await run.object(self.root, None, None)
+        except BaseException:
+            run.close()
+            raise
 
 
 class _Run:
     """One request's completion of a plan."""
 
-    __slots__ = ("context", "plan", "variables")
+    __slots__ = ("context", "pending", "plan", "variables")
 
     def __init__(self, plan: Plan, variables: VariableValues, context: Any) -> None:
         self.plan, self.variables, self.context = plan, variables, context
+        self.pending: list[Any] = []
+
+    def later(self, value: Any) -> Any:
+        """An awaitable, remembered: if the plan gives up before awaiting it, it is
+        closed rather than left to be collected unawaited."""
+        self.pending.append(value)
+        return value
+
+    def close(self) -> None:
+        for value in self.pending:
+            if inspect.iscoroutine(value):
+                value.close()  # one awaited already is done, and closing it does nothing
 
     def info(self, selection: Selection, parent: GraphQLObjectType, path: Path) -> Any:
         assert selection.field is not None
@@ -297,10 +314,12 @@ class _Run:
         )
         info = self.info(selection, parent, path)
         if selection.direct is not None:
-            return selection.direct(source, info, arguments)
-        if field.resolve is None:
+            value = selection.direct(source, info, arguments)
+        elif field.resolve is None:
             raise GiveUp
-        return field.resolve(source, info, **arguments)
+        else:
+            value = field.resolve(source, info, **arguments)
+        return self.later(value) if is_awaitable(value) else value
 
     def fill(
         self, plan: ObjectPlan, source: Any, path: Path | None, waiting: list[Any] | None = None
@@ -369,7 +388,11 @@ class _Run:
                 for i, item in enumerate(value)
             ]
             if any(is_awaitable(item) for item in items):
-                return _gather([item if is_awaitable(item) else _ready(item) for item in items])
+                return self.later(
+                    _gather(
+                        [item if is_awaitable(item) else self.later(_ready(item)) for item in items]
+                    )
+                )
             return items
         if isinstance(type_, GraphQLLeafType):
             coerced = type_.coerce_output_value(value)
@@ -377,7 +400,9 @@ class _Run:
                 raise GiveUp
             return coerced
         assert inner is not None
-        return self.object(inner, value, path) if inner.resolves else self.fill(inner, value, path)
+        if inner.resolves:
+            return self.later(self.object(inner, value, path))
+        return self.fill(inner, value, path)
 
 
 async def _gather(awaitables: list[Any]) -> list[Any]:

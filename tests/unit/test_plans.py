@@ -4,7 +4,9 @@ same order where the answer is plain data, and the long way wherever it is not."
 from __future__ import annotations
 
 import enum
+import gc
 import json
+import warnings
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -197,6 +199,23 @@ async def test_a_plan_gives_up_where_the_answer_is_not_plain_data(
     context, _ = _context()
     with pytest.raises((GiveUp, ValueError, GraphQLError)):
         await plan.answer(variables, context)
+
+
+async def test_a_plan_that_gives_up_leaves_nothing_unawaited() -> None:
+    """The second row's ``later`` is asked for before its ``required`` turns out null:
+    its coroutine is closed, not left to be collected unawaited."""
+    query = "{ broken { later required } }"
+    plans = Plans(SCHEMA)
+    plans.learn(query, None, parse_document(query))
+    plan = plans.get(query, None)
+    assert plan is not None
+    context, _ = _context()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(GiveUp):
+            await plan.answer(None, context)
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
 
 
 @pytest.mark.parametrize(
