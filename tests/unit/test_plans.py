@@ -20,7 +20,7 @@ from strawberry.permission import BasePermission
 
 from api.execution import LeanExecutionContext
 from api.limits import parse_document
-from api.plans import Direct, GiveUp, Plans
+from api.plans import Direct, GiveUp, Plan, Plans
 
 
 @strawberry.enum
@@ -129,14 +129,19 @@ def _context() -> tuple[dict[str, Any], _Batches]:
     return {"loader": DataLoader(load_fn=batches.load)}, batches
 
 
+def _planned(query: str, schema: strawberry.Schema = SCHEMA) -> Plan | None:
+    """The plan made of a document that has been answered."""
+    plans = Plans(schema)
+    plans.learn(query, None, parse_document(query))
+    return plans.get(query, None)
+
+
 async def _both(query: str, variables: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """The long way's answer, and the plan's answer to the same request."""
     context, _ = _context()
     result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
     assert not result.errors, result.errors
-    plans = Plans(SCHEMA)
-    plans.learn(query, None, parse_document(query))
-    plan = plans.get(query, None)
+    plan = _planned(query)
     assert plan is not None
     context, _ = _context()
     return result.data, await plan.answer(variables, context)
@@ -170,9 +175,7 @@ async def test_a_plan_gives_what_graphql_core_gives(
 
 async def test_a_plan_batches_loads_as_graphql_core_does() -> None:
     query = "{ rows(first: 5) { later } }"
-    plans = Plans(SCHEMA)
-    plans.learn(query, None, parse_document(query))
-    plan = plans.get(query, None)
+    plan = _planned(query)
     assert plan is not None
     context, batches = _context()
     assert await plan.answer(None, context) == {"rows": [{"later": n * 10 + 1} for n in range(5)]}
@@ -192,9 +195,7 @@ async def test_a_plan_batches_loads_as_graphql_core_does() -> None:
 async def test_a_plan_gives_up_where_the_answer_is_not_plain_data(
     query: str, variables: dict[str, Any] | None
 ) -> None:
-    plans = Plans(SCHEMA)
-    plans.learn(query, None, parse_document(query))
-    plan = plans.get(query, None)
+    plan = _planned(query)
     assert plan is not None
     context, _ = _context()
     with pytest.raises((GiveUp, ValueError, GraphQLError)):
@@ -205,9 +206,7 @@ async def test_a_plan_that_gives_up_leaves_nothing_unawaited() -> None:
     """The second row's ``later`` is asked for before its ``required`` turns out null:
     its coroutine is closed, not left to be collected unawaited."""
     query = "{ broken { later required } }"
-    plans = Plans(SCHEMA)
-    plans.learn(query, None, parse_document(query))
-    plan = plans.get(query, None)
+    plan = _planned(query)
     assert plan is not None
     context, _ = _context()
     with warnings.catch_warnings(record=True) as caught:
@@ -228,9 +227,7 @@ async def test_a_plan_that_gives_up_leaves_nothing_unawaited() -> None:
     ],
 )
 def test_what_is_not_planned(query: str) -> None:
-    plans = Plans(SCHEMA)
-    plans.learn(query, None, parse_document(query))
-    assert plans.get(query, None) is None
+    assert _planned(query) is None
 
 
 def test_which_resolvers_are_called_as_strawberry_would() -> None:
@@ -252,6 +249,4 @@ def test_nothing_is_planned_under_a_middleware() -> None:
 
     schema = strawberry.Schema(Query, extensions=[Shout])
     query = "{ rows { number } }"
-    plans = Plans(schema)
-    plans.learn(query, None, parse_document(query))
-    assert plans.get(query, None) is None
+    assert _planned(query, schema) is None
