@@ -50,9 +50,7 @@ from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
 from api.execution import _LONG_WAY, PlainField, plain_fields
-
-PLANNED_DOCUMENTS = 256
-"""Plans kept, by query text (the oldest is dropped first)."""
+from api.limits import CACHED_DOCUMENTS
 
 
 class GiveUp(Exception):
@@ -443,7 +441,7 @@ class Plans:
         key = (query, operation_name)
         if key in self._plans:
             return
-        if len(self._plans) >= PLANNED_DOCUMENTS:
+        if len(self._plans) >= CACHED_DOCUMENTS:  # the oldest goes first
             self._plans.popitem(last=False)
         self._plans[key] = _plan(self.schema, document, operation_name) if self.short else None
 
