@@ -1,11 +1,13 @@
 """Every bound on input, pinned: changing one is a decision, and fails here first."""
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from api.limits import text_problem
 from ledger.domain import limits, values
 
 
@@ -108,3 +110,19 @@ def test_a_bool_is_not_a_number_in_any_range():
     assert True not in limits.MULTIPLIER
     assert "1" not in limits.MULTIPLIER
     assert 1.0 not in limits.MULTIPLIER
+
+
+def test_a_request_string_refuses_exactly_control_characters_but_tab_and_breaks_and_surrogates():
+    """The refused characters are Unicode's category Cc (but tab, line feed, carriage
+    return) and the surrogates, over every code point."""
+    refused = {c for c in map(chr, range(0x110000)) if text_problem(c) is not None}
+    expected = {
+        c
+        for c in map(chr, range(0x110000))
+        if (unicodedata.category(c) == "Cc" and c not in "\t\n\r") or "\ud800" <= c <= "\udfff"
+    }
+    assert refused == expected
+    assert text_problem("a\x00") == "字符串包含空字符(NUL)"
+    assert text_problem("a\ud800") == "字符串包含无效的 Unicode 代理字符"
+    assert text_problem("a\x85b\x01") == "字符串包含控制字符 U+0085"
+    assert text_problem("社区\t\n\r") is None
