@@ -328,6 +328,8 @@ def main() -> None:
                             members=sample,
                             seconds=args.seconds,
                         )
+            metrics = httpx.get(f"{base}/metrics", timeout=30).text
+    planned = dict(re.findall(r'_planned_queries_total\{outcome="(\w+)"\} (\S+)', metrics))
     ratios = []
     for read in READS:
         for fixed in (False, True):
@@ -339,6 +341,10 @@ def main() -> None:
             )
             if not fixed:
                 ratios.append((read, g / p, g99))
+    print(  # answered by their plans (docs/decisions/0030), or the long way
+        "planned graphql answers: "
+        + " ".join(f"{outcome}={float(count):.0f}" for outcome, count in sorted(planned.items()))
+    )
     worst = min(ratios, key=lambda r: r[1])
     print(
         f"api uncached reads, {UNITS} units, {MEMBERS} members, {CLIENTS} connections: "
