@@ -15,7 +15,13 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording, StoredEvent
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    RecordConflictError,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 
 from ledger.domain.account import Account
 from ledger.domain.errors import (
@@ -48,7 +54,7 @@ from ledger.domain.values import (
 from ledger.domain.work import Need, Service, Task
 from ledger.loader import AggregateLoader
 from ledger.recorder import GROUP_COMMIT_RECORDER_TOPIC, GroupCommitRecorder
-from ledger.transcodings import register_ledger_transcodings
+from ledger.transcodings import LedgerTranscoder, register_ledger_transcodings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -170,6 +176,12 @@ class LedgerBase(Application[UUID]):
         self.group_recorder = cast(GroupCommitRecorder, self.recorder)
         self.loader = AggregateLoader(self.group_recorder, self.mapper, CACHED_AGGREGATES)
         self._batch: _Batch | None = None
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON, written faster (``LedgerTranscoder``)."""
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
