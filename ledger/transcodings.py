@@ -9,7 +9,14 @@ from enum import Enum
 from json.encoder import encode_basestring
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+    UUIDAsHex,
+)
 
 from ledger.domain.certificate import Figures, Statement
 from ledger.domain.policy import Award
@@ -99,6 +106,10 @@ def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
 
 
 Writer = Callable[[Any], str]
+_PLAIN_TEXT: frozenset[type[Transcoding]] = frozenset(
+    {UUIDAsHex, DatetimeAsISO, DecimalAsStr, DateAsISO}
+)
+"""Transcodings whose text is ASCII letters, digits and ``+-.:``, written without escaping."""
 _INFINITY = float("inf")
 
 
@@ -183,6 +194,15 @@ class LedgerTranscoder(JSONTranscoder):
             )
         prefix = '{"_type_":' + encode_basestring(transcoding.name) + ',"_data_":'
         encode = transcoding.encode
+        if type(transcoding) in _PLAIN_TEXT:
+            # Hex digits, ISO times, decimal numbers: nothing in them to escape.
+            quoted = prefix + '"'
+
+            def write_text(value: Any) -> str:
+                text: str = encode(value)
+                return quoted + text + '"}'
+
+            return write_text
 
         def write(value: Any) -> str:
             return prefix + self._write(encode(value)) + "}"

@@ -317,6 +317,13 @@ class LedgerBase(Application[UUID]):
     def _get(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
         return self._check(self._load([aggregate_id])[aggregate_id], cls, aggregate_id, error)
 
+    def _read(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        """An aggregate the command only reads: the one held (in the cache, or in a
+        batch), not a copy; the caller never changes it."""
+        return self._check(
+            self._load([aggregate_id], copy=False)[aggregate_id], cls, aggregate_id, error
+        )
+
     def exists(self, aggregate_id: UUID) -> bool:
         return self._load([aggregate_id], copy=False)[aggregate_id] is not None
 
@@ -446,6 +453,10 @@ class LedgerBase(Application[UUID]):
 
     def get_task(self, task_id: UUID) -> Task:
         return self._get(Task, task_id, UnknownTask)
+
+    def read_task(self, task_id: UUID) -> Task:
+        """A task to look at, not to change."""
+        return self._read(Task, task_id, UnknownTask)
 
     def get_service(self, service_id: UUID) -> Service:
         return self._get(Service, service_id, UnknownService)

@@ -135,7 +135,7 @@ class WorkCommands(LedgerBase):
         """签到. A member's own is stamped with the server's clock; a community worker
         may give the time from a paper sheet, and is named on the event."""
         service = self.get_service(service_id)
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
         stamped = policy.trusted_time(at, now(), own=own, field="签到时间")
@@ -163,7 +163,7 @@ class WorkCommands(LedgerBase):
     ) -> Receipt:
         """签退, by the same rules as 签到."""
         service = self.get_service(service_id)
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
         stamped = policy.trusted_time(at, now(), own=own, field="签退时间")
@@ -200,7 +200,7 @@ class WorkCommands(LedgerBase):
         """一事一评: the community rates the service and the rule book awards its points."""
         service = self.get_service(service_id)
         service.check_ratable()
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         account = self.get_account(service.member_id)
         policy = self.rule_book().current_for(task.community_id)
         assert service.checked_in_at is not None and service.checked_out_at is not None
@@ -254,7 +254,7 @@ class WorkCommands(LedgerBase):
         assert service.checked_in_at is not None and service.checked_out_at is not None
         if rating is None and checked_in is None and checked_out is None:
             raise InvalidInput(reason="更正须给出新的评价或新的签到、签退时间")
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         account = self.get_account(service.member_id)
         policy = self.policy(service.award.policy_version)
         clock = now()

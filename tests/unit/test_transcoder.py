@@ -48,7 +48,19 @@ ODD_VALUES: list[Any] = [
     [0.1, -0.0, 1e300, 1e-300, float("nan"), float("inf"), float("-inf"), Fraction(2.5)],
     {1: "int key", 2.5: "float key", False: "bool key", None: "none key", "键": "str key"},
     [Colour.RED, Level.HIGH],
-    (uuid4(), (date(2026, 5, 1), [Decimal("1.10"), Decimal("-0E-2")])),
+    (
+        uuid4(),
+        (
+            date(2026, 5, 1),
+            [
+                Decimal("1.10"),
+                Decimal("-0E-2"),
+                Decimal("NaN"),
+                Decimal("-Infinity"),
+                Decimal("1E+2"),
+            ],
+        ),
+    ),
     {"at": datetime(2026, 5, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))},
     {"at": datetime(2026, 5, 1, 1, 2, 3, 456789, tzinfo=UTC), "naive": datetime(2026, 1, 1)},
     {"ctx": Context("某人", Role.ADMIN, device="kiosk-1", correlation_id='"x"')},
