@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from json.encoder import encode_basestring
+from operator import attrgetter
 from typing import Any
 
 from eventsourcing.persistence import (
@@ -106,10 +108,14 @@ def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
 
 
 Writer = Callable[[Any], str]
-_PLAIN_TEXT: frozenset[type[Transcoding]] = frozenset(
-    {UUIDAsHex, DatetimeAsISO, DecimalAsStr, DateAsISO}
-)
-"""Transcodings whose text is ASCII letters, digits and ``+-.:``, written without escaping."""
+_PLAIN_TEXT: dict[type[Transcoding], Callable[[Any], str]] = {
+    UUIDAsHex: attrgetter("hex"),
+    DatetimeAsISO: datetime.isoformat,
+    DecimalAsStr: Decimal.__str__,
+    DateAsISO: date.isoformat,
+}
+"""Transcodings whose text is ASCII letters, digits and ``+-.:`` (written without
+escaping), and what their ``encode`` returns, without the call through it."""
 _INFINITY = float("inf")
 
 
@@ -194,13 +200,13 @@ class LedgerTranscoder(JSONTranscoder):
             )
         prefix = '{"_type_":' + encode_basestring(transcoding.name) + ',"_data_":'
         encode = transcoding.encode
-        if type(transcoding) in _PLAIN_TEXT:
+        text = _PLAIN_TEXT.get(type(transcoding))
+        if text is not None:
             # Hex digits, ISO times, decimal numbers: nothing in them to escape.
             quoted = prefix + '"'
 
             def write_text(value: Any) -> str:
-                text: str = encode(value)
-                return quoted + text + '"}'
+                return quoted + text(value) + '"}'
 
             return write_text
 
