@@ -318,8 +318,8 @@ class LedgerBase(Application[UUID]):
         return self._check(self._load([aggregate_id])[aggregate_id], cls, aggregate_id, error)
 
     def _read(self, cls: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
-        """An aggregate the command only reads: the one held (in the cache, or in a
-        batch), not a copy; the caller never changes it."""
+        """An aggregate the command only reads (``read_street`` …): the one held (in the
+        cache, or in a batch), not a copy; the caller never changes it."""
         return self._check(
             self._load([aggregate_id], copy=False)[aggregate_id], cls, aggregate_id, error
         )
@@ -433,17 +433,26 @@ class LedgerBase(Application[UUID]):
                 raise
             raise error(id=aggregate.id) from None
 
-    def get_street(self, street_id: UUID) -> Street:
-        return self._get(Street, street_id, UnknownStreet)
+    def read_street(self, street_id: UUID) -> Street:
+        return self._read(Street, street_id, UnknownStreet)
 
     def get_community(self, community_id: UUID) -> Community:
         return self._get(Community, community_id, UnknownCommunity)
 
+    def read_community(self, community_id: UUID) -> Community:
+        return self._read(Community, community_id, UnknownCommunity)
+
     def get_unit(self, unit_id: UUID) -> Unit:
         return self._get(Unit, unit_id, UnknownUnit)
 
+    def read_unit(self, unit_id: UUID) -> Unit:
+        return self._read(Unit, unit_id, UnknownUnit)
+
     def get_member(self, member_id: UUID) -> Member:
         return self._get(Member, member_id, UnknownMember)
+
+    def read_member(self, member_id: UUID) -> Member:
+        return self._read(Member, member_id, UnknownMember)
 
     def get_account(self, member_id: UUID) -> Account:
         return self._get(Account, Account.create_id(member_id), UnknownMember)
@@ -455,7 +464,6 @@ class LedgerBase(Application[UUID]):
         return self._get(Task, task_id, UnknownTask)
 
     def read_task(self, task_id: UUID) -> Task:
-        """A task to look at, not to change."""
         return self._read(Task, task_id, UnknownTask)
 
     def get_service(self, service_id: UUID) -> Service:
@@ -501,7 +509,7 @@ class LedgerBase(Application[UUID]):
     def publish_policy(self, policy: PointsPolicy, note: str, ctx: Context) -> Receipt:
         """A new version of the street's rule book, or of a community's own."""
         if policy.community_id is not None:
-            self.get_community(policy.community_id)
+            self.read_community(policy.community_id)
         self.rule_book()
         book = self._get(RuleBook, RULE_BOOK_ID, NotFound)
         book.publish(policy, note, ctx)

@@ -47,7 +47,7 @@ class WorkCommands(LedgerBase):
         need = Need.create(
             community_id, grid_id, raised_by, description, category, ctx=ctx, id=need_id
         )
-        self.get_community(community_id).check_grid(grid_id)
+        self.read_community(community_id).check_grid(grid_id)
         if need.category is not None:
             self.current_policy().category_class(need.category)
         return self._create(need)
@@ -79,7 +79,7 @@ class WorkCommands(LedgerBase):
             ctx=ctx,
             id=task_id,
         )
-        self.get_community(community_id).check_grid(grid_id)
+        self.read_community(community_id).check_grid(grid_id)
         self.current_policy().category_class(task.category)
         need = self.get_need(need_id) if need_id is not None else None
         if need is not None and need.community_id != community_id:
@@ -92,7 +92,7 @@ class WorkCommands(LedgerBase):
     def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
         """接单: the member takes a place; the service record starts with the claim."""
         task = self.get_task(task_id)
-        self.get_member(member_id)
+        self.read_member(member_id)
         task.claim(member_id, ctx)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
         return self._done(service.id, task, service)
