@@ -236,6 +236,8 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
     def _without_clashes(group: list[_Save]) -> list[_Save]:
         """Fail at once a save that writes an aggregate version another save in the
         group already writes: in the database one of them would fail anyway."""
+        if len(group) == 1:
+            return group
         seen: set[tuple[Any, int]] = set()
         clear = []
         for save in group:

@@ -68,7 +68,7 @@ class PeopleCommands(LedgerBase):
         id: UUID | None = None,
     ) -> Receipt:
         community = Community.create(street_id, name, ctx, grids, id=id)
-        self.get_street(street_id)
+        self.read_street(street_id)
         return self._create(community, created=list(community.grids))
 
     @retried
@@ -88,14 +88,14 @@ class PeopleCommands(LedgerBase):
     ) -> Receipt:
         unit = Unit.create(name, kind, ctx, id=id)
         for community_id in communities:
-            self.get_community(community_id)
+            self.read_community(community_id)
             unit.pair(community_id, ctx)
         return self._create(unit)
 
     @retried
     def pair_unit(self, unit_id: UUID, community_id: UUID, ctx: Context) -> Receipt:
         unit = self.get_unit(unit_id)
-        self.get_community(community_id)
+        self.read_community(community_id)
         unit.pair(community_id, ctx)
         return self._done(unit.id, unit)
 
@@ -149,9 +149,9 @@ class PeopleCommands(LedgerBase):
             branch=branch,
             team=team,
         )
-        self.get_community(community_id).check_grid(grid_id)
+        self.read_community(community_id).check_grid(grid_id)
         if unit_id is not None:
-            self.get_unit(unit_id)
+            self.read_unit(unit_id)
         if id_hash is not None and self.exists(member.id):
             raise DuplicateMember(id=member.id)
         account = Account(member.id, ctx=ctx)
@@ -180,10 +180,10 @@ class PeopleCommands(LedgerBase):
     ) -> Receipt:
         member = self.get_member(member_id)
         if unit_id is not None:
-            self.get_unit(unit_id)
+            self.read_unit(unit_id)
             member.move_unit(unit_id, ctx)
         if community_id is not None:
-            self.get_community(community_id).check_grid(grid_id)
+            self.read_community(community_id).check_grid(grid_id)
             member.move_home(community_id, grid_id, ctx)
         return self._done(member.id, member)
 
@@ -202,9 +202,9 @@ class PeopleCommands(LedgerBase):
         """更正 a member's registered name, phone, grid or unit (None: as it is)."""
         member = self.get_member(member_id)
         if grid_id is not None:
-            self.get_community(member.community_id).check_grid(grid_id)
+            self.read_community(member.community_id).check_grid(grid_id)
         if unit_id is not None:
-            self.get_unit(unit_id)
+            self.read_unit(unit_id)
         member.correct(reason, ctx, name=name, phone=phone, grid_id=grid_id, unit_id=unit_id)
         return self._done(member.id, member)
 
@@ -221,7 +221,7 @@ class PeopleCommands(LedgerBase):
 
     def phone_code(self, member_id: UUID, *, now: datetime | None = None) -> PhoneCode:
         """A short-lived code for the member's phone; nothing is written."""
-        reference = self.get_member(member_id).card_reference
+        reference = self.read_member(member_id).card_reference
         if reference is None:
             raise NoCard()
         return phone_code(reference, self._code_key, now or datetime.now(UTC))
@@ -248,7 +248,7 @@ class PeopleCommands(LedgerBase):
         """年度评价: the community's grade of a reported party member living there."""
         AnnualReview.check_year(year)
         member = self.get_member(member_id)
-        self.get_community(community_id)
+        self.read_community(community_id)
         reason = None
         if member.kind is not MemberKind.PARTY_MEMBER:
             reason = "只评价在职党员"

@@ -74,7 +74,7 @@ class StoreCommands(LedgerBase):
         item_id: UUID | None = None,
     ) -> Receipt:
         item = Item.create(store_id, name, price, ctx=ctx, id=item_id)
-        self.get_community(store_id)
+        self.read_community(store_id)
         return self._create(item)
 
     @retried

@@ -47,7 +47,7 @@ class WorkCommands(LedgerBase):
         need = Need.create(
             community_id, grid_id, raised_by, description, category, ctx=ctx, id=need_id
         )
-        self.get_community(community_id).check_grid(grid_id)
+        self.read_community(community_id).check_grid(grid_id)
         if need.category is not None:
             self.current_policy().category_class(need.category)
         return self._create(need)
@@ -79,7 +79,7 @@ class WorkCommands(LedgerBase):
             ctx=ctx,
             id=task_id,
         )
-        self.get_community(community_id).check_grid(grid_id)
+        self.read_community(community_id).check_grid(grid_id)
         self.current_policy().category_class(task.category)
         need = self.get_need(need_id) if need_id is not None else None
         if need is not None and need.community_id != community_id:
@@ -92,7 +92,7 @@ class WorkCommands(LedgerBase):
     def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
         """接单: the member takes a place; the service record starts with the claim."""
         task = self.get_task(task_id)
-        self.get_member(member_id)
+        self.read_member(member_id)
         task.claim(member_id, ctx)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
         return self._done(service.id, task, service)
@@ -135,7 +135,7 @@ class WorkCommands(LedgerBase):
         """签到. A member's own is stamped with the server's clock; a community worker
         may give the time from a paper sheet, and is named on the event."""
         service = self.get_service(service_id)
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
         stamped = policy.trusted_time(at, now(), own=own, field="签到时间")
@@ -163,7 +163,7 @@ class WorkCommands(LedgerBase):
     ) -> Receipt:
         """签退, by the same rules as 签到."""
         service = self.get_service(service_id)
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
         stamped = policy.trusted_time(at, now(), own=own, field="签退时间")
@@ -200,7 +200,7 @@ class WorkCommands(LedgerBase):
         """一事一评: the community rates the service and the rule book awards its points."""
         service = self.get_service(service_id)
         service.check_ratable()
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         account = self.get_account(service.member_id)
         policy = self.rule_book().current_for(task.community_id)
         assert service.checked_in_at is not None and service.checked_out_at is not None
@@ -254,7 +254,7 @@ class WorkCommands(LedgerBase):
         assert service.checked_in_at is not None and service.checked_out_at is not None
         if rating is None and checked_in is None and checked_out is None:
             raise InvalidInput(reason="更正须给出新的评价或新的签到、签退时间")
-        task = self.get_task(service.task_id)
+        task = self.read_task(service.task_id)
         account = self.get_account(service.member_id)
         policy = self.policy(service.award.policy_version)
         clock = now()

@@ -6,6 +6,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+_CONTAINERS = (list, dict, set)
+
 
 class LedgerAggregate(Aggregate):
     """An aggregate whose state is immutable values, alone or in plain lists, sets
@@ -23,8 +25,9 @@ class LedgerAggregate(Aggregate):
         """The copy ``deepcopy`` makes, without its bookkeeping (called for every
         aggregate a command reads)."""
         clone = object.__new__(type(self))
-        for name, value in self.__dict__.items():
-            if isinstance(value, (list, dict, set)):
-                value = value.copy()
-            clone.__dict__[name] = value
+        state = clone.__dict__
+        state.update(self.__dict__)
+        for name, value in state.items():
+            if isinstance(value, _CONTAINERS):
+                state[name] = value.copy()
         return clone
