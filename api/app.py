@@ -169,7 +169,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             operation_extensions=payload.get("extensions"),
         )
         if not result.errors and plan is None:
-            self.plans.learn(query, operation, parse_document(query))
+            self.plans.learn(query, operation)
         answer = self.encode_json(await self.process_result(request, result)).encode()
         await Response(answer, media_type="application/json")(request.scope, receive, send)
         return answer

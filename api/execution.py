@@ -31,7 +31,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-_LONG_WAY = object()
+LONG_WAY = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +44,20 @@ class PlainField:
     non_null: bool
 
     def value(self, source: Any) -> Any:
-        """The field's coerced value, or ``_LONG_WAY`` when graphql-core should decide."""
+        """The field's coerced value, or ``LONG_WAY`` when graphql-core should decide."""
         try:
             raw = self.read(source, self.python_name)
         except Exception:
-            return _LONG_WAY
+            return LONG_WAY
         if raw is None:
-            return _LONG_WAY if self.non_null else None
+            return LONG_WAY if self.non_null else None
         if isinstance(raw, Exception):
-            return _LONG_WAY
+            return LONG_WAY
         try:
             coerced = self.leaf.coerce_output_value(raw)
         except Exception:
-            return _LONG_WAY
-        return _LONG_WAY if coerced is None or coerced is Undefined else coerced
+            return LONG_WAY
+        return LONG_WAY if coerced is None or coerced is Undefined else coerced
 
 
 _PLAIN: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, PlainField]] = (
@@ -113,7 +113,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plain = plain_fields(parent_type).get(field_details_list[0].node.name.value)
             if plain is not None:
                 value = plain.value(source)
-                if value is not _LONG_WAY:
+                if value is not LONG_WAY:
                     return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context

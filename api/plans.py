@@ -39,18 +39,18 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
+    get_named_type,
     get_operation_ast,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path, is_awaitable
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
-from api.execution import _LONG_WAY, PlainField, plain_fields
-from api.limits import CACHED_DOCUMENTS
+from api.execution import LONG_WAY, PlainField, plain_fields
+from api.limits import CACHED_DOCUMENTS, parse_document
 
 
 class GiveUp(Exception):
@@ -147,12 +147,13 @@ class Unplannable(Exception):
 class _Planner:
     def __init__(self, schema: strawberry.Schema, document: DocumentNode) -> None:
         self.strawberry = schema
-        self.schema = schema._schema
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
 
     def object(self, parent: GraphQLObjectType, sets: list[SelectionSetNode]) -> ObjectPlan:
+        if parent.is_type_of is not None:
+            raise Unplannable(parent.name)
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in sets:
             self._collect(parent, selection_set, grouped, set())
@@ -170,7 +171,7 @@ class _Planner:
                 raise Unplannable(name)
             field = fields[name]
             inner = None
-            named = _named(field.type)
+            named = get_named_type(field.type)
             if isinstance(named, GraphQLObjectType):
                 inner = self.object(named, [n.selection_set for n in nodes if n.selection_set])
             elif not isinstance(named, GraphQLLeafType):
@@ -178,8 +179,6 @@ class _Planner:
             plain = plains.get(name)
             direct = None if plain else Direct.of(self.strawberry, field)
             selections.append(Selection(key, nodes, field, plain, direct, bool(field.args), inner))
-        if parent.is_type_of is not None:
-            raise Unplannable(parent.name)
         return ObjectPlan(parent, selections, any(_awaits(s) for s in selections))
 
     def _collect(
@@ -228,18 +227,11 @@ def _awaits(selection: Selection) -> bool:
     return not getattr(selection.field.resolve, "_is_default", False)
 
 
-def _named(type_: GraphQLOutputType) -> Any:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    return type_
-
-
 @dataclass(slots=True)
 class Plan:
     """A query document's operation, planned."""
 
     schema: GraphQLSchema
-    document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     root: ObjectPlan
@@ -330,7 +322,7 @@ class _Run:
             plain = selection.plain
             if plain is not None:
                 value = plain.value(source)
-                if value is _LONG_WAY:
+                if value is LONG_WAY:
                     raise GiveUp
             elif selection.field is None:
                 value = plan.type.name
@@ -362,8 +354,7 @@ class _Run:
             if is_awaitable(value):
                 later.append((selection.key, value))
             data[selection.key] = value
-        for (key, _), value in zip(later, await _gather([v for _, v in later]), strict=True):
-            data[key] = value
+        await _settle(data, later)
         return data
 
     def complete(
@@ -385,13 +376,8 @@ class _Run:
                 self.complete(type_.of_type, inner, item, path.add_key(i, None))
                 for i, item in enumerate(value)
             ]
-            if any(is_awaitable(item) for item in items):
-                return self.later(
-                    _gather(
-                        [item if is_awaitable(item) else self.later(_ready(item)) for item in items]
-                    )
-                )
-            return items
+            later = [(i, item) for i, item in enumerate(items) if is_awaitable(item)]
+            return self.later(_settled(items, later)) if later else items
         if isinstance(type_, GraphQLLeafType):
             coerced = type_.coerce_output_value(value)
             if coerced is None or coerced is Undefined:
@@ -415,8 +401,15 @@ async def _gather(awaitables: list[Any]) -> list[Any]:
     return done
 
 
-async def _ready(value: Any) -> Any:
-    return value
+async def _settle(into: Any, later: list[tuple[Any, Any]]) -> None:
+    """Each awaitable's value put in its place (a key of an object, an index of a list)."""
+    for (place, _), value in zip(later, await _gather([a for _, a in later]), strict=True):
+        into[place] = value
+
+
+async def _settled(items: list[Any], later: list[tuple[int, Any]]) -> list[Any]:
+    await _settle(items, later)
+    return items
 
 
 class Plans:
@@ -425,10 +418,7 @@ class Plans:
     def __init__(self, schema: strawberry.Schema) -> None:
         self.schema = schema
         # A middleware (an extension's ``resolve``) sees every field: then nothing is planned.
-        self.short = not any(
-            type(extension).resolve is not SchemaExtension.resolve
-            for extension in schema.get_extensions()
-        )
+        self.short = not any(e._implements_resolve() for e in schema.get_extensions())
         self._plans: collections.OrderedDict[tuple[str, str | None], Plan | None] = (
             collections.OrderedDict()
         )
@@ -436,19 +426,18 @@ class Plans:
     def get(self, query: str, operation_name: str | None) -> Plan | None:
         return self._plans.get((query, operation_name))
 
-    def learn(self, query: str, operation_name: str | None, document: DocumentNode) -> None:
+    def learn(self, query: str, operation_name: str | None) -> None:
         """Plan a document that has just been answered without an error."""
         key = (query, operation_name)
         if key in self._plans:
             return
         if len(self._plans) >= CACHED_DOCUMENTS:  # the oldest goes first
             self._plans.popitem(last=False)
-        self._plans[key] = _plan(self.schema, document, operation_name) if self.short else None
+        self._plans[key] = _plan(self.schema, query, operation_name) if self.short else None
 
 
-def _plan(
-    schema: strawberry.Schema, document: DocumentNode, operation_name: str | None
-) -> Plan | None:
+def _plan(schema: strawberry.Schema, query_text: str, operation_name: str | None) -> Plan | None:
+    document = parse_document(query_text)
     operation = get_operation_ast(document, operation_name)
     query = schema._schema.query_type
     if (
@@ -463,4 +452,4 @@ def _plan(
         root = planner.object(query, [operation.selection_set])
     except Unplannable:
         return None
-    return Plan(schema._schema, document, operation, planner.fragments, root)
+    return Plan(schema._schema, operation, planner.fragments, root)

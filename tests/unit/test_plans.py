@@ -19,7 +19,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
 from api.execution import LeanExecutionContext
-from api.limits import parse_document
 from api.plans import Direct, GiveUp, Plan, Plans
 
 
@@ -132,7 +131,7 @@ def _context() -> tuple[dict[str, Any], _Batches]:
 def _planned(query: str, schema: strawberry.Schema = SCHEMA) -> Plan | None:
     """The plan made of a document that has been answered."""
     plans = Plans(schema)
-    plans.learn(query, None, parse_document(query))
+    plans.learn(query, None)
     return plans.get(query, None)
 
 
