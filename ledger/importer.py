@@ -10,7 +10,6 @@ reason) and leaves nothing behind; the good rows are imported.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gc
 import multiprocessing
@@ -25,6 +24,7 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.application.base import Decided
+from ledger.collector import collector_paused
 from ledger.domain.account import Account
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import IMPORT_WORKERS, ORG_NAME, PERSON_NAME, RECORD_NUMBER
@@ -204,7 +204,7 @@ def import_services(
     categories = set(ledger.current_policy().categories)  # opens the rule book if new
     seen: set[str] = set()
     batch: list[ServiceRow] = []
-    with _collector_paused(), _Deciders(ledger, source, workers, result) as deciders:
+    with collector_paused(), _Deciders(ledger, source, workers, result) as deciders:
         for number, raw in enumerate(rows, start=2):  # row 1 is the header
             try:
                 row = parse(number, raw, categories)
@@ -222,26 +222,6 @@ def import_services(
         deciders.decide(batch)
     result.bad.sort()
     return result
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while importing (in a worker: for its life).
-
-    What an import keeps (the aggregates it decided, cached from batch to batch, and the
-    rows) grows by the batch, and the collector walked it again and again: a sixth of
-    the time of an import in one process, with nothing to free (a collection after
-    importing 20,000 rows found no cyclic garbage). As for a read model's rebuild
-    (``projections.runner``), what was kept is then moved to the oldest generation."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if collecting:
-            gc.enable()
 
 
 Packed = tuple[bytes, int, str, bytes]
@@ -377,7 +357,7 @@ _WORKER: Ledger | None = None
 def _start_worker(env: dict[str, str], id_hash_key: bytes) -> None:
     global _WORKER
     _WORKER = Ledger(env, id_hash_key=id_hash_key)
-    gc.disable()  # see ``_collector_paused``: the worker lives for one import
+    gc.disable()  # see ``collector_paused``: the worker lives for one import
 
 
 def _decide_in_worker(rows: list[ServiceRow], source: str) -> _Outcome:

@@ -117,6 +117,8 @@ _PLAIN_TEXT: dict[type[Transcoding], Callable[[Any], str]] = {
 """Transcodings whose text is ASCII letters, digits and ``+-.:`` (written without
 escaping), and what their ``encode`` returns, without the call through it."""
 _INFINITY = float("inf")
+KEPT_KEYS = 10_000
+"""Field names kept written (an event's keys are few; a dict keyed by data could be many)."""
 
 
 def _float(value: float) -> str:
@@ -268,6 +270,6 @@ class LedgerTranscoder(JSONTranscoder):
         else:
             raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
         written = encode_basestring(text) + ":"
-        if type(key) is str and len(self._keys) < 10_000:
+        if type(key) is str and len(self._keys) < KEPT_KEYS:
             self._keys[key] = written
         return written

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import logging
 import threading
@@ -39,6 +38,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger.application import Ledger
+from ledger.collector import collector_paused
 from ledger.database import discard_broken_connections, harden_pool, is_outage
 from projections import quarantine
 from projections.base import MustStop, ReadModel, Undecodable, ViewRecorder
@@ -246,40 +246,33 @@ class ReadSide:
 
         # The rows the models keep live until the fill ends, and a batch's decoded events
         # until the batch ends: the garbage collector, walking them again and again, took
-        # as long as the decoding. It is paused while the fill runs (for every thread of
-        # the process: cyclic garbage waits for the end), then finds what the fill kept
-        # in its oldest generation, not in the youngest to be walked at once.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self.catch_up(models, progress=progress, ahead=True)
-            # Two at a time: one model's rows are formatted while PostgreSQL takes in
-            # another's and builds its indexes.
-            with ThreadPoolExecutor(2, thread_name_prefix="rebuild-release") as releasing:
-                released = [
-                    (model, None if model.spoiled else releasing.submit(_release, model))
-                    for model in models
-                ]
-            filled = []
-            for model, done in released:
-                if done is not None:
-                    error = done.exception()
-                    if error is None:
-                        filled.append(model)
-                        continue
-                    if is_outage(error) or not isinstance(error, Exception):
-                        raise error
-                    self._refill_warning(model, error)
-                again = self._fresh(type(model), _generation(model.view.prefix))
-                self.catch_up([again], progress=progress)
-                again.view.create_indexes()
-                filled.append(again)
-        finally:
-            writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
-            gc.freeze()  # every tracked object into the permanent generation,
-            gc.unfreeze()  # and back into the oldest
-            if collecting:
-                gc.enable()
+        # as long as the decoding. It is paused while the fill runs.
+        with collector_paused():
+            try:
+                self.catch_up(models, progress=progress, ahead=True)
+                # Two at a time: one model's rows are formatted while PostgreSQL takes in
+                # another's and builds its indexes.
+                with ThreadPoolExecutor(2, thread_name_prefix="rebuild-release") as releasing:
+                    released = [
+                        (model, None if model.spoiled else releasing.submit(_release, model))
+                        for model in models
+                    ]
+                filled = []
+                for model, done in released:
+                    if done is not None:
+                        error = done.exception()
+                        if error is None:
+                            filled.append(model)
+                            continue
+                        if is_outage(error) or not isinstance(error, Exception):
+                            raise error
+                        self._refill_warning(model, error)
+                    again = self._fresh(type(model), _generation(model.view.prefix))
+                    self.catch_up([again], progress=progress)
+                    again.view.create_indexes()
+                    filled.append(again)
+            finally:
+                writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
         return filled
 
     @staticmethod

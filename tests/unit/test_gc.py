@@ -1,5 +1,6 @@
 """A started server settles its garbage collection: what exists is frozen, and the
-youngest generation is collected less often than Python's default."""
+youngest generation is collected less often than Python's default. Rebuilds and imports
+pause the collector, and leave what they kept in its oldest generation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.serving import GC_THRESHOLDS, settle_gc
+from ledger.collector import collector_paused
 
 
 @pytest.fixture
@@ -27,3 +29,19 @@ def test_settling_freezes_what_exists_and_widens_the_young_generation() -> None:
     assert not any(o is made_at_start for o in gc.get_objects())  # frozen: out of its sight
     assert gc.get_threshold() == GC_THRESHOLDS
     assert GC_THRESHOLDS[0] > 700  # Python's default
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_pause_keeps_the_collector_off_and_leaves_what_it_kept_in_the_oldest_generation(
+    enabled: bool,
+) -> None:
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            kept = [[n] for n in range(50_000)]  # tracked objects, past any threshold
+            assert gc.get_count()[0] >= len(kept)  # all of them young while paused
+        assert gc.isenabled() is enabled
+        assert gc.get_count()[0] < len(kept)  # moved out of the youngest generation
+    finally:
+        gc.enable()
