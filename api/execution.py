@@ -88,10 +88,6 @@ def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
     return known
 
 
-def _identity(*_: Any) -> None:
-    return None
-
-
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context; plain fields are answered the short way."""
 
@@ -99,7 +95,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         # A middleware (an extension's ``resolve``) sees every field: then none is plain.
-        self._short = manager is None or manager.get_field_resolver(_identity) is _identity
+        self._short = manager is None or not manager.middlewares
 
     def execute_field(
         self,
