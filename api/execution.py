@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.pyutils import Path
@@ -32,6 +38,15 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 LONG_WAY = object()
+
+AS_THEY_ARE: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+"""graphql-core's scalars that answer a value of exactly one Python type with the
+value itself (an ``Int`` one within 32 bits), as their coercion would."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,7 @@ class PlainField:
     read: Callable[[Any, str], Any]
     leaf: GraphQLLeafType
     non_null: bool
+    same: type | None  # a value of exactly this type is its own answer (AS_THEY_ARE)
 
     def value(self, source: Any) -> Any:
         """The field's coerced value, or ``LONG_WAY`` when graphql-core should decide."""
@@ -49,6 +65,9 @@ class PlainField:
             raw = self.read(source, self.python_name)
         except Exception:
             return LONG_WAY
+        same = self.same
+        if type(raw) is same and (same is not int or GRAPHQL_MIN_INT <= raw <= GRAPHQL_MAX_INT):
+            return raw
         if raw is None:
             return LONG_WAY if self.non_null else None
         if isinstance(raw, Exception):
@@ -82,7 +101,11 @@ def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
                 and definition.default_resolver is not None
             ):
                 known[name] = PlainField(
-                    definition.python_name, definition.default_resolver, leaf, non_null
+                    definition.python_name,
+                    definition.default_resolver,
+                    leaf,
+                    non_null,
+                    AS_THEY_ARE.get(leaf),
                 )
         _PLAIN[parent_type] = known
     return known

@@ -32,7 +32,7 @@ class Row:
     colour: Colour
     note: str | None
     required: str  # some rows hold None here: graphql-core's error, either way
-    count: int  # some rows hold text here: refused by Int, either way
+    count: int  # some rows hold text or a number past 32 bits: refused by Int, either way
 
     @strawberry.field
     def doubled(self) -> int:
@@ -66,7 +66,13 @@ class Query:
 
     @strawberry.field
     def broken(self) -> list[Row | None]:
-        return [_row(1), _row(2, required=None), _row(3, count="三")]
+        return [
+            _row(1),
+            _row(2, required=None),
+            _row(3, count="三"),
+            _row(4, count=2**31),
+            _row(5, count=True),  # a bool is an Int's 1, not the value as it is
+        ]
 
 
 class Shout(SchemaExtension):
@@ -115,8 +121,20 @@ async def test_refused_values_give_graphql_cores_errors() -> None:
     lean, standard = _schemas()
     short, long = await lean.execute(BROKEN), await standard.execute(BROKEN)
     assert _answer(short) == _answer(long)
-    assert short.data == {"broken": [{"number": 1, "required": "有", "count": 1}, None, None]}
-    assert [e.path for e in short.errors] == [["broken", 1, "required"], ["broken", 2, "count"]]
+    assert short.data == {
+        "broken": [
+            {"number": 1, "required": "有", "count": 1},
+            None,
+            None,
+            None,
+            {"number": 5, "required": "有", "count": 1},
+        ]
+    }
+    assert [e.path for e in short.errors] == [
+        ["broken", 1, "required"],
+        ["broken", 2, "count"],
+        ["broken", 3, "count"],
+    ]
 
 
 async def test_a_middleware_sees_every_field() -> None:
