@@ -49,7 +49,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
 
-from api.execution import LONG_WAY, PlainField, plain_fields
+from api.execution import LONG_WAY, PlainField, PlainRow, plain_fields
 from api.limits import CACHED_DOCUMENTS, parse_document
 
 
@@ -138,6 +138,7 @@ class ObjectPlan:
     type: GraphQLObjectType
     selections: list[Selection]
     resolves: bool  # some field here or below has a resolver (may be awaited)
+    row: PlainRow | None  # every selection a plain field: read as one row
 
 
 class Unplannable(Exception):
@@ -179,7 +180,10 @@ class _Planner:
             plain = plains.get(name)
             direct = None if plain else Direct.of(self.strawberry, field)
             selections.append(Selection(key, nodes, field, plain, direct, bool(field.args), inner))
-        return ObjectPlan(parent, selections, any(_awaits(s) for s in selections))
+        row = None
+        if all(s.plain is not None for s in selections):
+            row = PlainRow.of([(s.key, s.plain) for s in selections if s.plain is not None])
+        return ObjectPlan(parent, selections, any(_awaits(s) for s in selections), row)
 
     def _collect(
         self,
@@ -317,6 +321,11 @@ class _Run:
         """An object's plain fields, and its others resolved and completed; a value
         to await (a resolver's, or a completion's) is left in ``waiting``, or without
         it gives the plan up."""
+        if plan.row is not None:
+            row = plan.row.values(source)
+            if row is None:
+                raise GiveUp
+            return row
         data = {}
         for selection in plan.selections:
             plain = selection.plain

@@ -98,6 +98,14 @@ class Query:
     def broken(self) -> list[Row | None]:
         return [_row(1), _row(2, required=None)]
 
+    @strawberry.field
+    def odd(self) -> list[Row]:
+        return [_row(1, number=True)]  # a bool is an Int's 1, by its coercion
+
+    @strawberry.field
+    def wide(self) -> list[Row]:
+        return [_row(1), _row(2, number=2**31)]  # past 32 bits: an Int refuses it
+
     @strawberry.field(permission_classes=[Deny])  # type: ignore[untyped-decorator]
     def secret(self) -> str:
         return "秘密"
@@ -161,6 +169,8 @@ QUERIES = [
     ('{ row(id: "00000000-0000-0000-0000-0000000000ff") { label } }', None),
     ("{ a: rows(first: 2) { number } a: rows(first: 2) { label } }", None),
     ("{ syncRows { later detail { size } number } rows { later } }", None),
+    ("{ rows(first: 4) { number label amount id colour required detail { note size } } }", None),
+    ("{ odd { label number } }", None),
 ]
 
 
@@ -181,10 +191,27 @@ async def test_a_plan_batches_loads_as_graphql_core_does() -> None:
     assert batches.calls == [[0, 1, 2, 3, 4]]
 
 
+def test_an_object_of_plain_fields_is_read_as_a_row() -> None:
+    plan = _planned("{ rows { number label amount id colour required } }")
+    assert plan is not None
+    row = plan.root.selections[0].inner
+    assert row is not None and row.row is not None
+    assert row.row.keys == ("number", "label", "amount", "id", "colour", "required")
+    other = _planned("{ rows { number detail { note size } } syncRows { doubled number } }")
+    assert other is not None
+    rows, sync_rows = (s.inner for s in other.root.selections)
+    assert rows is not None and rows.row is None  # an object among its fields
+    detail = rows.selections[1].inner
+    assert detail is not None and detail.row is not None  # whose own fields are plain
+    assert sync_rows is not None and sync_rows.row is None  # a resolver among them
+
+
 @pytest.mark.parametrize(
     ("query", "variables"),
     [
         ("{ broken { required } }", None),  # a null where null is not allowed
+        ("{ broken { number required } }", None),  # the same, in a row of plain fields
+        ("{ wide { number label } }", None),  # an Int past 32 bits, in a row
         ("{ failing }", None),  # a resolver's error
         ("{ secret }", None),  # a permission refused
         ("query($n: Int!) { rows(first: $n) { number } }", {"n": "三"}),  # a refused variable
