@@ -1,6 +1,7 @@
 """A started server settles its garbage collection: what exists is frozen, and the
 youngest generation is collected less often than Python's default. Rebuilds and imports
-pause the collector, and leave what they kept in its oldest generation."""
+pause the collector, and leave what they kept in its oldest generation, or, in a server
+that froze its heap, frozen with it."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ def test_a_pause_keeps_the_collector_off_and_leaves_what_it_kept_in_the_oldest_g
         assert gc.get_count()[0] < len(kept)  # moved out of the youngest generation
     finally:
         gc.enable()
+
+
+@pytest.mark.usefixtures("restored_gc")
+def test_a_pause_in_a_settled_server_leaves_its_frozen_heap_frozen() -> None:
+    made_at_start = ["schema"]
+    settle_gc()
+    frozen = gc.get_freeze_count()
+    with collector_paused():
+        kept = [[n] for n in range(1_000)]  # a rebuild's rows, say
+    assert gc.get_freeze_count() >= frozen + len(kept)
+    assert not any(o is made_at_start for o in gc.get_objects())  # still out of sight
