@@ -355,6 +355,9 @@ class ReadModel(Projection[ViewRecorder]):
     def idle(self) -> None:
         """Called when the runner has caught up: work that is due on time, not on events."""
 
+    def filled(self) -> None:
+        """Called when a new generation has been filled and its indexes built."""
+
     def _flush(self, curs: Cursor[DictRow]) -> None:
         for rows in self.rows.values():
             rows.flush(curs)

@@ -270,6 +270,7 @@ class ReadSide:
                     again = self._fresh(type(model), _generation(model.view.prefix))
                     self.catch_up([again], progress=progress)
                     again.view.create_indexes()
+                    again.filled()
                     filled.append(again)
             finally:
                 writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
@@ -582,6 +583,7 @@ class ReadSide:
 def _release(model: ReadModel) -> None:
     model.release()
     model.view.create_indexes()
+    model.filled()
 
 
 class _Reader:

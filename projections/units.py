@@ -7,18 +7,28 @@ wherever it happened (one unit, many communities; one community, many units).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from ledger.domain.member import Member
 from ledger.domain.organisation import Community, Unit
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.rulebook import RuleBook
-from ledger.domain.values import CategoryClass, Rating
+from ledger.domain.values import CST, CategoryClass, Rating
 from ledger.domain.work import Service
-from projections.base import ReadModel, Row, Table, event_class
+from projections.base import ReadModel, Row, Table, ViewRecorder, event_class
+from projections.queries.units import (
+    ALL_UNITS,
+    STANDING_COLUMNS,
+    keep_ranking_parameters,
+    keep_ranking_sql,
+)
 
 ZERO = Decimal(0)
 DEFAULT_FLOOR = PointsPolicy().annual_floor_hours
@@ -120,6 +130,18 @@ POLICY = Table(
     ),
     key=("id",),
 )
+STANDINGS = Table(
+    "ranking_standings",
+    (("period", "text"), ("scope", "uuid"), *STANDING_COLUMNS),
+    key=("period", "scope", "position"),
+)
+"""The composite ranking of the current year, quarter and month, kept whole for every
+scope (``ALL_UNITS``: every unit; a community's id: the units paired with it) as it
+changes: a page of it is read by position, not worked out over every unit."""
+STANDING_SETS = Table(
+    "ranking_standing_sets", (("period", "text"), ("scope", "uuid")), key=("period", "scope")
+)
+"""The rankings kept: any other is worked out by its statement when asked for."""
 
 
 def periods(day: date) -> tuple[str, str, str]:
@@ -148,7 +170,7 @@ class UnitRankings(ReadModel):
     for a year, members at the annual floor of the rule book in force."""
 
     name = "unit_rankings"
-    version = 3  # 3: a service that earned no hours counts in no indicator; members ranked
+    version = 4  # 4: the current periods' composite rankings kept (3: members ranked)
     tables = (
         UNITS,
         PAIRS,
@@ -159,7 +181,19 @@ class UnitRankings(ReadModel):
         PEOPLE_PERIODS,
         COMMUNITIES,
         POLICY,
+        STANDINGS,
+        STANDING_SETS,
     )
+
+    def __init__(self, view: ViewRecorder, *, empty: bool = False) -> None:
+        super().__init__(view, empty=empty)
+        self._filling = empty  # a new generation: rankings are kept once it is filled
+        self._kept: tuple[str, ...] | None = None
+        """The periods whose rankings this process keeps up to date (None: none yet)."""
+        self._moved: set[tuple[str | None, UUID]] = set()
+        """Units whose figures changed in the batch, by period (None: in every period)."""
+        self._paired: set[UUID] = set()  # communities whose units changed
+        self._reweighed = False  # the street's rule book changed: every ranking moves
 
     @classmethod
     def handlers(cls) -> dict[type, str]:
@@ -179,6 +213,7 @@ class UnitRankings(ReadModel):
         }
 
     def on_unit(self, event: Any, unit_id: UUID, _: int) -> None:
+        self._moved.add((None, unit_id))
         self.rows["ranking_units"].put(
             {
                 "unit_id": unit_id,
@@ -195,6 +230,7 @@ class UnitRankings(ReadModel):
         )
 
     def on_paired(self, event: Any, unit_id: UUID, _: int) -> None:
+        self._paired.add(event.community_id)
         self.rows["ranking_pairs"].put({"unit_id": unit_id, "community_id": event.community_id})
 
     def _member(self, member_id: UUID) -> Row:
@@ -209,6 +245,7 @@ class UnitRankings(ReadModel):
             return
         unit = self.rows["ranking_units"].get(member["unit_id"])
         assert unit is not None
+        self._moved.add((None, member["unit_id"]))
         unit["members"] += sign
         unit["reported"] += sign * member["reported"]
         self.rows["ranking_units"].changed(unit)
@@ -288,6 +325,7 @@ class UnitRankings(ReadModel):
         policy = self.rows["ranking_policy"].get(1)
         floor = policy["annual_floor_hours"] if policy else DEFAULT_FLOOR
         for period in periods(service["day"]):
+            self._moved.add((period, unit_id))
             row = totals.get(unit_id, period) or totals.put(
                 {
                     "unit_id": unit_id,
@@ -342,6 +380,7 @@ class UnitRankings(ReadModel):
     def on_policy(self, event: Any, _: UUID, __: int) -> None:
         if event.policy.get("community_id") is not None:
             return  # a community's own multipliers: the street's book rules the rest
+        self._reweighed = True
         self.rows["ranking_policy"].put(
             {
                 "id": 1,
@@ -350,3 +389,80 @@ class UnitRankings(ReadModel):
                 "weights": json.dumps(event.policy.get("ranking_weights", {})),
             }
         )
+
+    # The kept rankings (``STANDINGS``): each batch keeps those its events moved, in
+    # its own transaction; a process keeps them all anew when it starts following, when
+    # a new year, quarter or month begins, and when a new generation is filled.
+
+    def _flush(self, curs: Cursor[DictRow]) -> None:
+        super()._flush(curs)
+        if not self._filling:
+            self._keep_rankings(curs)
+        self._forget_moves()
+
+    def forget(self) -> None:
+        super().forget()
+        self._forget_moves()
+
+    def filled(self) -> None:
+        self._filling = False
+        self._forget_moves()
+        with self.view.datastore.transaction(commit=True) as curs:
+            self._keep_rankings(curs)
+
+    def idle(self) -> None:
+        if not self._filling and self._kept != _current_periods():
+            with self.view.datastore.transaction(commit=True) as curs:
+                self._keep_rankings(curs)
+
+    def _forget_moves(self) -> None:
+        self._moved, self._paired, self._reweighed = set(), set(), False
+
+    def _keep_rankings(self, curs: Cursor[DictRow]) -> None:
+        current = _current_periods()
+        names = {table.name: self.view.physical(table) for table in self.tables}
+        if self._kept != current or self._reweighed:
+            curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standings"])))
+            curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standing_sets"])))
+            scopes = {ALL_UNITS} | {
+                row["community_id"]
+                for row in curs.execute(
+                    SQL("SELECT DISTINCT community_id FROM {}").format(
+                        Identifier(names["ranking_pairs"])
+                    )
+                )
+            }
+            kept = {(period, scope) for period in current for scope in scopes}
+        else:
+            kept = {(period, community) for period in current for community in self._paired}
+            units: dict[UUID, set[str]] = {}
+            for period, unit_id in self._moved:
+                if period is None or period in current:
+                    units.setdefault(unit_id, set()).update(current if period is None else {period})
+            for moved in units.values():
+                kept.update((period, ALL_UNITS) for period in moved)
+            if units:
+                for row in curs.execute(
+                    SQL("SELECT unit_id, community_id FROM {} WHERE unit_id = ANY(%s)").format(
+                        Identifier(names["ranking_pairs"])
+                    ),
+                    (list(units),),
+                ).fetchall():
+                    kept.update((period, row["community_id"]) for period in units[row["unit_id"]])
+        keep = keep_ranking_sql(names.__getitem__)
+        forget = SQL("DELETE FROM {} WHERE period = %s AND scope = %s").format(
+            Identifier(names["ranking_standings"])
+        )
+        mark = SQL("INSERT INTO {} (period, scope) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+            Identifier(names["ranking_standing_sets"])
+        )
+        for period, scope in sorted(kept):
+            curs.execute(forget, (period, scope))
+            curs.execute(mark, (period, scope))
+            curs.execute(keep, keep_ranking_parameters(period, scope))
+        self._kept = current
+
+
+def _current_periods() -> tuple[str, ...]:
+    """The year, quarter and month of today (China Standard Time)."""
+    return periods(datetime.now(CST).date())

@@ -7,7 +7,8 @@ all done in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -124,9 +125,63 @@ ORDER BY position LIMIT ${4 + len(RANKING_INDICATORS)}
 
 RANKING_SQL = {metric: _ranking_sql(metric) for metric in Metric}
 
+ALL_UNITS = UUID(int=0)
+"""The scope of a kept ranking of every unit (one of a community's is its id)."""
+STANDING_COLUMNS = (
+    ("unit_id", "uuid"),
+    ("name", "text"),
+    ("kind", "text"),
+    ("members", "integer"),
+    ("reported", "integer"),
+    ("served", "integer"),
+    ("services", "integer"),
+    ("hours", "numeric"),
+    ("points", "numeric"),
+    ("hard_services", "integer"),
+    *((name, "numeric") for name in RANKING_INDICATORS),
+    ("composite", "numeric"),
+    ("units", "bigint"),
+    ("position", "bigint"),
+    ("rank", "bigint"),
+)
+"""A row of the composite ranking as its statement gives it, and as it is kept."""
+_STANDING_NAMES = ", ".join(name for name, _ in STANDING_COLUMNS)
+KEPT_RANKING_SQL = f"""
+SELECT {_STANDING_NAMES} FROM ranking_standings
+WHERE period = $1 AND scope = $2 AND position > $3 ORDER BY position LIMIT $4
+"""
+KEPT_SQL = "SELECT EXISTS (SELECT 1 FROM ranking_standing_sets WHERE period = $1 AND scope = $2)"
+_RANKING_TABLES = re.compile(r"\b(ranking_units|ranking_periods|ranking_pairs|ranking_policy)\b")
+
+
+def keep_ranking_sql(physical: Callable[[str], str]) -> str:
+    """The statement that keeps one scope's composite ranking of one period, whole:
+    the ranking's own statement, over the tables ``physical`` names, in the runner's
+    parameters (psycopg's, by name: ``period``, ``scope``, ``community_id``)."""
+    ranking = _RANKING_TABLES.sub(lambda m: physical(m.group(1)), RANKING_SQL[Metric.COMPOSITE])
+    names = ["period", "community_id", *(f"w{i}" for i in range(len(RANKING_INDICATORS)))]
+    names += ["after", "all"]
+    ranking = re.sub(r"\$(\d+)", lambda m: f"%({names[int(m.group(1)) - 1]})s", ranking)
+    return f"""
+INSERT INTO {physical("ranking_standings")} (period, scope, {_STANDING_NAMES})
+SELECT %(period)s, %(scope)s, {_STANDING_NAMES} FROM ({ranking}) ranked
+"""
+
+
+def keep_ranking_parameters(period: str, scope: UUID) -> dict[str, Any]:
+    weights = _default_weights(RANKING_INDICATORS)
+    return {
+        "period": period,
+        "scope": scope,
+        "community_id": None if scope == ALL_UNITS else scope,
+        **{f"w{i}": weight for i, weight in enumerate(weights)},
+        "after": 0,
+        "all": None,  # LIMIT NULL: every row
+    }
+
 
 async def unit_ranking(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection | asyncpg.Pool,
     period: str,
     *,
     metric: Metric | str = Metric.COMPOSITE,
@@ -137,15 +192,29 @@ async def unit_ranking(
     """Units ranked by ``metric`` over ``period``, across all units or among those
     paired with ``community_id``. Equal values share a rank; ``position`` breaks
     ties by unit id, and pages go on ``after`` a position. A period in which none of
-    them served (a service that earned hours) ranks nobody."""
+    them served (a service that earned hours) ranks nobody.
+
+    The composite ranking of the current year, quarter and month is kept by the read
+    model as it changes (``projections.units``): a page of it is read by position.
+    Any other is worked out by its statement (one connection, taken once)."""
     try:
         metric = Metric(metric)
     except ValueError:
         raise UnknownMetric(metric) from None
     check_period(period)
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as one:
+            return await unit_ranking(
+                one, period, metric=metric, community_id=community_id, first=first, after=after
+            )
+    after, first = max(after, 0), page_size(first)
+    if metric is Metric.COMPOSITE:
+        scope = ALL_UNITS if community_id is None else community_id
+        page = list(await conn.fetch(KEPT_RANKING_SQL, period, scope, after, first))
+        if page or await conn.fetchval(KEPT_SQL, period, scope):
+            return page
     params: list[Any] = [period, community_id, *_default_weights(RANKING_INDICATORS)]
-    params += [max(after, 0), page_size(first)]
-    return list(await conn.fetch(RANKING_SQL[metric], *params))
+    return list(await conn.fetch(RANKING_SQL[metric], *params, after, first))
 
 
 class MemberMetric(Enum):
