@@ -381,6 +381,15 @@ class _Run:
         if isinstance(type_, GraphQLList):
             if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
                 raise GiveUp
+            if (
+                inner is not None
+                and inner.row is not None
+                and isinstance(type_.of_type, GraphQLNonNull)
+            ):
+                rows = [inner.row.values(item) for item in value]  # a page of rows
+                if None in rows:
+                    raise GiveUp  # a null, or a value graphql-core should decide
+                return rows
             items = [
                 self.complete(type_.of_type, inner, item, path.add_key(i, None))
                 for i, item in enumerate(value)
