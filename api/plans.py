@@ -26,6 +26,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -73,9 +74,9 @@ class Selection:
 @dataclass(frozen=True, slots=True)
 class Direct:
     """A strawberry resolver called as strawberry's wrapper calls it, for a field with
-    no field extensions, no exception handler, and arguments that are scalars
-    (which strawberry passes on as graphql-core coerced them), under their Python
-    names."""
+    no field extensions, no exception handler, and arguments that are scalars or enums
+    (which strawberry passes on as graphql-core coerced them: its enum types parse a
+    name into the Python member), under their Python names."""
 
     field: StrawberryField
     names: dict[str, str]  # GraphQL name: Python name
@@ -102,7 +103,7 @@ class Direct:
             if isinstance(type_, GraphQLNonNull):
                 type_ = type_.of_type
             if (
-                not isinstance(type_, GraphQLScalarType)
+                not isinstance(type_, GraphQLScalarType | GraphQLEnumType)
                 or type_.name == "GlobalID"
                 or isinstance(argument.type, StrawberryMaybe)
             ):
