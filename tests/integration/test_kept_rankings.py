@@ -158,3 +158,23 @@ async def test_a_rebuilt_generation_keeps_them_as_the_live_one_did(
         after = [dict(r) for r in await unit_ranking(db, CURRENT[0], community_id=scope)]
         assert after == rows
     assert {p for p, _ in await kept_scopes(db)} == set(CURRENT)
+
+
+async def test_a_new_period_is_kept_once_the_runner_is_idle(
+    ledger: Ledger, read_side: ReadSide, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_side.catch_up()
+    later = periods((NOW + timedelta(days=100)).date())  # another quarter and month
+    monkeypatch.setattr("projections.units._current_periods", lambda: later)
+    for model in read_side.live.values():
+        model.idle()
+    assert {period for period, _ in await kept_scopes(db)} == set(later)
+    for period in later:
+        assert (period, ALL_UNITS) in await kept_scopes(db)
+        assert [dict(r) for r in await unit_ranking(db, period)] == await worked_out(
+            db, period, ALL_UNITS
+        )
+    monkeypatch.undo()
+    for model in read_side.live.values():
+        model.idle()
+    assert {period for period, _ in await kept_scopes(db)} == set(CURRENT)
