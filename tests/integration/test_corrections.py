@@ -3,7 +3,6 @@ corrected to 很好 with its times mended, and every account of it agrees afterw
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -41,20 +40,6 @@ from projections.runner import ReadSide
 
 WORKER = Context("worker-7", Role.COMMUNITY)
 START = datetime(2026, 5, 6, 9, tzinfo=CST)  # a four-hour hard task, 09:00 to 13:00
-
-
-@pytest.fixture(scope="module")
-def read_side(ledger: Ledger) -> ReadSide:
-    side = ReadSide(ledger)
-    side.open()
-    return side
-
-
-@pytest.fixture
-async def db(database_url: str, read_side: ReadSide) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    yield conn
-    await conn.close()
 
 
 def served(ledger: Ledger) -> tuple[UUID, UUID, UUID, UUID]:

@@ -5,7 +5,6 @@ own statement works out over the same rows, after each kind of event that moves 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,20 +25,6 @@ ADMIN = Context("admin", Role.ADMIN)
 NOW = datetime.now(CST)
 CURRENT = periods(NOW.date())
 DAY = (NOW - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture(scope="module")
-def read_side(ledger: Ledger) -> ReadSide:
-    side = ReadSide(ledger)
-    side.open()
-    return side
-
-
-@pytest.fixture
-async def db(database_url: str, read_side: ReadSide) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    yield conn
-    await conn.close()
 
 
 async def worked_out(db: asyncpg.Connection, period: str, scope: UUID) -> list[dict[str, Any]]:

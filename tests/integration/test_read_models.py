@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
-import pytest
 
 from ledger.application import Ledger
 from ledger.domain.policy import RANKING_INDICATORS
@@ -18,20 +16,6 @@ from projections.queries import community_board, dossier, member_summary, unit_r
 from projections.runner import ReadSide
 
 ADMIN = Context("admin", Role.ADMIN)
-
-
-@pytest.fixture(scope="module")
-def read_side(ledger: Ledger) -> ReadSide:
-    side = ReadSide(ledger)
-    side.open()
-    return side
-
-
-@pytest.fixture
-async def db(database_url: str, read_side: ReadSide) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    yield conn
-    await conn.close()
 
 
 class Street:

@@ -3,13 +3,11 @@ period in which nobody served ranks nobody."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
-import pytest
 
 from ledger.application import Ledger
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKind
@@ -19,20 +17,6 @@ from projections.runner import ReadSide
 
 ADMIN = Context("admin", Role.ADMIN)
 START = datetime(2026, 3, 2, 9, tzinfo=CST)
-
-
-@pytest.fixture(scope="module")
-def read_side(ledger: Ledger) -> ReadSide:
-    side = ReadSide(ledger)
-    side.open()
-    return side
-
-
-@pytest.fixture
-async def db(database_url: str, read_side: ReadSide) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url)
-    yield conn
-    await conn.close()
 
 
 def team(ledger: Ledger, community: UUID, name: str, size: int) -> tuple[UUID, list[UUID]]:
