@@ -15,7 +15,12 @@ data set (wrk's Lua picks them), so the server's kept answers are seldom of use.
 same requests with fixed variables (answered from the kept answers) are printed beside.
 16 connections; requests per second, p50 and p99.
 
-    python -m bench.api [--seconds 10]
+The two endpoints of a read are measured in turns, ``--rounds`` times each after a short
+warm-up, so that a change in what else the machine is doing weighs on both alike; each
+figure is the median over the rounds, and a read's ratio the median of its rounds' ratios
+(each printed).
+
+    python -m bench.api [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -296,9 +302,19 @@ def check(base: str, token: str, member: UUID) -> None:
         assert "errors" not in body and body["data"], (read, body)
 
 
+WARM_UP_SECONDS = 2
+
+
+def _medians(measured: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Requests per second, p50 and p99: each the median over the rounds."""
+    rps, p50, p99 = zip(*measured, strict=True)
+    return statistics.median(rps), statistics.median(p50), statistics.median(p99)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("找不到 wrk:请先安装(apt-get install wrk)")
@@ -312,13 +328,15 @@ def main() -> None:
         token = create_token(url, Role.ADMIN, [], "bench")[1]
         sample = random.Random(7).sample(members, 20_000)
         env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
-        results: dict[tuple[str, bool, bool], tuple[float, float, float]] = {}
+        rounds: dict[tuple[str, bool, bool], list[tuple[float, float, float]]] = {}
         with running_server("bench.api:serving_app", env) as base:
             check(base, token, sample[0])
             for fixed in (False, True):
                 for read in READS:
-                    for graphql in (False, True, False, True):  # the first two warm up
-                        results[read, graphql, fixed] = wrk(
+                    turns = [(graphql, WARM_UP_SECONDS) for graphql in (False, True)]
+                    turns += [(graphql, args.seconds) for graphql in (False, True)] * args.rounds
+                    for n, (graphql, seconds) in enumerate(turns):
+                        measured = wrk(
                             base,
                             read,
                             graphql=graphql,
@@ -326,21 +344,27 @@ def main() -> None:
                             token=token,
                             communities=communities,
                             members=sample,
-                            seconds=args.seconds,
+                            seconds=seconds,
                         )
+                        if n >= 2:  # the first two warm up
+                            rounds.setdefault((read, graphql, fixed), []).append(measured)
             metrics = httpx.get(f"{base}/metrics", timeout=30).text
     planned = dict(re.findall(r'_planned_queries_total\{outcome="(\w+)"\} (\S+)', metrics))
     ratios = []
     for read in READS:
         for fixed in (False, True):
-            (g, g50, g99), (p, p50, p99) = results[read, True, fixed], results[read, False, fixed]
+            on_graphql, on_plain = rounds[read, True, fixed], rounds[read, False, fixed]
+            (g, g50, g99), (p, p50, p99) = _medians(on_graphql), _medians(on_plain)
+            each = [mine[0] / theirs[0] for mine, theirs in zip(on_graphql, on_plain, strict=True)]
+            ratio = statistics.median(each)
             kind = "cached  " if fixed else "uncached"
             print(
                 f"{read:8} {kind} graphql {g:7.1f} rps p50={g50:6.2f}ms p99={g99:6.2f}ms | "
-                f"plain {p:7.1f} rps p50={p50:6.2f}ms p99={p99:6.2f}ms | ratio={g / p:.3f}"
+                f"plain {p:7.1f} rps p50={p50:6.2f}ms p99={p99:6.2f}ms | ratio={ratio:.3f} "
+                f"(rounds {' '.join(f'{r:.3f}' for r in each)})"
             )
             if not fixed:
-                ratios.append((read, g / p, g99))
+                ratios.append((read, ratio, g99))
     print(  # answered by their plans (docs/decisions/0030), or the long way
         "planned graphql answers: "
         + " ".join(f"{outcome}={float(count):.0f}" for outcome, count in sorted(planned.items()))
