@@ -391,8 +391,10 @@ class UnitRankings(ReadModel):
         )
 
     # The kept rankings (``STANDINGS``): each batch keeps those its events moved, in
-    # its own transaction; a process keeps them all anew when it starts following, when
-    # a new year, quarter or month begins, and when a new generation is filled.
+    # its own transaction, so what is kept is always whole for the periods it names. They
+    # are all kept anew when a new year, quarter or month begins (found by a process
+    # starting to follow, too), when the rule book changes, and when a new generation is
+    # filled.
 
     def _flush(self, curs: Cursor[DictRow]) -> None:
         super()._flush(curs)
@@ -421,6 +423,12 @@ class UnitRankings(ReadModel):
     def _keep_rankings(self, curs: Cursor[DictRow]) -> None:
         current = _current_periods()
         names = {table.name: self.view.physical(table) for table in self.tables}
+        if self._kept is None:  # what was kept is as its last batch left it: whole
+            kept_before = SQL("SELECT DISTINCT period FROM {}").format(
+                Identifier(names["ranking_standing_sets"])
+            )
+            if {row["period"] for row in curs.execute(kept_before)} == set(current):
+                self._kept = current
         if self._kept != current or self._reweighed:
             curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standings"])))
             curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standing_sets"])))

@@ -19,7 +19,7 @@ from ledger.domain.values import CST, Context, MemberKind, Rating, Role, UnitKin
 from projections.queries import unit_ranking
 from projections.queries.units import ALL_UNITS, RANKING_SQL, Metric, _default_weights
 from projections.runner import ReadSide
-from projections.units import periods
+from projections.units import STANDINGS, periods
 
 ADMIN = Context("admin", Role.ADMIN)
 NOW = datetime.now(CST)
@@ -163,3 +163,29 @@ async def test_a_new_period_is_kept_once_the_runner_is_idle(
     for model in read_side.live.values():
         model.idle()
     assert {period for period, _ in await kept_scopes(db)} == set(CURRENT)
+
+
+async def test_a_process_that_starts_following_keeps_only_what_moved(
+    ledger: Ledger, database_url: str, db: asyncpg.Connection
+) -> None:
+    """What was kept is whole for its periods: a new process (a restarted server) works
+    out again only the rankings its first batch moves, not all of them."""
+    street = ledger.register_street("重启街道", ADMIN).id
+    east, west = (ledger.register_community(street, n, ADMIN).id for n in ("东", "西"))
+    here = ledger.register_unit("东单位", UnitKind.ORGAN, ADMIN, communities=[east]).id
+    there = ledger.register_unit("西单位", UnitKind.ORGAN, ADMIN, communities=[west]).id
+    serve(ledger, west, member(ledger, there, west), 240, Rating.FAIR)
+    first = ReadSide(ledger)
+    first.open()
+    first.catch_up()
+    table = first.live["unit_rankings"].view.physical(STANDINGS)  # a view has no ctid
+    rows = f"SELECT ctid, * FROM {table} WHERE scope = $1 ORDER BY period, position"
+    west_before = await db.fetch(rows, west)
+    assert west_before
+
+    serve(ledger, east, member(ledger, here, east), 240, Rating.GOOD)  # moves east and all
+    again = ReadSide(ledger)
+    again.open()
+    again.catch_up()
+    assert await db.fetch(rows, west) == west_before  # the same rows, not written again
+    await assert_kept_as_worked_out(db, [ALL_UNITS, east, west])
