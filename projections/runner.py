@@ -269,8 +269,7 @@ class ReadSide:
                         self._refill_warning(model, error)
                     again = self._fresh(type(model), _generation(model.view.prefix))
                     self.catch_up([again], progress=progress)
-                    again.view.create_indexes()
-                    again.filled()
+                    _indexed(again)
                     filled.append(again)
             finally:
                 writer.shutdown()  # after what it was given: a failed fill leaves nothing writing
@@ -582,6 +581,11 @@ class ReadSide:
 
 def _release(model: ReadModel) -> None:
     model.release()
+    _indexed(model)
+
+
+def _indexed(model: ReadModel) -> None:
+    """A filled generation's secondary indexes built, and the model told."""
     model.view.create_indexes()
     model.filled()
 

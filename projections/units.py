@@ -6,7 +6,9 @@ wherever it happened (one unit, many communities; one community, many units).
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +16,7 @@ from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.domain.member import Member
 from ledger.domain.organisation import Community, Unit
@@ -420,55 +422,76 @@ class UnitRankings(ReadModel):
     def _forget_moves(self) -> None:
         self._moved, self._paired, self._reweighed = set(), set(), False
 
+    @functools.cached_property
+    def _keeping(self) -> _Keeping:
+        return _Keeping.over({table.name: self.view.physical(table) for table in self.tables})
+
     def _keep_rankings(self, curs: Cursor[DictRow]) -> None:
-        current = _current_periods()
-        names = {table.name: self.view.physical(table) for table in self.tables}
-        if self._kept is None:  # what was kept is as its last batch left it: whole
-            kept_before = SQL("SELECT DISTINCT period FROM {}").format(
-                Identifier(names["ranking_standing_sets"])
-            )
-            if {row["period"] for row in curs.execute(kept_before)} == set(current):
-                self._kept = current
+        current, sql = _current_periods(), self._keeping
+        if self._kept is None:  # what is kept is as its last batch left it: whole
+            before = {row["period"] for row in curs.execute(sql.kept_periods)}
+            self._kept = current if before == set(current) else None
         if self._kept != current or self._reweighed:
-            curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standings"])))
-            curs.execute(SQL("DELETE FROM {}").format(Identifier(names["ranking_standing_sets"])))
-            scopes = {ALL_UNITS} | {
-                row["community_id"]
-                for row in curs.execute(
-                    SQL("SELECT DISTINCT community_id FROM {}").format(
-                        Identifier(names["ranking_pairs"])
-                    )
-                )
-            }
+            curs.execute(sql.forget_all)
+            scopes = {ALL_UNITS} | {row["community_id"] for row in curs.execute(sql.communities)}
             kept = {(period, scope) for period in current for scope in scopes}
         else:
-            kept = {(period, community) for period in current for community in self._paired}
-            units: dict[UUID, set[str]] = {}
-            for period, unit_id in self._moved:
-                if period is None or period in current:
-                    units.setdefault(unit_id, set()).update(current if period is None else {period})
-            for moved in units.values():
-                kept.update((period, ALL_UNITS) for period in moved)
-            if units:
-                for row in curs.execute(
-                    SQL("SELECT unit_id, community_id FROM {} WHERE unit_id = ANY(%s)").format(
-                        Identifier(names["ranking_pairs"])
-                    ),
-                    (list(units),),
-                ).fetchall():
-                    kept.update((period, row["community_id"]) for period in units[row["unit_id"]])
-        keep = keep_ranking_sql(names.__getitem__)
-        forget = SQL("DELETE FROM {} WHERE period = %s AND scope = %s").format(
-            Identifier(names["ranking_standings"])
-        )
-        mark = SQL("INSERT INTO {} (period, scope) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
-            Identifier(names["ranking_standing_sets"])
-        )
+            kept = self._moved_rankings(curs, current)
         for period, scope in sorted(kept):
-            curs.execute(forget, (period, scope))
-            curs.execute(mark, (period, scope))
-            curs.execute(keep, keep_ranking_parameters(period, scope))
+            curs.execute(sql.forget, (period, scope))
+            curs.execute(sql.mark, (period, scope))
+            curs.execute(sql.keep, keep_ranking_parameters(period, scope))
         self._kept = current
+
+    def _moved_rankings(self, curs: Cursor[DictRow], current: tuple[str, ...]) -> set[Kept]:
+        """The (period, scope) rankings of the current periods that the batch moved."""
+        kept = {(period, community) for period in current for community in self._paired}
+        units: dict[UUID, set[str]] = {}
+        for period, unit_id in self._moved:
+            if period is None or period in current:
+                units.setdefault(unit_id, set()).update(current if period is None else {period})
+        for moved in units.values():
+            kept.update((period, ALL_UNITS) for period in moved)
+        if units:
+            for row in curs.execute(self._keeping.pairs_of, (list(units),)).fetchall():
+                kept.update((period, row["community_id"]) for period in units[row["unit_id"]])
+        return kept
+
+
+Kept = tuple[str, UUID]
+"""A kept ranking: its period and its scope."""
+
+
+@dataclass(frozen=True)
+class _Keeping:
+    """The statements that keep rankings, over one generation's tables (made once)."""
+
+    kept_periods: Composed
+    forget_all: Composed
+    communities: Composed
+    pairs_of: Composed
+    forget: Composed
+    mark: Composed
+    keep: str
+
+    @classmethod
+    def over(cls, names: dict[str, str]) -> _Keeping:
+        standings, sets, pairs = (
+            Identifier(names[table.name]) for table in (STANDINGS, STANDING_SETS, PAIRS)
+        )
+        return cls(
+            kept_periods=SQL("SELECT DISTINCT period FROM {}").format(sets),
+            forget_all=SQL("DELETE FROM {}; DELETE FROM {}").format(standings, sets),
+            communities=SQL("SELECT DISTINCT community_id FROM {}").format(pairs),
+            pairs_of=SQL("SELECT unit_id, community_id FROM {} WHERE unit_id = ANY(%s)").format(
+                pairs
+            ),
+            forget=SQL("DELETE FROM {} WHERE period = %s AND scope = %s").format(standings),
+            mark=SQL(
+                "INSERT INTO {} (period, scope) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+            ).format(sets),
+            keep=keep_ranking_sql(names.__getitem__),
+        )
 
 
 def _current_periods() -> tuple[str, ...]:
