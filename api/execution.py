@@ -36,6 +36,7 @@ from graphql import (
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 LONG_WAY = object()
@@ -59,6 +60,8 @@ class PlainField:
     leaf: GraphQLLeafType
     non_null: bool
     same: type | None  # a value of exactly this type is its own answer (AS_THEY_ARE)
+    declared: type | None  # the field's Python type: its values go straight to ``output``
+    output: Callable[[Any], Any]  # the leaf type's coercion of a value to its answer
 
     def value(self, source: Any) -> Any:
         """The field's coerced value, or ``LONG_WAY`` when graphql-core should decide."""
@@ -102,22 +105,29 @@ class PlainRow:
         return cls(keys, fields, operator.attrgetter(*(f.python_name for f in fields)))
 
     def values(self, source: Any) -> dict[str, Any] | None:
-        """The selection's answer, or None when graphql-core should decide."""
+        """The selection's answer, or None when graphql-core should decide. A value of
+        its field's declared type (a UUID, a Decimal) is neither null nor an error: it
+        goes to its type's coercion without those checks."""
         try:
-            raws = self.read(source)
+            data = {}
+            for key, field, raw in zip(self.keys, self.fields, self.read(source), strict=True):
+                kind: Any = type(raw)
+                if kind is field.same and (
+                    kind is not int or GRAPHQL_MIN_INT <= raw <= GRAPHQL_MAX_INT
+                ):
+                    value = raw
+                elif kind is field.declared:
+                    value = field.output(raw)
+                    if value is None or value is Undefined:
+                        return None
+                else:
+                    value = field.coerce(raw)
+                    if value is LONG_WAY:
+                        return None
+                data[key] = value
+            return data
         except Exception:
             return None
-        data = {}
-        for key, field, raw in zip(self.keys, self.fields, raws, strict=True):
-            same: Any = field.same
-            if type(raw) is same and (same is not int or GRAPHQL_MIN_INT <= raw <= GRAPHQL_MAX_INT):
-                data[key] = raw
-                continue
-            value = field.coerce(raw)
-            if value is LONG_WAY:
-                return None
-            data[key] = value
-        return data
 
 
 _PLAIN: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, PlainField]] = (
@@ -147,9 +157,21 @@ def plain_fields(parent_type: GraphQLObjectType) -> dict[str, PlainField]:
                     leaf,
                     non_null,
                     AS_THEY_ARE.get(leaf),
+                    _declared(definition),
+                    leaf.coerce_output_value,
                 )
         _PLAIN[parent_type] = known
     return known
+
+
+def _declared(definition: StrawberryField) -> type | None:
+    """The Python type a field declares (``UUID`` of ``UUID | None``), if a class."""
+    declared = definition.type
+    if isinstance(declared, StrawberryOptional):
+        declared = declared.of_type
+    if isinstance(declared, type) and not issubclass(declared, BaseException):
+        return declared
+    return None
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):

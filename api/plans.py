@@ -139,7 +139,13 @@ class ObjectPlan:
     type: GraphQLObjectType
     selections: list[Selection]
     resolves: bool  # some field here or below has a resolver (may be awaited)
-    row: PlainRow | None  # every selection a plain field: read as one row
+    head: PlainRow | None  # the plain fields before any other: read as one row
+    rest: list[Selection]  # the selections after them
+
+    @property
+    def row(self) -> PlainRow | None:
+        """The whole selection as one row, when every field of it is plain."""
+        return None if self.rest else self.head
 
 
 class Unplannable(Exception):
@@ -181,10 +187,12 @@ class _Planner:
             plain = plains.get(name)
             direct = None if plain else Direct.of(self.strawberry, field)
             selections.append(Selection(key, nodes, field, plain, direct, bool(field.args), inner))
-        row = None
-        if all(s.plain is not None for s in selections):
-            row = PlainRow.of([(s.key, s.plain) for s in selections if s.plain is not None])
-        return ObjectPlan(parent, selections, any(_awaits(s) for s in selections), row)
+        leading = 0
+        while leading < len(selections) and selections[leading].plain is not None:
+            leading += 1
+        head = PlainRow.of([(s.key, s.plain) for s in selections[:leading] if s.plain is not None])
+        rest = selections if head is None else selections[leading:]
+        return ObjectPlan(parent, selections, any(_awaits(s) for s in selections), head, rest)
 
     def _collect(
         self,
@@ -322,13 +330,13 @@ class _Run:
         """An object's plain fields, and its others resolved and completed; a value
         to await (a resolver's, or a completion's) is left in ``waiting``, or without
         it gives the plan up."""
-        if plan.row is not None:
-            row = plan.row.values(source)
-            if row is None:
+        data: dict[str, Any] = {}
+        if plan.head is not None:
+            head = plan.head.values(source)
+            if head is None:
                 raise GiveUp
-            return row
-        data = {}
-        for selection in plan.selections:
+            data = head
+        for selection in plan.rest:
             plain = selection.plain
             if plain is not None:
                 value = plain.value(source)

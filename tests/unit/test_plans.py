@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
 
 from api.execution import LeanExecutionContext
 from api.plans import Direct, GiveUp, Plan, Plans
@@ -26,6 +27,16 @@ from api.plans import Direct, GiveUp, Plan, Plans
 class Colour(enum.Enum):
     RED = "red"
     GREEN = "green"
+
+
+class Code:
+    """A value whose scalar answers its text, and refuses an empty one."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+CODE = strawberry.scalar(name="Code", serialize=lambda code: code.text or None, parse_value=Code)
 
 
 @strawberry.type
@@ -42,6 +53,7 @@ class Row:
     id: UUID
     colour: Colour
     required: str
+    code: Code
     detail: Detail | None = None
 
     @strawberry.field
@@ -67,6 +79,7 @@ def _row(n: int, **changes: Any) -> Row:
         "id": UUID(int=n),
         "colour": Colour.RED if n % 2 else Colour.GREEN,
         "required": "有",
+        "code": Code(f"C{n}"),
         "detail": Detail(note=None if n % 2 else "备注", size=n) if n % 3 else None,
     }
     return Row(**(values | changes))
@@ -103,6 +116,10 @@ class Query:
         return [_row(1, number=True)]  # a bool is an Int's 1, by its coercion
 
     @strawberry.field
+    def refused(self) -> list[Row]:
+        return [_row(1), _row(2, code=Code(""))]  # its scalar refuses the second code
+
+    @strawberry.field
     def wide(self) -> list[Row]:
         return [_row(1), _row(2, number=2**31)]  # past 32 bits: an Int refuses it
 
@@ -119,7 +136,11 @@ class Query:
         return Other(name="别的")
 
 
-SCHEMA = strawberry.Schema(Query, execution_context_class=LeanExecutionContext)
+SCHEMA = strawberry.Schema(
+    Query,
+    execution_context_class=LeanExecutionContext,
+    config=StrawberryConfig(scalar_map={Code: CODE}),
+)
 
 
 class _Batches:
@@ -169,8 +190,9 @@ QUERIES = [
     ('{ row(id: "00000000-0000-0000-0000-0000000000ff") { label } }', None),
     ("{ a: rows(first: 2) { number } a: rows(first: 2) { label } }", None),
     ("{ syncRows { later detail { size } number } rows { later } }", None),
-    ("{ rows(first: 4) { number label amount id colour required detail { note size } } }", None),
+    ("{ rows(first: 4) { number label amount id colour required code detail { note } } }", None),
     ("{ odd { label number } }", None),
+    ("{ rows { number label amount code later(by: 2) id detail { size } } }", None),
 ]
 
 
@@ -204,6 +226,12 @@ def test_an_object_of_plain_fields_is_read_as_a_row() -> None:
     detail = rows.selections[1].inner
     assert detail is not None and detail.row is not None  # whose own fields are plain
     assert sync_rows is not None and sync_rows.row is None  # a resolver among them
+    leading = _planned("{ rows { number label later id colour } }")
+    assert leading is not None
+    rows = leading.root.selections[0].inner
+    assert rows is not None and rows.row is None and rows.head is not None
+    assert rows.head.keys == ("number", "label")  # the plain fields before the resolver
+    assert [s.key for s in rows.rest] == ["later", "id", "colour"]
 
 
 @pytest.mark.parametrize(
@@ -212,6 +240,8 @@ def test_an_object_of_plain_fields_is_read_as_a_row() -> None:
         ("{ broken { required } }", None),  # a null where null is not allowed
         ("{ broken { number required } }", None),  # the same, in a row of plain fields
         ("{ wide { number label } }", None),  # an Int past 32 bits, in a row
+        ("{ refused { number code } }", None),  # a value of its declared type, refused
+        ("{ broken { number required doubled } }", None),  # a null before a resolver
         ("{ failing }", None),  # a resolver's error
         ("{ secret }", None),  # a permission refused
         ("query($n: Int!) { rows(first: $n) { number } }", {"n": "三"}),  # a refused variable
@@ -273,6 +303,6 @@ def test_nothing_is_planned_under_a_middleware() -> None:
         def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
             return _next(root, info, *args, **kwargs)
 
-    schema = strawberry.Schema(Query, extensions=[Shout])
+    schema = strawberry.Schema(Query, extensions=[Shout], config=SCHEMA.config)
     query = "{ rows { number } }"
     assert _planned(query, schema) is None
