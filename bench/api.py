@@ -26,6 +26,7 @@ figure is the median over the rounds, and a read's ratio the median of its round
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import random
@@ -35,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -311,11 +313,19 @@ def _medians(measured: list[tuple[float, float, float]]) -> tuple[float, float, 
     return statistics.median(rps), statistics.median(p50), statistics.median(p99)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """The bench's data, read by the read models: what the server and wrk need."""
+
+    env: dict[str, str]
+    token: str
+    communities: list[UUID]
+    members: list[UUID]  # a sample, for wrk to draw from
+
+
+@contextlib.contextmanager
+def built() -> Iterator[Built]:
+    """A fresh database holding the bench's data (``build``), its read models filled."""
     if shutil.which("wrk") is None:
         sys.exit("找不到 wrk:请先安装(apt-get install wrk)")
     with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
@@ -325,29 +335,58 @@ def main() -> None:
             ReadSide(ledger).open()
         finally:
             ledger.close()
-        token = create_token(url, Role.ADMIN, [], "bench")[1]
-        sample = random.Random(7).sample(members, 20_000)
-        env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
+        yield Built(
+            env={"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir},
+            token=create_token(url, Role.ADMIN, [], "bench")[1],
+            communities=communities,
+            members=random.Random(7).sample(members, 20_000),
+        )
+
+
+def in_turns(
+    base: str, read: str, data: Built, *, fixed: bool, seconds: float, rounds: int
+) -> dict[bool, list[tuple[float, float, float]]]:
+    """The plain endpoint (False) and GraphQL (True) measured in turns, ``rounds`` times
+    each after a warm-up: each round's requests per second, p50 and p99."""
+    turns: list[tuple[bool, float]] = [(graphql, WARM_UP_SECONDS) for graphql in (False, True)]
+    turns += [(graphql, seconds) for graphql in (False, True)] * rounds
+    measured: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+    for n, (graphql, length) in enumerate(turns):
+        figures = wrk(
+            base,
+            read,
+            graphql=graphql,
+            fixed=fixed,
+            token=data.token,
+            communities=data.communities,
+            members=data.members,
+            seconds=length,
+        )
+        if n >= 2:  # the first two warm up
+            measured[graphql].append(figures)
+    return measured
+
+
+def arguments(doc: str | None, seconds: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--seconds", type=int, default=seconds)
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__, 10)
+    with built() as data:
         rounds: dict[tuple[str, bool, bool], list[tuple[float, float, float]]] = {}
-        with running_server("bench.api:serving_app", env) as base:
-            check(base, token, sample[0])
+        with running_server("bench.api:serving_app", data.env) as base:
+            check(base, data.token, data.members[0])
             for fixed in (False, True):
                 for read in READS:
-                    turns = [(graphql, WARM_UP_SECONDS) for graphql in (False, True)]
-                    turns += [(graphql, args.seconds) for graphql in (False, True)] * args.rounds
-                    for n, (graphql, seconds) in enumerate(turns):
-                        measured = wrk(
-                            base,
-                            read,
-                            graphql=graphql,
-                            fixed=fixed,
-                            token=token,
-                            communities=communities,
-                            members=sample,
-                            seconds=seconds,
-                        )
-                        if n >= 2:  # the first two warm up
-                            rounds.setdefault((read, graphql, fixed), []).append(measured)
+                    measured = in_turns(
+                        base, read, data, fixed=fixed, seconds=args.seconds, rounds=args.rounds
+                    )
+                    for graphql, figures in measured.items():
+                        rounds[read, graphql, fixed] = figures
             metrics = httpx.get(f"{base}/metrics", timeout=30).text
     planned = dict(re.findall(r'_planned_queries_total\{outcome="(\w+)"\} (\S+)', metrics))
     ratios = []

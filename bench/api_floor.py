@@ -17,26 +17,16 @@ the member read's ratio can reach while resolving anything at all.
 
 from __future__ import annotations
 
-import argparse
-import random
-import shutil
 import statistics
-import sys
-import tempfile
 from typing import Any
 from uuid import UUID
 
 from starlette.applications import Starlette
 
-from api.auth import create_token
 from api.plans import Plan
-from bench.api import CLIENTS, WARM_UP_SECONDS, build, check, serving_app, wrk
-from bench.common import bench_database, running_server
-from ledger.application import Ledger
-from ledger.database import eventsourcing_env
-from ledger.domain.values import Role
+from bench.api import CLIENTS, Built, arguments, built, check, in_turns, serving_app
+from bench.common import running_server
 from projections import queries
-from projections.runner import ReadSide
 
 YEAR = 2026
 
@@ -57,55 +47,21 @@ def floor_app() -> Starlette:
     return serving_app()
 
 
-def measure(
-    factory: str,
-    env: dict[str, str],
-    token: str,
-    drawn: tuple[list[UUID], list[UUID]],
-    args: Any,
-) -> dict[bool, list[float]]:
+def measure(factory: str, data: Built, args: Any) -> dict[bool, list[float]]:
     """Requests per second of the plain endpoint (False) and GraphQL (True), per round."""
-    rounds: dict[bool, list[float]] = {False: [], True: []}
-    with running_server(factory, env) as base:
-        communities, members = drawn
-        check(base, token, members[0])
-        turns = [(graphql, WARM_UP_SECONDS) for graphql in (False, True)]
-        turns += [(graphql, args.seconds) for graphql in (False, True)] * args.rounds
-        for n, (graphql, seconds) in enumerate(turns):
-            rps = wrk(
-                base,
-                "member",
-                graphql=graphql,
-                fixed=False,
-                token=token,
-                communities=communities,
-                members=members,
-                seconds=seconds,
-            )[0]
-            if n >= 2:  # the first two warm up
-                rounds[graphql].append(rps)
-    return rounds
+    with running_server(factory, data.env) as base:
+        check(base, data.token, data.members[0])
+        measured = in_turns(
+            base, "member", data, fixed=False, seconds=args.seconds, rounds=args.rounds
+        )
+    return {graphql: [rps for rps, _, _ in figures] for graphql, figures in measured.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("找不到 wrk:请先安装(apt-get install wrk)")
-    with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
-        ledger = Ledger(eventsourcing_env(url))
-        try:
-            communities, members = build(ledger)
-            ReadSide(ledger).open()
-        finally:
-            ledger.close()
-        token = create_token(url, Role.ADMIN, [], "bench")[1]
-        drawn = (communities, random.Random(7).sample(members, 20_000))
-        env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
-        served = measure("bench.api:serving_app", env, token, drawn, args)
-        floor = measure("bench.api_floor:floor_app", env, token, drawn, args)
+    args = arguments(__doc__, 6)
+    with built() as data:
+        served = measure("bench.api:serving_app", data, args)
+        floor = measure("bench.api_floor:floor_app", data, args)
     figures = {
         "plain": statistics.median(served[False] + floor[False]),
         "graphql": statistics.median(served[True]),
