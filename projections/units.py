@@ -437,8 +437,9 @@ class UnitRankings(ReadModel):
             kept = {(period, scope) for period in current for scope in scopes}
         else:
             kept = self._moved_rankings(curs, current)
+            for ranking in kept:
+                curs.execute(sql.forget, ranking)
         for period, scope in sorted(kept):
-            curs.execute(sql.forget, (period, scope))
             curs.execute(sql.mark, (period, scope))
             curs.execute(sql.keep, keep_ranking_parameters(period, scope))
         self._kept = current
