@@ -60,6 +60,8 @@ from projections.runner import ReadSide
 ADMIN = Context("bench", Role.ADMIN)
 UNITS, MEMBERS, COMMUNITIES, TASKS = 1000, 100_000, 20, 2000
 CLIENTS = 16
+YEAR = 2026
+"""The year the data is in, and the year the reads ask for."""
 
 
 def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
@@ -85,7 +87,7 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
                     MemberKind.PARTY_MEMBER, "成员", home, ADMIN, unit_id=rng.choice(units)
                 ).id
                 if rng.random() < 0.9:
-                    ledger.report_member(member, datetime(2026, 1, 5).date(), ADMIN)
+                    ledger.report_member(member, datetime(YEAR, 1, 5).date(), ADMIN)
                 members.append((member, home))
         print(f"\rmembers {len(members):,}", end="", file=sys.stderr)
     categories = ("巡逻", "政策宣讲", "应急保障")
@@ -93,7 +95,7 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
     for start in range(0, TASKS, 200):
         with ledger.batch():
             for t in range(start, start + 200):
-                begin = datetime(2026, 3, 1, 9, tzinfo=CST) + timedelta(days=t % 200)
+                begin = datetime(YEAR, 3, 1, 9, tzinfo=CST) + timedelta(days=t % 200)
                 community = communities[t % COMMUNITIES]
                 task = ledger.publish_task(
                     community,
@@ -123,16 +125,16 @@ def _fields(cls: type) -> str:
 STANDING = "rank size percentile"
 READS = {
     "ranking": (
-        'query($c: UUID, $after: Int!, $first: Int!) { unitRanking(period: "2026", '
+        f'query($c: UUID, $after: Int!, $first: Int!) {{ unitRanking(period: "{YEAR}", '
         "metric: COMPOSITE, communityId: $c, first: $first, after: $after) { "
         f"{_fields(UnitRank)} }} }}"
     ),
     "member": (
         f"query($m: UUID!) {{ member(id: $m) {{ {_fields(Member)} "
-        f"year(year: 2026) {{ {_fields(MemberYear)} }} }} }}"
+        f"year(year: {YEAR}) {{ {_fields(MemberYear)} }} }} }}"
     ),
     "dossier": (
-        "query($m: UUID!) { member(id: $m) { dossier(year: 2026) { "
+        f"query($m: UUID!) {{ member(id: $m) {{ dossier(year: {YEAR}) {{ "
         + _fields(Dossier)
         .replace("services", f"services {{ {_fields(DossierService)} }}")
         .replace("inUnit", f"inUnit {{ {STANDING} }}")
@@ -156,7 +158,7 @@ async def plain_ranking(request: Request) -> Response:
     q = request.query_params
     rows = await queries.unit_ranking(
         request.app.state.pool,
-        "2026",
+        str(YEAR),
         community_id=_uuid(request, "c"),
         first=int(q["first"]),
         after=int(q["after"]),
@@ -166,12 +168,12 @@ async def plain_ranking(request: Request) -> Response:
 
 async def plain_member(request: Request) -> Response:
     """A member with their year, in the one statement that answers it."""
-    row = await queries.member_summary(request.app.state.pool, _uuid(request, "m"), 2026)  # type: ignore[arg-type]
+    row = await queries.member_summary(request.app.state.pool, _uuid(request, "m"), YEAR)  # type: ignore[arg-type]
     return Response(_json({"member": dict(row) if row else None}), media_type="application/json")
 
 
 async def plain_dossier(request: Request) -> Response:
-    found = await queries.dossier(request.app.state.pool, _uuid(request, "m"), 2026)  # type: ignore[arg-type]
+    found = await queries.dossier(request.app.state.pool, _uuid(request, "m"), YEAR)  # type: ignore[arg-type]
     body = None
     if found is not None:
         body = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}

@@ -24,11 +24,9 @@ from uuid import UUID
 from starlette.applications import Starlette
 
 from api.plans import Plan
-from bench.api import CLIENTS, Built, arguments, built, check, in_turns, serving_app
+from bench.api import CLIENTS, YEAR, Built, arguments, built, check, in_turns, serving_app
 from bench.common import running_server
 from projections import queries
-
-YEAR = 2026
 
 
 def floor_app() -> Starlette:
