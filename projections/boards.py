@@ -3,10 +3,14 @@ rating, the store's stock and redemptions, and service by unit in the community.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
+from ledger.database import CONNECTION_LIMITS
 from ledger.domain.member import Member
 from ledger.domain.rulebook import RuleBook
 from ledger.domain.store import Item, Redemption
@@ -172,6 +176,7 @@ class CommunityBoards(ReadModel):
             event_class(Service, "Rated"): "on_rated",
             event_class(Service, "Reversed"): "on_reversed",
             event_class(Service, "Released"): "on_service_status",
+            event_class(Service, "Lapsed"): "on_service_status",
             event_class(Service, "TimeRefused"): "on_time_refused",
             event_class(Item, "Listed"): "on_item",
             event_class(Item, "Restocked"): "on_stock_in",
@@ -245,7 +250,11 @@ class CommunityBoards(ReadModel):
         )
 
     def on_service_status(self, event: Any, service_id: UUID, _: int) -> None:
-        status = {"CheckedIn": ServiceStatus.CHECKED_IN, "Released": ServiceStatus.RELEASED}
+        status = {
+            "CheckedIn": ServiceStatus.CHECKED_IN,
+            "Released": ServiceStatus.RELEASED,
+            "Lapsed": ServiceStatus.LAPSED,
+        }
         row = self._row("board_services", service_id)
         row["status"] = status[type(event).__name__].name
         if type(event).__name__ == "CheckedIn":
@@ -383,3 +392,18 @@ class CommunityBoards(ReadModel):
         store["cancelled"] += 1
         store["points"] -= redemption["total"]
         store["goods"] -= redemption["goods"]
+
+
+CHECKED_IN_PAST_END = """
+SELECT s.service_id FROM board_services s JOIN board_tasks t USING (task_id)
+WHERE s.status = 'CHECKED_IN' AND t.ends_at < %s
+"""
+
+
+def checked_in_past_end(url: str, at: datetime) -> list[UUID]:
+    """Services still checked in whose task had ended by ``at``: those the scheduled
+    run looks at to close (the ledger decides, by the rule book, whether their
+    check-out window has ended). PostgreSQL's skip scan serves ``status`` from the
+    ``(community_id, status)`` index."""
+    with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
+        return [row[0] for row in conn.execute(CHECKED_IN_PAST_END, (at,)).fetchall()]
