@@ -66,9 +66,7 @@ def run_daily(ledger: Ledger, stop: threading.Event, url: str | None = None) -> 
 
 def start_daily(ledger: Ledger, url: str | None = None) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_daily, args=(ledger, stop, url), daemon=True, name=ACTOR
-    )
+    thread = threading.Thread(target=run_daily, args=(ledger, stop, url), daemon=True, name=ACTOR)
     thread.start()
     return thread, stop
 

@@ -122,7 +122,7 @@ REDEMPTIONS = Table(
         ("at", "timestamptz"),
     ),
     key=("redemption_id",),
-    indexes=(("member_id", "at"),),
+    indexes=(("member_id", "at"), ("community_id", "kiosk", "at")),
 )
 REDEMPTION_LINES = Table(
     "board_redemption_lines",
@@ -145,7 +145,7 @@ CATEGORIES = Table(
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    version = 3  # 3: services' days and check-in times, refused check-ins
+    version = 4  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
     tables = (
         TASKS,
         SERVICES,

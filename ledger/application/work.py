@@ -341,7 +341,9 @@ class WorkCommands(LedgerBase):
         least), under the same rules as any check-in and check-out, then waits for
         its rating."""
         if checked_out is None or rating is not None:
-            raise InvalidInput(reason="未签退已关闭的服务,更正须给出签退时间,评价在更正之后照常进行")
+            raise InvalidInput(
+                reason="未签退已关闭的服务,更正须给出签退时间,评价在更正之后照常进行"
+            )
         assert service.checked_in_at is not None
         task = self.read_task(service.task_id)
         policy = self.current_policy()

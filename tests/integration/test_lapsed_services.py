@@ -73,7 +73,9 @@ def test_the_scheduled_run_closes_the_lapsed_service_once_and_it_earns_nothing(
     assert close_now(ledger, database_url) == 1
     service = ledger.get_service(street["service"])
     assert service.status is ServiceStatus.LAPSED
-    [lapsed] = [e for e in ledger.repository.event_store.get(service.id) if type(e).__name__ == "Lapsed"]
+    [lapsed] = [
+        e for e in ledger.repository.event_store.get(service.id) if type(e).__name__ == "Lapsed"
+    ]
     assert lapsed.reason == LAPSE_REASON == "未签退自动关闭"
     assert lapsed.window_ended_at == YESTERDAY + timedelta(hours=4)  # 11:00 + 120 minutes
     assert ledger.close_lapsed_service(service.id, ADMIN).position is None  # a rerun
@@ -101,7 +103,11 @@ def test_a_correction_gives_the_lapsed_service_its_times_and_then_it_is_rated(
     service_id = street["service"]
     with pytest.raises(OutsideTaskWindow):  # the window's rule holds for a correction too
         ledger.correct_service(
-            service_id, "纸质签到表补录", "社区书记", ADMIN, checked_out=YESTERDAY + timedelta(hours=5)
+            service_id,
+            "纸质签到表补录",
+            "社区书记",
+            ADMIN,
+            checked_out=YESTERDAY + timedelta(hours=5),
         )
     ledger.correct_service(
         service_id, "纸质签到表补录", "社区书记", ADMIN, checked_out=YESTERDAY + timedelta(hours=2)
