@@ -406,4 +406,7 @@ def checked_in_past_end(url: str, at: datetime) -> list[UUID]:
     check-out window has ended). PostgreSQL's skip scan serves ``status`` from the
     ``(community_id, status)`` index."""
     with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
-        return [row[0] for row in conn.execute(CHECKED_IN_PAST_END, (at,)).fetchall()]
+        try:
+            return [row[0] for row in conn.execute(CHECKED_IN_PAST_END, (at,)).fetchall()]
+        except psycopg.errors.UndefinedTable:
+            return []  # a new database whose read side has not made its views yet

@@ -4,6 +4,8 @@ with a reason, earns nothing, and can still be given its times by a worker's cor
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from entrypoints.closing import close_now
+from entrypoints.expiry import run_daily
 from ledger.application import Ledger
 from ledger.domain.errors import OutsideTaskWindow, ServicesOverlap
 from ledger.domain.values import CST, Context, MemberKind, Rating, Role
@@ -118,3 +121,27 @@ def test_a_correction_gives_the_lapsed_service_its_times_and_then_it_is_rated(
     ledger.rate_service(service_id, Rating.EXCELLENT, ADMIN)
     account = ledger.get_account(street["member"])
     assert account.earnings[service_id].points == Decimal("4.8")  # 2 h x 2.0 x 1.2
+
+
+def test_the_runner_inside_serve_and_project_closes_lapsed_services_at_start(
+    ledger: Ledger, read_side: ReadSide, database_url: str
+) -> None:
+    community = ledger.register_community(
+        ledger.register_street("另一街道", ADMIN).id, "另一社区", ADMIN
+    ).id
+    member = ledger.register_member(MemberKind.RESIDENT, "孙忘退", community, ADMIN).id
+    service = ledger.claim_task(task(ledger, community, "上午值守", YESTERDAY, 1), member, ADMIN).id
+    ledger.check_in(service, ADMIN, at=YESTERDAY)
+    read_side.catch_up()
+    stop = threading.Event()
+    runner = threading.Thread(target=run_daily, args=(ledger, stop, database_url))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while ledger.get_service(service).status is not ServiceStatus.LAPSED:
+            assert time.monotonic() < deadline, "the start-up run did not close the service"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert not runner.is_alive()
