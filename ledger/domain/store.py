@@ -178,10 +178,6 @@ class Redemption(LedgerAggregate):
         ``at`` was)."""
         return self.at if self.at is not None else self.created_on
 
-    @property
-    def number(self) -> str:
-        return receipt_number(self.id, self.made_at)
-
     def cancel(
         self, reason: str, ctx: Context, *, kiosk: str | None = None, clock: datetime | None = None
     ) -> None:
