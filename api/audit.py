@@ -370,7 +370,9 @@ class AuditMutation:
             ctx, allowed, "发布积分规则", ctx.ledger.publish_policy, parsed, note, key=key
         )
 
-    @strawberry.mutation(description="让到期的积分过期(幂等;服务每天 0:05 自动运行)")
+    @strawberry.mutation(
+        description="让到期的积分过期(幂等;服务每天 0:05 自动运行);asOf 不能晚于账本当前时间"
+    )
     async def expire_points(
         self, info: Info, as_of: datetime | None = None
     ) -> Annotated[ExpiryRun | Forbidden | InvalidInput, strawberry.union("ExpiryResult")]:

@@ -1,7 +1,7 @@
 """Aggregates keep their invariants without a database."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -22,9 +22,10 @@ from ledger.domain.errors import (
 )
 from ledger.domain.member import Member, hash_national_id, mask_name, mask_phone
 from ledger.domain.organisation import Community, Unit
-from ledger.domain.policy import PointsPolicy
+from ledger.domain.policy import Award, PointsPolicy
 from ledger.domain.store import Item, request_fingerprint
 from ledger.domain.values import (
+    CST,
     Context,
     MemberKind,
     Rating,
@@ -57,6 +58,11 @@ def award_for(points: str, hours: str = "2.0", year: int = 2026, version: int = 
     return replace(
         result, points=Decimal(points), hours=Decimal(hours), day=result.day.replace(year=year)
     )
+
+
+def credit(account: Account, service: UUID, community: UUID, award: Award) -> bool:
+    """Credit an award whose service began at nine on its day (China Standard Time)."""
+    return account.credit(service, community, award, datetime.combine(award.day, time(9), CST), CTX)
 
 
 class TestTask:
@@ -140,7 +146,7 @@ class TestAccount:
 
     def test_credits_keep_spendable_and_earned_apart(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        credit(account, uuid4(), community, award_for("4.0"))
         account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
         assert account.balance == Decimal("1.0")
         assert account.earned_points == Decimal("4.0")
@@ -148,7 +154,7 @@ class TestAccount:
 
     def test_every_movement_names_both_sides(self):
         account, community, store = self.make(), uuid4(), uuid4()
-        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        credit(account, uuid4(), community, award_for("4.0"))
         account.debit(Decimal("1.0"), uuid4(), store, 1, CTX)
         credited, debited = account.collect_events()[1:]
         assert (credited.from_account, credited.to_account) == (
@@ -163,7 +169,7 @@ class TestAccount:
 
     def test_the_balance_never_goes_below_zero(self):
         account = self.make()
-        account.credit(uuid4(), uuid4(), award_for("2.0"), CTX)
+        credit(account, uuid4(), uuid4(), award_for("2.0"))
         with pytest.raises(InsufficientPoints) as raised:
             account.debit(Decimal("2.1"), uuid4(), uuid4(), 1, CTX)
         assert raised.value.details == {"required": Decimal("2.1"), "available": Decimal("2.0")}
@@ -171,21 +177,21 @@ class TestAccount:
 
     def test_a_service_is_credited_once(self):
         account, service = self.make(), uuid4()
-        account.credit(service, uuid4(), award_for("2.0"), CTX)
+        credit(account, service, uuid4(), award_for("2.0"))
         with pytest.raises(InvalidTransition):
-            account.credit(service, uuid4(), award_for("2.0"), CTX)
+            credit(account, service, uuid4(), award_for("2.0"))
 
     def test_redemption_spends_the_oldest_points_first(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("5.0", year=2026), CTX)
-        account.credit(uuid4(), community, award_for("3.0", year=2025), CTX)
+        credit(account, uuid4(), community, award_for("5.0", year=2026))
+        credit(account, uuid4(), community, award_for("3.0", year=2025))
         lots = account.debit(Decimal("4.0"), uuid4(), community, 1, CTX)
         assert [(lot.year, lot.amount) for lot in lots] == [(2025, 3), (2026, 1)]
 
     def test_points_expire_after_the_end_of_the_following_year_and_only_once(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("3.0", year=2024), CTX)
-        account.credit(uuid4(), community, award_for("5.0", year=2025), CTX)
+        credit(account, uuid4(), community, award_for("3.0", year=2024))
+        credit(account, uuid4(), community, award_for("5.0", year=2025))
         on_last_day = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
         assert not account.expire(on_last_day, PointsPolicy(), CTX)
         new_year = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Shanghai
@@ -196,7 +202,7 @@ class TestAccount:
 
     def test_a_reversal_takes_back_the_whole_earned_record_but_only_what_is_left_to_spend(self):
         account, community, service = self.make(), uuid4(), uuid4()
-        account.credit(service, community, award_for("4.0"), CTX)
+        credit(account, service, community, award_for("4.0"))
         account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
         account.reverse(service, "重复登记", "张主任", 1, CTX)
         reversed_ = account.collect_events()[-1]
@@ -217,7 +223,7 @@ class TestAccount:
             rating=Rating.GOOD,
         )
         service = uuid4()
-        account.credit(service, uuid4(), day_award, CTX)
+        credit(account, service, uuid4(), day_award)
         assert account.routine_hours_on(day_award.day) == Decimal("3.0")
         account.reverse(service, "误录", "李书记", 1, CTX)
         assert account.routine_hours_on(day_award.day) == 0
