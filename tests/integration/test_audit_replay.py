@@ -40,10 +40,8 @@ def test_replay_at_a_moment_agrees_with_the_ledger_entries(
     ledger: Ledger, history: History, database_url: str
 ) -> None:
     with psycopg.connect(database_url) as conn:
-        moments = [
-            r[0]
-            for r in conn.execute("SELECT value_at FROM ledger_entries ORDER BY position").fetchall()
-        ]
+        found = conn.execute("SELECT value_at FROM ledger_entries ORDER BY position").fetchall()
+    moments = [r[0] for r in found]
     rng = random.Random(4)
     chosen = sorted(rng.sample(moments, 20))
     compared = 0

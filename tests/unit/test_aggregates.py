@@ -1,12 +1,15 @@
 """Aggregates keep their invariants without a database."""
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from ledger.application import Ledger
 from ledger.domain.account import Account
 from ledger.domain.errors import (
     AlreadyClaimed,
@@ -315,3 +318,63 @@ def test_a_unit_forms_work_teams_only_for_paired_communities():
     unit.pair(paired, CTX)
     unit.form_team(paired, "下沉工作队", CTX)
     assert unit.teams == {paired: "下沉工作队"}
+
+
+class TestValueDates:
+    """Every movement carries the moment it belongs to; the events stored before they
+    did (version 1) are given one when read."""
+
+    def stored_then_read(self, event: Any, *, recorded: datetime | None = None) -> Any:
+        """The event through the ledger's mapper, as stored and read back; given
+        ``recorded``, as stored at that moment before value dates (version 1)."""
+        mapper = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+        stored = mapper.to_stored_event(event)
+        if recorded is not None:
+            state = json.loads(stored.state)
+            assert state.pop("class_version") == 2
+            del state["value_at"]
+            state["timestamp"]["_data_"] = recorded.isoformat()
+            stored = replace(stored, state=json.dumps(state).encode())
+        return mapper.to_domain_event(stored)
+
+    def test_an_award_and_its_reversal_belong_to_when_the_service_began(self):
+        account, service, began = TestAccount().make(), uuid4(), T0 - timedelta(days=40)
+        account.credit(service, uuid4(), award_for("4.0"), began, CTX)
+        account.reverse(service, "重复登记", "张主任", 1, CTX)
+        opened, credited, reversed_ = account.collect_events()
+        assert not hasattr(opened, "value_at")  # the opening moves nothing
+        assert credited.value_at == reversed_.value_at == began
+        assert credited.timestamp > began and reversed_.timestamp > began
+        assert self.stored_then_read(reversed_).value_at == began
+
+    def test_a_redemption_belongs_to_when_it_was_made_and_an_expiry_to_its_as_of(self):
+        account, community = TestAccount().make(), uuid4()
+        credit(account, uuid4(), community, award_for("3.0", year=2024))
+        credit(account, uuid4(), community, award_for("5.0", year=2025))
+        account.debit(Decimal("1.0"), uuid4(), community, 1, CTX)
+        as_of = datetime(2026, 1, 1, 0, 5, tzinfo=CST)
+        account.expire(as_of, PointsPolicy(), CTX)
+        debited, expired = account.collect_events()[-2:]
+        assert abs(debited.value_at - debited.timestamp) < timedelta(seconds=1)
+        assert expired.value_at == as_of
+
+    def test_an_event_stored_before_value_dates_is_given_one_when_read(self):
+        account, community, service = TestAccount().make(), uuid4(), uuid4()
+        served = replace(award_for("4.0"), day=date(2025, 3, 2))
+        account.credit(service, community, served, datetime(2025, 3, 2, 9, tzinfo=CST), CTX)
+        account.reverse(service, "重复登记", "张主任", 1, CTX)
+        credit(account, uuid4(), community, award_for("2.0", year=2023))
+        as_of = datetime(2025, 7, 1, tzinfo=CST)
+        assert account.expire(as_of, PointsPolicy(), CTX)
+        credited, reversed_, _, expired = account.collect_events()[1:]
+        evening = datetime(2025, 3, 2, 18, tzinfo=CST)
+        later = datetime(2025, 5, 9, 10, tzinfo=CST)
+        # An award knew only its day: when it was recorded, if on that day ...
+        assert self.stored_then_read(credited, recorded=evening).value_at == evening
+        # ... else the last moment of that day; its figures unchanged.
+        old = self.stored_then_read(credited, recorded=later)
+        assert old.value_at == datetime(2025, 3, 3, tzinfo=CST) - timedelta(microseconds=1)
+        assert (old.amount, old.day) == (credited.amount, credited.day)
+        # A reversal could not name its award's moment: when it was recorded.
+        assert self.stored_then_read(reversed_, recorded=later).value_at == later
+        assert self.stored_then_read(expired, recorded=later).value_at == as_of
