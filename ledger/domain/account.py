@@ -27,7 +27,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.errors import InsufficientPoints, InvalidTransition
+from ledger.domain.errors import InsufficientPoints, InvalidInput, InvalidTransition
 from ledger.domain.policy import Award, PointsPolicy
 from ledger.domain.values import (
     CST,
@@ -40,6 +40,7 @@ from ledger.domain.values import (
     Lot,
     instant,
     issuance_account,
+    local_date,
     member_account,
     now,
     stable_id,
@@ -72,8 +73,9 @@ def legacy_value_at(state: dict[str, Any]) -> datetime:
     corrected award counts from the correction, as the reversal does.
     """
     recorded: datetime = state["timestamp"]
-    if "as_of" in state:
-        return state["as_of"]  # type: ignore[no-any-return]
+    as_of: datetime | None = state.get("as_of")
+    if as_of is not None:
+        return as_of
     if "day" in state and state.get("correction_id") is None:
         next_day = datetime.combine(state["day"] + timedelta(days=1), time(), CST)
         return min(recorded, next_day - timedelta(microseconds=1))
@@ -155,6 +157,9 @@ class Account(LedgerAggregate):
         ``value_at``: when the service began (its check-in), on the award's day."""
         if service_id in self.earnings and service_id not in self.reversed:
             raise InvalidTransition(state="已计分", action="重复计分")
+        value_at = instant(value_at, "服务时间")
+        if local_date(value_at) != award.day:  # the lot's year is the value date's
+            raise InvalidInput(reason="计分的发生时间须在其服务当天(北京时间)")
         if award.points <= 0 and award.hours <= 0:
             return False
         self._credited(
@@ -169,7 +174,7 @@ class Account(LedgerAggregate):
             policy_version=award.policy_version,
             lots=[Lot(award.day.year, community_id, award.points)] if award.points > 0 else [],
             ctx=ctx,
-            value_at=instant(value_at, "服务时间"),
+            value_at=value_at,
             correction_id=correction_id,
             approved_by=approved_by,
         )

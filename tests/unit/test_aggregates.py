@@ -339,7 +339,10 @@ class TestValueDates:
 
     def test_an_award_and_its_reversal_belong_to_when_the_service_began(self):
         account, service, began = TestAccount().make(), uuid4(), T0 - timedelta(days=40)
-        account.credit(service, uuid4(), award_for("4.0"), began, CTX)
+        served = replace(award_for("4.0"), day=began.astimezone(CST).date())
+        with pytest.raises(InvalidInput):  # its lot's year is the year of its value date
+            account.credit(service, uuid4(), served, began - timedelta(days=1), CTX)
+        account.credit(service, uuid4(), served, began, CTX)
         account.reverse(service, "重复登记", "张主任", 1, CTX)
         opened, credited, reversed_ = account.collect_events()
         assert not hasattr(opened, "value_at")  # the opening moves nothing
