@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from audit.provenance import value_at
 from audit.reading import READ_BATCH
 from ledger.application import Ledger
 from ledger.domain.account import Account
@@ -39,7 +40,7 @@ def replay_member(ledger: Ledger, member_id: UUID, at: datetime) -> MemberState:
     movements, balance, points, hours = 0, Decimal(0), Decimal(0), Decimal(0)
     event: Any
     for event in ledger.events.get(Account.create_id(member_id)):
-        moved = getattr(event, "value_at", None)
+        moved = value_at(event)
         if moved is None or moved > at:
             continue
         movements += 1
