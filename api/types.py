@@ -178,7 +178,10 @@ class LedgerEntry(FromRow):
     cause_id: UUID | None
     policy_version: int
     event: str
-    at: datetime
+    at: datetime = strawberry.field(description="记账时间")
+    value_at: datetime = strawberry.field(
+        description="发生时间:积分所属的时刻(计分为服务开始之时),按此计入某日余额与期间"
+    )
 
     @classmethod
     def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:

@@ -126,9 +126,9 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
     state = audit.replay_member(services.ledger, UUID(args.member), at)
     entries = asyncio.run(_entries_balance(services.url, member_account(state.member_id), at))
     print(
-        f"成员 {state.member_id} 截至 {at.isoformat()}:可用积分 {state.balance},"
+        f"成员 {state.member_id} 截至 {at.isoformat()}(按发生时间):可用积分 {state.balance},"
         f"累计获得 {state.earned_points} 分、{state.earned_hours} 小时"
-        f"(账户版本 {state.version})"
+        f"(计入积分变动 {state.movements} 笔)"
     )
     agrees = entries == state.balance
     print(f"流水读模型同一时刻余额 {entries}:{'一致' if agrees else '不一致'}")
@@ -137,8 +137,9 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
 
 def _history(services: Services, args: argparse.Namespace) -> int:
     for line in audit.history(services.ledger, UUID(args.id)):
+        moved = "" if line.value_at is None else line.value_at.isoformat()
         print(
-            f"{line.position}\t{line.at.isoformat()}\t{line.event}\t{line.actor}\t"
+            f"{line.position}\t{line.at.isoformat()}\t{moved}\t{line.event}\t{line.actor}\t"
             f"{line.correlation_id}\t{line.amount or ''}\t{line.cause or ''}\t"
             f"{'' if line.balance is None else line.balance}"
         )
@@ -241,7 +242,9 @@ def add(commands: Any) -> None:
     watch.add_argument("--token", required=True, help="审计员令牌")
     watch.add_argument("--log-key", required=True, help="账本公钥(见 ledger audit key)")
     watch.add_argument("--dir", required=True, type=Path, help="见证方保存检查点的目录")
-    replay = audit_commands.add_parser("replay", help="重放成员账户到某一时刻")
+    replay = audit_commands.add_parser(
+        "replay", help="重放成员账户到某一时刻(按积分变动的发生时间)"
+    )
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
