@@ -10,7 +10,7 @@ from urllib.parse import quote
 import segno
 from fpdf.enums import Align, XPos, YPos
 
-from documents import PDF, Document
+from documents import PDF, Document, file_name
 from documents.labels import CLASS_NAMES
 from documents.pdf import FONT, MARGIN, Sheet, chinese_date, figure
 from ledger.domain.certificate import CertificateCheck, Statement
@@ -97,4 +97,6 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
         sheet.multi_cell(
             sheet.epw - QR_SIZE - 5, 4.6, line, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
-    return Document(f"志愿服务证明-{statement.number}.pdf", PDF, sheet.pdf_bytes())
+    return Document(
+        file_name("志愿服务证明", statement.number, extension="pdf"), PDF, sheet.pdf_bytes()
+    )

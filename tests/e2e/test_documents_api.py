@@ -353,6 +353,7 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
             "8 小时",
             certificate["digest"],
             "透明日志",
+            "服务社区",
         ):
             assert shown in page, shown
         assert "张三丰" not in page and town["zhang"] not in page  # no full name, no member id

@@ -241,7 +241,9 @@ def test_a_certificate_states_every_community_where_the_services_were(street: St
     assert check.status is CertificateStatus.GENUINE and check.statement is not None
     names = [ledger.get_community(c).name for c in street.generated.communities]
     counts = {names[i]: TRAVELS.count(i) for i in set(TRAVELS)}
-    text = pdf_text(certificate_pdf(check, "司马远行", PUBLIC_URL).content, layout=False)
+    document = certificate_pdf(check, "司马远行", PUBLIC_URL)
+    picture(document.content, "certificate-places")
+    text = pdf_text(document.content, layout=False)
     body = text.replace("\n", "")
     listed = "、".join(
         f"{name}({counts[name]} 次)"
