@@ -266,7 +266,7 @@ def test_a_member_ranking_comes_as_pdf_and_xlsx_for_its_scope(
             "memberRankingDocument",
         )
     )
-    assert "成员排名" in text and "张三丰" in text and "区财政局" in text
+    assert "成员排名" in text and "张三丰" in text and "范围:区财政局的成员" in text
     audited = pdf_text(
         content(
             server.gql(tokens["auditor"], ranking, c=town["home"], f="PDF"), "memberRankingDocument"
