@@ -161,6 +161,8 @@ def verify(lines: list[str], vkey: str) -> str:
 # --- a service certificate (--certificate NUMBER) --------------------------------------
 
 CERTIFICATE_FORMAT = "volunteer-ledger-certificate/1"
+PLACES_FORMAT = "volunteer-ledger-certificate/2"
+"""A certificate that states the communities its services were done in (``places``)."""
 CLASSES = ("ROUTINE", "SKILLED", "HARD")
 
 
@@ -203,11 +205,25 @@ def check_certificate(lines: list[str], number: str) -> str:
         **{f"{c.lower()}_hours": str(Decimal(figures[f"{c.lower()}_hours"])) for c in CLASSES},
         "positions": st["positions"],
     }
+    places = st.get("places") or []
+    if places:
+        content["format"] = PLACES_FORMAT
+        content["places"] = [
+            {
+                "community_id": str(UUID(p["community_id"])),
+                "community": p["community"],
+                "services": p["services"],
+            }
+            for p in places
+        ]
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if hashlib.sha256(canonical.encode()).hexdigest() != digest:
         raise Rejected("the certificate's content does not match its recorded digest")
     member = UUID(st["member_id"])
-    claimed = {o: UUID(f["member_id"]) for _, t, o, f in facts if t.endswith("Service.Claimed")}
+    claims = [(o, f) for _, t, o, f in facts if t.endswith("Service.Claimed")]
+    claimed = {o: UUID(f["member_id"]) for o, f in claims}
+    claimed_in = {o: UUID(f["community_id"]) for o, f in claims}
+    where: dict[UUID, int] = {}
     reversed_ = {o for _, t, o, _ in facts if t.endswith("Service.Reversed")}
     rated = {p: (o, f["award"]) for p, t, o, f in facts if t.endswith("Service.Rated")}
     hours = dict.fromkeys(CLASSES, Decimal(0))
@@ -222,6 +238,7 @@ def check_certificate(lines: list[str], number: str) -> str:
             raise Rejected(f"the service of event {position} was reversed")
         if not st["start"] <= award["day"] <= st["end"]:
             raise Rejected(f"event {position} is outside the certificate's period")
+        where[claimed_in[service]] = where.get(claimed_in[service], 0) + 1
         hours[award["category_class"]] += Decimal(award["hours"])
         points += Decimal(award["points"])
     recomputed = {
@@ -233,6 +250,8 @@ def check_certificate(lines: list[str], number: str) -> str:
     stated = {k: (v if k == "services" else Decimal(v)) for k, v in figures.items()}
     if stated != recomputed:
         raise Rejected("the certificate's figures differ from the services it lists")
+    if places and where != {UUID(p["community_id"]): p["services"] for p in places}:
+        raise Rejected("the certificate's communities differ from the services it lists")
     return (
         f"certificate {st['number']}: {recomputed['services']} services, "
         f"{recomputed['hours']} hours, {recomputed['points']} points, digest {digest}"
