@@ -63,7 +63,8 @@ async def kiosk_page(_: Request) -> HTMLResponse:
 
 
 async def member_page(_: Request) -> HTMLResponse:
-    """A member's phone page: the short-lived code a kiosk scans, shown as a QR code."""
+    """A member's phone pages (我的志愿): sign-in with a one-time code, tasks, services with
+    check-in at the site, needs, points and the kiosk code, messages; all data from /graphql."""
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
 
 

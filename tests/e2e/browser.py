@@ -52,6 +52,18 @@ def chromium() -> Iterator[Any]:
         driver.quit()
 
 
+def phone(driver: Any, width: int = 390, height: int = 844) -> None:
+    """Make the page a phone's: its width and height in CSS pixels, a mobile viewport and
+    touch input, screenshots at that width."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}
+    )
+
+
 def require(tool: str, package: str) -> str:
     """The path of a command-line tool the page tests use, or a Chinese error naming
     the Debian package that has it."""
