@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -88,6 +89,7 @@ def me(server: Server) -> Iterator[Any]:
 
 def visible(driver: Any, element_id: str, timeout: float = 15) -> WebElement:
     deadline = time.monotonic() + timeout
+    element: WebElement
     while not (element := driver.find_element(By.ID, element_id)).is_displayed():
         assert time.monotonic() < deadline, (element_id, said(driver))
         time.sleep(0.1)
@@ -116,6 +118,7 @@ def card(driver: Any, kind: str, title: str, timeout: float = 15) -> WebElement:
     """The card (task, service, need) whose heading is `title`, once the page shows it."""
     deadline = time.monotonic() + timeout
     while True:
+        found: WebElement
         for found in driver.find_elements(By.CSS_SELECTOR, f"article.{kind}"):
             if found.is_displayed() and found.find_element(By.TAG_NAME, "h3").text == title:
                 return found
@@ -419,7 +422,9 @@ def contrast(one: list[float], other: list[float]) -> float:
 def test_controls_and_text_meet_the_elderly_friendly_sizes(
     server: Server, street: dict[str, str], size: str, tap_px: int, font_px: int
 ) -> None:
-    token = create_token(server.database_url, Role.MEMBER, [street["member"]], "张桂兰的手机")[1]
+    token = create_token(
+        server.database_url, Role.MEMBER, [UUID(street["member"])], "张桂兰的手机"
+    )[1]
     with chromium() as driver:
         phone(driver)
         driver.get(f"{server.base}/me")
