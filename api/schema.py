@@ -16,6 +16,7 @@ from api.documents import DocumentsMutation, DocumentsQuery
 from api.execution import LeanExecutionContext
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
+from api.presence import PresenceMutation, PresenceQuery
 from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.signals import SignalsQuery
@@ -35,6 +36,7 @@ Query = merge_types(
         AuditQuery,
         SignalsQuery,
         DocumentsQuery,
+        PresenceQuery,
     ),
 )
 Mutation = merge_types(
@@ -47,6 +49,7 @@ Mutation = merge_types(
         StoreMutation,
         AuditMutation,
         DocumentsMutation,
+        PresenceMutation,
     ),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))
