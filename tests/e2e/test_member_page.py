@@ -97,13 +97,13 @@ def test_a_token_that_is_not_a_members_is_told_in_chinese(server: Server) -> Non
 
 def signed_in(driver: Any, server: Server, token: str, tab: str) -> None:
     """The page as a phone that signed in before and chose the standard text size."""
-    driver.get(f"{server.base}/me")
+    driver.get(f"{server.base}/me#{tab}")
     driver.execute_script(
         "localStorage.setItem('ledger.size', 'standard');"
         "localStorage.setItem('ledger.member.token', arguments[0]);",
         token,
     )
-    driver.get(f"{server.base}/me#{tab}")
+    driver.refresh()
 
 
 def shown_code(driver: Any) -> str:

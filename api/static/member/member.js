@@ -38,7 +38,7 @@ const QUERIES = {
     rateNeed(needId: $n, satisfaction: $s, comment: $comment, key: $k) { ...Done } }`,
   points: gql`query($m: UUID!) {
     member(id: $m) { balance earnedPoints earnedHours
-      history(first: 50) { position amount balance causeKind causeId at }
+      history(first: 50) { position amount balance causeKind causeId valueAt }
       serviceRecords(first: 50) { serviceId taskTitle } }
     certificates(memberId: $m) { number periodStart periodEnd services hours points issuedAt } }`,
   certificate: gql`query($n: String!) { certificateDocument(number: $n) {
@@ -54,6 +54,11 @@ const REFRESH_BEFORE_MS = 5000; // a new kiosk code a little before the old one 
 const SITE_CODE = /^\d{6}$/;
 const SIGN_IN_CODE = /^[A-Za-z0-9]{8}$/;
 const LOCATION_KEY = "ledger.member.location"; // the member allowed sharing the phone's place
+// Suggestions for a need's category (the community may dispatch it under any of the rule book's).
+const NEED_CATEGORIES = [
+  ["扶老帮困", "扶老帮困"], ["清洁卫生", "清洁卫生"], ["矛盾调解", "矛盾调解"],
+  ["医疗义诊", "医疗义诊"], ["法律援助", "法律援助"], ["", "其他"],
+];
 const SATISFACTION = [
   ["SATISFIED", "满意"],
   ["BASICALLY_SATISFIED", "基本满意"],
@@ -61,7 +66,10 @@ const SATISFACTION = [
 ];
 
 const session = new Session("member");
-const state = { member: null, community: null, name: "", tab: "tasks", codeTimer: null };
+const state = {
+  member: null, community: null, name: "", tab: "tasks", codeTimer: null,
+  needCategory: { value: null },
+};
 
 function ask(query, variables = {}) {
   return session.request(query, variables);
@@ -104,6 +112,11 @@ async function openTab(tab) {
   if (location.hash.slice(1) !== tab) history.replaceState(null, "", `#${tab}`);
   stopCode();
   show(`tab-${tab}`);
+  say("");
+  $("need-form").hidden = true;
+  $("need-new").hidden = false;
+  $("presence").hidden = $("code-card").hidden = true; // each tab opens on its lists
+  $("service-lists").hidden = $("points-summary").hidden = $("points-lists").hidden = false;
   for (const button of $("tabs").querySelectorAll("button")) {
     if (button.dataset.tab === tab) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
@@ -115,25 +128,28 @@ async function openTab(tab) {
   }
 }
 
-/** After a write: wait until the pages' reads include it, then show the tab again. */
-async function reload(position) {
-  if (position !== null && position !== undefined) {
+/** After a write: wait until the pages' reads include it, show the tab again, then say what
+ *  was done (the write stands even when the lists could not be read again). */
+async function done(position, words) {
+  try {
     await ask(QUERIES.me, { m: state.member, w: position });
+    await LOADERS[state.tab]();
+    say(words, "ok");
+  } catch (error) {
+    say(`${words}。列表未能刷新:${error.message}`, "info");
   }
-  await LOADERS[state.tab]();
 }
 
 /** Send a write once per user action (`name` keeps its key); the ledger's refusal is said in
- *  Chinese, success in `done`. */
-function write(button, name, document, variables, done) {
+ *  Chinese, success in `words`. */
+function write(button, name, document, variables, words) {
   return busy(button, async () => {
     say("");
     const answer = await new Action(name).run(async (key) => {
       const data = await ask(document, { ...variables, k: key });
       return expect(Object.values(data)[0], "Receipt");
     });
-    say(done, "ok");
-    await reload(answer.position);
+    await done(answer.position, words);
   });
 }
 
@@ -308,12 +324,10 @@ const STATUS_KIND = {
 };
 
 async function loadServices() {
-  $("presence").hidden = true;
-  $("service-lists").hidden = false;
   const { member } = await ask(QUERIES.services, { m: state.member });
   const { upcoming, past } = splitServices(member.serviceRecords);
   fill($("upcoming-list"), upcoming.reverse().map(serviceCard), "没有待参加的服务。去“任务”里报名吧。");
-  fill($("past-list"), past.map(serviceCard), "还没有参加过的服务");
+  fill($("past-list"), past.map(serviceCard), "还没有以往的记录");
 }
 
 function fill(list, cards, empty) {
@@ -395,8 +409,9 @@ async function confirmPresence() {
     });
     return expect(Object.values(data)[0], "Receipt");
   });
-  say(`${verb}成功:${service.taskTitle},时间以服务器为准`, "ok");
-  await reload(answer.position);
+  $("presence").hidden = true;
+  $("service-lists").hidden = false;
+  await done(answer.position, `${verb}成功:${service.taskTitle},时间以服务器为准`);
 }
 
 // ---- 点单: raise a need, follow it, say whether it was done well ------------------------------
@@ -409,22 +424,30 @@ async function loadNeeds() {
 
 async function raiseNeed() {
   const text = $("need-description").value.trim();
+  if (state.needCategory.value === null) return say("请先选择类别(拿不准就选“其他”)");
   if (!text) return say("请写下需要什么帮助");
   say("");
   const answer = await new Action("raise-need").run(async (key) => {
     const { raiseNeed: made } = await ask(QUERIES.raise, {
       c: state.community,
-      category: $("need-category").value || null,
+      category: state.needCategory.value || null,
       place: $("need-place").value.trim() || null,
       text,
       k: key,
     });
     return expect(made, "Receipt");
   });
+  resetNeedForm();
+  return done(answer.position, "已提交,社区受理后会在“消息”里告诉您");
+}
+
+function resetNeedForm() {
+  $("need-form").hidden = true;
+  $("need-new").hidden = false;
+  state.needCategory.value = null;
+  $("need-category").replaceChildren(...choiceButtons(NEED_CATEGORIES, state.needCategory));
   $("need-description").value = "";
   $("need-place").value = "";
-  say("已提交,社区受理后会在“消息”里告诉您", "ok");
-  return reload(answer.position);
 }
 
 function needCard(need) {
@@ -447,35 +470,39 @@ function needCard(need) {
     need.status === "CLOSED" && !need.satisfactionName ? ratingForm(need) : null);
 }
 
+/** Buttons of which one is chosen by a tap (aria-pressed, and a ✓ in its words, not colour
+ *  alone); `chosen.value` is the chosen option's value (null before a tap). */
+function choiceButtons(options, chosen) {
+  const buttons = options.map(([value, words]) => {
+    const button = el("button", { className: "choice", "aria-pressed": "false" }, words);
+    button.addEventListener("click", () => {
+      chosen.value = value;
+      buttons.forEach((other, i) => {
+        other.setAttribute("aria-pressed", String(other === button));
+        other.textContent = `${other === button ? "✓ " : ""}${options[i][1]}`;
+      });
+    });
+    return button;
+  });
+  return buttons;
+}
+
 function ratingForm(need) {
   const chosen = { value: null };
   const comment = el("textarea", { maxlength: "500", id: `comment-${need.needId}`,
     placeholder: "想说的话(可不填)" });
-  const choices = SATISFACTION.map(([value, words]) => {
-    const button = el("button", { className: "choice", "aria-pressed": "false", "data-value": value },
-      words);
-    button.addEventListener("click", () => {
-      chosen.value = value;
-      for (const other of choices) {
-        const on = other === button;
-        other.setAttribute("aria-pressed", String(on));
-        other.textContent = `${on ? "✓ " : ""}${SATISFACTION.find(([v]) => v === other.dataset.value)[1]}`;
-      }
-    });
-    return button;
-  });
+  const choices = choiceButtons(SATISFACTION, chosen);
   const send = el("button", { className: "primary" }, "提交评价");
   send.addEventListener("click", busy(send, async () => {
     if (!chosen.value) return say("请先选择满意、基本满意或不满意");
     say("");
     const answer = await new Action(`rate-${need.needId}`).run(async (key) => {
-      const { rateNeed: done } = await ask(QUERIES.rate, {
+      const { rateNeed: rated } = await ask(QUERIES.rate, {
         n: need.needId, s: chosen.value, comment: comment.value.trim() || null, k: key,
       });
-      return expect(done, "Receipt");
+      return expect(rated, "Receipt");
     });
-    say("谢谢您的评价", "ok");
-    return reload(answer.position);
+    return done(answer.position, "谢谢您的评价");
   }));
   return el("div", { className: "rate" },
     el("h4", {}, "这件事办得您满意吗?"),
@@ -493,8 +520,6 @@ const CAUSE_WORDS = {
 };
 
 async function loadPoints() {
-  $("code-card").hidden = true;
-  $("points-summary").hidden = $("points-lists").hidden = false;
   const { member, certificates } = await ask(QUERIES.points, { m: state.member });
   $("balance").textContent = member.balance;
   $("earned").textContent = member.earnedPoints;
@@ -513,7 +538,7 @@ function historyLine(entry, titles) {
     el("p", { className: "entry-head" },
       el("span", {}, words),
       el("strong", {}, amount > 0 ? `+${entry.amount}` : `−${entry.amount.replace("-", "")}`)),
-    el("p", { className: "muted" }, `${cstDateTime(entry.at)} · ${amount > 0 ? "增加" : "减少"}后余额 ${entry.balance}`));
+    el("p", { className: "muted" }, `${cstDateTime(entry.valueAt)} · 余额 ${entry.balance}`));
 }
 
 function certificateCard(certificate) {
@@ -615,6 +640,13 @@ $("presence-confirm").addEventListener("click", busy($("presence-confirm"), conf
 $("presence-back").addEventListener("click", () => openTab("services"));
 $("site-code-scan").addEventListener("click", () =>
   scanInto($("site-code"), SITE_CODE, () => $("presence-confirm").click()));
+resetNeedForm();
+$("need-new").addEventListener("click", () => {
+  say("");
+  $("need-new").hidden = true;
+  $("need-form").hidden = false;
+});
+$("need-cancel").addEventListener("click", resetNeedForm);
 $("need-raise").addEventListener("click", busy($("need-raise"), raiseNeed));
 $("code-open").addEventListener("click", openCode);
 $("code-close").addEventListener("click", () => openTab("points"));
