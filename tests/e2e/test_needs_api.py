@@ -88,7 +88,16 @@ def send(server: Server, token: str, mutation: str, args: str, **variables: Any)
 
 
 def _types(variables: dict[str, Any]) -> list[tuple[str, str]]:
-    kinds = {"c": "UUID!", "n": "UUID!", "t": "UUID!", "d": "String!", "note": "String!"}
+    kinds = {
+        "c": "UUID!",
+        "n": "UUID!",
+        "t": "UUID!",
+        "g": "UUID",
+        "s": "DateTime!",
+        "e": "DateTime!",
+        "d": "String!",
+        "note": "String!",
+    }
     return [(name, kinds.get(name, "String")) for name in variables]
 
 
