@@ -17,6 +17,7 @@ from ledger.domain.errors import (
     LedgerError,
     OutsideTaskWindow,
     ServicesOverlap,
+    UnknownNeed,
 )
 from ledger.domain.values import (
     Context,
@@ -64,7 +65,7 @@ class WorkCommands(LedgerBase):
         self.current_policy().category_class(task.category)
         need = self.get_need(need_id) if need_id is not None else None
         if need is not None and need.community_id != community_id:
-            raise InvalidInput(reason="需求与任务不属于同一社区")
+            raise UnknownNeed(id=need_id)  # another community's need is none of this one's
         if need is not None:
             need.dispatch(task.id, ctx)
         return self._done(task.id, task, need)

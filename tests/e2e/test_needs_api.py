@@ -254,6 +254,16 @@ def test_another_communitys_need_answers_as_an_unknown_one(
         theirs = send(server, other, mutation, args, n=need["id"])
         nobodys = send(server, other, mutation, args, n=unknown)
         assert theirs == nobodys and theirs["code"] == "FORBIDDEN", (theirs, nobodys)
+    publish = (
+        'communityId: $c, title: "教用手机", category: "技能培训", capacity: 1, needId: $n, '
+        'startsAt: "2026-06-02T09:00:00+08:00", endsAt: "2026-06-02T10:00:00+08:00"'
+    )
+    theirs, nobodys = (
+        send(server, other, "publishTask", publish, c=street["away"], n=n)
+        for n in (need["id"], unknown)
+    )
+    assert theirs["code"] == nobodys["code"] == "UNKNOWN_NEED"
+    assert theirs["message"].replace(need["id"], unknown) == nobodys["message"]
     assert read_need(server, other, need["id"], need["position"]) is None
     assert read_need(server, other, unknown, None) is None
     refused = server.gql(
