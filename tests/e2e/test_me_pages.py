@@ -58,7 +58,9 @@ def street(server: Server) -> dict[str, str]:
         {{ {RESULT} }} }}""",
         c=community,
     )
-    worker = server.token(Role.COMMUNITY, community)
+    worker = create_token(server.database_url, Role.COMMUNITY, [UUID(community)], "桂花社区网格员")[
+        1
+    ]
     now = datetime.now(UTC).replace(microsecond=0)
     tasks = {}
     for title, category, place, starts in (
@@ -197,6 +199,8 @@ def places_left(server: Server, street: dict[str, str], task: str) -> int:
 def test_a_first_visit_offers_the_large_text_before_anything_else(me: Any) -> None:
     visible(me, "size-choice")
     assert not me.find_element(By.ID, "signin").is_displayed()
+    asked = me.find_element(By.CSS_SELECTOR, "#size-choice p")  # asked in large text
+    assert float(asked.value_of_css_property("font-size").removesuffix("px")) >= 18
     screenshot(me, "me-first-visit")
     tap(me, me.find_element(By.ID, "size-large"))
     visible(me, "signin")
@@ -318,7 +322,7 @@ def test_the_member_raises_a_need_follows_it_and_rates_it(
     tab(me, "needs")
     need = until(lambda: (c := card(me, "need", "扶老帮困")) and "满意" in buttons(c) and c)
     assert "已办结" in need.text and "已上门换好灯泡" in need.text, need.text
-    assert "已受理" in need.text  # the steps, each with its state
+    assert "已受理" in need.text and "桂花社区网格员" in need.text  # each step, and by whom
     tap(me, button(need, "满意"))
     need.find_element(By.TAG_NAME, "textarea").send_keys("师傅很耐心")
     screenshot(me, "me-need-rate")

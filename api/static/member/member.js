@@ -88,7 +88,10 @@ function show(section) {
 
 async function start() {
   say("");
-  if (!sizeChosen()) return show("size-choice");
+  if (!sizeChosen()) {
+    document.documentElement.dataset.size = "large"; // asked in large text, until chosen
+    return show("size-choice");
+  }
   if (!session.token) return showSignIn();
   try {
     const { viewer } = await ask(QUERIES.viewer);
