@@ -171,6 +171,8 @@ class Task(LedgerAggregate):
         self.ends_at = ends_at
         self.capacity = capacity
         self.claims: list[UUID] = []
+        self.withdrawn: list[UUID] = []
+        """Members who gave their place back: their service records exist already."""
         self.status = TaskStatus.OPEN
         self.place = place
         self.latitude = latitude
@@ -247,6 +249,8 @@ class Task(LedgerAggregate):
     @event("Claimed")
     def _claimed(self, member_id: UUID, ctx: Context) -> None:
         self.claims.append(member_id)
+        if member_id in self.withdrawn:
+            self.withdrawn.remove(member_id)
 
     def withdraw(self, member_id: UUID, at: datetime, ctx: Context) -> None:
         """A member gives their place back, before the task starts (a task closed to
@@ -260,6 +264,7 @@ class Task(LedgerAggregate):
     @event("ClaimWithdrawn")
     def _claim_withdrawn(self, member_id: UUID, ctx: Context) -> None:
         self.claims.remove(member_id)
+        self.withdrawn.append(member_id)
 
     def cancel(self, reason: str, ctx: Context) -> None:
         """Cancelling releases the claims; services already checked out stay on record."""

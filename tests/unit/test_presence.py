@@ -139,7 +139,9 @@ def test_a_claim_is_withdrawn_before_the_start_only() -> None:
     with pytest.raises(ClaimWithdrawalTooLate, match="2026-12-08 09:00"):
         published.withdraw(member, CLOCK, CTX)
     published.withdraw(member, CLOCK - timedelta(seconds=1), CTX)
-    assert published.claims == []
+    assert (published.claims, published.withdrawn) == ([], [member])
+    published.claim(member, CTX)  # signing up again
+    assert (published.claims, published.withdrawn) == ([member], [])
 
 
 def test_a_site_code_works_once_per_service() -> None:
