@@ -6,15 +6,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from api.auth import create_token
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.progress import ProgressBar
-from ledger.domain.values import Role
+from ledger.domain.signin import SIGN_IN_CODE_HOURS
+from ledger.domain.values import Context, Role
 from ledger.settings import Settings
 from ledger.simulation import Generator, Scale
 
 SEED = 2026
+DEMO_MEMBERS_LOOKED_AT = 500
 
 
 def prepare_demo(
@@ -22,7 +25,8 @@ def prepare_demo(
     progress: Callable[[int, int], None] | None = None,
     scale: Scale | None = None,
 ) -> list[tuple[str, str]]:
-    """Generate a year of a street if the ledger is empty; return (label, token) pairs."""
+    """Generate a year of a street if the ledger is empty; return (label, token) pairs
+    (the last, a one-time sign-in code of one of the first community's residents)."""
     ledger = services.ledger
     generator = Generator(ledger, scale or Scale(), seed=SEED, batch_size=1000, progress=progress)
     if not ledger.recorder.max_notification_id():
@@ -35,7 +39,27 @@ def prepare_demo(
     if ledger.exists(community):
         kiosk = create_token(services.url, Role.KIOSK, [community], "演示收银台")[1]
         tokens.append((f"积分超市终端 kiosk(社区 {community})", kiosk))
+        staff = create_token(services.url, Role.COMMUNITY, [community], "演示社区工作台")[1]
+        tokens.append((f"社区工作人员 community(社区 {community})", staff))
+        resident = _resident(services, generator, community)
+        if resident is not None:
+            issued = ledger.issue_sign_in(resident, Context.system("demo"))
+            label = (
+                f"成员一次性登录码({issued.member_name},{SIGN_IN_CODE_HOURS} 小时内在 /me 输入一次)"
+            )
+            tokens.append((label, issued.code))
     return tokens
+
+
+def _resident(services: Services, generator: Generator, community: UUID) -> UUID | None:
+    """The first generated member living in ``community`` (the generator numbers them)."""
+    for number in range(DEMO_MEMBERS_LOOKED_AT):
+        member_id = generator.id_of("member", number)
+        if not services.ledger.exists(member_id):
+            return None
+        if services.ledger.read_member(member_id).community_id == community:
+            return member_id
+    return None
 
 
 def print_tokens(services: Services) -> None:
@@ -51,5 +75,7 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def add(commands: Any) -> None:
-    demo = commands.add_parser("demo", help="数据库为空时生成一个街道一年的演示数据,并打印令牌")
+    demo = commands.add_parser(
+        "demo", help="数据库为空时生成一个街道一年的演示数据,并打印令牌与一个成员的一次性登录码"
+    )
     demo.set_defaults(run=_demo)

@@ -1,12 +1,14 @@
 """``ledger serve --demo`` prepares a street once and hands out tokens that work."""
 
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import psycopg
 
 from api.auth import LOOKUP, hash_token
 from entrypoints.bootstrap import bootstrap
 from entrypoints.demo import prepare_demo
+from ledger.domain.values import Context, Role
 from ledger.settings import load_settings
 from ledger.simulation import Scale
 
@@ -17,6 +19,7 @@ def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tm
     settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url})
     with bootstrap(settings) as services:
         tokens = prepare_demo(services, scale=TINY)
+    *tokens, (label, code) = tokens
     with psycopg.connect(database_url) as conn:
         events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
         assert events is not None and events[0] > 100
@@ -24,12 +27,20 @@ def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tm
             conn.execute(LOOKUP.replace("$1", "%s"), (hash_token(token),)).fetchone()[1]  # type: ignore[index]
             for _, token in tokens
         }
-    assert roles == {"admin", "auditor", "kiosk"}
+    assert roles == {"admin", "auditor", "kiosk", "community"}
+    assert "一次性登录码" in label and len(code) == 8
     with bootstrap(settings) as services:
+        taken = services.ledger.activate_sign_in(
+            code, uuid4(), "演示手机", Context(actor_id="demo phone", role=Role.MEMBER)
+        )
         again = prepare_demo(services, scale=TINY)
+        home = services.ledger.read_member(taken.member_id).community_id
+    assert home == UUID(tokens[-1][0].split("社区 ")[1].rstrip(")"))  # the worker's community
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
-    assert len(again) == 3
+        # a second run issues a new code (one event), generates nothing
+        count = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+        assert count is not None and count[0] == events[0] + 2
+    assert len(again) == 5
 
 
 def test_the_same_seed_generates_the_same_street(pg_server, tmp_path: Path):
