@@ -380,6 +380,21 @@ def test_points_are_told_in_words(me: Any, server: Server, street: dict[str, str
     assert float(balance) > 0 and f"余额 {balance}" in entry.text, (balance, entry.text)
     no_ids(me)
     screenshot(me, "me-points")
+    tap(me, me.find_element(By.ID, "certificate-issue"))  # this year's, by the member themself
+    saying(me, "已开具志愿服务证明")
+    issued = until(lambda: me.find_elements(By.CSS_SELECTOR, "#certificate-list article"))[0]
+    assert "1 次" in issued.text and f"{balance} 积分" in issued.text, issued.text
+    me.execute_script(
+        """window.made = []; const make = URL.createObjectURL;
+        URL.createObjectURL = (blob) => {
+          window.made.push([blob.type, blob.size]);
+          return make(blob);
+        };"""
+    )
+    tap(me, button(issued, "下载证明"))
+    kind, size = until(lambda: me.execute_script("return window.made[0]"))
+    assert kind == "application/pdf" and size > 1000, (kind, size)
+    screenshot(me, "me-certificate")
     tab(me, "services")
     past = card(me, "service", "文明宣传进楼栋")
     for words in ("已评价", "很好", "2", "积分"):

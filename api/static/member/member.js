@@ -41,6 +41,9 @@ const QUERIES = {
       history(first: 50) { position amount balance causeKind causeId valueAt }
       serviceRecords(first: 50) { serviceId taskTitle } }
     certificates(memberId: $m) { number periodStart periodEnd services hours points issuedAt } }`,
+  issue: gql`mutation($m: UUID!, $start: Date!, $end: Date!, $k: String) {
+    issueCertificate(memberId: $m, start: $start, end: $end, key: $k) {
+      __typename ... on IssuedCertificate { number position } ... on Problem { code message } } }`,
   certificate: gql`query($n: String!) { certificateDocument(number: $n) {
     filename mediaType contentBase64 } }`,
   code: gql`mutation { myKioskCode {
@@ -544,6 +547,19 @@ function historyLine(entry, titles) {
     el("p", { className: "muted" }, `${cstDateTime(entry.valueAt)} · 余额 ${entry.balance}`));
 }
 
+/** A certificate of this year's services so far (January 1st to today, Beijing time). */
+async function issueCertificate() {
+  const today = cstToday();
+  say("");
+  const made = await new Action("certificate").run(async (key) => {
+    const { issueCertificate: issued } = await ask(QUERIES.issue, {
+      m: state.member, start: `${today.slice(0, 4)}-01-01`, end: today, k: key,
+    });
+    return expect(issued, "IssuedCertificate");
+  });
+  return done(made.position, `已开具志愿服务证明,编号 ${made.number}`);
+}
+
 function certificateCard(certificate) {
   const download = el("button", {}, "下载证明");
   download.addEventListener("click", busy(download, async () => {
@@ -652,6 +668,7 @@ $("need-new").addEventListener("click", () => {
 $("need-cancel").addEventListener("click", resetNeedForm);
 $("need-raise").addEventListener("click", busy($("need-raise"), raiseNeed));
 $("code-open").addEventListener("click", openCode);
+$("certificate-issue").addEventListener("click", busy($("certificate-issue"), issueCertificate));
 $("code-close").addEventListener("click", () => openTab("points"));
 $("refresh").addEventListener("click", refreshCode);
 $("settings-open").addEventListener("click", () => {
