@@ -21,7 +21,8 @@ MISSING = (
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium(*flags: str) -> Iterator[Any]:
+    """The browser, with `flags` added to its command line (e.g. a fake camera)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -42,6 +43,7 @@ def chromium() -> Iterator[Any]:
         "--lang=zh-CN",
         # Nothing but this machine resolves: a page that needs the internet fails here.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        *flags,
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -61,6 +63,21 @@ def phone(driver: Any, width: int = 390, height: int = 844) -> None:
     )
     driver.execute_cdp_cmd(
         "Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}
+    )
+
+
+CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+"""A camera that shows a test picture, allowed without asking."""
+
+
+def place(driver: Any, origin: str, latitude: float, longitude: float, accuracy: float) -> None:
+    """The phone is at this place (allowed to tell the page at `origin`)."""
+    driver.execute_cdp_cmd(
+        "Browser.grantPermissions", {"permissions": ["geolocation"], "origin": origin}
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride",
+        {"latitude": latitude, "longitude": longitude, "accuracy": accuracy},
     )
 
 

@@ -20,14 +20,24 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from api.auth import create_token
 from ledger.domain.values import Role
-from tests.e2e.browser import chromium, phone, requested_hosts, screenshot
+from tests.e2e.browser import CAMERA, chromium, phone, place, requested_hosts, screenshot
 from tests.e2e.conftest import Server
 from tests.e2e.test_member_codes import RESULT, created
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-")
 PUBLISH = f"""mutation($c: UUID!, $t: String!, $cat: String!, $s: DateTime!, $e: DateTime!,
+  $lat: Float, $lon: Float,
   $p: String) {{ publishTask(communityId: $c, title: $t, category: $cat, startsAt: $s, endsAt: $e,
-  capacity: 3, place: $p) {{ {RESULT} }} }}"""
+  capacity: 3, place: $p, latitude: $lat, longitude: $lon) {{ {RESULT} }} }}"""
+SITE = (30.2741, 120.1551)  # where 楼道清扫 takes place
+FAKE_DETECTOR = """window.BarcodeDetector = class {
+  async detect(video) {
+    const shown = window.shownToCamera;
+    return shown && video.readyState >= 2 ? [{ rawValue: shown }] : [];
+  }
+};"""
+"""Linux chromium has no BarcodeDetector: this one reads what the test puts before the camera
+(the fake camera's frames must be playing)."""
 PLACES_LEFT = "query($c: UUID!) { openTasks(communityId: $c) { taskId placesLeft } }"
 SITE_CODE = """query($t: UUID!) { siteCode(taskId: $t) {
   __typename ... on SiteCode { code } ... on Problem { code message } } }"""
@@ -63,9 +73,9 @@ def street(server: Server) -> dict[str, str]:
     ]
     now = datetime.now(UTC).replace(microsecond=0)
     tasks = {}
-    for title, category, place, starts in (
+    for title, category, where, starts in (
         ("陪独居老人买菜", "扶老帮困", "桂花苑 3 号楼", now + timedelta(days=1)),
-        ("楼道清扫", "清洁卫生", None, now + timedelta(minutes=30)),  # check-in opens 1 h before
+        ("楼道清扫", "清洁卫生", "桂花苑 1 号楼", now + timedelta(minutes=30)),  # opens 1 h before
     ):
         tasks[title] = ok(
             server,
@@ -76,15 +86,18 @@ def street(server: Server) -> dict[str, str]:
             cat=category,
             s=starts.isoformat(),
             e=(starts + timedelta(hours=2)).isoformat(),
-            p=place,
+            p=where,
+            lat=SITE[0] if title == "楼道清扫" else None,
+            lon=SITE[1] if title == "楼道清扫" else None,
         )["id"]
     return {"community": community, "member": member, "worker": worker, **tasks}
 
 
 @pytest.fixture(scope="module")
 def me(server: Server) -> Iterator[Any]:
-    with chromium() as driver:
+    with chromium(*CAMERA) as driver:
         phone(driver)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FAKE_DETECTOR})
         driver.get(f"{server.base}/me")
         yield driver
         assert requested_hosts(driver) == {"127.0.0.1"}  # nothing from another host
@@ -217,10 +230,9 @@ def test_the_member_signs_in_with_the_communitys_one_time_code(
     field.send_keys("ABCD2345")  # not a code the community gave
     tap(me, me.find_element(By.ID, "activate"))
     refused_in_chinese(me)
-    field.clear()
-    field.send_keys(code)
     screenshot(me, "me-signin")
-    tap(me, me.find_element(By.ID, "activate"))
+    me.execute_script("window.shownToCamera = arguments[0]", code)  # the slip before the camera
+    tap(me, me.find_element(By.ID, "activation-scan"))
     visible(me, "tab-tasks")
     assert "欢迎您,张桂兰(桂花社区)" in saying(me, "欢迎")
     assert me.find_element(By.ID, "who").text == "张桂兰"
@@ -277,6 +289,12 @@ def test_the_member_checks_in_and_out_with_the_site_code(
     field = me.find_element(By.ID, "site-code")
     field.clear()
     field.send_keys(site["code"])
+    place(me, server.base, 31.2304, 121.4737, 30)  # the phone is in another city
+    tap(me, me.find_element(By.ID, "share-location-line"))  # the member allows its location
+    assert me.find_element(By.ID, "share-location").is_selected()
+    tap(me, me.find_element(By.ID, "presence-confirm"))
+    assert "超过规定" in refused_in_chinese(me)
+    place(me, server.base, SITE[0] + 0.0005, SITE[1], 20)  # about 55 m from the site
     screenshot(me, "me-check-in")
     tap(me, me.find_element(By.ID, "presence-confirm"))
     assert "签到成功" in saying(me, "签到成功")

@@ -54,8 +54,6 @@ const RELEASED = new Set(["RELEASED", "WITHDRAWN"]); // the claim was given up o
 const TABS = ["tasks", "services", "needs", "points", "inbox"];
 const SECTIONS = ["size-choice", "signin", "settings", ...TABS.map((tab) => `tab-${tab}`)];
 const REFRESH_BEFORE_MS = 5000; // a new kiosk code a little before the old one lapses
-const SITE_CODE = /^\d{6}$/;
-const SIGN_IN_CODE = /^[A-Za-z0-9]{8}$/;
 const LOCATION_KEY = "ledger.member.location"; // the member allowed sharing the phone's place
 // Suggestions for a need's category (the community may dispatch it under any of the rule book's).
 const NEED_CATEGORIES = [
@@ -178,13 +176,11 @@ function showSizeNow() {
 
 function showSignIn() {
   show("signin");
-  const given = new URLSearchParams(location.search).get("code");
-  if (given) $("activation").value = given;
   $("activation-scan").hidden = !scannerAvailable();
 }
 
 async function activate() {
-  const code = codeIn($("activation").value, SIGN_IN_CODE).toUpperCase();
+  const code = codeIn($("activation").value).toUpperCase();
   if (!code) return say("请输入登录码");
   say("");
   const { activateSignIn: made } = await ask(QUERIES.activate, {
@@ -194,7 +190,6 @@ async function activate() {
   const signedIn = expect(made, "MemberSession");
   session.signIn(signedIn.token);
   $("activation").value = "";
-  history.replaceState(null, "", location.pathname);
   await start();
   return say(`欢迎您,${signedIn.memberName}(${signedIn.communityName})`, "ok");
 }
@@ -214,21 +209,12 @@ function scannerAvailable() {
   return "BarcodeDetector" in window && !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
 }
 
-/** The code in what was typed or scanned: the text itself, or the code in a link's query. */
-function codeIn(text, pattern) {
-  const value = text.trim();
-  if (pattern.test(value)) return value;
-  try {
-    for (const candidate of new URL(value).searchParams.values()) {
-      if (pattern.test(candidate)) return candidate;
-    }
-  } catch (error) {
-    // not a link: the text as typed
-  }
-  return value.replace(/\s+/g, "");
+/** The code in what was typed or scanned (the QR codes hold the code itself), without spaces. */
+function codeIn(text) {
+  return text.replace(/\s+/g, "");
 }
 
-async function scanInto(field, pattern, then) {
+async function scanInto(field, then) {
   say("");
   try {
     const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
@@ -243,7 +229,7 @@ async function scanInto(field, pattern, then) {
       const [found] = await detector.detect(video).catch(() => []);
       if (!found) return;
       stopScanner();
-      field.value = codeIn(found.rawValue, pattern);
+      field.value = codeIn(found.rawValue);
       then();
     }, 300);
   } catch (error) {
@@ -396,14 +382,15 @@ function here() {
         accuracyMeters: coords.accuracy,
       }),
       () => resolve(null),
-      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 },
     );
   });
 }
 
 async function confirmPresence() {
+  say("");
   const { service, direction } = state.presence;
-  const code = codeIn($("site-code").value, SITE_CODE);
+  const code = codeIn($("site-code").value);
   const sharing = !$("share-location-line").hidden && $("share-location").checked;
   localStorage.setItem(LOCATION_KEY, sharing ? "yes" : "no");
   const where = sharing ? await here() : null;
@@ -650,7 +637,7 @@ $("activation").addEventListener("keydown", (event) => {
   if (event.key === "Enter") $("activate").click();
 });
 $("activation-scan").addEventListener("click", () =>
-  scanInto($("activation"), SIGN_IN_CODE, () => $("activate").click()));
+  scanInto($("activation"), () => $("activate").click()));
 $("scanner-stop").addEventListener("click", stopScanner);
 for (const button of $("tabs").querySelectorAll("button")) {
   button.addEventListener("click", () => openTab(button.dataset.tab));
@@ -658,7 +645,7 @@ for (const button of $("tabs").querySelectorAll("button")) {
 $("presence-confirm").addEventListener("click", busy($("presence-confirm"), confirmPresence));
 $("presence-back").addEventListener("click", () => openTab("services"));
 $("site-code-scan").addEventListener("click", () =>
-  scanInto($("site-code"), SITE_CODE, () => $("presence-confirm").click()));
+  scanInto($("site-code"), () => $("presence-confirm").click()));
 resetNeedForm();
 $("need-new").addEventListener("click", () => {
   say("");
