@@ -482,12 +482,14 @@ CONTROLS = {
         "#need-raise",
         "#need-cancel",
     ],
+    "points": ["#code-open", "#certificate-issue", "article.certificate button"],
     "settings": ["#settings-large", "#settings-standard", "#signout", "#settings-close"],
 }
 TEXT = {
     "signin": ["#signin p", "#signin label"],
     "tasks": ["article.task h3", "article.task p", "article.task .tag", "header.bar h1"],
     "needs": ["#tab-needs p", "#tab-needs label"],
+    "points": ["#points-summary p", "article.entry p", "article.certificate p"],
     "settings": ["#settings p"],
 }
 
@@ -510,6 +512,7 @@ def contrast(one: list[float], other: list[float]) -> float:
 def test_controls_and_text_meet_the_elderly_friendly_sizes(
     server: Server, street: dict[str, str], size: str, tap_px: int, font_px: int
 ) -> None:
+    """Measured on the pages as the story above left them (tasks, a certificate)."""
     token = create_token(
         server.database_url, Role.MEMBER, [UUID(street["member"])], "张桂兰的手机"
     )[1]
@@ -523,6 +526,9 @@ def test_controls_and_text_meet_the_elderly_friendly_sizes(
         driver.refresh()  # signed in on this phone now
         card(driver, "task", "陪独居老人买菜")
         measured["tasks"] = measure(driver, "tasks")
+        tab(driver, "points")
+        until(lambda: driver.find_elements(By.CSS_SELECTOR, "article.certificate"))
+        measured["points"] = measure(driver, "points")
         tab(driver, "needs")
         tap(driver, driver.find_element(By.ID, "need-new"))
         measured["needs"] = measure(driver, "needs")
