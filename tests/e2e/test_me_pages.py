@@ -171,8 +171,10 @@ def until(check: Any, timeout: float = 15) -> Any:
 
 
 def tab(driver: Any, name: str) -> None:
+    """Open a tab and wait until it has read its lists."""
     tap(driver, driver.find_element(By.CSS_SELECTOR, f'nav#tabs button[data-tab="{name}"]'))
-    visible(driver, f"tab-{name}")
+    section = visible(driver, f"tab-{name}")
+    until(lambda: section.get_attribute("aria-busy") is None)
 
 
 def no_ids(driver: Any) -> None:
@@ -312,7 +314,9 @@ def test_the_member_checks_in_and_out_with_the_site_code(
     assert "签退成功" in saying(me, "签退成功")
     service = until(lambda: (c := card(me, "service", "楼道清扫")) and "已签退" in c.text and c)
     assert "签到" in service.text and "签退" in service.text and not buttons(service)
+    assert "已核验到场" in service.text, service.text
     no_ids(me)
+    me.execute_script("arguments[0].scrollIntoView({block: 'center'})", service)
     screenshot(me, "me-services-done")
 
 

@@ -126,9 +126,20 @@ async function openTab(tab) {
     else button.removeAttribute("aria-current");
   }
   try {
-    await LOADERS[tab]();
+    await refreshTab();
   } catch (error) {
     say(error.message);
+  }
+}
+
+/** Read the open tab's lists again; the section is marked busy (aria-busy) meanwhile. */
+async function refreshTab() {
+  const section = $(`tab-${state.tab}`);
+  section.setAttribute("aria-busy", "true");
+  try {
+    await LOADERS[state.tab]();
+  } finally {
+    section.removeAttribute("aria-busy");
   }
 }
 
@@ -137,7 +148,7 @@ async function openTab(tab) {
 async function done(position, words) {
   try {
     await ask(QUERIES.me, { m: state.member, w: position });
-    await LOADERS[state.tab]();
+    await refreshTab();
     say(words, "ok");
   } catch (error) {
     say(`${words}。列表未能刷新:${error.message}`, "info");
