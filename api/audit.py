@@ -25,6 +25,7 @@ from api.errors import Forbidden, InvalidInput, forbidden, problem
 from api.types import (
     CommandResult,
     LedgerEntry,
+    ledger_entries,
 )
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import NOTE_MAX_BYTES
@@ -38,6 +39,7 @@ from ledger.domain.values import (
 )
 from projections import queries
 from projections.notes import Checkpoint, CheckpointLog
+from projections.queries.names import Wanted, natural_key
 from projections.runner import VIEWS_CHANNEL
 
 
@@ -132,6 +134,7 @@ strawberry.type(
 @strawberry.type(description="某社区发放的积分在期间内的去向")
 class CommunityFlows:
     community_id: UUID
+    community_name: str
     opening: Decimal
     issued: Decimal
     reversed: Decimal
@@ -177,14 +180,18 @@ class AuditQuery:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "积分守恒核对")
         result = await ctx.write(audit.conservation, ctx.ledger, start, end)
+        names = await ctx.names(Wanted().place(*result.communities))
+        flows = [
+            CommunityFlows(
+                **vars(c), community_name=names.place(c.community_id), balanced=c.balanced
+            )
+            for c in result.communities.values()
+        ]
         return Conservation(
             all_accounts=result.all_accounts,
             member_balances=result.member_balances,
             holds=result.holds,
-            communities=[
-                CommunityFlows(**vars(c), balanced=c.balanced)
-                for c in sorted(result.communities.values(), key=lambda c: str(c.community_id))
-            ],
+            communities=sorted(flows, key=lambda c: natural_key(c.community_name)),
         )
 
     @strawberry.field(
@@ -327,7 +334,7 @@ class AuditQuery:
         ctx.require(_reads_account(info, account), "该账户")
         await ctx.wait_for(wait_for)
         rows = await queries.account_entries(ctx.pool, account, first=first, before=after)
-        return [LedgerEntry.from_row(r) for r in rows]
+        return await ledger_entries(info, rows)
 
     @strawberry.field(description="某账户在某一时刻的余额")
     async def balance(self, info: Info, account: str, as_of: datetime | None = None) -> Decimal:
@@ -420,9 +427,9 @@ class AuditSubscription:
             try:
                 while await ctx.still_authorised():
                     rows = await queries.entries_after(conn, after, BATCH)
-                    for row in rows:
-                        yield LedgerEntry.from_row(row)
-                        after = row["position"]
+                    for entry in await ledger_entries(info, rows):
+                        yield entry
+                        after = entry.position
                     if len(rows) < BATCH:
                         woken.clear()
                         with contextlib.suppress(TimeoutError):

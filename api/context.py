@@ -19,11 +19,13 @@ from api.cache import ResultCache
 from api.observability import Metrics
 from api.replicas import Replica, Replicas
 from ledger.application import Ledger
+from ledger.domain.member import reads_full_names
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
 from projections.notes import Verifier
+from projections.queries.names import Names, Wanted, names
 from projections.runner import ReadSide
 
 T = TypeVar("T")
@@ -122,6 +124,10 @@ class RequestContext:
     def require(self, allowed: bool, what: str) -> None:
         if not allowed:
             raise NotAllowed(what)
+
+    async def names(self, wanted: Wanted) -> Names:
+        """The names of what a page holds, masked as this reader's role requires."""
+        return await names(self.pool, wanted, full=reads_full_names(self.role))
 
     # --- doing it ----------------------------------------------------------------------
 

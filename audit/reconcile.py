@@ -24,6 +24,7 @@ from ledger.domain.store import Redemption
 from ledger.domain.values import CauseKind
 from ledger.domain.work import Service
 from projections.base import event_class
+from projections.queries.names import event_word
 
 # (account event, cause kind) -> the cause event that must match it
 PAIRS = {
@@ -98,7 +99,12 @@ def reconcile(ledger: Ledger) -> tuple[int, list[Unmatched]]:
                 slot = (pair, event.cause.id)
                 if slot in moves:
                     found.append(
-                        Unmatched(n.id, "duplicate", event.cause.id, f"同一原因的第二笔{name}")
+                        Unmatched(
+                            n.id,
+                            "duplicate",
+                            event.cause.id,
+                            f"同一原因的第二笔“{event_word(name)}”",
+                        )
                     )
                     continue
                 moves[slot] = side

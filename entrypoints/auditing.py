@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -23,10 +24,11 @@ from entrypoints.witness import witness
 from ledger.database import as_uri
 from ledger.domain.account import Account
 from ledger.domain.limits import NOTE_MAX_BYTES
-from ledger.domain.values import member_account
+from ledger.domain.values import CST, member_account
 from ledger.settings import Settings
 from projections import merkle, queries
 from projections.notes import CheckpointLog, NoteError, Verifier
+from projections.queries.names import Wanted, names_sync, natural_key
 from projections.tree import pinned_verifier
 
 
@@ -44,7 +46,7 @@ def _read_note(path: str) -> str:
     with open(path, encoding="utf-8") as kept:
         note = kept.read(NOTE_MAX_BYTES + 1)
     if len(note.encode()) > NOTE_MAX_BYTES:
-        raise NoteError("the kept checkpoint is too large")
+        raise NoteError("审计方保存的检查点过大")
     return note
 
 
@@ -135,14 +137,56 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
     return 0 if agrees else 1
 
 
+HISTORY_COLUMNS = (
+    "位置",
+    "时间(北京时间)",
+    "事件",
+    "操作者",
+    "角色",
+    "设备",
+    "规则版本",
+    "积分",
+    "此后余额",
+    "关联编号",
+)
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def _history(services: Services, args: argparse.Namespace) -> int:
-    for line in audit.history(services.ledger, UUID(args.id)):
-        print(
-            f"{line.position}\t{line.at.isoformat()}\t{line.event}\t{line.actor}\t"
-            f"{line.correlation_id}\t{line.amount or ''}\t{line.cause or ''}\t"
-            f"{'' if line.balance is None else line.balance}"
+    lines = audit.history(services.ledger, UUID(args.id))
+    if args.json:
+        print(json.dumps([_history_record(line) for line in lines], ensure_ascii=False, indent=2))
+        return 0
+    print("\t".join(HISTORY_COLUMNS))
+    for line in lines:
+        cells = (
+            line.position,
+            f"{line.at.astimezone(CST):%Y-%m-%d %H:%M:%S}",
+            line.summary,
+            line.actor_name,
+            line.role_name,
+            line.device_name,
+            line.policy_version,
+            line.amount,
+            line.balance,
+            line.correlation_id,
         )
+        print("\t".join(_shown(c) for c in cells))
     return 0
+
+
+def _history_record(line: audit.HistoryLine) -> dict[str, Any]:
+    """One line for machines: every field, times in China Standard Time (ISO 8601),
+    figures as exact decimal strings."""
+    record = dataclasses.asdict(line)
+    record["aggregate_id"] = str(line.aggregate_id)
+    record["at"] = line.at.astimezone(CST).isoformat()
+    for figure in ("amount", "balance"):
+        record[figure] = None if record[figure] is None else str(record[figure])
+    return record
 
 
 def _export(services: Services, args: argparse.Namespace) -> int:
@@ -169,10 +213,13 @@ def _export(services: Services, args: argparse.Namespace) -> int:
 def _conservation(services: Services, args: argparse.Namespace) -> int:
     start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
     result = audit.conservation(services.ledger, start, end)
+    with services.ledger.group_recorder.datastore.get_connection() as conn:
+        names = names_sync(conn, Wanted().place(*result.communities), full=False)
     print(f"全部账户合计 {result.all_accounts};成员可用积分合计 {result.member_balances}")
-    for c in result.communities.values():
+    named = [(names.place(c.community_id), c) for c in result.communities.values()]
+    for name, c in sorted(named, key=lambda pair: natural_key(pair[0])):
         print(
-            f"社区 {c.community_id}:期初 {c.opening} 发放 {c.issued} 冲正 {c.reversed} "
+            f"{name}:期初 {c.opening} 发放 {c.issued} 冲正 {c.reversed} "
             f"兑换 {c.redeemed} 过期 {c.expired} 期末 {c.closing}"
         )
     print("积分守恒成立" if result.holds else "积分守恒不成立")
@@ -245,8 +292,11 @@ def add(commands: Any) -> None:
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
-    history = audit_commands.add_parser("history", help="对象的完整事件史(含操作者、关联编号)")
+    history = audit_commands.add_parser(
+        "history", help="对象的完整事件史(含操作者、角色、设备、规则版本、关联编号;北京时间)"
+    )
     history.add_argument("id")
+    history.add_argument("--json", action="store_true", help="以 JSON 输出(供程序读取)")
     exporter = audit_commands.add_parser(
         "export", help="导出成员或单位某期间的事件,或一份志愿服务证明所依据的事件(JSON Lines)"
     )
