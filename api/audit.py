@@ -127,7 +127,9 @@ class AwardRecheck:
 
 # The auditor's own dataclass is the GraphQL type: declared once.
 strawberry.type(
-    audit.HistoryLine, description="一条事件及其来龙去脉;balance 为此后的可用积分(账户事件)"
+    audit.HistoryLine,
+    description="一条事件及其来龙去脉;balance 为此后的可用积分(账户事件);"
+    "eventName、actorName、roleName、deviceName 与 summary 是给人读的中文",
 )
 
 

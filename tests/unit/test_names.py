@@ -1,0 +1,135 @@
+"""The words people read for the ledger's ids: accounts, members, events, token holders."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from uuid import uuid4
+
+from eventsourcing.domain import Aggregate
+
+import ledger.domain
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.member import reads_full_names
+from ledger.domain.values import (
+    EXPIRY_ACCOUNT,
+    CauseKind,
+    Role,
+    issuance_account,
+    member_account,
+    store_account,
+)
+from projections.queries.names import (
+    EVENT_WORDS,
+    ROLE_WORDS,
+    Names,
+    Wanted,
+    event_word,
+    natural_key,
+    role_word,
+)
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+COMMUNITY, MEMBER, SERVICE, REDEMPTION = uuid4(), uuid4(), uuid4(), uuid4()
+TOKEN = uuid4()
+FOUND = {
+    ("place", COMMUNITY): "第6社区",
+    ("person", MEMBER): "张三丰",
+    ("service", SERVICE): "汛期巡查",
+    ("goods", REDEMPTION): "大米×1、食用油×2",
+}
+TOKENS = {f"token:{TOKEN}": "第6社区工作站", "device:kiosk-6-1": "第6社区积分超市1号机"}
+
+
+def recorded_events() -> set[str]:
+    """Every event the domain's aggregates record, as ``Aggregate.Name``."""
+    found = set()
+    for module in pkgutil.iter_modules(ledger.domain.__path__):
+        loaded = importlib.import_module(f"ledger.domain.{module.name}")
+        for cls in vars(loaded).values():
+            if inspect.isclass(cls) and issubclass(cls, LedgerAggregate):
+                found |= {
+                    v.__qualname__
+                    for n, v in vars(cls).items()
+                    if inspect.isclass(v)
+                    and issubclass(v, Aggregate.Event)
+                    and n not in ("Event", "Created")
+                }
+    return found
+
+
+def test_every_event_the_ledger_records_has_chinese_words() -> None:
+    events = recorded_events()
+    assert len(events) > 40
+    assert events == set(EVENT_WORDS)
+    assert all(not LATIN_WORD.search(word) for word in EVENT_WORDS.values())
+    assert event_word("Credited") == event_word("Account.Credited") == "获得积分"
+
+
+def test_every_role_has_chinese_words() -> None:
+    assert set(ROLE_WORDS) == set(Role)
+    assert role_word("kiosk") == role_word(Role.KIOSK) == "积分超市终端"
+    assert role_word(None) is None
+
+
+def test_accounts_are_named_by_their_member_or_community() -> None:
+    names = Names(full=True, found=FOUND)
+    assert names.account(issuance_account(COMMUNITY)) == "第6社区 积分发放"
+    assert names.account(store_account(COMMUNITY)) == "第6社区 积分超市"
+    assert names.account(member_account(MEMBER)) == "张三丰"
+    assert names.account(EXPIRY_ACCOUNT) == "积分过期"
+    unknown = names.account(issuance_account(uuid4()))
+    assert not UUID_PATTERN.search(unknown) and unknown.endswith("积分发放")
+
+
+def test_a_member_is_masked_unless_the_reader_reads_full_names() -> None:
+    full = [role for role in Role if reads_full_names(role)]
+    assert set(full) == {Role.ADMIN, Role.COMMUNITY, Role.UNIT, Role.MEMBER}
+    assert not reads_full_names(None)
+    masked = Names(full=reads_full_names(Role.AUDITOR), found=FOUND)
+    assert masked.member(MEMBER) == "张*丰"
+    assert masked.account(member_account(MEMBER)) == "张*丰"
+    assert Names(full=reads_full_names(Role.COMMUNITY), found=FOUND).member(MEMBER) == "张三丰"
+
+
+def test_causes_name_the_task_or_the_goods() -> None:
+    names = Names(full=True, found=FOUND)
+    assert names.cause(CauseKind.SERVICE, SERVICE) == "服务「汛期巡查」"
+    assert names.cause("reversal", SERVICE) == "冲正服务「汛期巡查」"
+    assert names.cause(CauseKind.REDEMPTION, REDEMPTION) == "兑换 大米×1、食用油×2"
+    assert names.cause(CauseKind.REDEMPTION_CANCELLED, uuid4()) == "取消兑换"
+    assert names.cause(CauseKind.EXPIRY, None) == "积分到期"
+
+
+def test_actors_and_devices_are_named_by_their_tokens_or_jobs() -> None:
+    names = Names(full=True, tokens=TOKENS)
+    assert names.actor(f"token:{TOKEN}") == "第6社区工作站"
+    assert names.actor(f"token:{uuid4()}") == "(未知令牌)"
+    assert names.actor("expiry") == "积分过期(每日自动)"
+    assert names.actor("import:2025年纸质台账") == "导入(2025年纸质台账)"
+    assert names.device("kiosk-6-1") == "第6社区积分超市1号机"
+    assert names.device("kiosk") == "积分超市终端"
+    assert names.actor(None) is None and names.device(None) is None
+
+
+def test_wanted_collects_the_parties_of_accounts_and_the_causes() -> None:
+    wanted = (
+        Wanted()
+        .account(member_account(MEMBER), issuance_account(COMMUNITY), EXPIRY_ACCOUNT)
+        .cause("service", SERVICE)
+        .cause(CauseKind.REDEMPTION, REDEMPTION)
+        .cause(CauseKind.EXPIRY, None)
+        .actor(f"token:{TOKEN}", "kiosk-6-1")
+    )
+    assert wanted.people == {MEMBER} and wanted.places == {COMMUNITY}
+    assert wanted.services == {SERVICE} and wanted.redemptions == {REDEMPTION}
+    assert wanted.actors == {f"token:{TOKEN}"} and wanted.devices == {"kiosk-6-1"}
+
+
+def test_names_sort_as_people_count() -> None:
+    names = ["第10社区", "第2社区", "第1社区", "第11社区"]
+    assert sorted(names, key=natural_key) == ["第1社区", "第2社区", "第10社区", "第11社区"]
