@@ -294,3 +294,43 @@ def test_the_cli_history_as_json_keeps_ids_beside_the_words(
     assert (debit["amount"], debit["summary"]) == ("2.0", "兑换扣减积分:兑换 肥皂×1")
     assert all(line["at"].endswith("+08:00") for line in lines)
     assert {line["aggregate_id"] for line in lines} >= {street["member"]}
+
+
+def test_formalism_signals_name_the_people_units_and_communities(
+    server: Server, street: dict[str, Any]
+) -> None:
+    found = data(
+        server.gql(
+            street["staff"],
+            f"""query($c: UUID) {{ formalismSignals(period: "{YEAR}", communityId: $c) {{
+              signedInAndLeft {{ memberName unitName communityName checkedInAt }}
+              refusedTimes {{ memberName unitName communityName action at }}
+              rotation {{ unitName memberServices {{ memberName }} }}
+              underFloor {{ memberId memberName unitName communityName }} }} }}""",
+            c=street["home"],
+        )
+    )["formalismSignals"]
+    assert found["underFloor"], found
+    residents = data(
+        server.gql(
+            street["staff"],
+            "query($c: UUID) { members(communityId: $c, first: 200) { id name } }",
+            c=street["home"],
+        )
+    )["members"]
+    named = {m["id"]: m["name"] for m in residents}
+    assert all(row["memberName"] == named[row["memberId"]] for row in found["underFloor"])
+    shown = [
+        value
+        for key in ("signedInAndLeft", "refusedTimes", "underFloor")
+        for row in found[key]
+        for value in (row["memberName"], row["unitName"], row["communityName"], row.get("action"))
+    ] + [
+        value
+        for row in found["rotation"]
+        for value in (row["unitName"], *(m["memberName"] for m in row["memberServices"]))
+    ]
+    assert all(row["communityName"] for row in found["underFloor"])
+    readable(*shown)
+    in_cst(*(row["checkedInAt"] for row in found["signedInAndLeft"]))
+    in_cst(*(row["at"] for row in found["refusedTimes"]))

@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -367,17 +368,20 @@ def test_an_export_proves_itself_to_the_standalone_verifier(
     vkey = logged.verifier.vkey
     fresh = _check_export(written("fresh.jsonl", lines), vkey)
     assert fresh.returncode == 0, fresh.stderr
-    assert f"{len(events)} events proven" in fresh.stdout
+    assert f"已证明 {len(events)} 条事件" in fresh.stdout
     altered = dict(events[1], state=events[1]["state"].replace('"', "'", 1))
     refused = _check_export(
         written("altered.jsonl", [header, events[0], altered, *events[2:]]), vkey
     )
-    assert refused.returncode == 1 and "is not the event the checkpoint holds" in refused.stderr
+    assert refused.returncode == 1 and "不是检查点所含的那条事件" in refused.stderr
     dropped = _check_export(written("dropped.jsonl", [header, *events[:-2], events[-1]]), vkey)
-    assert dropped.returncode == 1 and "left out" in dropped.stderr
+    assert dropped.returncode == 1 and "有行被删去、增添或调换了顺序" in dropped.stderr
     other = Signer.from_seed(logged.verifier.name, bytes(32))
     foreign = _check_export(written("fresh2.jsonl", lines), other.verifier.vkey)
-    assert foreign.returncode == 1 and "not signed by the pinned key" in foreign.stderr
+    assert foreign.returncode == 1 and "未经固定公钥" in foreign.stderr
+    for said in (fresh.stdout, refused.stderr, dropped.stderr, foreign.stderr):
+        words = re.sub(r"volunteer-ledger\.local/ledger|base64|JSON|SHA-256", "", said)
+        assert re.search(r"[A-Za-z]{3,}", words) is None, said
     point = open_note(header["checkpoint"], logged.verifier)
     resigned = dict(header, checkpoint=sign(point.text, other))
     assert _check_export(written("resigned.jsonl", [resigned, *events]), vkey).returncode == 1
