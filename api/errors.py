@@ -65,6 +65,14 @@ class Conflict(Problem):
     pass
 
 
+@strawberry.type(
+    description="终端不能取消这笔兑换:终端只能取消本终端当天(北京时间)办理的兑换"
+    "(代码 NOT_THIS_KIOSK:另一台终端办理;CANCEL_DAY_OVER:不是当天)"
+)
+class KioskMayNotCancel(Problem):
+    pass
+
+
 @strawberry.type(description="不符合业务规则")
 class Rejected(Problem):
     pass
@@ -83,6 +91,7 @@ _BY_ERROR: tuple[tuple[type[errors.LedgerError], type[Problem]], ...] = (
     (errors.AlreadyExists, Conflict),
     (errors.ConcurrencyConflict, Conflict),
     (errors.AlreadyClaimed, Conflict),
+    (errors.KioskMayNotCancel, KioskMayNotCancel),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -22,9 +23,12 @@ from api.types import (
 from ledger.application.store import KioskReceipt
 from ledger.domain.errors import LedgerError
 from ledger.domain.member import mask_name
-from ledger.domain.values import Role
+from ledger.domain.store import receipt_number
+from ledger.domain.values import CST, Role, local_date, now
 from projections import queries
-from projections.queries.boards import recent_redemptions, redemption_lines
+from projections.queries.boards import kiosk_day, recent_redemptions, redemption_lines
+from projections.queries.paging import MAX_PAGE
+from projections.tokens import kiosk_names
 
 
 @strawberry.input
@@ -39,6 +43,8 @@ async def _receipt(ctx: RequestContext, receipt: KioskReceipt) -> RedemptionRece
     if receipt.member_id is not None:
         row = await queries.member_totals(ctx.pool, receipt.member_id)
         masked = None if row is None else mask_name(row["name"])
+    named = await kiosk_names(ctx.pool, [receipt.kiosk])
+    assert receipt.at is not None  # a kiosk's receipt always says when
     return RedemptionReceipt(
         id=receipt.id,
         position=receipt.position,
@@ -60,6 +66,8 @@ async def _receipt(ctx: RequestContext, receipt: KioskReceipt) -> RedemptionRece
         member=masked,
         store_id=receipt.store_id,
         kiosk=receipt.kiosk,
+        kiosk_name=named.get(receipt.kiosk),
+        number=receipt_number(receipt.id, receipt.at),
         at=receipt.at,
     )
 
@@ -69,6 +77,7 @@ async def _redemptions(
 ) -> list[Redemption]:
     """Redemptions with their lines, the member's name masked (never the full name)."""
     lines = await redemption_lines(ctx.pool, [r["redemption_id"] for r in rows])
+    named = await kiosk_names(ctx.pool, list({r["kiosk"] for r in rows}))
     names: dict[UUID, str | None] = {}
     if member is not None:
         names[member["member_id"]] = mask_name(member["name"])
@@ -103,10 +112,32 @@ async def _redemptions(
                 member=None if member_id is None else names[member_id],
                 store_id=row["community_id"],
                 kiosk=row["kiosk"],
+                kiosk_name=named.get(row["kiosk"]),
+                number=receipt_number(row["redemption_id"], row["at"]),
                 at=row["at"],
             )
         )
     return result
+
+
+@strawberry.type(description="一种物品在一日内兑出的数量")
+class DayGoods:
+    name: str
+    quantity: int
+    points: Decimal
+
+
+@strawberry.type(description="终端日结:本终端一日(北京时间)的兑换")
+class KioskDay:
+    day: date
+    kiosk_name: str | None = strawberry.field(description="本终端的名称")
+    redemptions: int = strawberry.field(description="兑换笔数(不含已取消的)")
+    cancelled: int = strawberry.field(description="已取消的笔数")
+    points: Decimal = strawberry.field(description="兑出积分(不含已取消的)")
+    goods: list[DayGoods] = strawberry.field(description="兑出物品,按名称(不含已取消的)")
+    receipts: list[Redemption] = strawberry.field(
+        description=f"当日各笔兑换(含已取消的),新的在前,至多 {MAX_PAGE} 笔;按单号查找"
+    )
 
 
 @strawberry.type
@@ -149,6 +180,36 @@ class StoreQuery:
             raise NotAllowed("该成员的兑换")  # unknown and out of scope alike
         rows = await recent_redemptions(ctx.pool, member_id, first)
         return await _redemptions(ctx, rows, member)
+
+    @strawberry.field(
+        description="终端日结:本终端一日(北京时间,默认今天)的兑换笔数、取消、积分与物品"
+    )
+    async def kiosk_day(
+        self, info: Info, day: date | None = None, wait_for: int | None = None
+    ) -> KioskDay:
+        ctx = info.context
+        principal = ctx.principal
+        if principal is None or ctx.role is not Role.KIOSK:
+            raise NotAllowed("终端日结")
+        await ctx.wait_for(wait_for)
+        [store] = principal.scope
+        day = local_date(now()) if day is None else day
+        start = datetime.combine(day, time(0), CST)
+        kiosk = principal.key_scope
+        rows = await kiosk_day(ctx.pool, store, kiosk, start, start + timedelta(days=1))
+        named = await kiosk_names(ctx.pool, [kiosk])
+        return KioskDay(
+            day=day,
+            kiosk_name=named.get(kiosk),
+            redemptions=rows.totals["redemptions"],
+            cancelled=rows.totals["cancelled"],
+            points=rows.totals["points"],
+            goods=[
+                DayGoods(name=g["name"], quantity=g["quantity"], points=g["points"])
+                for g in rows.goods
+            ],
+            receipts=await _redemptions(ctx, rows.redemptions),
+        )
 
 
 @strawberry.type
@@ -235,18 +296,23 @@ class StoreMutation:
             ctx.metrics.redemptions.labels("replayed" if receipt.replayed else "applied").inc()
         return await _receipt(ctx, receipt)
 
-    @strawberry.mutation(description="取消兑换:退回积分和商品")
+    @strawberry.mutation(
+        description="取消兑换:退回积分和商品(须写明原因)。社区工作人员可取消本社区的任何兑换;"
+        "终端只能取消本终端当天(北京时间)办理的兑换"
+    )
     async def cancel_redemption(
         self, info: Info, redemption_id: UUID, reason: str, key: Key = None
     ) -> CommandResult:
         ctx = info.context
         home = await home_of(ctx, ctx.ledger.get_redemption, redemption_id)
+        at_kiosk = ctx.scoped(Role.KIOSK, home)
         return await run_command(
             ctx,
-            ctx.runs_community(home),
+            ctx.runs_community(home) or at_kiosk,
             "取消该兑换",
             ctx.ledger.cancel_redemption,
             redemption_id,
             reason,
             key=key,
+            kiosk=ctx.principal.key_scope if at_kiosk and ctx.principal else None,
         )

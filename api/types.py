@@ -24,6 +24,7 @@ from api.errors import (
     InsufficientPoints,
     InvalidInput,
     InvalidTransition,
+    KioskMayNotCancel,
     NotFound,
     OutOfStock,
     Rejected,
@@ -99,7 +100,13 @@ class RedemptionReceipt:
     member_id: UUID | None = None
     member: str | None = strawberry.field(default=None, description="成员脱敏姓名")
     store_id: UUID | None = strawberry.field(default=None, description="超市(社区)编号")
-    kiosk: str | None = strawberry.field(default=None, description="兑换终端(设备)")
+    kiosk: str | None = strawberry.field(
+        default=None, description="兑换终端的机器标识(供程序使用;给人看的是 kioskName)"
+    )
+    kiosk_name: str | None = strawberry.field(default=None, description="兑换终端的名称")
+    number: str | None = strawberry.field(
+        default=None, description="小票单号:兑换日(北京时间)与 8 位数字,如 1207-39201187"
+    )
     at: datetime | None = strawberry.field(default=None, description="兑换时间")
 
 
@@ -114,6 +121,7 @@ Problems = (
     | Forbidden
     | InvalidInput
     | Conflict
+    | KioskMayNotCancel
     | Rejected
 )
 CommandResult = Annotated[Receipt | Problems, strawberry.union("CommandResult")]
@@ -513,6 +521,12 @@ class Redemption:
     member_id: UUID | None = None
     member: str | None = strawberry.field(default=None, description="成员脱敏姓名")
     store_id: UUID | None = strawberry.field(default=None, description="超市(社区)编号")
-    kiosk: str | None = strawberry.field(default=None, description="兑换终端(设备)")
+    kiosk: str | None = strawberry.field(
+        default=None, description="兑换终端的机器标识(供程序使用;给人看的是 kioskName)"
+    )
+    kiosk_name: str | None = strawberry.field(default=None, description="兑换终端的名称")
+    number: str | None = strawberry.field(
+        default=None, description="小票单号:兑换日(北京时间)与 8 位数字,如 1207-39201187"
+    )
     at: datetime | None = strawberry.field(default=None, description="兑换时间")
     replayed: bool = strawberry.field(default=False, description="查询所得,总为 false")

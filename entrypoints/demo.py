@@ -33,7 +33,7 @@ def prepare_demo(
     ]
     community = generator.id_of("community", 0)  # the generator's ids follow from its seed
     if ledger.exists(community):
-        kiosk = create_token(services.url, Role.KIOSK, [community], "demo kiosk")[1]
+        kiosk = create_token(services.url, Role.KIOSK, [community], "演示收银台")[1]
         tokens.append((f"积分超市终端 kiosk(社区 {community})", kiosk))
     return tokens
 

@@ -1,4 +1,5 @@
-"""``ledger expire``, and the daily run inside ``ledger serve`` and ``ledger project``.
+"""``ledger expire``, and the scheduled run inside ``ledger serve`` and ``ledger project``:
+the daily expiry, and every few minutes the closing of lapsed services (``closing``).
 
 Points expire at the end of the calendar year after the one they were earned in (the rule
 book says when). The run expires every account's due lots as of now; it is idempotent (a
@@ -16,6 +17,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from entrypoints.bootstrap import bootstrap
+from entrypoints.closing import EVERY_SECONDS, close_now
 from ledger.application import Ledger
 from ledger.database import is_outage
 from ledger.domain.values import CST, Context, now
@@ -42,22 +44,29 @@ def expire_now(ledger: Ledger) -> int:
     return expired
 
 
-def run_daily(ledger: Ledger, stop: threading.Event) -> None:
-    """Expire now, then every day at ``DAILY_AT``, until ``stop`` is set."""
+def run_daily(ledger: Ledger, stop: threading.Event, url: str | None = None) -> None:
+    """Expire now, then every day at ``DAILY_AT``; with the database's ``url``, close
+    lapsed services every ``EVERY_SECONDS`` too; until ``stop`` is set."""
+    due = now()
     while not stop.is_set():
         try:
-            expire_now(ledger)
+            if now() >= due:
+                expire_now(ledger)
+                due = next_run(now())
+            if url is not None:
+                close_now(ledger, url)
         except Exception as error:
             if not is_outage(error):
-                log.exception("expiry run failed")
+                log.exception("scheduled run failed")
             stop.wait(RETRY_SECONDS)
             continue
-        stop.wait((next_run(now()) - now()).total_seconds())
+        wait = (due - now()).total_seconds()
+        stop.wait(wait if url is None else min(wait, EVERY_SECONDS))
 
 
-def start_daily(ledger: Ledger) -> tuple[threading.Thread, threading.Event]:
+def start_daily(ledger: Ledger, url: str | None = None) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
-    thread = threading.Thread(target=run_daily, args=(ledger, stop), daemon=True, name=ACTOR)
+    thread = threading.Thread(target=run_daily, args=(ledger, stop, url), daemon=True, name=ACTOR)
     thread.start()
     return thread, stop
 

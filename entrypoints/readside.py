@@ -39,7 +39,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with bootstrap(settings, batch_size=args.batch_size) as services:
         log.warning("projection worker following %s", services.url)
-        expiring, stop_expiring = start_daily(services.ledger)
+        expiring, stop_expiring = start_daily(services.ledger, services.url)
         try:
             services.read_side.run(stop)
         finally:

@@ -40,7 +40,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             replica_max_lag=settings.replica_max_lag,
             public_url=settings.public_url or f"http://{args.host}:{args.port}",
         )
-        expiring, stop_expiring = start_daily(services.ledger)
+        expiring, stop_expiring = start_daily(services.ledger, services.url)
         try:
             serve(app, args.host, args.port)
         finally:

@@ -3,10 +3,14 @@ rating, the store's stock and redemptions, and service by unit in the community.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
+from ledger.database import CONNECTION_LIMITS
 from ledger.domain.member import Member
 from ledger.domain.rulebook import RuleBook
 from ledger.domain.store import Item, Redemption
@@ -50,7 +54,7 @@ SERVICES = Table(
         ("signed_in_and_left", "boolean"),
     ),
     key=("service_id",),
-    indexes=(("community_id", "status"), ("unit_id", "day")),
+    indexes=(("community_id", "status"), ("unit_id", "day"), ("status", "checked_in_at")),
 )
 REFUSALS = Table(
     "board_refusals",
@@ -118,7 +122,7 @@ REDEMPTIONS = Table(
         ("at", "timestamptz"),
     ),
     key=("redemption_id",),
-    indexes=(("member_id", "at"),),
+    indexes=(("member_id", "at"), ("community_id", "kiosk", "at")),
 )
 REDEMPTION_LINES = Table(
     "board_redemption_lines",
@@ -141,7 +145,8 @@ CATEGORIES = Table(
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    version = 3  # 3: services' days and check-in times, refused check-ins
+    version = 4  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
+    # and services left checked in (indexes)
     tables = (
         TASKS,
         SERVICES,
@@ -172,6 +177,7 @@ class CommunityBoards(ReadModel):
             event_class(Service, "Rated"): "on_rated",
             event_class(Service, "Reversed"): "on_reversed",
             event_class(Service, "Released"): "on_service_status",
+            event_class(Service, "Lapsed"): "on_service_status",
             event_class(Service, "TimeRefused"): "on_time_refused",
             event_class(Item, "Listed"): "on_item",
             event_class(Item, "Restocked"): "on_stock_in",
@@ -245,7 +251,11 @@ class CommunityBoards(ReadModel):
         )
 
     def on_service_status(self, event: Any, service_id: UUID, _: int) -> None:
-        status = {"CheckedIn": ServiceStatus.CHECKED_IN, "Released": ServiceStatus.RELEASED}
+        status = {
+            "CheckedIn": ServiceStatus.CHECKED_IN,
+            "Released": ServiceStatus.RELEASED,
+            "Lapsed": ServiceStatus.LAPSED,
+        }
         row = self._row("board_services", service_id)
         row["status"] = status[type(event).__name__].name
         if type(event).__name__ == "CheckedIn":
@@ -383,3 +393,24 @@ class CommunityBoards(ReadModel):
         store["cancelled"] += 1
         store["points"] -= redemption["total"]
         store["goods"] -= redemption["goods"]
+
+
+CHECKED_IN_PAST_END = """
+SELECT s.service_id FROM board_services s JOIN board_tasks t USING (task_id)
+WHERE s.status = %(checked_in)s AND s.checked_in_at < %(at)s AND t.ends_at < %(at)s
+"""
+
+
+def checked_in_past_end(url: str, at: datetime) -> list[UUID]:
+    """Services still checked in whose task had ended by ``at``: those the scheduled
+    run looks at to close (the ledger decides, by the rule book, whether their
+    check-out window has ended). The ``(status, checked_in_at)`` index finds the few
+    services checked in among a year's."""
+    with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
+        try:
+            found = conn.execute(
+                CHECKED_IN_PAST_END, {"checked_in": ServiceStatus.CHECKED_IN.name, "at": at}
+            )
+            return [row[0] for row in found.fetchall()]
+        except psycopg.errors.UndefinedTable:
+            return []  # a new database whose read side has not made its views yet

@@ -151,10 +151,14 @@ class StoreCommands(LedgerBase):
         return KioskReceipt.of(redemption, position, account.balance, replayed=False)
 
     @retried
-    def cancel_redemption(self, redemption_id: UUID, reason: str, ctx: Context) -> Receipt:
-        """Refund the points and put the goods back on the shelf."""
+    def cancel_redemption(
+        self, redemption_id: UUID, reason: str, ctx: Context, *, kiosk: str | None = None
+    ) -> Receipt:
+        """Refund the points and put the goods back on the shelf. ``kiosk``: the kiosk
+        asking (its device, or its token), which may cancel only its own redemption of
+        the same day."""
         redemption = self.get_redemption(redemption_id)
-        redemption.cancel(reason, ctx)
+        redemption.cancel(reason, ctx, kiosk=kiosk, clock=now())
         account = self.get_account(redemption.member_id)
         account.refund(
             redemption.total,

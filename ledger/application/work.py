@@ -146,7 +146,7 @@ class WorkCommands(LedgerBase):
         timesheet = self.timesheet(service.member_id, ctx)
         try:
             policy.check_check_in(stamped, task.starts_at, task.ends_at)
-            timesheet.start(service.id, stamped, ctx)
+            timesheet.start(service.id, stamped, ctx, policy.checkout_deadline(task.ends_at))
         except (OutsideTaskWindow, ServicesOverlap) as refused:
             self._record_refusal(service.id, "签到", stamped, refused, ctx)
             raise
@@ -178,6 +178,23 @@ class WorkCommands(LedgerBase):
         except (OutsideTaskWindow, ServicesOverlap) as refused:
             self._record_refusal(service.id, "签退", stamped, refused, ctx)
             raise
+        return self._done(service.id, service, timesheet)
+
+    @retried
+    def close_lapsed_service(self, service_id: UUID, ctx: Context) -> Receipt:
+        """Close a service still checked in when its check-out window has ended
+        (未签退自动关闭): no award, no time held. Nothing moves before the window
+        ends, nor for a service no longer checked in, so a rerun is harmless."""
+        service = self.get_service(service_id)
+        if service.status is not ServiceStatus.CHECKED_IN:
+            return Receipt(service.id, None)
+        task = self.read_task(service.task_id)
+        deadline = self.current_policy().checkout_deadline(task.ends_at)
+        if now() < deadline:
+            return Receipt(service.id, None)
+        service.lapse(deadline, ctx)
+        timesheet = self.timesheet(service.member_id, ctx)
+        timesheet.drop(service.id, ctx)
         return self._done(service.id, service, timesheet)
 
     def _record_refusal(
@@ -249,6 +266,9 @@ class WorkCommands(LedgerBase):
         service was first rated with; both name the correction and its approver."""
         reason, approved_by = Service.check_reversal(reason, approved_by)
         service = self.get_service(service_id)
+        if service.status is ServiceStatus.LAPSED:
+            times = (checked_in, checked_out)
+            return self._mend_lapsed(service, reason, approved_by, ctx, rating, *times)
         service.check_correctable()
         assert service.award is not None and service.rating is not None
         assert service.checked_in_at is not None and service.checked_out_at is not None
@@ -306,3 +326,39 @@ class WorkCommands(LedgerBase):
         )
         moved = account if earned or credited else None
         return self._done(service.id, service, moved, timesheet)
+
+    def _mend_lapsed(
+        self,
+        service: Service,
+        reason: str,
+        approved_by: str,
+        ctx: Context,
+        rating: Rating | None,
+        checked_in: datetime | None,
+        checked_out: datetime | None,
+    ) -> Receipt:
+        """A service closed unfinished gets its times from a worker (the check-out at
+        least), under the same rules as any check-in and check-out, then waits for
+        its rating."""
+        if checked_out is None or rating is not None:
+            raise InvalidInput(
+                reason="未签退已关闭的服务,更正须给出签退时间,评价在更正之后照常进行"
+            )
+        assert service.checked_in_at is not None
+        task = self.read_task(service.task_id)
+        policy = self.current_policy()
+        clock = now()
+        start = service.checked_in_at
+        if checked_in is not None:
+            start = policy.trusted_time(checked_in, clock, own=False, field="签到时间")
+        end = policy.trusted_time(checked_out, clock, own=False, field="签退时间")
+        if end <= start:
+            raise InvalidTimeRange(start=start.isoformat(), end=end.isoformat())
+        policy.check_check_in(start, task.starts_at, task.ends_at)
+        policy.check_check_out(end, task.starts_at, task.ends_at)
+        timesheet = self.timesheet(service.member_id, ctx)
+        timesheet.amend(service.id, start, end, ctx)
+        service.mend_lapsed(
+            service.next_correction_id(), reason, approved_by, (start, end), policy.version, ctx
+        )
+        return self._done(service.id, service, timesheet)

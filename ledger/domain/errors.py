@@ -218,6 +218,24 @@ class IdempotencyKeyReused(LedgerError):
     template = "请求编号 {key} 已用于另一个不同的请求"
 
 
+class KioskMayNotCancel(LedgerError):
+    """A kiosk cancels only its own redemptions, on the day they were made; anything
+    else is a community worker's."""
+
+    code = "KIOSK_MAY_NOT_CANCEL"
+    template = "本终端不能取消这笔兑换,请联系社区工作人员取消"
+
+
+class NotThisKiosk(KioskMayNotCancel):
+    code = "NOT_THIS_KIOSK"
+    template = "这笔兑换由另一台终端办理,本终端只能取消自己办理的兑换;请联系社区工作人员取消"
+
+
+class CancelDayOver(KioskMayNotCancel):
+    code = "CANCEL_DAY_OVER"
+    template = "这笔兑换办理于 {day},终端只能取消当天(北京时间)办理的兑换;请联系社区工作人员取消"
+
+
 # --- times the ledger can trust (服务纪实) -------------------------------------------
 
 

@@ -284,9 +284,14 @@ class PointsPolicy:
             end=_cst(ends_at),
         )
 
+    def checkout_deadline(self, ends_at: datetime) -> datetime:
+        """When a task's check-out window ends: the late margin after the task's end.
+        A service still checked in then is closed, earning nothing."""
+        return ends_at + timedelta(minutes=self.late_checkout_minutes)
+
     def check_check_out(self, at: datetime, starts_at: datetime, ends_at: datetime) -> None:
         """A check-out comes at most the late margin after the task's end."""
-        if at <= ends_at + timedelta(minutes=self.late_checkout_minutes):
+        if at <= self.checkout_deadline(ends_at):
             return
         raise OutsideTaskWindow(
             field="签退时间",

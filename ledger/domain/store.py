@@ -14,10 +14,16 @@ from eventsourcing.domain import event
 
 from ledger.domain import values
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.errors import InvalidInput, InvalidTransition, OutOfStock
+from ledger.domain.errors import (
+    CancelDayOver,
+    InvalidInput,
+    InvalidTransition,
+    NotThisKiosk,
+    OutOfStock,
+)
 from ledger.domain.limits import FREE_TEXT, MAX_LINES, ORG_NAME, TITLE
 from ledger.domain.text import clean_identifier, clean_text
-from ledger.domain.values import Context, Lot, points, stable_id
+from ledger.domain.values import Context, Lot, local_date, points, stable_id
 
 
 class Item(LedgerAggregate):
@@ -103,6 +109,14 @@ def request_fingerprint(member_id: UUID, lines: list[tuple[UUID, int]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def receipt_number(redemption_id: UUID, made_at: datetime) -> str:
+    """The short number a receipt prints and a clerk reads out: the day (CST) it was
+    made and eight digits from its id, e.g. ``1207-39201187``; unique in practice
+    among one store's redemptions of a day, where a kiosk looks it up."""
+    digits = int(redemption_id.hex[:12], 16) % 10**8
+    return f"{local_date(made_at):%m%d}-{digits:08d}"
+
+
 class Redemption(LedgerAggregate):
     """兑换: one kiosk request. Its id comes from the kiosk and the request key,
     so the event store itself refuses to apply one request twice."""
@@ -158,10 +172,26 @@ class Redemption(LedgerAggregate):
         self.at = at
         self.cancelled = False
 
-    def cancel(self, reason: str, ctx: Context) -> None:
+    @property
+    def made_at(self) -> datetime:
+        """When the redemption was made (its recorded time in events stored before
+        ``at`` was)."""
+        return self.at if self.at is not None else self.created_on
+
+    def cancel(
+        self, reason: str, ctx: Context, *, kiosk: str | None = None, clock: datetime | None = None
+    ) -> None:
+        """A community worker cancels any redemption; a kiosk (``kiosk``: the device or
+        token asking) only its own, on the day (China Standard Time) it was made by ``clock``."""
         reason = clean_text(reason, "取消兑换原因", FREE_TEXT, multiline=True)
         if self.cancelled:
             raise InvalidTransition(state="已取消", action="取消兑换")
+        if kiosk is not None:
+            if kiosk != self.kiosk:
+                raise NotThisKiosk()
+            day = local_date(self.made_at)
+            if clock is None or local_date(clock) != day:
+                raise CancelDayOver(day=f"{day:%Y-%m-%d}")
         self._cancelled(reason, ctx)
 
     @event("Cancelled")

@@ -32,6 +32,16 @@ class Timesheet(LedgerAggregate):
     def __init__(self, member_id: UUID, ctx: Context) -> None:
         self.member_id = member_id
         self.spans: dict[UUID, Span] = {}
+        self.closes: dict[UUID, datetime] = {}
+        """When each service's check-out window ends (those checked in since it is kept)."""
+
+    def _until(self, service_id: UUID) -> datetime | None:
+        """Until when a service holds the member's time: its check-out; while it is still
+        checked in, the end of its check-out window (None: not known, it holds on). A
+        service left checked in past its window blocks nothing, even before the
+        scheduled run records it closed: this is the one place that rule lives."""
+        end = self.spans[service_id][1]
+        return end if end is not None else self.closes.get(service_id)
 
     def _refuse(self, other: UUID) -> ServicesOverlap:
         start, end = self.spans[other]
@@ -40,24 +50,34 @@ class Timesheet(LedgerAggregate):
     def check_start(self, service_id: UUID, at: datetime) -> None:
         """A check-in may not fall inside another service, nor after the start of one
         still checked in."""
-        for other, (start, end) in self.spans.items():
+        for other, (start, _) in self.spans.items():
+            end = self._until(other)
             if other != service_id and start <= at and (end is None or at < end):
                 raise self._refuse(other)
 
     def check_end(self, service_id: UUID, at: datetime) -> None:
         """The whole service, check-in to check-out, may not overlap another."""
         begun = self.spans[service_id][0]
-        for other, (start, end) in self.spans.items():
+        for other, (start, _) in self.spans.items():
+            end = self._until(other)
             if other != service_id and start < at and (end is None or begun < end):
                 raise self._refuse(other)
 
-    def start(self, service_id: UUID, at: datetime, ctx: Context) -> None:
+    def start(
+        self, service_id: UUID, at: datetime, ctx: Context, closes_at: datetime | None = None
+    ) -> None:
+        """``closes_at``: when the service's check-out window ends."""
         self.check_start(service_id, at)
-        self._started(service_id, at, ctx)
+        self._started(service_id, at, ctx, closes_at)
 
     @event("Started")
-    def _started(self, service_id: UUID, at: datetime, ctx: Context) -> None:
+    def _started(
+        self, service_id: UUID, at: datetime, ctx: Context, closes_at: datetime | None = None
+    ) -> None:
+        # closes_at: None in events stored before it was recorded.
         self.spans[service_id] = (at, None)
+        if closes_at is not None:
+            self.closes[service_id] = closes_at
 
     def end(self, service_id: UUID, at: datetime, ctx: Context) -> None:
         self.check_end(service_id, at)
@@ -69,7 +89,8 @@ class Timesheet(LedgerAggregate):
 
     def amend(self, service_id: UUID, start: datetime, end: datetime, ctx: Context) -> None:
         """Corrected times replace the service's, under the same rule."""
-        for other, (begun, ended) in self.spans.items():
+        for other, (begun, _) in self.spans.items():
+            ended = self._until(other)
             if other != service_id and begun < end and (ended is None or start < ended):
                 raise self._refuse(other)
         self._amended(service_id, start, end, ctx)
@@ -86,3 +107,4 @@ class Timesheet(LedgerAggregate):
     @event("Dropped")
     def _dropped(self, service_id: UUID, ctx: Context) -> None:
         del self.spans[service_id]
+        self.closes.pop(service_id, None)

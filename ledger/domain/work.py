@@ -212,6 +212,11 @@ class ServiceStatus(Enum):
     RATED = "已评价"
     REVERSED = "已冲正"
     RELEASED = "已释放"
+    LAPSED = "未签退已关闭"
+
+
+LAPSE_REASON = "未签退自动关闭"
+"""Why a service still checked in when its check-out window ended was closed."""
 
 
 class Service(LedgerAggregate):
@@ -404,6 +409,36 @@ class Service(LedgerAggregate):
         self, reason: str, approved_by: str, ctx: Context, correction_id: UUID | None = None
     ) -> None:
         self.status = ServiceStatus.REVERSED
+
+    def lapse(self, window_ended_at: datetime, ctx: Context) -> None:
+        """Close a service left checked in past its check-out window: it counts
+        nothing and holds no time; a worker's correction may still give it times."""
+        self._require("自动关闭", ServiceStatus.CHECKED_IN)
+        self._lapsed(window_ended_at, LAPSE_REASON, ctx)
+
+    @event("Lapsed")
+    def _lapsed(self, window_ended_at: datetime, reason: str, ctx: Context) -> None:
+        self.status = ServiceStatus.LAPSED
+
+    def mend_lapsed(
+        self,
+        correction_id: UUID,
+        reason: str,
+        approved_by: str,
+        times: tuple[datetime, datetime],
+        policy_version: int,
+        ctx: Context,
+    ) -> None:
+        """更正 a service closed unfinished: the worker gives its times (entered by
+        the actor) and it waits for its rating as any checked-out service."""
+        self._require("更正", ServiceStatus.LAPSED)
+        self._mended(correction_id, reason, approved_by, ctx)
+        self._checked_in(times[0], [], ctx, ctx.actor_id, policy_version)
+        self._checked_out(times[1], [], ctx, ctx.actor_id, policy_version)
+
+    @event("Mended")
+    def _mended(self, correction_id: UUID, reason: str, approved_by: str, ctx: Context) -> None:
+        self.corrections.append(correction_id)
 
     @property
     def releasable(self) -> bool:

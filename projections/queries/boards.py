@@ -47,6 +47,24 @@ REDEMPTION_LINES_SQL = """
 SELECT * FROM board_redemption_lines WHERE redemption_id = ANY($1::uuid[])
 ORDER BY redemption_id, line
 """
+_KIOSK_DAY = "community_id = $1 AND kiosk = $2 AND at >= $3 AND at < $4"
+KIOSK_DAY_SQL = f"""
+SELECT count(*) FILTER (WHERE NOT cancelled) AS redemptions,
+       count(*) FILTER (WHERE cancelled) AS cancelled,
+       coalesce(sum(total) FILTER (WHERE NOT cancelled), 0) AS points
+FROM board_redemptions WHERE {_KIOSK_DAY}
+"""
+KIOSK_DAY_GOODS_SQL = """
+SELECT l.name, sum(l.quantity) AS quantity, sum(l.amount) AS points
+FROM board_redemptions r JOIN board_redemption_lines l USING (redemption_id)
+WHERE r.community_id = $1 AND r.kiosk = $2 AND r.at >= $3 AND r.at < $4 AND NOT r.cancelled
+GROUP BY l.name ORDER BY l.name
+"""
+KIOSK_DAY_REDEMPTIONS_SQL = f"""
+SELECT * FROM board_redemptions WHERE {_KIOSK_DAY}
+ORDER BY at DESC, position DESC LIMIT $5
+"""
+"""One kiosk's day (日结): its redemptions in the store between two instants."""
 
 OPEN_TASKS_PAGE_SQL = """
 SELECT * FROM board_tasks
@@ -135,3 +153,29 @@ async def redemption_lines(
 ) -> list[asyncpg.Record]:
     """The lines of these redemptions, in their order."""
     return list(await conn.fetch(REDEMPTION_LINES_SQL, redemption_ids))
+
+
+@dataclass(frozen=True)
+class KioskDayRows:
+    totals: asyncpg.Record
+    goods: list[asyncpg.Record]
+    redemptions: list[asyncpg.Record]
+
+
+async def kiosk_day(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    community_id: UUID,
+    kiosk: str,
+    start: datetime,
+    end: datetime,
+) -> KioskDayRows:
+    """A kiosk's redemptions made in ``[start, end)``: counts and points (cancelled
+    ones apart), goods by name, and the redemptions themselves, newest first."""
+    args = (community_id, kiosk, start, end)
+    totals = await conn.fetchrow(KIOSK_DAY_SQL, *args)
+    assert totals is not None  # an aggregate always answers one row
+    return KioskDayRows(
+        totals,
+        list(await conn.fetch(KIOSK_DAY_GOODS_SQL, *args)),
+        list(await conn.fetch(KIOSK_DAY_REDEMPTIONS_SQL, *args, MAX_PAGE)),
+    )

@@ -168,17 +168,41 @@ def test_a_reload_in_the_middle_of_a_confirm_redeems_once(
     assert redemptions(server) == before + 1
 
 
-def test_a_basket_over_the_balance_is_refused_in_chinese(
-    page: Any, server: Server, shop: dict[str, Any]
+def test_the_basket_is_capped_at_the_balance_as_it_is_filled(
+    page: Any, shop: dict[str, Any]
 ) -> None:
     page.find_element(By.ID, "next").click()
     look_up(page, shop["code"])
     visible(page, "basket")
-    choose(page, {"食用油": 2})
-    before = redemptions(server)
-    page.find_element(By.ID, "confirm").click()
-    assert "积分不足" in message(page, "积分不足")
-    assert redemptions(server) == before
+    assert Decimal(page.find_element(By.ID, "member-balance").text) == Decimal("3.6")
+    choose(page, {"食用油": 2})  # 6 points asked for, 3.6 held
+    assert quantities(page) == {"食用油": "1", "肥皂": "0"}
+    hint = page.find_element(By.ID, "basket-hint").text
+    assert "积分不足" in hint and "“食用油”最多可选 1 件" in hint, hint
+    assert page.find_element(By.ID, "total").text == "3.0"
+    assert page.find_element(By.ID, "left").text == "0.6"
+    screenshot(page, "kiosk-basket-capped")
+    enter(page, "肥皂", 1)  # 1 more point than the 0.6 left
+    assert quantities(page) == {"食用油": "1", "肥皂": "0"}
+    assert "“肥皂”最多可选 0 件" in page.find_element(By.ID, "basket-hint").text
+
+
+def enter(driver: Any, name: str, quantity: int) -> None:
+    """Type one quantity, leaving the others as they are."""
+    for row in driver.find_elements(By.CSS_SELECTOR, "#catalogue tbody tr"):
+        if row.find_elements(By.TAG_NAME, "td")[0].text == name:
+            field = row.find_element(By.TAG_NAME, "input")
+            field.clear()
+            field.send_keys(str(quantity))
+
+
+def quantities(driver: Any) -> dict[str, str]:
+    return {
+        row.find_elements(By.TAG_NAME, "td")[0].text: row.find_element(
+            By.TAG_NAME, "input"
+        ).get_attribute("value")
+        for row in driver.find_elements(By.CSS_SELECTOR, "#catalogue tbody tr")
+    }
 
 
 def test_the_store_is_named_and_a_past_receipt_is_reprinted(page: Any) -> None:
@@ -193,21 +217,39 @@ def test_the_store_is_named_and_a_past_receipt_is_reprinted(page: Any) -> None:
     assert page.find_element(By.ID, "r-store").text == "果园社区积分超市"
     assert page.find_element(By.ID, "r-member").text == "王*明"
     assert Decimal(page.find_element(By.ID, "r-balance").text) == Decimal("4.6")
-    assert page.find_element(By.ID, "r-kiosk").text  # the device that redeemed
+    assert page.find_element(By.ID, "r-kiosk").text == "收银台一号"  # the device, by name
+    number = page.find_element(By.ID, "r-number").text
+    assert re.fullmatch(r"\d{4}-\d{8}", number), number
 
 
 @pytest.mark.parametrize(("paper", "width_cm"), [("58", 5.8), ("80", 8.0), ("a4", 21.0)])
 def test_a_receipt_prints_on_narrow_receipt_paper_and_on_a4(
     page: Any, paper: str, width_cm: float
 ) -> None:
-    """The receipt printed to PDF at the paper's width: every word of it on the page."""
+    """The receipt printed to PDF at the paper's width: every word of it on the page,
+    the device's name and the receipt's number each on one line."""
     visible(page, "receipt")
-    page.execute_script("document.body.className = arguments[0]", f"paper-{paper}")
+    number = page.find_element(By.ID, "r-number").text
+    text = print_pdf(page, "receipt", paper, width_cm)
+    for expected in ("积分兑换小票", "果园社区积分超市", "王*明", "食用油", "4.6", "补打"):
+        assert expected in text, (paper, text)
+    lines = [line.strip() for line in text.splitlines()]
+    assert "终端:收银台一号" in lines and f"单号:{number}" in lines, (paper, text)
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text), text  # no UUID
+    for hidden in ("确认兑换", "打印小票", "扫描会员码", "撤销"):
+        assert hidden not in text, (paper, text)  # only the ticket is printed
+
+
+def print_pdf(page: Any, sheet: str, paper: str, width_cm: float) -> str:
+    """Print a sheet (receipt or day) as the page's print buttons do, to a PDF at the
+    paper's width (kept with a PNG of it in build/screenshots/); its text, laid out.
+    Nothing may stick out past the paper's right edge."""
+    page.execute_script("document.body.className = arguments[0]", f"paper-{paper} sheet-{sheet}")
     options = PrintOptions()
     options.page_width = width_cm
     options.page_height = 29.7 if paper == "a4" else 20.0
     options.margin_left = options.margin_right = options.margin_top = 0.3
-    pdf = SCREENSHOTS / f"kiosk-receipt-{paper}.pdf"
+    pdf = SCREENSHOTS / f"kiosk-{sheet}-{paper}.pdf"
     pdf.parent.mkdir(parents=True, exist_ok=True)
     pdf.write_bytes(base64.b64decode(page.print_page(options)))
     text = subprocess.run(
@@ -216,10 +258,6 @@ def test_a_receipt_prints_on_narrow_receipt_paper_and_on_a4(
         text=True,
         check=True,
     ).stdout
-    for expected in ("积分兑换小票", "果园社区积分超市", "王*明", "食用油", "4.6", "补打"):
-        assert expected in text, (paper, text)
-    for hidden in ("确认兑换", "打印小票", "扫描会员码"):
-        assert hidden not in text, (paper, text)  # only the ticket is printed
     [page_box] = re.findall(r'<page width="([\d.]+)"', bbox(pdf))
     right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox(pdf))]
     assert right_edges and max(right_edges) <= float(page_box), paper  # nothing cut off
@@ -235,6 +273,65 @@ def test_a_receipt_prints_on_narrow_receipt_paper_and_on_a4(
         ],
         check=True,
     )
+    return text
+
+
+def test_the_clerk_undoes_a_mistake_with_a_reason(
+    page: Any, server: Server, shop: dict[str, Any]
+) -> None:
+    page.find_element(By.ID, "next").click()
+    look_up(page, shop["code"])
+    visible(page, "basket")
+    choose(page, {"肥皂": 1})
+    page.find_element(By.ID, "confirm").click()
+    visible(page, "receipt")
+    number = page.find_element(By.ID, "r-number").text
+    assert Decimal(page.find_element(By.ID, "r-balance").text) == Decimal("2.6")
+    page.find_element(By.ID, "undo-this").click()
+    visible(page, "undo")
+    assert page.find_element(By.ID, "u-number").text == number
+    page.find_element(By.ID, "u-confirm").click()
+    assert "请填写撤销原因" in message(page, "撤销原因")  # a reason first
+    page.find_element(By.ID, "u-reason").send_keys("会员改选其他物品")
+    screenshot(page, "kiosk-undo")
+    page.find_element(By.ID, "u-confirm").click()
+    visible(page, "day")
+    assert f"已撤销单号 {number}" in message(page, "已撤销")
+    screenshot(page, "kiosk-undone")
+    page.find_element(By.ID, "d-back").click()
+    look_up(page, shop["code"])
+    visible(page, "basket")
+    assert Decimal(page.find_element(By.ID, "member-balance").text) == Decimal("3.6")
+    rows = page.find_elements(By.CSS_SELECTOR, "#recent-list tbody tr")
+    assert "(已撤销)" in rows[0].text, rows[0].text
+
+
+def test_the_day_summary_finds_a_receipt_by_number_and_prints(
+    page: Any, shop: dict[str, Any]
+) -> None:
+    page.find_element(By.ID, "day-open").click()
+    visible(page, "day")
+    # two redemptions stand (食用油 1 + 肥皂 2, then 肥皂 1), the third was undone
+    assert page.find_element(By.ID, "d-count").text == "2"
+    assert page.find_element(By.ID, "d-cancelled").text == "1"
+    assert Decimal(page.find_element(By.ID, "d-points").text) == Decimal("6")
+    goods = [r.text for r in page.find_elements(By.CSS_SELECTOR, "#d-goods tbody tr")]
+    assert goods == ["肥皂 3 3.0", "食用油 1 3.0"], goods
+    rows = page.find_elements(By.CSS_SELECTOR, "#d-receipts tbody tr")
+    assert len(rows) == 3
+    undone = rows[0].find_elements(By.TAG_NAME, "td")[1].text
+    assert not rows[0].find_elements(By.TAG_NAME, "button")  # undone: nothing to undo
+    assert all(r.find_elements(By.TAG_NAME, "button") for r in rows[1:])
+    screenshot(page, "kiosk-day")
+    page.find_element(By.ID, "d-find").send_keys(undone)
+    shown = [r for r in rows if r.is_displayed()]
+    assert len(shown) == 1 and "已撤销" in shown[0].text
+    screenshot(page, "kiosk-day-found")
+    text = print_pdf(page, "day", "58", 5.8)
+    for expected in ("日结单", "果园社区积分超市", "终端:收银台一号", "肥皂", "食用油", "6.0"):
+        assert expected in text, text
+    for hidden in ("打印日结", "返回兑换", "查找", undone):
+        assert hidden not in text, text  # the sheet only, not the list of receipts
 
 
 def bbox(pdf: Path) -> str:

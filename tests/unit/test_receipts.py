@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
+
+import pytest
 
 from ledger.application import Ledger
 from ledger.application.store import KioskReceipt
-from ledger.domain.store import Redemption, RedemptionLine
+from ledger.domain.errors import CancelDayOver, NotThisKiosk
+from ledger.domain.store import Redemption, RedemptionLine, receipt_number
 from ledger.domain.values import Context, Role
 
 CTX = Context(actor_id="test", role=Role.ADMIN)
@@ -63,3 +67,26 @@ def test_a_redemption_stored_before_receipts_were_recorded_still_decodes() -> No
     receipt = KioskReceipt.of(decoded, None, Decimal("3.0"), replayed=True)
     assert receipt.balance == Decimal("3.0")  # not recorded: the balance of today
     assert receipt.at == decoded.created_on
+
+
+def test_a_receipt_number_is_the_china_day_and_eight_digits_short_enough_for_58mm() -> None:
+    late = datetime(2026, 12, 7, 16, 30, tzinfo=UTC)  # 00:30 on 8 December in China
+    numbers = {receipt_number(uuid5(NAMESPACE_URL, str(n)), late) for n in range(1000)}
+    assert len(numbers) == 1000  # a busy store's day, no two alike
+    assert all(re.fullmatch(r"1208-\d{8}", number) for number in numbers), numbers
+
+
+def test_a_kiosk_cancels_its_own_redemption_until_midnight_china_time() -> None:
+    made = redemption(at=datetime(2026, 5, 1, 1, 0, tzinfo=UTC))  # 09:00 on 1 May (CST)
+    before_midnight = datetime(2026, 5, 1, 15, 59, tzinfo=UTC)
+    after_midnight = datetime(2026, 5, 1, 16, 1, tzinfo=UTC)
+    with pytest.raises(NotThisKiosk):
+        made.cancel("点错了", CTX, kiosk="device:kiosk-4", clock=before_midnight)
+    with pytest.raises(CancelDayOver, match="2026-05-01"):
+        made.cancel("点错了", CTX, kiosk="device:kiosk-3", clock=after_midnight)
+    assert not made.cancelled
+    made.cancel("点错了", CTX, kiosk="device:kiosk-3", clock=before_midnight)
+    assert made.cancelled
+    later = redemption(at=datetime(2026, 5, 1, 1, 0, tzinfo=UTC))
+    later.cancel("社区核实后取消", CTX, clock=after_midnight)  # a worker's: any day
+    assert later.cancelled

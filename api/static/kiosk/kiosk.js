@@ -1,6 +1,8 @@
 // 积分超市兑换终端: plain JavaScript, no build step, no network but this server.
 "use strict";
 
+const RECEIPT = `id total balanceAfter at member kioskName number
+  lines { name quantity unitPrice amount }`;
 const QUERIES = {
   viewer: "{ viewer { role scope names } }",
   lookup: `query($code: String!) { memberByCode(code: $code) {
@@ -9,12 +11,15 @@ const QUERIES = {
   redeem: `mutation($s: UUID!, $m: UUID!, $k: String!, $lines: [RedemptionLineInput!]!) {
     redeem(storeId: $s, memberId: $m, key: $k, lines: $lines) {
       __typename
-      ... on RedemptionReceipt { id total balanceAfter at replayed member storeId kiosk
-        lines { name quantity unitPrice amount } }
+      ... on RedemptionReceipt { ${RECEIPT} replayed }
       ... on Problem { code message } } }`,
-  recent: `query($m: UUID!) { recentRedemptions(memberId: $m, first: 5) {
-    id total balanceAfter at member storeId kiosk cancelled
-    lines { name quantity unitPrice amount } } }`,
+  recent: `query($m: UUID!) { recentRedemptions(memberId: $m, first: 5) { ${RECEIPT} cancelled } }`,
+  day: `query($day: Date, $w: Int) { kioskDay(day: $day, waitFor: $w) {
+    day kioskName redemptions cancelled points goods { name quantity points }
+    receipts { ${RECEIPT} cancelled } } }`,
+  undo: `mutation($r: UUID!, $reason: String!, $k: String) {
+    cancelRedemption(redemptionId: $r, reason: $reason, key: $k) {
+      __typename ... on Receipt { position } ... on Problem { code message } } }`,
 };
 const PENDING = "kiosk.pending"; // a confirmed basket whose answer has not been seen yet
 
@@ -26,11 +31,15 @@ const state = {
   member: null,
   items: [],
   recent: [],
+  shown: null, // the receipt on screen
+  undoing: null, // the redemption being cancelled, and the key of its request
 };
 
 function show(section) {
-  for (const id of ["signin", "lookup", "basket", "receipt"]) $(id).hidden = id !== section;
-  $("signout").hidden = section === "signin";
+  for (const id of ["signin", "lookup", "basket", "receipt", "undo", "day"]) {
+    $(id).hidden = id !== section;
+  }
+  $("signout").hidden = $("day-open").hidden = section === "signin";
 }
 
 function say(text, kind = "error") {
@@ -107,10 +116,11 @@ async function find() {
       const input = row.querySelector("input");
       input.max = item.stock;
       input.dataset.item = item.itemId;
-      input.addEventListener("input", total);
+      input.addEventListener("input", () => cap(input));
       return row;
     })
   );
+  $("basket-hint").hidden = true;
   total();
   recent();
   show("basket");
@@ -128,7 +138,7 @@ function recent() {
       row.innerHTML = "<td></td><td></td><td></td><td><button class=link>补打小票</button></td>";
       row.cells[0].textContent = when(r.at);
       row.cells[1].textContent = r.lines.map((l) => `${l.name}×${l.quantity}`).join("、");
-      row.cells[2].textContent = r.cancelled ? `${r.total}(已取消)` : r.total;
+      row.cells[2].textContent = r.cancelled ? `${r.total}(已撤销)` : r.total;
       row.querySelector("button").addEventListener("click", () => receipt(r, { reprint: true }));
       return row;
     })
@@ -141,10 +151,42 @@ function chosen() {
     .filter((line) => line.quantity > 0);
 }
 
+// Points in tenths (whole numbers): a decimal with one place, added without rounding errors.
+const tenths = (points) => Math.round(Number(points) * 10);
+const shownPoints = (t) => (t / 10).toFixed(1);
+
+function spent(lines) {
+  const prices = Object.fromEntries(state.items.map((item) => [item.itemId, tenths(item.price)]));
+  return lines.reduce((acc, line) => acc + prices[line.itemId] * line.quantity, 0);
+}
+
+function cap(input) {
+  // The basket never holds more than the balance or the stock: a quantity past
+  // either is brought down as it is typed, and the clerk is told why.
+  const item = state.items.find((i) => i.itemId === input.dataset.item);
+  const wanted = Math.max(0, parseInt(input.value || "0", 10) || 0);
+  const others = spent(chosen().filter((line) => line.itemId !== item.itemId));
+  const left = tenths(state.member.balance) - others;
+  const price = tenths(item.price);
+  const affordable = price > 0 ? Math.floor(left / price) : Infinity;
+  const most = Math.max(0, Math.min(item.stock, affordable));
+  let hint = "";
+  if (wanted > most) {
+    input.value = String(most);
+    hint =
+      affordable < item.stock
+        ? `积分不足:可用积分 ${state.member.balance},“${item.name}”最多可选 ${most} 件`
+        : `“${item.name}”库存只有 ${item.stock} 件`;
+  }
+  $("basket-hint").textContent = hint;
+  $("basket-hint").hidden = !hint;
+  total();
+}
+
 function total() {
-  const prices = Object.fromEntries(state.items.map((item) => [item.itemId, Number(item.price)]));
-  const sum = chosen().reduce((acc, line) => acc + prices[line.itemId] * line.quantity, 0);
-  $("total").textContent = sum.toFixed(1);
+  const sum = spent(chosen());
+  $("total").textContent = shownPoints(sum);
+  $("left").textContent = shownPoints(tenths(state.member.balance) - sum);
 }
 
 function confirm() {
@@ -198,11 +240,119 @@ function receipt(r, { reprint = false } = {}) {
   $("r-total").textContent = r.total;
   $("r-balance").textContent = r.balanceAfter;
   $("r-at").textContent = when(r.at);
-  $("r-kiosk").textContent = r.kiosk || "";
-  $("r-id").textContent = r.id;
+  $("r-kiosk").textContent = r.kioskName || "";
+  $("r-number").textContent = r.number;
   $("r-replayed").hidden = !r.replayed;
   $("r-reprint").hidden = !reprint;
+  // A kiosk may undo its own redemption of the day only (the ledger says so for others).
+  $("undo-this").hidden = Boolean(r.cancelled) || dayOf(r.at) !== today();
+  state.shown = r;
   show("receipt");
+}
+
+function goods(r) {
+  return r.lines.map((l) => `${l.name}×${l.quantity}`).join("、");
+}
+
+function dayOf(at) {
+  return new Date(at).toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }); // YYYY-MM-DD
+}
+
+function today() {
+  return dayOf(new Date().toISOString());
+}
+
+function undo(r) {
+  // One key per cancellation asked for: a double tap cancels once.
+  const back = $("receipt").hidden ? "day" : "receipt";
+  state.undoing = { redemption: r, key: randomKey().replace("basket-", "undo-"), back };
+  $("u-number").textContent = r.number;
+  $("u-lines").textContent = goods(r);
+  $("u-total").textContent = r.total;
+  $("u-reason").value = "";
+  say("");
+  show("undo");
+  $("u-reason").focus();
+}
+
+async function confirmUndo() {
+  const reason = $("u-reason").value.trim();
+  if (!reason) return say("请填写撤销原因");
+  const { redemption, key } = state.undoing;
+  $("u-confirm").disabled = true;
+  try {
+    const { cancelRedemption: done } = await gql(QUERIES.undo, {
+      r: redemption.id,
+      reason,
+      k: key,
+    });
+    if (done.__typename !== "Receipt") return say(done.message);
+    await day(today(), done.position);
+    say(`已撤销单号 ${redemption.number}:积分已退回会员,物品已退回库存`, "info");
+  } catch (error) {
+    say(error instanceof NetworkDown ? "网络中断,请检查网络后再次点击“确认撤销”(不会重复撤销)" : error.message);
+  } finally {
+    $("u-confirm").disabled = false;
+  }
+  return undefined;
+}
+
+async function day(date = today(), waitFor = null) {
+  let summary;
+  try {
+    ({ kioskDay: summary } = await gql(QUERIES.day, { day: date, w: waitFor }));
+  } catch (error) {
+    return say(error instanceof NetworkDown ? "网络中断,请检查网络后重试" : error.message);
+  }
+  say("");
+  $("d-store").textContent = `${state.storeName}积分超市`;
+  $("d-kiosk").textContent = summary.kioskName || "";
+  $("d-date").textContent = summary.day;
+  $("d-day").value = summary.day;
+  $("d-count").textContent = summary.redemptions;
+  $("d-cancelled").textContent = summary.cancelled;
+  $("d-points").textContent = summary.points;
+  $("d-printed").textContent = when(new Date().toISOString());
+  $("d-goods").querySelector("tbody").replaceChildren(
+    ...summary.goods.map((g) => {
+      const row = document.createElement("tr");
+      row.innerHTML = "<td></td><td></td><td></td>";
+      row.cells[0].textContent = g.name;
+      row.cells[1].textContent = g.quantity;
+      row.cells[2].textContent = g.points;
+      return row;
+    })
+  );
+  const open = summary.day === today(); // a kiosk cancels the day's redemptions only
+  $("d-receipts").querySelector("tbody").replaceChildren(
+    ...summary.receipts.map((r) => {
+      const row = document.createElement("tr");
+      row.dataset.number = r.number;
+      row.innerHTML = "<td></td><td></td><td></td><td></td><td></td>";
+      row.cells[0].textContent = when(r.at).split(" ")[1] || when(r.at);
+      row.cells[1].textContent = r.number;
+      row.cells[2].textContent = goods(r);
+      row.cells[3].textContent = r.cancelled ? `${r.total}(已撤销)` : r.total;
+      if (open && !r.cancelled) {
+        const button = document.createElement("button");
+        button.className = "link";
+        button.textContent = "撤销";
+        button.addEventListener("click", () => undo(r));
+        row.cells[4].append(button);
+      }
+      return row;
+    })
+  );
+  findReceipt();
+  show("day");
+  return undefined;
+}
+
+function findReceipt() {
+  const wanted = $("d-find").value.trim();
+  for (const row of $("d-receipts").querySelectorAll("tbody tr")) {
+    row.hidden = Boolean(wanted) && !row.dataset.number.includes(wanted);
+  }
 }
 
 $("save-token").addEventListener("click", () => {
@@ -223,10 +373,17 @@ $("confirm").addEventListener("click", () => {
   return pending ? submit(JSON.parse(pending)) : confirm();
 });
 $("cancel").addEventListener("click", () => { $("code").value = ""; show("lookup"); });
+$("day-open").addEventListener("click", () => day());
+$("d-day").addEventListener("change", () => day($("d-day").value || today()));
+$("d-find").addEventListener("input", findReceipt);
+$("d-back").addEventListener("click", () => { say(""); show("lookup"); $("code").focus(); });
+$("undo-this").addEventListener("click", () => undo(state.shown));
+$("u-confirm").addEventListener("click", confirmUndo);
+$("u-back").addEventListener("click", () => show(state.undoing.back));
 $("next").addEventListener("click", () => { $("code").value = ""; state.member = null; show("lookup"); $("code").focus(); });
 for (const button of document.querySelectorAll("[data-print]")) {
   button.addEventListener("click", () => {
-    document.body.className = button.dataset.print;
+    document.body.className = `${button.dataset.print} sheet-${button.dataset.sheet || "receipt"}`;
     window.print();
   });
 }
