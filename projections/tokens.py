@@ -48,16 +48,6 @@ LIST_TOKENS = (
     "ORDER BY created_at"
 )
 
-KIOSK_NAMES = """
-SELECT DISTINCT ON (kiosk) kiosk, name FROM (
-    SELECT CASE WHEN device IS NULL THEN 'token:' || id ELSE 'device:' || device END AS kiosk,
-           name, created_at
-    FROM api_tokens
-) named WHERE kiosk = ANY($1::text[]) ORDER BY kiosk, created_at DESC
-"""
-"""The names people know redeeming devices by: a device's newest token's name (a
-reissued token renames it), or a token's own when it names no device."""
-
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -122,9 +112,3 @@ async def token_in_force(pool: asyncpg.Pool, token_hash: str) -> TokenGrant | No
     if row is None:
         return None
     return TokenGrant(row["id"], Role(row["role"]), frozenset(row["scope"]), row["device"])
-
-
-async def kiosk_names(pool: asyncpg.Pool, kiosks: list[str]) -> dict[str, str]:
-    """The names of the devices (or tokens) that redeemed, as redemptions record them
-    (``device:…`` or ``token:…``, a token's key scope)."""
-    return {row["kiosk"]: row["name"] for row in await pool.fetch(KIOSK_NAMES, kiosks)}

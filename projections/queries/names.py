@@ -76,6 +76,8 @@ EVENT_WORDS = {
     "Service.Rated": "评价并计分",
     "Service.Reversed": "冲正计分",
     "Service.Released": "释放认领",
+    "Service.Lapsed": "未签退自动关闭",
+    "Service.Mended": "更正未签退的服务",
 }
 """Every event the ledger records, by its aggregate and name (a test checks none is missing)."""
 
@@ -92,6 +94,7 @@ ROLE_WORDS = {
 SYSTEM_ACTORS = {
     "generator": "演示数据生成",
     "expiry": "积分过期(每日自动)",
+    "closing": "未签退服务的定时关闭",
     "rule-book": "默认积分规则",
     "documents": "文书出具",
     "cards": "积分卡制作",
@@ -178,6 +181,16 @@ class Wanted:
                 self.services.add(cause_id)
             elif kind in (CauseKind.REDEMPTION, CauseKind.REDEMPTION_CANCELLED):
                 self.redemptions.add(cause_id)
+        return self
+
+    def kiosk(self, *keys: str | None) -> Wanted:
+        """Redeeming kiosks as redemptions record them: ``device:…`` or ``token:…``."""
+        for key in filter(None, keys):
+            kind, _, ident = key.partition(":")
+            if kind == "device":
+                self.devices.add(ident)
+            elif kind == "token":
+                self.actors.add(key)
         return self
 
     def actor(self, actor_id: str | None, device: str | None = None) -> Wanted:
@@ -289,6 +302,11 @@ class Names:
         if actor_id.startswith(IMPORTER):
             return f"导入({actor_id.removeprefix(IMPORTER)})"
         return SYSTEM_ACTORS.get(actor_id, actor_id)
+
+    def kiosk(self, key: str | None) -> str | None:
+        """A redeeming kiosk's name: its device's newest token's, or its token's (None
+        when no token names it)."""
+        return None if key is None else self.tokens.get(key)
 
     def device(self, device: str | None) -> str | None:
         """Where it was done: the name of the (newest) token of that device."""
