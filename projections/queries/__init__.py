@@ -2,7 +2,8 @@
 
 One module per read model, named after it: ``units`` (the unit ranking), ``members``,
 ``dossiers``, ``boards`` (tasks, services awaiting rating, the points store) and
-``entries`` (the ledger's legs and balances); ``paging`` holds the page cap. Every
+``entries`` (the ledger's legs and balances); ``paging`` holds the page cap, and
+``names`` names the ids of all of them for people (masked as the reader requires). Every
 query reads the read models' views, never the event store (but for ``HEAD``, the
 log's position), and does its ordering, ranking and paging in SQL.
 """
