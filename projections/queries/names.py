@@ -23,7 +23,7 @@ import asyncpg
 import psycopg
 
 from ledger.domain.member import mask_name
-from ledger.domain.values import EXPIRY_ACCOUNT, CauseKind, Role
+from ledger.domain.values import EXPIRY_ACCOUNT, CauseKind, Role, member_of
 
 EVENT_WORDS = {
     "Account.Opened": "开立积分账户",
@@ -105,7 +105,7 @@ KNOWN_DEVICES = {"kiosk": "积分超市终端", "importer": "导入程序"}
 IMPORTER = "import:"
 
 UNKNOWN_MEMBER = "(未登记的成员)"
-UNKNOWN_PLACE = "(未知社区)"
+UNKNOWN_PLACE = "(名称未知)"
 UNKNOWN_TASK = "(未知任务)"
 UNKNOWN_TOKEN = "(未知令牌)"
 
@@ -169,9 +169,11 @@ class Wanted:
 
     def account(self, *accounts: str) -> Wanted:
         for account in accounts:
-            party = account_party(account)
-            if party is not None:
-                (self.people if account.startswith("member:") else self.places).add(party)
+            member = member_of(account)
+            if member is not None:
+                self.people.add(member)
+            else:
+                self.place(account_party(account))
         return self
 
     def cause(self, kind: CauseKind | str, cause_id: UUID | None) -> Wanted:
@@ -276,11 +278,11 @@ class Names:
     def account(self, account: str) -> str:
         if account == EXPIRY_ACCOUNT:
             return "积分过期"
+        member = member_of(account)
+        if member is not None:
+            return self.member(member)
         kind, _, _ = account.partition(":")
-        party = account_party(account)
-        if kind == "member":
-            return self.member(party) or UNKNOWN_MEMBER
-        place = self.place(party) or UNKNOWN_PLACE
+        place = self.place(account_party(account)) or UNKNOWN_PLACE
         return {"issuance": f"{place} 积分发放", "store": f"{place} 积分超市"}.get(kind, "其他账户")
 
     def cause(self, kind: CauseKind | str, cause_id: UUID | None) -> str:
