@@ -50,6 +50,7 @@ class Finding:
         description="altered / deleted / inserted / tree / truncated / checkpoint / "
         "consistency / unchained / reconciliation"
     )
+    kind_name: str = strawberry.field(description="问题的类别(中文)")
     detail: str
 
 
@@ -227,7 +228,7 @@ class AuditQuery:
             intact=result.intact,
             first_bad_position=result.first_bad_position,
             findings=[
-                Finding(position=f.position, kind=f.kind, detail=f.detail)
+                Finding(position=f.position, kind=f.kind, kind_name=f.kind_name, detail=f.detail)
                 for f in result.findings[:100]
             ],
         )

@@ -38,10 +38,23 @@ PAIRS = {
 @dataclass(frozen=True)
 class Unmatched:
     position: int
-    kind: str  # credit_without_cause, cause_without_credit, amount_differs, duplicate,
-    # undecodable
+    kind: str  # a code of UNMATCHED_WORDS
     cause_id: UUID
     detail: str
+
+    @property
+    def kind_name(self) -> str:
+        return UNMATCHED_WORDS[self.kind]
+
+
+UNMATCHED_WORDS = {
+    "credit_without_cause": "变动无原因",
+    "cause_without_credit": "原因无变动",
+    "amount_differs": "金额不符",
+    "duplicate": "重复变动",
+    "undecodable": "无法解码",
+}
+"""What an auditor reads for each kind of unmatched movement (the kinds are stable codes)."""
 
 
 @dataclass

@@ -67,7 +67,7 @@ def _verify(services: Services, args: argparse.Namespace) -> int:
     print(f"由事件重算的树根:{base64.b64encode(result.root).decode()}")
     for finding in result.findings[:20]:
         where = "" if finding.position is None else f"位置 {finding.position}:"
-        print(f"{where}{finding.detail}({finding.kind})")
+        print(f"{where}{finding.detail}({finding.kind_name})")
     if result.intact:
         print("账本完整:未发现改写、删除、插入或调序,检查点均一致")
         return 0
@@ -236,7 +236,7 @@ def _recheck(services: Services, _: argparse.Namespace) -> int:
     matched, unmatched = audit.reconcile(services.ledger)
     print(f"账户变动与其原因(计分、冲正、兑换、退还)相符 {matched:,} 笔,不符 {len(unmatched)} 笔")
     for u in unmatched:
-        print(f"位置 {u.position} 原因 {u.cause_id}:{u.detail}({u.kind})")
+        print(f"位置 {u.position} 原因 {u.cause_id}:{u.detail}({u.kind_name})")
     return 0 if not mismatches and not unmatched else 1
 
 

@@ -334,3 +334,19 @@ def test_formalism_signals_name_the_people_units_and_communities(
     readable(*shown)
     in_cst(*(row["checkedInAt"] for row in found["signedInAndLeft"]))
     in_cst(*(row["at"] for row in found["refusedTimes"]))
+
+
+def test_the_cli_conservation_names_the_communities_in_order(server: Server) -> None:
+    checked = ledger_cli(
+        server,
+        "audit",
+        "conservation",
+        "--start",
+        f"{YEAR}-01-01T00:00:00+08:00",
+        "--end",
+        datetime.now(UTC).isoformat(),
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    flows = [line for line in checked.stdout.splitlines() if ":期初 " in line]
+    assert [line.split(":")[0] for line in flows] == ["第1社区", "第2社区"]
+    assert not UUID_PATTERN.search(checked.stdout)

@@ -320,6 +320,15 @@ def test_the_cli_verifies_against_a_kept_checkpoint_with_the_pinned_key(
     other = Signer.from_seed("volunteer-ledger.local/ledger", bytes(32)).verifier.vkey
     refused = cli("verify", "--against", str(kept), "--key", other)
     assert refused.returncode == 1 and "固定公钥" in refused.stdout
+    said = refused.stdout + failed.stdout + failed.stderr
+    assert "签名文本未经固定公钥" in said  # the checkpoint parser's own words
+    words = [
+        re.sub(r"volunteer-ledger\.local/ledger", "", line)
+        for line in said.splitlines()
+        if not line.startswith("由事件重算的树根:")  # base64, for machines
+    ]
+    assert [w for w in words if re.search(r"[A-Za-z]{2,}", w)] == []
+    assert "(事件被改写)" in said and "(检查点不符)" in said
 
 
 VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_export.py"
