@@ -30,6 +30,7 @@ from api.types import (
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import NOTE_MAX_BYTES
 from ledger.domain.policy import PointsPolicy
+from ledger.domain.text import natural_key
 from ledger.domain.values import (
     Role,
     issuance_account,
@@ -39,7 +40,7 @@ from ledger.domain.values import (
 )
 from projections import queries
 from projections.notes import Checkpoint, CheckpointLog
-from projections.queries.names import Wanted, natural_key
+from projections.queries.names import Wanted
 from projections.runner import VIEWS_CHANNEL
 
 
@@ -289,7 +290,7 @@ class AuditQuery:
             hashes=[_b64(h) for h in proof.hashes],
         )
 
-    @strawberry.field(description="重放成员账户到某一时刻(由事件重算)")
+    @strawberry.field(description="重放成员账户到某一时刻(按积分变动的发生时间,由事件重算)")
     async def member_at(self, info: Info, member_id: UUID, at: datetime) -> MemberAt:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "账户重放")
@@ -339,7 +340,7 @@ class AuditQuery:
         rows = await queries.account_entries(ctx.pool, account, first=first, before=after)
         return await ledger_entries(info, rows)
 
-    @strawberry.field(description="某账户在某一时刻的余额")
+    @strawberry.field(description="某账户截至某一时刻的余额:计入发生时间不晚于该时刻的积分变动")
     async def balance(self, info: Info, account: str, as_of: datetime | None = None) -> Decimal:
         ctx = info.context
         ctx.require(_reads_account(info, account), "该账户")
@@ -380,7 +381,9 @@ class AuditMutation:
             ctx, allowed, "发布积分规则", ctx.ledger.publish_policy, parsed, note, key=key
         )
 
-    @strawberry.mutation(description="让到期的积分过期(幂等;服务每天 0:05 自动运行)")
+    @strawberry.mutation(
+        description="让到期的积分过期(幂等;服务每天 0:05 自动运行);asOf 不能晚于账本当前时间"
+    )
     async def expire_points(
         self, info: Info, as_of: datetime | None = None
     ) -> Annotated[ExpiryRun | Forbidden | InvalidInput, strawberry.union("ExpiryResult")]:

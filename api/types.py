@@ -188,7 +188,10 @@ class LedgerEntry:
     description: str = strawberry.field(description="说明,如 服务「汛期巡查」、兑换 大米×1")
     policy_version: int
     event: str
-    at: datetime
+    at: datetime = strawberry.field(description="记账时间")
+    value_at: datetime = strawberry.field(
+        description="发生时间:积分所属的时刻(计分为服务开始之时),按此计入某日余额与期间"
+    )
 
     @staticmethod
     def wanted(rows: Iterable[asyncpg.Record]) -> Wanted:
@@ -218,6 +221,7 @@ class LedgerEntry:
             policy_version=row["policy_version"],
             event=row["event"],
             at=row["at"],
+            value_at=row["value_at"],
         )
 
 

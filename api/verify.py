@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from audit import Anchoring, anchor, anchored_check
+from documents.certificate import served_in
 from documents.labels import CLASS_NAMES
 from documents.pdf import figure
 from ledger.domain.certificate import (
@@ -138,6 +139,7 @@ def page_body(check: CertificateCheck, anchored: Anchoring | None = None) -> str
         ("证明编号", s.number),
         ("持证人", s.name_masked),
         ("出具社区", s.community),
+        *([("服务社区", served_in(s))] if s.places else []),
         ("服务期间", f"{s.start.isoformat()} 至 {s.end.isoformat()}"),
         *_figures(s.figures),
         ("出具时间", f"{issued}(北京时间)"),

@@ -57,9 +57,10 @@ class Conservation:
 
 
 def conservation(ledger: Ledger, start: datetime, end: datetime) -> Conservation:
-    """Per issuing community, its points over [start, end) from the lots each account
-    event moved, checked against the ledger entries: what the communities' lots say
-    is outstanding must be what the members hold, and all accounts sum to zero."""
+    """Per issuing community, its points over [start, end) (by the moments the
+    movements belong to) from the lots each account event moved, checked against the
+    ledger entries: what the communities' lots say is outstanding must be what the
+    members hold, and all accounts sum to zero."""
     flows: dict[UUID, CommunityFlows] = {}
     held: dict[tuple[UUID, UUID], Decimal] = {}  # (account, community) -> outstanding
     topics = [get_topic(event_class(Account, name)) for name in _LOT_SIGNS]
@@ -72,7 +73,7 @@ def conservation(ledger: Ledger, start: datetime, end: datetime) -> Conservation
             break
         for notification in batch:
             event: Any = ledger.mapper.to_domain_event(notification)
-            if event.timestamp >= end:
+            if event.value_at >= end:
                 continue
             name, sign = type(event).__name__, _LOT_SIGNS[type(event).__name__]
             for lot in event.lots:
@@ -80,7 +81,7 @@ def conservation(ledger: Ledger, start: datetime, end: datetime) -> Conservation
                 key = (event.originator_id, lot.community_id)
                 held[key] = held.get(key, Decimal(0)) + moved
                 row = flows.setdefault(lot.community_id, CommunityFlows(lot.community_id))
-                if event.timestamp < start:
+                if event.value_at < start:
                     row.opening += moved
                 elif name == "Credited":
                     row.issued += lot.amount
@@ -96,7 +97,8 @@ def conservation(ledger: Ledger, start: datetime, end: datetime) -> Conservation
     with ledger.group_recorder.datastore.get_connection() as conn:
         found = conn.execute(
             "SELECT coalesce(sum(amount), 0) AS total, coalesce(sum(amount) FILTER "
-            "(WHERE account LIKE 'member:%%'), 0) AS members FROM ledger_entries WHERE at < %s",
+            "(WHERE account LIKE 'member:%%'), 0) AS members "
+            "FROM ledger_entries WHERE value_at < %s",
             (end,),
         ).fetchone()
     assert found is not None

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from audit.provenance import decoded
+from audit.provenance import belongs_to, decoded, value_at
 from ledger.application import Ledger
 from ledger.domain.certificate import Certificate
 from projections import merkle, tree
@@ -62,8 +62,9 @@ def export(
     end: datetime,
 ) -> Iterator[dict[str, Any]]:
     """JSON Lines: a header with a freshly published checkpoint and the signed statement,
-    then each stored event of the given aggregates recorded in [start, end), exactly as
-    stored, with its leaf index and inclusion proof."""
+    then each stored event of the given aggregates that belongs to [start, end) (a points
+    movement by its value date, any other event by when it was recorded), exactly as
+    stored, with its leaf index and inclusion proof, and both its moments for reading."""
     entry = publish_now(read_side)
     model = log_model(read_side)
     assert model.publisher is not None
@@ -77,7 +78,8 @@ def export(
             "WHERE e.originator_id = ANY(%s) AND l.leaf_index < %s ORDER BY e.notification_id",
             (aggregate_ids, size),
         ).fetchall()
-        rows = [r for r in rows if start <= decoded(ledger, r).timestamp < end]
+        events = {r["notification_id"]: decoded(ledger, r) for r in rows}
+        rows = [r for r in rows if start <= belongs_to(events[r["notification_id"]]) < end]
         ranges = {r["leaf_index"]: merkle.inclusion_ranges(r["leaf_index"], size) for r in rows}
         stored = tree.fetch_nodes(conn, merkle.proof_nodes(x for rs in ranges.values() for x in rs))
     digest = manifest([(r["leaf_index"], bytes(r["hash"])) for r in rows])
@@ -90,6 +92,8 @@ def export(
         "statement": sign(statement_text(signer.name, size, len(rows), digest), signer),
     }
     for row in rows:
+        event = events[row["notification_id"]]
+        moved = value_at(event)
         yield {
             "position": row["notification_id"],
             "leaf_index": row["leaf_index"],
@@ -97,6 +101,8 @@ def export(
             "originator_version": row["originator_version"],
             "topic": row["topic"],
             "state": bytes(row["state"]).decode(),
+            "recorded_at": event.timestamp.isoformat(),
+            "value_at": None if moved is None else moved.isoformat(),
             "proof": [
                 base64.b64encode(h).decode()
                 for h in merkle.assemble(ranges[row["leaf_index"]], stored)

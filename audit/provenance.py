@@ -31,6 +31,17 @@ def decoded(ledger: Ledger, row: dict[str, Any]) -> Any:
     )
 
 
+def value_at(event: Any) -> datetime | None:
+    """The moment a points movement belongs to (None: the event moves no points)."""
+    return getattr(event, "value_at", None)
+
+
+def belongs_to(event: Any) -> datetime:
+    """The moment an event counts in a period: a movement's value date, else when it
+    was recorded."""
+    return value_at(event) or event.timestamp
+
+
 @dataclass(frozen=True)
 class HistoryLine:
     """One event of an aggregate's history and who, when, why and under which rules."""
@@ -39,7 +50,8 @@ class HistoryLine:
     aggregate_id: UUID
     version: int
     event: str
-    at: datetime
+    at: datetime  # when it was recorded (记账时间)
+    value_at: datetime | None  # the moment a movement belongs to (发生时间)
     actor: str | None
     role: str | None
     device: str | None
@@ -101,6 +113,7 @@ def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
                 version=row["originator_version"],
                 event=name,
                 at=event.timestamp,
+                value_at=value_at(event),
                 actor=ctx.actor_id if ctx else None,
                 role=ctx.role.value if ctx else None,
                 device=ctx.device if ctx else None,

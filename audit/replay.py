@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from audit.provenance import value_at
 from audit.reading import READ_BATCH
 from ledger.application import Ledger
 from ledger.domain.account import Account
@@ -23,34 +24,38 @@ from projections.base import event_class
 
 @dataclass(frozen=True)
 class MemberState:
-    """A member's account as it stood at a moment, replayed from its events."""
+    """A member's account as it stood at a moment, summed from its events."""
 
     member_id: UUID
     at: datetime
-    version: int
+    movements: int  # how many of the account's movements belong to a moment up to ``at``
     balance: Decimal
     earned_points: Decimal
     earned_hours: Decimal
 
 
 def replay_member(ledger: Ledger, member_id: UUID, at: datetime) -> MemberState:
-    """Replay the member's account events recorded up to ``at``."""
-    account: Account | None = None
+    """The member's account as of ``at``, by the events' own figures: every movement
+    that belongs to a moment up to ``at`` (its value date), whenever it was recorded."""
+    movements, balance, points, hours = 0, Decimal(0), Decimal(0), Decimal(0)
     event: Any
     for event in ledger.events.get(Account.create_id(member_id)):
-        if event.timestamp > at:
-            break
-        account = event.mutate(account)
-    if account is None:
-        return MemberState(member_id, at, 0, Decimal(0), Decimal(0), Decimal(0))
-    return MemberState(
-        member_id,
-        at,
-        account.version,
-        account.balance,
-        account.earned_points,
-        account.earned_hours,
-    )
+        moved = value_at(event)
+        if moved is None or moved > at:
+            continue
+        movements += 1
+        name = type(event).__name__
+        if name == "Credited":
+            balance, points = balance + event.amount, points + event.amount
+            hours += event.hours
+        elif name == "Reversed":
+            balance -= event.amount
+            points, hours = points - event.points_revoked, hours - event.hours_revoked
+        elif name == "Refunded":
+            balance += event.amount
+        else:  # Debited, Expired
+            balance -= event.amount
+    return MemberState(member_id, at, movements, balance, points, hours)
 
 
 @dataclass(frozen=True)

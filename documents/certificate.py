@@ -10,7 +10,7 @@ from urllib.parse import quote
 import segno
 from fpdf.enums import Align, XPos, YPos
 
-from documents import PDF, Document
+from documents import PDF, Document, file_name
 from documents.labels import CLASS_NAMES
 from documents.pdf import FONT, MARGIN, Sheet, chinese_date, figure
 from ledger.domain.certificate import CertificateCheck, Statement
@@ -23,6 +23,17 @@ def verify_url(public_url: str, statement: Statement) -> str:
     """The QR code's content: the verification page of the number, with the digest the
     certificate commits to (the page refuses a digest other than the recorded one)."""
     return f"{public_url.rstrip('/')}/verify/{quote(statement.number)}?d={statement.digest()}"
+
+
+def served_in(statement: Statement) -> str:
+    """Where the services were, as the certificate states them: the one community, or
+    every community with its count ("第6社区(2 次)、第7社区(1 次)共 2 个社区"); empty
+    for a certificate issued before the places were stated."""
+    places = statement.places
+    if len(places) == 1:
+        return places[0].community
+    listed = "、".join(f"{p.community}({p.services} 次)" for p in places)
+    return f"{listed}共 {len(places)} 个社区" if places else ""
 
 
 def by_class(statement: Statement) -> list[tuple[str, str]]:
@@ -41,8 +52,8 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
     statement = check.statement
     assert statement is not None and check.issued_at is not None
     f = statement.figures
-    sheet = Sheet(f"志愿服务证明 · 编号 {statement.number}")
-    sheet.new_page()
+    sheet = Sheet()
+    sheet.begin(f"志愿服务证明 · {name} · 编号 {statement.number}")
     sheet.ln(6)
     sheet.heading("志愿服务证明", size=28)
     sheet.set_font(FONT, size=11)
@@ -51,9 +62,10 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
     )
     sheet.ln(6)
     parts = ",".join(f"{label} {value}" for label, value in by_class(statement))
+    where = served_in(statement)
     sheet.paragraph(
         f"兹证明 {name} 同志于 {chinese_date(statement.start)} 至 {chinese_date(statement.end)}"
-        f"期间,在{statement.community}参加志愿服务 {f.services} 次,累计服务时长 "
+        f"期间,{'在' + where if where else ''}参加志愿服务 {f.services} 次,累计服务时长 "
         f"{figure(f.hours)} 小时,获得服务积分 {figure(f.points)} 分。其中{parts}。",
         size=14,
         indent=True,
@@ -85,4 +97,6 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
         sheet.multi_cell(
             sheet.epw - QR_SIZE - 5, 4.6, line, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
-    return Document(f"志愿服务证明-{statement.number}.pdf", PDF, sheet.pdf_bytes())
+    return Document(
+        file_name("志愿服务证明", statement.number, extension="pdf"), PDF, sheet.pdf_bytes()
+    )

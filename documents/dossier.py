@@ -13,10 +13,11 @@ from uuid import UUID
 import asyncpg
 from openpyxl import Workbook
 
-from documents import PDF, XLSX, Document
-from documents.labels import grade, kind, rating
+from documents import PDF, XLSX, Document, file_name
+from documents.labels import actor, grade, kind, member_tag, rating
 from documents.pdf import Sheet, day, figure
 from ledger.domain import values
+from ledger.domain.text import natural_key
 from ledger.domain.values import MemberKind
 from projections import queries
 from projections.queries.dossiers import Standing
@@ -36,10 +37,11 @@ SERVICE_HEADINGS = (
     "事件编号",
     "状态",
 )
-WIDTHS = (17, 24, 15, 15, 10, 9, 9, 14, 15, 8, 12, 26)
+WIDTHS = (17, 21, 15, 15, 10, 9, 9, 20, 20, 8, 12, 18)
+"""mm; 确认人 and 评价人 hold a role's name (社区工作人员) on one line."""
 PROOF_NOTE = (
     "“事件编号”是账本为每个事件编排的通知编号(不可改写,按记录顺序递增),"
-    "可凭此在账本中查到记录该服务评价或撤销的原始事件(ledger audit history)。"
+    "审计人员可凭此在账本的审计记录中查到记录该服务评价或撤销的原始事件。"
     "透明日志的默克尔包含证明尚未附于本材料。"
 )
 
@@ -55,9 +57,19 @@ class DossierPaper:
     meets_floor: bool
     made_at: datetime
 
+    def filename(self, extension: str) -> str:
+        """By the member's name as printed and a short tag of the member (two people of
+        one name get two files)."""
+        d = self.dossier
+        return file_name(
+            "评先评优证据材料", d.year, self.name, member_tag(d.member_id), extension=extension
+        )
+
     @property
-    def filename(self) -> str:
-        return f"评先评优证据材料-{self.dossier.year}-{self.dossier.member_id}"
+    def footer(self) -> str:
+        d = self.dossier
+        where = " · ".join(filter(None, (d.unit, d.community)))
+        return f"评先评优证据材料 · {self.name} · {where} · {d.year} 年"
 
 
 async def load_dossier(
@@ -88,7 +100,7 @@ async def load_dossiers(
     full_name: bool,
 ) -> list[DossierPaper]:
     """The dossiers of the reported party members of a unit or of a community (both:
-    of the unit's members living in the community), in member id order."""
+    of the unit's members living in the community), in the order of their names."""
     year = values.year(year)
     papers = []
     party = MemberKind.PARTY_MEMBER
@@ -97,7 +109,7 @@ async def load_dossiers(
             paper = await load_dossier(conn, member["member_id"], year, full_name=full_name)
             if paper is not None:
                 papers.append(paper)
-    return papers
+    return sorted(papers, key=lambda p: (natural_key(p.name), p.dossier.member_id))
 
 
 def _standing(standing: Standing | None) -> str:
@@ -122,8 +134,8 @@ def service_rows(paper: DossierPaper) -> list[tuple[str, ...]]:
             figure(s["hours"]),
             rating(s["rating"]),
             figure(s["points"]),
-            s["confirmed_by"] or "—",
-            s["rated_by"],
+            actor(s["confirmed_role"]),
+            actor(s["rated_role"]),
             str(s["policy_version"]),
             str(s["rated_position"]),
             _status(s),
@@ -154,31 +166,26 @@ def summary(paper: DossierPaper) -> list[tuple[str, str]]:
     ]
 
 
-def _footer(paper: DossierPaper) -> str:
-    d = paper.dossier
-    return f"评先评优证据材料 · {paper.name} · {d.year} 年 · 成员编号 {d.member_id}"
-
-
 def dossier_pdf(paper: DossierPaper) -> Document:
-    sheet = Sheet(_footer(paper))
+    sheet = Sheet()
     _dossier_pages(sheet, paper)
-    return Document(f"{paper.filename}.pdf", PDF, sheet.pdf_bytes())
+    return Document(paper.filename("pdf"), PDF, sheet.pdf_bytes())
 
 
 def dossiers_pdf(papers: list[DossierPaper], filename: str) -> Document:
     """Many dossiers in one PDF (a unit's or a community's round), each on its own pages."""
-    sheet = Sheet("评先评优证据材料")
+    sheet = Sheet()
     for paper in papers:
         _dossier_pages(sheet, paper)
     if not papers:
-        sheet.new_page()
+        sheet.begin("评先评优证据材料")
         sheet.paragraph("没有符合条件的成员。")
-    return Document(f"{filename}.pdf", PDF, sheet.pdf_bytes())
+    return Document(file_name(filename, extension="pdf"), PDF, sheet.pdf_bytes())
 
 
 def _dossier_pages(sheet: Sheet, paper: DossierPaper) -> None:
     d = paper.dossier
-    sheet.new_page(_footer(paper))
+    sheet.begin(paper.footer)
     sheet.heading("评先评优证据材料")
     sheet.paragraph(f"生成时间:{day(paper.made_at)}(北京时间)", size=9)
     sheet.ln(2)
@@ -204,7 +211,7 @@ def _dossier_pages(sheet: Sheet, paper: DossierPaper) -> None:
     sheet.subtitle("四、年度评价")
     if d.review:
         sheet.paragraph(
-            f"等级:{grade(d.review['grade'])}(评价人 {d.review['reviewed_by']},"
+            f"等级:{grade(d.review['grade'])}(评价人 {actor(d.review['reviewed_role'])},"
             f"事件 {d.review['position']})",
             size=10,
         )
@@ -241,8 +248,8 @@ def dossier_xlsx(paper: DossierPaper) -> Document:
                 s["hours"],
                 rating(s["rating"]),
                 s["points"],
-                s["confirmed_by"],
-                s["rated_by"],
+                actor(s["confirmed_role"]),
+                actor(s["rated_role"]),
                 s["policy_version"],
                 s["rated_position"],
                 _status(s),
@@ -252,4 +259,4 @@ def dossier_xlsx(paper: DossierPaper) -> Document:
         services.column_dimensions[column].width = width
     buffer = io.BytesIO()
     book.save(buffer)
-    return Document(f"{paper.filename}.xlsx", XLSX, buffer.getvalue())
+    return Document(paper.filename("xlsx"), XLSX, buffer.getvalue())

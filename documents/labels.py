@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from ledger.domain.values import CategoryClass, Grade, MemberKind, Rating
+from uuid import UUID
+
+from ledger.domain.codes import ALPHABET
+from ledger.domain.values import CategoryClass, Grade, MemberKind, Rating, Role
 
 CLASS_NAMES = {
     CategoryClass.ROUTINE: "日常服务",
     CategoryClass.SKILLED: "专业服务",
     CategoryClass.HARD: "急难险重",
 }
+
+ROLE_NAMES = {
+    Role.ADMIN: "街道管理员",
+    Role.COMMUNITY: "社区工作人员",
+    Role.UNIT: "单位党组织",
+    Role.KIOSK: "积分超市终端",
+    Role.AUDITOR: "审计人员",
+    Role.MEMBER: "成员本人",
+    Role.SYSTEM: "账本系统",
+}
+"""Who did something, as a reader of a paper is told: by the role the event records
+(an actor id is a token's or a job's, which means nothing to a reader)."""
+
+
+def actor(role_name: str | None) -> str:
+    """The Chinese name of the role an event's actor acted in (``Role`` by name)."""
+    return "—" if role_name is None else ROLE_NAMES[Role[role_name]]
 
 
 def rating(name: str | None) -> str:
@@ -21,3 +41,13 @@ def grade(name: str | None) -> str:
 
 def kind(name: str) -> str:
     return MemberKind[name].value
+
+
+TAG_LENGTH = 4
+
+
+def member_tag(member_id: UUID) -> str:
+    """Four characters that tell apart two members of one name in a file's name (20 bits
+    of the member's id in the alphabet of member codes), never the id itself."""
+    bits = member_id.int >> (128 - 5 * TAG_LENGTH)
+    return "".join(ALPHABET[bits >> (5 * n) & 31] for n in reversed(range(TAG_LENGTH)))

@@ -2,8 +2,9 @@
 members living there) and 喜报 (a letter of praise for each member graded 优秀).
 
 Letters are made one per community × unit × year; a street's letters in bulk come as one
-PDF, each letter starting on a new page with its own footer, in the order of community
-and unit names (and the 喜报 as a second PDF in the same order)."""
+PDF, each letter starting on a new page, every page's footer naming its own letter, in
+the order of community and unit names (第2社区 before 第10社区), and the 喜报 as a second
+PDF in the same order, each naming its member."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from uuid import UUID
 
 import asyncpg
 
-from documents import PDF, Document
+from documents import PDF, Document, file_name
 from documents.labels import grade
 from documents.pdf import Sheet, chinese_date, day, figure
 from ledger.domain import values
+from ledger.domain.text import natural_key
 from ledger.domain.values import CST, Grade
 from projections.queries.documents import letter_members, street_of, street_pairs
 from projections.queries.members import member_years
@@ -70,6 +72,13 @@ class Letter:
     def outstanding(self) -> list[LetterMember]:
         return [m for m in self.members if m.grade == Grade.OUTSTANDING.name]
 
+    @property
+    def footer(self) -> str:
+        return f"年度评价函 · {self.community} 致 {self.unit} · {self.year} 年"
+
+    def praise_footer(self, member: LetterMember) -> str:
+        return f"喜报 · {member.name} · {self.community} 致 {self.unit} · {self.year} 年"
+
 
 async def load_letters(
     conn: asyncpg.Connection,
@@ -90,7 +99,11 @@ async def load_letters(
         return []
     made_on = datetime.now(UTC).astimezone(CST).date()
     letters = []
-    for pair in await street_pairs(conn, street_id, community_id=community_id, unit_id=unit_id):
+    pairs = sorted(
+        await street_pairs(conn, street_id, community_id=community_id, unit_id=unit_id),
+        key=lambda p: (natural_key(p["community"]), p["community_id"], natural_key(p["unit"])),
+    )
+    for pair in pairs:
         rows = await letter_members(conn, pair["community_id"], pair["unit_id"], year)
         years = await member_years(conn, [(r["member_id"], year) for r in rows])
         members = [
@@ -124,7 +137,7 @@ async def load_letters(
 
 
 def _letter_pages(sheet: Sheet, letter: Letter) -> None:
-    sheet.new_page(f"年度评价函 · {letter.community} 致 {letter.unit} · {letter.year} 年")
+    sheet.begin(letter.footer)
     sheet.heading(f"{letter.year} 年度在职党员社区服务评价函", size=18)
     sheet.paragraph(f"{letter.unit}党组织:", size=12)
     sheet.ln(1)
@@ -165,17 +178,17 @@ def _letter_pages(sheet: Sheet, letter: Letter) -> None:
 
 def letters_pdf(letters: list[Letter]) -> Document:
     """All ``letters`` in one PDF, each on its own pages."""
-    sheet = Sheet("年度评价函")
+    sheet = Sheet()
     for letter in letters:
         _letter_pages(sheet, letter)
     if not letters:
-        sheet.new_page()
+        sheet.begin("年度评价函")
         sheet.paragraph("没有需要出具的年度评价函(无已报到的在职党员)。")
     return Document(_name("年度评价函", letters), PDF, sheet.pdf_bytes())
 
 
 def _praise_page(sheet: Sheet, letter: Letter, member: LetterMember) -> None:
-    sheet.new_page(f"喜报 · {letter.community} 致 {letter.unit} · {letter.year} 年")
+    sheet.begin(letter.praise_footer(member))
     sheet.ln(10)
     sheet.heading("喜  报", size=40, color=(183, 28, 28))
     sheet.ln(8)
@@ -193,19 +206,18 @@ def _praise_page(sheet: Sheet, letter: Letter, member: LetterMember) -> None:
     sheet.paragraph("特此报喜,建议贵单位予以表扬,并作为评先评优的重要依据。", size=14, indent=True)
     sheet.seal(f"{letter.community}党组织", letter.made_on)
     sheet.note(
-        f"年度评价事件编号 {member.review_position};成员编号 {member.member_id}。"
-        f"出具日期 {chinese_date(letter.made_on)}。"
+        f"年度评价事件编号 {member.review_position};出具日期 {chinese_date(letter.made_on)}。"
     )
 
 
 def praise_pdf(letters: list[Letter]) -> Document:
     """A 喜报 for every member graded 优秀 in ``letters``, one page each."""
-    sheet = Sheet("喜报")
+    sheet = Sheet()
     for letter in letters:
         for member in letter.outstanding:
             _praise_page(sheet, letter, member)
     if sheet.page_no() == 0:
-        sheet.new_page()
+        sheet.begin("喜报")
         sheet.paragraph("本年度没有评价为“优秀”的党员。")
     return Document(_name("喜报", letters), PDF, sheet.pdf_bytes())
 
@@ -213,6 +225,5 @@ def praise_pdf(letters: list[Letter]) -> Document:
 def _name(kind: str, letters: list[Letter]) -> str:
     if len(letters) == 1:
         only = letters[0]
-        return f"{kind}-{only.year}-{only.community}-{only.unit}.pdf"
-    year = letters[0].year if letters else ""
-    return f"{kind}-{year}.pdf"
+        return file_name(kind, only.year, only.community, only.unit, extension="pdf")
+    return file_name(kind, *[letter.year for letter in letters[:1]], extension="pdf")

@@ -14,7 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from documents import PDF, XLSX, Document
+from documents import PDF, XLSX, Document, file_name
 from documents.pdf import Sheet, day, figure
 
 Cell = str | int | Decimal | date | None
@@ -43,8 +43,8 @@ def _text(value: Cell) -> str:
 
 
 def listing_pdf(listing: Listing) -> Document:
-    sheet = Sheet(f"{listing.title} · 生成于 {day(listing.made_at)}")
-    sheet.new_page()
+    sheet = Sheet()
+    sheet.begin(f"{listing.title} · 生成于 {day(listing.made_at)}")
     sheet.heading(listing.title, size=18)
     for line in listing.lines:
         sheet.paragraph(line, size=10)
@@ -55,7 +55,7 @@ def listing_pdf(listing: Listing) -> Document:
     else:
         sheet.paragraph("(无)")
     sheet.note(listing.note)
-    return Document(f"{listing.filename}.pdf", PDF, sheet.pdf_bytes())
+    return Document(file_name(listing.filename, extension="pdf"), PDF, sheet.pdf_bytes())
 
 
 def listing_xlsx(listing: Listing) -> Document:
@@ -75,4 +75,4 @@ def listing_xlsx(listing: Listing) -> Document:
         sheet.column_dimensions[get_column_letter(n)].width = max(8, width * 0.6)
     buffer = io.BytesIO()
     book.save(buffer)
-    return Document(f"{listing.filename}.xlsx", XLSX, buffer.getvalue())
+    return Document(file_name(listing.filename, extension="xlsx"), XLSX, buffer.getvalue())

@@ -1,5 +1,6 @@
 """A4 pages in the forms a 街道 office uses: a title, labelled lines, tables that break
-across pages with their headings repeated, a seal block, and a footer on every page."""
+across pages with their headings repeated, a seal block, and on every page a footer that
+names the document the page belongs to (a bulk file holds many documents)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def chinese_date(value: date) -> str:
 
 
 class Sheet(FPDF):
-    """One A4 document (or several, one after another, in a bulk file)."""
+    """One A4 document (or several, one after another, in a bulk file); each starts with
+    ``begin``."""
 
-    def __init__(self, footer: str) -> None:
+    def __init__(self) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         font = cjk_font()
         # One face only: parsing and subsetting a CJK collection is most of a document's
@@ -53,21 +55,30 @@ class Sheet(FPDF):
         self.add_font(FONT, "", str(font.path), collection_font_number=font.index)
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
-        self.footer_text = footer
+        self._footer = ""
+        self._first_page = 1
         self.set_creator("志愿服务积分账本")
         self.set_lang("zh-CN")
+
+    def begin(self, footer: str) -> None:
+        """Start a document on a new page: this page and the pages after it, until the
+        next ``begin``, carry ``footer`` (who or what the document is about) and are
+        numbered from 1.
+
+        fpdf2 draws a page's footer when the page is finished, that is inside the
+        ``add_page`` of the next page: the footer is taken on only once the new page has
+        begun, or the last page of the document before would carry it."""
+        self.add_page()
+        self._footer = footer
+        self._first_page = self.page
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(FONT, size=8)
         self.set_text_color(100)
-        self.cell(0, 5, f"{self.footer_text}    第 {self.page_no()} 页", align=Align.C)
+        number = self.page - self._first_page + 1
+        self.cell(0, 5, f"{self._footer}    第 {number} 页", align=Align.C)
         self.set_text_color(0)
-
-    def new_page(self, footer: str | None = None) -> None:
-        if footer is not None:
-            self.footer_text = footer
-        self.add_page()
 
     def heading(
         self, text: str, size: float = 20, color: tuple[int, int, int] | None = None

@@ -20,6 +20,8 @@ from projections.queries.documents import ProjectMeasure, best_projects, names, 
 from projections.queries.members import every_member, member_names, member_years
 
 PERCENT = Decimal("0.1")
+UNKNOWN_PLACE = "(未登记的地方)"
+"""A list asked for a street, community or unit the ledger does not know."""
 MAX_LIST = 100
 """The most rows a ranking or a project list takes (its ``first``)."""
 METRIC_NAMES = {
@@ -61,7 +63,7 @@ async def unit_ranking_listing(
     rows = await unit_ranking(conn, period, metric=metric, community_id=community_id, first=first)
     scope = "全部单位"
     if community_id is not None:
-        scope = f"与{await place_name(conn, community_id) or '该社区'}结对的单位"
+        scope = f"与{await place_name(conn, community_id) or UNKNOWN_PLACE}结对的单位"
     return Listing(
         title=f"{period} 单位排名(前 {first} 名)",
         lines=[f"排名依据:{METRIC_NAMES[metric]};范围:{scope};并列者名次相同。"],
@@ -142,7 +144,7 @@ async def member_ranking_listing(
     scope = "全部成员"
     for place, what in ((street_id, "的成员"), (community_id, "的居民"), (unit_id, "的成员")):
         if place is not None:
-            scope = f"{await place_name(conn, place) or ''}{what}"
+            scope = f"{await place_name(conn, place) or UNKNOWN_PLACE}{what}"
     return Listing(
         title=f"{period} 成员排名(前 {first} 名)",
         lines=[
@@ -203,7 +205,7 @@ async def projects_listing(
     first = min(max(first, 1), MAX_LIST)
     year = values.year(year)
     rows = await best_projects(conn, community_id, year, measure, first)
-    community = await place_name(conn, community_id) or str(community_id)
+    community = await place_name(conn, community_id) or UNKNOWN_PLACE
     return Listing(
         title=f"{community} {year} 年度十佳实事项目候选名单",
         lines=[f"排序依据:{MEASURE_NAMES[measure]};取前 {first} 项;已撤销的服务不计。"],
@@ -267,10 +269,10 @@ async def below_floor_listing(
         ),
     )
     scope = "全部"
-    if community_id is not None:
-        scope = await place_name(conn, community_id) or str(community_id)
-    elif unit_id is not None:
-        scope = (await names(conn, [unit_id])).get(unit_id, str(unit_id))
+    for place in (community_id, unit_id):
+        if place is not None:
+            scope = await place_name(conn, place) or UNKNOWN_PLACE
+            break
     rows = sorted(
         (
             (
@@ -281,7 +283,6 @@ async def below_floor_listing(
                 y["hours"],
                 y["annual_floor_hours"],
                 y["annual_floor_hours"] - y["hours"],
-                str(m["member_id"]),
             )
             for m, y in zip(members, years, strict=True)
         ),
@@ -299,9 +300,8 @@ async def below_floor_listing(
             "本年时长",
             "年度下限",
             "差额",
-            "成员编号",
         ),
-        widths=(10, 18, 12, 30, 24, 16, 16, 14, 34),
+        widths=(10, 24, 12, 44, 38, 16, 16, 14),
         rows=[(n, *row) for n, row in enumerate(rows, start=1)],
         note="时长为该年度已评价且未撤销的服务合计;逐项服务与事件编号见各人的评先评优证据材料。",
         filename=f"未达下限名单-{scope}-{year}",

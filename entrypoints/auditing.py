@@ -24,11 +24,12 @@ from entrypoints.witness import witness
 from ledger.database import as_uri
 from ledger.domain.account import Account
 from ledger.domain.limits import NOTE_MAX_BYTES
+from ledger.domain.text import natural_key
 from ledger.domain.values import CST, member_account
 from ledger.settings import Settings
 from projections import merkle, queries
 from projections.notes import CheckpointLog, NoteError, Verifier
-from projections.queries.names import Wanted, names_sync, natural_key
+from projections.queries.names import Wanted, names_sync
 from projections.tree import pinned_verifier
 
 
@@ -128,9 +129,9 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
     state = audit.replay_member(services.ledger, UUID(args.member), at)
     entries = asyncio.run(_entries_balance(services.url, member_account(state.member_id), at))
     print(
-        f"成员 {state.member_id} 截至 {at.isoformat()}:可用积分 {state.balance},"
+        f"成员 {state.member_id} 截至 {at.isoformat()}(按发生时间):可用积分 {state.balance},"
         f"累计获得 {state.earned_points} 分、{state.earned_hours} 小时"
-        f"(账户版本 {state.version})"
+        f"(计入积分变动 {state.movements} 笔)"
     )
     agrees = entries == state.balance
     print(f"流水读模型同一时刻余额 {entries}:{'一致' if agrees else '不一致'}")
@@ -139,7 +140,8 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
 
 HISTORY_COLUMNS = (
     "位置",
-    "时间(北京时间)",
+    "记录时间(北京时间)",
+    "发生时间(北京时间)",
     "事件",
     "操作者",
     "角色",
@@ -155,6 +157,10 @@ def _shown(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _beijing(at: datetime | None) -> str | None:
+    return None if at is None else f"{at.astimezone(CST):%Y-%m-%d %H:%M:%S}"
+
+
 def _history(services: Services, args: argparse.Namespace) -> int:
     lines = audit.history(services.ledger, UUID(args.id))
     if args.json:
@@ -164,7 +170,8 @@ def _history(services: Services, args: argparse.Namespace) -> int:
     for line in lines:
         cells = (
             line.position,
-            f"{line.at.astimezone(CST):%Y-%m-%d %H:%M:%S}",
+            _beijing(line.at),
+            _beijing(line.value_at),
             line.summary,
             line.actor_name,
             line.role_name,
@@ -183,7 +190,9 @@ def _history_record(line: audit.HistoryLine) -> dict[str, Any]:
     figures as exact decimal strings."""
     record = dataclasses.asdict(line)
     record["aggregate_id"] = str(line.aggregate_id)
-    record["at"] = line.at.astimezone(CST).isoformat()
+    for moment in ("at", "value_at"):
+        at = getattr(line, moment)
+        record[moment] = None if at is None else at.astimezone(CST).isoformat()
     for figure in ("amount", "balance"):
         record[figure] = None if record[figure] is None else str(record[figure])
     return record
@@ -288,7 +297,9 @@ def add(commands: Any) -> None:
     watch.add_argument("--token", required=True, help="审计员令牌")
     watch.add_argument("--log-key", required=True, help="账本公钥(见 ledger audit key)")
     watch.add_argument("--dir", required=True, type=Path, help="见证方保存检查点的目录")
-    replay = audit_commands.add_parser("replay", help="重放成员账户到某一时刻")
+    replay = audit_commands.add_parser(
+        "replay", help="重放成员账户到某一时刻(按积分变动的发生时间)"
+    )
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")

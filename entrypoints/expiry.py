@@ -2,7 +2,8 @@
 the daily expiry, and every few minutes the closing of lapsed services (``closing``).
 
 Points expire at the end of the calendar year after the one they were earned in (the rule
-book says when). The run expires every account's due lots as of now; it is idempotent (a
+book says when). The run expires every account's due lots as of now (``--as-of`` may name
+an earlier moment, never a later one: an expiry cannot be undone); it is idempotent (a
 rerun finds nothing due) and safe from two processes at once (an account saved by one
 is re-read by the other, which then finds nothing due).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import threading
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.closing import EVERY_SECONDS, close_now
 from ledger.application import Ledger
 from ledger.database import is_outage
+from ledger.domain.errors import LedgerError
 from ledger.domain.values import CST, Context, now
 from ledger.settings import Settings
 
@@ -72,13 +75,20 @@ def start_daily(ledger: Ledger, url: str | None = None) -> tuple[threading.Threa
 
 
 def _expire(settings: Settings, args: argparse.Namespace) -> int:
-    at = datetime.fromisoformat(args.as_of) if args.as_of else now()
-    if at.tzinfo is None:
-        print("--as-of 须带时区,如 2027-01-01T00:05:00+08:00")
+    try:
+        at = datetime.fromisoformat(args.as_of) if args.as_of else now()
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        print("--as-of 须为带时区的时间,如 2027-01-01T00:05:00+08:00", file=sys.stderr)
         return 2
     with bootstrap(settings) as services:
-        expired = services.ledger.expire_points(at, Context.system(ACTOR))
-    print(f"截至 {at.isoformat()}:{expired} 个账户有积分过期")
+        try:
+            expired = services.ledger.expire_points(at, Context.system(ACTOR))
+        except LedgerError as error:  # a moment still to come, out of range, …
+            print(error.message, file=sys.stderr)
+            return 2
+    print(f"截至 {at.astimezone(CST):%Y-%m-%d %H:%M:%S}(北京时间):{expired} 个账户有积分过期")
     return 0
 
 
@@ -86,5 +96,5 @@ def add(commands: Any) -> None:
     expire = commands.add_parser(
         "expire", help="让到期的积分过期(幂等;serve 与 project 每天自动运行)"
     )
-    expire.add_argument("--as-of", help="按此时刻计算(ISO 时间,带时区),默认现在")
+    expire.add_argument("--as-of", help="按此时刻计算(ISO 时间,带时区),默认现在;不能晚于现在")
     expire.set_defaults(run=_expire)

@@ -32,7 +32,7 @@ from ledger.database import as_uri
 from ledger.domain.certificate import CertificateStatus
 from ledger.domain.errors import LedgerError
 from ledger.domain.values import Context
-from ledger.settings import DEFAULT_PUBLIC_URL, Settings
+from ledger.settings import Settings
 from projections.queries import METRICS, MemberMetric, Metric
 from projections.queries.documents import ProjectMeasure, certifiable_positions
 from projections.queries.members import member_totals
@@ -114,7 +114,19 @@ def _letters(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+PUBLIC_URL_UNSET = (
+    "未设置 LEDGER_PUBLIC_URL(公开核验页的地址),证明上的二维码将无处可扫:"
+    "请设为服务器对外的地址(如 https://ledger.example.cn)后重试。未出具证明。"
+)
+
+
 def _certificate(services: Services, args: argparse.Namespace) -> int:
+    # The command does not know where the server is reached, and a certificate issued is
+    # an event for good: without the address its QR code would point nowhere useful.
+    public_url = services.settings.public_url
+    if public_url is None:
+        print(PUBLIC_URL_UNSET, file=sys.stderr)
+        return 2
     positions = _read(
         services, lambda c: certifiable_positions(c, args.member, args.start, args.end)
     )
@@ -125,7 +137,6 @@ def _certificate(services: Services, args: argparse.Namespace) -> int:
     check = ledger.check_certificate(issued.number)
     row = _read(services, lambda c: member_totals(c, args.member))
     assert check.statement is not None and row is not None
-    public_url = services.settings.public_url or DEFAULT_PUBLIC_URL
     _write(certificate_pdf(check, row["name"], public_url), args.output)
     print(f"证明编号 {issued.number},核验地址 {verify_url(public_url, check.statement)}")
     return 0

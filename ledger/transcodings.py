@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from ledger.domain.certificate import Figures, Statement
+from ledger.domain.certificate import Figures, Place, Statement
 from ledger.domain.policy import Award
 from ledger.domain.store import RedemptionLine
 from ledger.domain.values import (
@@ -95,6 +95,7 @@ DATACLASSES: tuple[type[Any], ...] = (
     Award,
     RedemptionLine,
     Figures,
+    Place,
     Statement,
 )
 

@@ -64,12 +64,14 @@ SERVICES = Table(
         ("check_in_entered_by", "text"),
         ("check_out_entered_by", "text"),
         ("confirmed_by", "text"),
+        ("confirmed_role", "text"),
         ("year", "integer"),
         ("day", "date"),
         ("hours", "numeric"),
         ("points", "numeric"),
         ("rating", "text"),
         ("rated_by", "text"),
+        ("rated_role", "text"),
         ("policy_version", "integer"),
         ("rated_position", "bigint"),
         ("reversed_position", "bigint"),
@@ -91,6 +93,7 @@ REVIEWS = Table(
         ("grade", "text"),
         ("comment", "text"),
         ("reviewed_by", "text"),
+        ("reviewed_role", "text"),
         ("position", "bigint"),
     ),
     key=("member_id", "year"),
@@ -99,7 +102,7 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
-    version = 3  # 2: who entered a time from a paper sheet; corrections; 3: years
+    version = 4  # 2: who entered a time from a paper sheet; corrections; 3: years; 4: roles
     tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS, YEARS)
 
     @classmethod
@@ -225,7 +228,9 @@ class Dossiers(ReadModel):
         )
 
     def on_confirmed(self, event: Any, service_id: UUID, _: int) -> None:
-        self._row("dossier_services", service_id)["confirmed_by"] = event.ctx.actor_id
+        self._row("dossier_services", service_id).update(
+            confirmed_by=event.ctx.actor_id, confirmed_role=event.ctx.role.name
+        )
 
     def on_rated(self, event: Any, service_id: UUID, position: int) -> None:
         award = event.award
@@ -241,6 +246,7 @@ class Dossiers(ReadModel):
             points=award.points,
             rating=event.rating.name,
             rated_by=event.ctx.actor_id,
+            rated_role=event.ctx.role.name,
             policy_version=award.policy_version,
             rated_position=position,
         )
@@ -263,6 +269,7 @@ class Dossiers(ReadModel):
                 "grade": event.grade.name,
                 "comment": event.comment,
                 "reviewed_by": event.ctx.actor_id,
+                "reviewed_role": event.ctx.role.name,
                 "position": position,
             }
         )

@@ -2,7 +2,9 @@
 
 Each movement is two legs, one taken from an account and one given to another,
 so all legs sum to zero at every position, and each leg carries the balance of
-its account after it: a balance at any past moment is one indexed lookup.
+its account after it, in the order recorded (``at``). Each leg also carries the
+moment its movement belongs to (``value_at``: for an award, when its service began):
+a balance as of a moment is the sum of an account's legs up to it, one index range.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ ENTRIES = Table(
         ("policy_version", "integer"),
         ("event", "text"),
         ("at", "timestamptz"),
+        ("value_at", "timestamptz"),
     ),
     key=("position", "leg"),
-    indexes=(("account", "at", "position"), ("member_id", "position")),
+    indexes=(("account", "value_at", "amount"), ("member_id", "position")),
 )
 BALANCES = Table(
     "ledger_balances",
@@ -50,6 +53,7 @@ def _party(account: str) -> UUID | None:
 
 class LedgerEntries(ReadModel):
     name = "ledger_entries"
+    version = 2  # 2: value dates
     tables = (ENTRIES, BALANCES)
 
     @classmethod
@@ -91,6 +95,7 @@ class LedgerEntries(ReadModel):
                     event.policy_version,
                     name,
                     event.timestamp,
+                    event.value_at,
                 )
             )
 

@@ -35,6 +35,26 @@ def pdf_pages(content: bytes) -> list[str]:
     return pdf_text(content).split("\f")[:-1]
 
 
+def page_count(content: bytes) -> int:
+    info = subprocess.run(
+        [tool("pdfinfo"), "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+    return int(next(line for line in info.splitlines() if line.startswith("Pages:")).split()[1])
+
+
+def pdf_page(content: bytes, number: int) -> str:
+    """The text of page ``number`` alone (``pdftotext -f N -l N``), laid out."""
+    args = [tool("pdftotext"), "-layout", "-f", str(number), "-l", str(number), "-", "-"]
+    return subprocess.run(args, input=content, capture_output=True, check=True).stdout.decode()
+
+
+def footer(page: str) -> tuple[str, int]:
+    """A page's footer (its last line of text) without its page number, and that number."""
+    *_, last = (line.strip() for line in page.splitlines() if line.strip())
+    text, _, number = last.rpartition("第 ")
+    return text.strip(), int(number.removesuffix("页").strip())
+
+
 def picture(content: bytes, name: str, page: int = 1) -> Path:
     """Page ``page`` rendered at 80 dpi to build/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -161,6 +161,8 @@ def verify(lines: list[str], vkey: str) -> str:
 # --- a service certificate (--certificate NUMBER) --------------------------------------
 
 CERTIFICATE_FORMAT = "volunteer-ledger-certificate/1"
+PLACES_FORMAT = "volunteer-ledger-certificate/2"
+"""A certificate that states the communities its services were done in (``places``)."""
 CLASSES = ("ROUTINE", "SKILLED", "HARD")
 
 
@@ -203,11 +205,25 @@ def check_certificate(lines: list[str], number: str) -> str:
         **{f"{c.lower()}_hours": str(Decimal(figures[f"{c.lower()}_hours"])) for c in CLASSES},
         "positions": st["positions"],
     }
+    places = st.get("places") or []
+    if places:
+        content["format"] = PLACES_FORMAT
+        content["places"] = [
+            {
+                "community_id": str(UUID(p["community_id"])),
+                "community": p["community"],
+                "services": p["services"],
+            }
+            for p in places
+        ]
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if hashlib.sha256(canonical.encode()).hexdigest() != digest:
         raise Rejected("证明的内容与记录的摘要不符")
     member = UUID(st["member_id"])
-    claimed = {o: UUID(f["member_id"]) for _, t, o, f in facts if t.endswith("Service.Claimed")}
+    claims = [(o, f) for _, t, o, f in facts if t.endswith("Service.Claimed")]
+    claimed = {o: UUID(f["member_id"]) for o, f in claims}
+    claimed_in = {o: UUID(f["community_id"]) for o, f in claims}
+    where: dict[UUID, int] = {}
     reversed_ = {o for _, t, o, _ in facts if t.endswith("Service.Reversed")}
     rated = {p: (o, f["award"]) for p, t, o, f in facts if t.endswith("Service.Rated")}
     hours = dict.fromkeys(CLASSES, Decimal(0))
@@ -222,6 +238,7 @@ def check_certificate(lines: list[str], number: str) -> str:
             raise Rejected(f"事件 {position} 的服务已被冲正")
         if not st["start"] <= award["day"] <= st["end"]:
             raise Rejected(f"事件 {position} 不在证明的期间内")
+        where[claimed_in[service]] = where.get(claimed_in[service], 0) + 1
         hours[award["category_class"]] += Decimal(award["hours"])
         points += Decimal(award["points"])
     recomputed = {
@@ -233,6 +250,8 @@ def check_certificate(lines: list[str], number: str) -> str:
     stated = {k: (v if k == "services" else Decimal(v)) for k, v in figures.items()}
     if stated != recomputed:
         raise Rejected("证明的数字与所列服务重算的不符")
+    if places and where != {UUID(p["community_id"]): p["services"] for p in places}:
+        raise Rejected("证明所列的服务社区与所列服务不符")
     return (
         f"证明 {st['number']}:服务 {recomputed['services']} 次,"
         f"{recomputed['hours']} 小时,{recomputed['points']} 分,摘要 {digest}"

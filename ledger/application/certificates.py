@@ -19,6 +19,7 @@ from ledger.domain.certificate import (
     CertificateCheck,
     CertificateStatus,
     Figures,
+    Place,
     Statement,
     UnknownCertificate,
     check_number,
@@ -28,6 +29,7 @@ from ledger.domain.certificate import (
 )
 from ledger.domain.errors import InvalidInput
 from ledger.domain.member import mask_name
+from ledger.domain.text import natural_key
 from ledger.domain.values import CategoryClass, Context
 from ledger.domain.work import Service
 
@@ -69,9 +71,13 @@ class CertificateCommands(LedgerBase):
         if not positions:
             raise InvalidInput(reason="证明期间内没有已评价的服务,无需出具证明")
         community = self.get_community(member.community_id)
-        figures, problems = self._summarise(member_id, start, end, positions)
+        figures, where, problems = self._summarise(member_id, start, end, positions)
         if problems:
             raise InvalidInput(reason=";".join(problems[:3]))
+        places = sorted(
+            (Place(c, self.get_community(c).name, n) for c, n in where.items()),
+            key=lambda p: (-p.services, natural_key(p.community)),
+        )
         statement = Statement(
             number=new_number(datetime.now(UTC).year),
             member_id=member_id,
@@ -82,6 +88,7 @@ class CertificateCommands(LedgerBase):
             end=end,
             figures=figures,
             positions=positions,
+            places=places,
         )
         certificate = Certificate.issue(statement, ctx)
         receipt = self._create(certificate)
@@ -118,12 +125,14 @@ class CertificateCommands(LedgerBase):
         problems = []
         if statement.number != number or statement.digest() != recorded_digest:
             problems.append("证明的内容与其记录的内容摘要不符")
-        figures, found = self._summarise(
+        figures, where, found = self._summarise(
             statement.member_id, statement.start, statement.end, statement.positions
         )
         problems += found
         if figures != statement.figures:
             problems.append("证明所列数字与所依据的服务事件重新计算的结果不符")
+        if statement.places and where != {p.community_id: p.services for p in statement.places}:
+            problems.append("证明所列的服务社区与所依据的服务事件不符")
         return CertificateCheck(
             number=number,
             status=CertificateStatus.ALTERED if problems else CertificateStatus.GENUINE,
@@ -148,25 +157,30 @@ class CertificateCommands(LedgerBase):
 
     def _summarise(
         self, member_id: UUID, start: date, end: date, positions: list[int]
-    ) -> tuple[Figures, list[str]]:
-        """The figures of the rated services at ``positions``, and what is wrong with any
-        of them (not a rating, another member's, outside the period, reversed, unreadable)."""
+    ) -> tuple[Figures, dict[UUID, int], list[str]]:
+        """The figures of the rated services at ``positions``, how many of them were done
+        in each community, and what is wrong with any of them (not a rating, another
+        member's, outside the period, reversed, unreadable)."""
         with self.group_recorder.datastore.get_connection() as conn:
             rows = {r["notification_id"]: r for r in conn.execute(EVENTS_AT, (positions,))}
             services = list({r["originator_id"] for r in rows.values() if r["topic"] == RATED})
             facts = conn.execute(SERVICE_FACTS, (services, REVERSED)).fetchall()
         claimed_by = {}
+        claimed_in = {}
         reversed_ = set()
         problems: list[str] = []
         for fact in facts:
             try:
                 if fact["topic"] == CLAIMED:
-                    claimed_by[fact["originator_id"]] = self._decoded(fact).member_id
+                    claimed = self._decoded(fact)
+                    claimed_by[fact["originator_id"]] = claimed.member_id
+                    claimed_in[fact["originator_id"]] = claimed.community_id
                 elif fact["topic"] == REVERSED:
                     reversed_.add(fact["originator_id"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 problems.append(f"事件 {fact['notification_id']} 已无法解读")
         awards: list[tuple[CategoryClass, Decimal, Decimal]] = []
+        where: dict[UUID, int] = {}
         for position in positions:
             row = rows.get(position)
             if row is None or row["topic"] != RATED:
@@ -185,4 +199,6 @@ class CertificateCommands(LedgerBase):
                 problems.append(f"事件 {position} 的服务已被撤销")
             else:
                 awards.append((award.category_class, award.hours, award.points))
-        return Figures.of(awards), problems
+                community_id = claimed_in[row["originator_id"]]
+                where[community_id] = where.get(community_id, 0) + 1
+        return Figures.of(awards), where, problems

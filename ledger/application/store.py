@@ -19,6 +19,7 @@ from ledger.application.base import (
 )
 from ledger.domain.account import Account
 from ledger.domain.errors import (
+    ExpiryInFuture,
     IdempotencyKeyReused,
     ItemNotInStore,
     UnknownItem,
@@ -27,7 +28,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.rulebook import RULE_BOOK_ID
 from ledger.domain.store import Item, Redemption, RedemptionLine, request_fingerprint
-from ledger.domain.values import Context, instant, now
+from ledger.domain.values import CST, Context, instant, now
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,20 @@ class StoreCommands(LedgerBase):
 
     # --- expiry -----------------------------------------------------------------------
 
+    @staticmethod
+    def _expiry_moment(as_of: datetime) -> datetime:
+        """Points expire only as of a moment that has come, by the ledger's clock: an
+        expiry cannot be undone, so one ahead of time is refused."""
+        as_of, clock = instant(as_of, "过期计算时间"), now()
+        if as_of > clock:
+            shown = "%Y-%m-%d %H:%M:%S"
+            at, then = as_of.astimezone(CST), clock.astimezone(CST)
+            raise ExpiryInFuture(at=at.strftime(shown), clock=then.strftime(shown))
+        return as_of
+
     @retried
     def expire_account(self, member_id: UUID, as_of: datetime, ctx: Context) -> Receipt:
+        as_of = self._expiry_moment(as_of)
         account = self.get_account(member_id)
         policy = self.current_policy()
         account.expire(as_of, policy, ctx)
@@ -185,7 +198,7 @@ class StoreCommands(LedgerBase):
     def expire_points(self, as_of: datetime, ctx: Context) -> int:
         """Expire every account's due points; running it again moves nothing.
         Returns how many accounts had points expire."""
-        as_of = instant(as_of, "过期计算时间")
+        as_of = self._expiry_moment(as_of)
         expired = 0
         for member_id in self._account_holders():
             if self.expire_account(member_id, as_of, ctx).position is not None:

@@ -231,7 +231,7 @@ class WorkCommands(LedgerBase):
             routine_hours_already=account.routine_hours_on(local_date(service.checked_in_at)),
         )
         service.rate(rating, award, ctx)
-        credited = account.credit(service.id, task.community_id, award, ctx)
+        credited = account.credit(service.id, task.community_id, award, service.checked_in_at, ctx)
         return self._done(service.id, service, account if credited else None)
 
     @retried
@@ -320,6 +320,7 @@ class WorkCommands(LedgerBase):
             service.id,
             task.community_id,
             award,
+            start,
             ctx,
             correction_id=correction_id,
             approved_by=approved_by,

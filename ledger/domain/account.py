@@ -5,21 +5,29 @@ aggregate; the other side is a system account (a community's issuance, a
 store's redemption sink, the expiry sink) that carries no invariant and so is
 not an aggregate: the projections prove that all accounts sum to zero.
 
-About 330 lines: the account's invariants (lots by year and community, the earned
+Every movement carries ``value_at``, the moment it belongs to, beside ``timestamp``,
+the moment it was recorded: an award (and the reversal of it) belongs to the moment
+its service began (the check-in, whose day in China Standard Time is the award's
+day: the day every period counts the service on and the year its lot is earned in);
+a redemption or its cancellation to the moment it was made; an expiry to the moment
+it was judged as of. Every "as of" and "in the period" read follows ``value_at``.
+
+About 380 lines: the account's invariants (lots by year and community, the earned
 record, expiry, reversal with shortfall) are one aggregate's and stay in one module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.errors import InsufficientPoints, InvalidTransition
+from ledger.domain.errors import InsufficientPoints, InvalidInput, InvalidTransition
 from ledger.domain.policy import Award, PointsPolicy
 from ledger.domain.values import (
     CST,
@@ -32,7 +40,9 @@ from ledger.domain.values import (
     Lot,
     instant,
     issuance_account,
+    local_date,
     member_account,
+    now,
     stable_id,
     store_account,
 )
@@ -50,9 +60,39 @@ class Earning:
     hours: Decimal
     day: date
     category_class: CategoryClass
+    value_at: datetime
+
+
+def legacy_value_at(state: dict[str, Any]) -> datetime:
+    """The value date of a movement recorded before movements carried one (version 1).
+
+    An award knew only its service's day: it belongs to that day, no later than it was
+    recorded (never before its service began). An expiry belongs to its ``as_of``. A
+    reversal, and the new award of a correction, belong to when they were recorded:
+    a version 1 reversal cannot name the moment of the award it took back, so the
+    corrected award counts from the correction, as the reversal does.
+    """
+    recorded: datetime = state["timestamp"]
+    as_of: datetime | None = state.get("as_of")
+    if as_of is not None:
+        return as_of
+    if "day" in state and state.get("correction_id") is None:
+        next_day = datetime.combine(state["day"] + timedelta(days=1), time(), CST)
+        return min(recorded, next_day - timedelta(microseconds=1))
+    return recorded
 
 
 class Account(LedgerAggregate):
+    class Event(LedgerAggregate.Event):
+        """An account's events. Version 2: every movement carries ``value_at``."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            if "amount" in state:  # a movement (the opening moves nothing)
+                state["value_at"] = legacy_value_at(state)
+
     @staticmethod
     def create_id(member_id: UUID) -> UUID:
         return stable_id("account", member_id)
@@ -106,15 +146,20 @@ class Account(LedgerAggregate):
         service_id: UUID,
         community_id: UUID,
         award: Award,
+        value_at: datetime,
         ctx: Context,
         *,
         correction_id: UUID | None = None,
         approved_by: str | None = None,
     ) -> bool:
         """Put a service's award on the account; False if it earned nothing. A
-        corrected award (``correction_id``) follows the reversal of the earlier one."""
+        corrected award (``correction_id``) follows the reversal of the earlier one.
+        ``value_at``: when the service began (its check-in), on the award's day."""
         if service_id in self.earnings and service_id not in self.reversed:
             raise InvalidTransition(state="已计分", action="重复计分")
+        value_at = instant(value_at, "服务时间")
+        if local_date(value_at) != award.day:  # the lot's year is the value date's
+            raise InvalidInput(reason="计分的发生时间须在其服务当天(北京时间)")
         if award.points <= 0 and award.hours <= 0:
             return False
         self._credited(
@@ -129,6 +174,7 @@ class Account(LedgerAggregate):
             policy_version=award.policy_version,
             lots=[Lot(award.day.year, community_id, award.points)] if award.points > 0 else [],
             ctx=ctx,
+            value_at=value_at,
             correction_id=correction_id,
             approved_by=approved_by,
         )
@@ -148,6 +194,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        value_at: datetime,
         correction_id: UUID | None = None,
         approved_by: str | None = None,
     ) -> None:
@@ -159,7 +206,9 @@ class Account(LedgerAggregate):
         self._apply_lots(lots, +1)
         if category_class is CategoryClass.ROUTINE:
             self.routine_hours[day] = self.routine_hours_on(day) + hours
-        self.earnings[cause.id] = Earning(community_id, amount, hours, day, category_class)
+        self.earnings[cause.id] = Earning(
+            community_id, amount, hours, day, category_class, value_at
+        )
 
     # --- redemption at a store ------------------------------------------------
 
@@ -185,6 +234,7 @@ class Account(LedgerAggregate):
             policy_version=policy_version,
             lots=lots,
             ctx=ctx,
+            value_at=now(),
         )
         return lots
 
@@ -198,6 +248,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        value_at: datetime,
     ) -> None:
         self.balance -= amount
         self._apply_lots(lots, -1)
@@ -220,6 +271,7 @@ class Account(LedgerAggregate):
             policy_version=policy_version,
             lots=lots,
             ctx=ctx,
+            value_at=now(),
         )
 
     @event("Refunded")
@@ -232,6 +284,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        value_at: datetime,
     ) -> None:
         self.balance += amount
         self._apply_lots(lots, +1)
@@ -248,7 +301,8 @@ class Account(LedgerAggregate):
         *,
         correction_id: UUID | None = None,
     ) -> None:
-        """Take back what a service earned (``correction_id``: to award it anew).
+        """Take back what a service earned (``correction_id``: to award it anew); the
+        reversal belongs to the moment of the award it takes back.
 
         The earned record loses the whole award. The spendable balance never goes
         below zero: what was already spent is recorded as ``shortfall``.
@@ -272,6 +326,7 @@ class Account(LedgerAggregate):
             policy_version=policy_version,
             lots=lots,
             ctx=ctx,
+            value_at=earning.value_at,
             correction_id=correction_id,
         )
 
@@ -290,6 +345,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        value_at: datetime,
         correction_id: UUID | None = None,
     ) -> None:
         assert cause.id is not None
@@ -330,6 +386,7 @@ class Account(LedgerAggregate):
             policy_version=policy.version,
             lots=lots,
             ctx=ctx,
+            value_at=as_of,
         )
         return True
 
@@ -344,6 +401,7 @@ class Account(LedgerAggregate):
         policy_version: int,
         lots: list[Lot],
         ctx: Context,
+        value_at: datetime,
     ) -> None:
         self.balance -= amount
         self._apply_lots(lots, -1)

@@ -103,9 +103,22 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A community where some of a certificate's services were done, and how many."""
+
+    community_id: UUID
+    community: str
+    services: int
+
+
+@dataclass(frozen=True)
 class Statement:
     """Everything a certificate states, and the notification ids of the ``Service.Rated``
-    events it summarises. Its digest is over ``canonical()``."""
+    events it summarises. Its digest is over ``canonical()``.
+
+    ``community`` is the member's own community, which issues the certificate;
+    ``places`` are the communities where the services were done (a certificate issued
+    before they were stated has none, and its canonical content is as it was)."""
 
     number: str
     member_id: UUID
@@ -116,6 +129,7 @@ class Statement:
     end: date
     figures: Figures
     positions: list[int]
+    places: list[Place] = field(default_factory=list)
 
     def canonical(self) -> bytes:
         """Sorted keys, no spaces, UTF-8; decimals, dates and ids as their exact text."""
@@ -137,6 +151,16 @@ class Statement:
             "hard_hours": str(f.hard_hours),
             "positions": self.positions,
         }
+        if self.places:
+            content["format"] = "volunteer-ledger-certificate/2"
+            content["places"] = [
+                {
+                    "community_id": str(p.community_id),
+                    "community": p.community,
+                    "services": p.services,
+                }
+                for p in self.places
+            ]
         return json.dumps(
             content, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()

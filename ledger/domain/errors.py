@@ -123,6 +123,13 @@ class OutOfRange(InvalidInput):
     template = "{field} {value} 超出支持的范围({low} 至 {high})"
 
 
+class ExpiryInFuture(InvalidInput):
+    code = "EXPIRY_IN_FUTURE"
+    template = (
+        "过期计算时间 {at} 晚于账本当前时间 {clock}:积分只能按已经到来的时刻过期,本次未作任何变动"
+    )
+
+
 class InvalidText(InvalidInput):
     """Text the ledger cannot keep: refused with the field's name, never stored."""
 

@@ -103,3 +103,16 @@ def clean_identifier(value: object, field: str) -> str:
     if not isinstance(value, str) or not IDENTIFIER_PATTERN.fullmatch(value):
         raise InvalidIdentifier(field=field, limit=IDENTIFIER)
     return value
+
+
+_DIGIT_RUNS = re.compile(r"(\d+)", re.ASCII)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """The order people expect of names with numbers in them: runs of digits compare as
+    numbers, so 第2社区 comes before 第10社区 (a text sort puts 第10 before 第2)."""
+    return tuple(
+        (0, int(part)) if n % 2 else (1, part)
+        for n, part in enumerate(_DIGIT_RUNS.split(text))
+        if part
+    )

@@ -45,7 +45,12 @@ ORDER BY t.name, p.member_id
 """
 
 STREET_OF_SQL = "SELECT street_id FROM document_places WHERE id = $1"
-PLACE_NAME_SQL = "SELECT name FROM document_places WHERE id = $1"
+PLACE_NAME_SQL = """
+SELECT name FROM document_places WHERE id = $1
+UNION ALL SELECT name FROM dossier_names WHERE id = $1
+LIMIT 1
+"""
+"""A street's or community's name (``document_places``), or a unit's (``dossier_names``)."""
 
 CERTIFIABLE_SQL = """
 SELECT rated_position FROM dossier_services
@@ -114,6 +119,7 @@ async def street_of(conn: asyncpg.Connection, community_id: UUID) -> UUID | None
 
 
 async def place_name(conn: asyncpg.Connection, place_id: UUID) -> str | None:
+    """The name of a street, a community or a unit (None: no such place)."""
     name: str | None = await conn.fetchval(PLACE_NAME_SQL, place_id)
     return name
 

@@ -19,7 +19,8 @@ WHERE p.member_id = $1
 
 DOSSIER_SERVICES_SQL = """
 SELECT s.service_id, s.day, t.title AS task, t.category, s.hours, s.rating, s.points,
-       s.confirmed_by, s.rated_by, s.policy_version, s.rated_position,
+       s.confirmed_by, s.confirmed_role, s.rated_by, s.rated_role, s.policy_version,
+       s.rated_position,
        s.reversed_position, s.reversal_reason, s.checked_in_at, s.checked_out_at,
        s.check_in_entered_by, s.check_out_entered_by,
        s.corrections, s.corrected_position, s.correction_reason, s.correction_approved_by,

@@ -1,5 +1,6 @@
 """The SQL of the ledger entries (read model: ``projections.entries``): an account's
-legs, newest first; every leg after a position, in order; a balance at a moment."""
+legs, newest first; every leg after a position, in order; a balance as of a moment
+(by the moments the movements belong to, not when they were recorded)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ SELECT * FROM ledger_entries WHERE position > $1
 ORDER BY position, leg LIMIT $2
 """
 BALANCE_AS_OF_SQL = """
-SELECT balance FROM ledger_entries
-WHERE account = $1 AND at <= $2
-ORDER BY at DESC, position DESC LIMIT 1
+SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = $1 AND value_at <= $2
 """
 AFTER_EVERY_POSITION = 2**62
 """Beyond any notification id: where the first page of an account's entries starts."""
@@ -48,5 +47,7 @@ async def entries_after(
 
 
 async def balance_as_of(conn: asyncpg.Connection, account: str, at: datetime) -> Decimal:
-    value = await conn.fetchval(BALANCE_AS_OF_SQL, account, at)
-    return Decimal(0) if value is None else Decimal(value)
+    """The account's balance as of ``at``: every movement that belongs to a moment up
+    to it, whenever it was recorded (a service recorded today for last month counts
+    last month)."""
+    return Decimal(await conn.fetchval(BALANCE_AS_OF_SQL, account, at))

@@ -138,11 +138,6 @@ def account_party(account: str) -> UUID | None:
         return None
 
 
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Names in the order people count: 第2社区 before 第10社区."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
-
-
 @dataclass
 class Wanted:
     """The ids a page holds, collected before its names are looked up at once."""

@@ -39,6 +39,7 @@ def chromium() -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1280,900",
+        "--lang=zh-CN",
         # Nothing but this machine resolves: a page that needs the internet fails here.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
     ):

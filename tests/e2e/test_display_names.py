@@ -170,7 +170,7 @@ def test_a_members_points_history_names_accounts_tasks_and_goods(
             street["staff"],
             """query($m: UUID!) { member(id: $m) { history(first: 200) {
               account accountName counterAccount counterAccountName causeKind taskTitle
-              description at } } }""",
+              description at valueAt } } }""",
             m=street["member"],
         )
     )["member"]["history"]
@@ -179,6 +179,7 @@ def test_a_members_points_history_names_accounts_tasks_and_goods(
     assert served["counterAccountName"] == "第1社区 积分发放"
     assert served["description"] == "服务「汛期巡查」"
     assert served["accountName"] == street["name"]
+    assert served["valueAt"] == f"{YEAR}-01-20T09:00:00+08:00"  # when the service began
     assert any(
         (e["causeKind"], e["description"], e["counterAccountName"])
         == ("REDEMPTION", "兑换 肥皂×1", "第1社区 积分超市")
@@ -187,7 +188,7 @@ def test_a_members_points_history_names_accounts_tasks_and_goods(
     for e in entries:
         assert e["counterAccount"].split(":")[0] in ("issuance", "store", "expiry")
         readable(e["accountName"], e["counterAccountName"], e["taskTitle"], e["description"])
-        in_cst(e["at"])
+        in_cst(e["at"], e["valueAt"])
 
 
 def test_conservation_names_each_community_in_order(server: Server, street: dict[str, Any]) -> None:
@@ -256,7 +257,8 @@ def test_the_cli_history_has_a_header_and_cst_times_in_words(
     columns = header.split("\t")
     assert columns == [
         "位置",
-        "时间(北京时间)",
+        "记录时间(北京时间)",
+        "发生时间(北京时间)",
         "事件",
         "操作者",
         "角色",
@@ -271,12 +273,15 @@ def test_the_cli_history_has_a_header_and_cst_times_in_words(
     assert (debit["操作者"], debit["角色"], debit["设备"]) == (KIOSK, "积分超市终端", KIOSK)
     credit = next(c for c in cells if c["事件"] == "获得积分:服务「汛期巡查」")
     assert credit["规则版本"] == "1" and credit["积分"] == "9.6"
+    assert credit["发生时间(北京时间)"] == f"{YEAR}-01-20 09:00:00"  # the service's own start
     answered = data(server.gql(street["auditor"], HISTORY, a=street["member"]))["history"]
     at = {str(line["position"]): line["at"] for line in answered}
     assert [c["位置"] for c in cells] == list(at)
     for c in cells:  # the instant GraphQL answers, in the same Beijing time
-        shown = datetime.strptime(c["时间(北京时间)"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST)
-        assert shown == datetime.fromisoformat(at[c["位置"]]).replace(microsecond=0)
+        shown = datetime.strptime(c["记录时间(北京时间)"], "%Y-%m-%d %H:%M:%S")
+        assert shown.replace(tzinfo=CST) == datetime.fromisoformat(at[c["位置"]]).replace(
+            microsecond=0
+        )
         readable(c["事件"], c["操作者"], c["角色"])
 
 
@@ -293,6 +298,7 @@ def test_the_cli_history_as_json_keeps_ids_beside_the_words(
     )
     assert (debit["amount"], debit["summary"]) == ("2.0", "兑换扣减积分:兑换 肥皂×1")
     assert all(line["at"].endswith("+08:00") for line in lines)
+    assert debit["value_at"].endswith("+08:00")
     assert {line["aggregate_id"] for line in lines} >= {street["member"]}
 
 

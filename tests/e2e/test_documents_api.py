@@ -266,7 +266,7 @@ def test_a_member_ranking_comes_as_pdf_and_xlsx_for_its_scope(
             "memberRankingDocument",
         )
     )
-    assert "成员排名" in text and "张三丰" in text and "区财政局" in text
+    assert "成员排名" in text and "张三丰" in text and "范围:区财政局的成员" in text
     audited = pdf_text(
         content(
             server.gql(tokens["auditor"], ranking, c=town["home"], f="PDF"), "memberRankingDocument"
@@ -353,6 +353,7 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
             "8 小时",
             certificate["digest"],
             "透明日志",
+            "服务社区",
         ):
             assert shown in page, shown
         assert "张三丰" not in page and town["zhang"] not in page  # no full name, no member id

@@ -157,7 +157,7 @@ def test_a_reload_in_the_middle_of_a_confirm_redeems_once(
     page.execute_async_script(
         """const [request, done] = arguments;
         sessionStorage.setItem("kiosk.pending", JSON.stringify(request));
-        gql(QUERIES.redeem, request).then(done, done);""",
+        ask(QUERIES.redeem, request).then(done, done);""",
         request,
     )
     assert redemptions(server) == before + 1

@@ -389,13 +389,13 @@ def test_an_auditor_reads_a_balance_as_of_a_past_time(
         server.gql(
             auditor,
             """query($a: String!) { ledgerEntries(account: $a, first: 10,
-        waitFor: null) { position at balance } }""",
+        waitFor: null) { position at valueAt balance } }""",
             a=account,
         ),
         "ledgerEntries",
     )
     assert [e["balance"] for e in entries] == ["1.8", "4.8"]
-    between = entries[1]["at"]
+    between = entries[1]["valueAt"]  # the award's: when its service began
     then = server.gql(
         auditor,
         "query($a: String!, $t: DateTime!) { balance(account: $a, asOf: $t) }",

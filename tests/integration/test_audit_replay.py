@@ -28,20 +28,20 @@ def history(ledger: Ledger) -> History:
 def entries_balance(url: str, member: Any, at: Any) -> Decimal:
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT balance FROM ledger_entries WHERE account = %s AND at <= %s "
-            "ORDER BY at DESC, position DESC LIMIT 1",
+            "SELECT coalesce(sum(amount), 0) FROM ledger_entries "
+            "WHERE account = %s AND value_at <= %s",
             (f"member:{member}", at),
         ).fetchone()
-    return Decimal(0) if row is None else Decimal(row[0])
+    assert row is not None
+    return Decimal(row[0])
 
 
 def test_replay_at_a_moment_agrees_with_the_ledger_entries(
     ledger: Ledger, history: History, database_url: str
 ) -> None:
     with psycopg.connect(database_url) as conn:
-        moments = [
-            r[0] for r in conn.execute("SELECT at FROM ledger_entries ORDER BY position").fetchall()
-        ]
+        found = conn.execute("SELECT value_at FROM ledger_entries ORDER BY position").fetchall()
+    moments = [r[0] for r in found]
     rng = random.Random(4)
     chosen = sorted(rng.sample(moments, 20))
     compared = 0

@@ -8,16 +8,18 @@ import csv
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from eventsourcing.utils import get_topic
 
 from ledger import database
 from ledger.application import Ledger
 from ledger.database import EmbeddedServer, drop_database, ensure_database, eventsourcing_env
 from ledger.domain.account import Account
-from ledger.domain.values import stable_id
+from ledger.domain.values import CST, stable_id
 from ledger.importer import BATCH_ROWS, HEADERS, ImportResult, import_services, read_rows
 
 WORKERS = 2
@@ -84,6 +86,13 @@ def accounts(ledger: Ledger, ids: set[UUID]) -> dict[UUID, tuple[Decimal, Decima
     return found
 
 
+def credits(ledger: Ledger) -> list[Any]:
+    """Every award the ledger stored, as read back."""
+    topic = get_topic(Account.Credited)  # type: ignore[attr-defined]
+    stored = ledger.recorder.select_notifications(1, 1_000_000, topics=[topic])
+    return [ledger.mapper.to_domain_event(n) for n in stored]
+
+
 def run(url: str, source: Path, workers: int) -> tuple[ImportResult, Ledger]:
     ledger = Ledger(eventsourcing_env(url), id_hash_key=KEY)
     return import_services(ledger, read_rows(source), source.name, workers=workers), ledger
@@ -113,6 +122,12 @@ def test_workers_import_what_the_commands_import_row_by_row(
             account_ids = {i for i, _, topic in events if topic.endswith("Account.Opened")}
             assert account_ids
             assert accounts(ledger_many, account_ids) == accounts(ledger_one, account_ids)
+            awards = credits(ledger_many)
+            assert len(awards) == by_many.imported
+            # Each counts on its service's day of 2025, not on the day of the import.
+            assert all(a.value_at.astimezone(CST).date() == a.day for a in awards)
+            assert {a.day.year for a in awards} == {2025}
+            assert all(a.value_at < a.timestamp for a in awards)
 
             again, ledger_again = run(many, source, WORKERS)
             ledger_again.close()

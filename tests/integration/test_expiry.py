@@ -15,6 +15,7 @@ import pytest
 
 from entrypoints.expiry import expire_now, next_run, run_daily
 from ledger.application import Ledger
+from ledger.domain.errors import ExpiryInFuture
 from ledger.domain.values import Context, MemberKind, Role
 from tests.support import earn
 
@@ -96,3 +97,33 @@ def test_the_command_expires_as_of_a_given_moment(ledger: Ledger, database_url: 
     assert "个账户有积分过期" in expire("2026-01-01T00:05:00+08:00")
     ledger.loader.forget()  # another process saved the account
     assert ledger.get_account(member).balance == 0
+
+
+def test_the_command_refuses_a_moment_still_to_come_and_moves_nothing(
+    ledger: Ledger, database_url: str
+) -> None:
+    """Points earned last year expire at the end of this one: a run as of the first
+    minutes of next year, asked for today, would take them now, irreversibly."""
+    street = ledger.register_street("己街道", ADMIN).id
+    community = ledger.register_community(street, "己社区", ADMIN).id
+    member = ledger.register_member(MemberKind.RESIDENT, "己", community, ADMIN).id
+    this_year = datetime.now(CST).year
+    earn(ledger, community, member, datetime(this_year - 1, 6, 1, 9, tzinfo=CST), ADMIN)
+    ahead = datetime(this_year + 1, 1, 1, 0, 10, tzinfo=CST)
+    assert ledger.get_account(member).due_lots(ahead, ledger.current_policy())
+    done = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "expire", "--as-of", ahead.isoformat()],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "晚于账本当前时间" in done.stderr and "未作任何变动" in done.stderr
+    assert f"{this_year + 1}-01-01 00:10:00" in done.stderr  # China Standard Time
+    ledger.loader.forget()
+    assert ledger.get_account(member).balance == Decimal("9.6")
+    with pytest.raises(ExpiryInFuture):
+        ledger.expire_account(member, ahead, ADMIN)
+    assert ledger.get_account(member).version == 2  # opened and credited, nothing more

@@ -142,31 +142,34 @@ def test_each_members_entries_sum_to_the_balance_their_account_holds(lived: Any)
     assert checked > 10
 
 
-async def test_a_balance_at_a_past_moment_is_the_running_balance_then(lived: Any) -> None:
+async def test_a_balance_as_of_a_moment_sums_the_legs_that_belong_to_it(lived: Any) -> None:
     url = lived[0]
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT account, position, at FROM ledger_entries "
+            "SELECT account FROM ledger_entries "
             "WHERE account LIKE 'member:%' ORDER BY position DESC LIMIT 1 OFFSET 50"
         ).fetchone()
         assert row is not None
-        account, position, at = row
-        summed = conn.execute(
-            "SELECT sum(amount) FROM ledger_entries WHERE account = %s AND position <= %s",
-            (account, position),
-        ).fetchone()
-        before = conn.execute(
-            "SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = %s AND at < %s",
-            (account, at),
-        ).fetchone()
-    assert summed is not None and before is not None
+        account = row[0]
+        legs = conn.execute(
+            "SELECT amount, value_at FROM ledger_entries WHERE account = %s", (account,)
+        ).fetchall()
+        (now,) = conn.execute(
+            "SELECT balance FROM ledger_balances WHERE account = %s", (account,)
+        ).fetchone() or (None,)
+    moments = sorted({moment for _, moment in legs})
     reader = await asyncpg.connect(url)
     try:
-        assert await balance_as_of(reader, account, at) == summed[0]
-        assert await balance_as_of(reader, account, at - timedelta(microseconds=1)) == before[0]
-        assert await balance_as_of(reader, account, at - timedelta(days=3650)) == 0
+        for at in moments:
+            summed = sum((amount for amount, moment in legs if moment <= at), Decimal(0))
+            assert await balance_as_of(reader, account, at) == summed
+            earlier = sum((amount for amount, moment in legs if moment < at), Decimal(0))
+            assert await balance_as_of(reader, account, at - timedelta(microseconds=1)) == earlier
+        assert await balance_as_of(reader, account, moments[-1]) == now
+        assert await balance_as_of(reader, account, moments[0] - timedelta(days=3650)) == 0
     finally:
         await reader.close()
+    assert len(moments) > 1
 
 
 def test_a_killed_runner_restarts_without_counting_twice_or_skipping(

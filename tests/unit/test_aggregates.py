@@ -1,12 +1,15 @@
 """Aggregates keep their invariants without a database."""
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from ledger.application import Ledger
 from ledger.domain.account import Account
 from ledger.domain.errors import (
     AlreadyClaimed,
@@ -22,9 +25,10 @@ from ledger.domain.errors import (
 )
 from ledger.domain.member import Member, hash_national_id, mask_name, mask_phone
 from ledger.domain.organisation import Community, Unit
-from ledger.domain.policy import PointsPolicy
+from ledger.domain.policy import Award, PointsPolicy
 from ledger.domain.store import Item, request_fingerprint
 from ledger.domain.values import (
+    CST,
     Context,
     MemberKind,
     Rating,
@@ -57,6 +61,11 @@ def award_for(points: str, hours: str = "2.0", year: int = 2026, version: int = 
     return replace(
         result, points=Decimal(points), hours=Decimal(hours), day=result.day.replace(year=year)
     )
+
+
+def credit(account: Account, service: UUID, community: UUID, award: Award) -> bool:
+    """Credit an award whose service began at nine on its day (China Standard Time)."""
+    return account.credit(service, community, award, datetime.combine(award.day, time(9), CST), CTX)
 
 
 class TestTask:
@@ -140,7 +149,7 @@ class TestAccount:
 
     def test_credits_keep_spendable_and_earned_apart(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        credit(account, uuid4(), community, award_for("4.0"))
         account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
         assert account.balance == Decimal("1.0")
         assert account.earned_points == Decimal("4.0")
@@ -148,7 +157,7 @@ class TestAccount:
 
     def test_every_movement_names_both_sides(self):
         account, community, store = self.make(), uuid4(), uuid4()
-        account.credit(uuid4(), community, award_for("4.0"), CTX)
+        credit(account, uuid4(), community, award_for("4.0"))
         account.debit(Decimal("1.0"), uuid4(), store, 1, CTX)
         credited, debited = account.collect_events()[1:]
         assert (credited.from_account, credited.to_account) == (
@@ -163,7 +172,7 @@ class TestAccount:
 
     def test_the_balance_never_goes_below_zero(self):
         account = self.make()
-        account.credit(uuid4(), uuid4(), award_for("2.0"), CTX)
+        credit(account, uuid4(), uuid4(), award_for("2.0"))
         with pytest.raises(InsufficientPoints) as raised:
             account.debit(Decimal("2.1"), uuid4(), uuid4(), 1, CTX)
         assert raised.value.details == {"required": Decimal("2.1"), "available": Decimal("2.0")}
@@ -171,21 +180,21 @@ class TestAccount:
 
     def test_a_service_is_credited_once(self):
         account, service = self.make(), uuid4()
-        account.credit(service, uuid4(), award_for("2.0"), CTX)
+        credit(account, service, uuid4(), award_for("2.0"))
         with pytest.raises(InvalidTransition):
-            account.credit(service, uuid4(), award_for("2.0"), CTX)
+            credit(account, service, uuid4(), award_for("2.0"))
 
     def test_redemption_spends_the_oldest_points_first(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("5.0", year=2026), CTX)
-        account.credit(uuid4(), community, award_for("3.0", year=2025), CTX)
+        credit(account, uuid4(), community, award_for("5.0", year=2026))
+        credit(account, uuid4(), community, award_for("3.0", year=2025))
         lots = account.debit(Decimal("4.0"), uuid4(), community, 1, CTX)
         assert [(lot.year, lot.amount) for lot in lots] == [(2025, 3), (2026, 1)]
 
     def test_points_expire_after_the_end_of_the_following_year_and_only_once(self):
         account, community = self.make(), uuid4()
-        account.credit(uuid4(), community, award_for("3.0", year=2024), CTX)
-        account.credit(uuid4(), community, award_for("5.0", year=2025), CTX)
+        credit(account, uuid4(), community, award_for("3.0", year=2024))
+        credit(account, uuid4(), community, award_for("5.0", year=2025))
         on_last_day = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
         assert not account.expire(on_last_day, PointsPolicy(), CTX)
         new_year = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Shanghai
@@ -196,7 +205,7 @@ class TestAccount:
 
     def test_a_reversal_takes_back_the_whole_earned_record_but_only_what_is_left_to_spend(self):
         account, community, service = self.make(), uuid4(), uuid4()
-        account.credit(service, community, award_for("4.0"), CTX)
+        credit(account, service, community, award_for("4.0"))
         account.debit(Decimal("3.0"), uuid4(), community, 1, CTX)
         account.reverse(service, "重复登记", "张主任", 1, CTX)
         reversed_ = account.collect_events()[-1]
@@ -217,7 +226,7 @@ class TestAccount:
             rating=Rating.GOOD,
         )
         service = uuid4()
-        account.credit(service, uuid4(), day_award, CTX)
+        credit(account, service, uuid4(), day_award)
         assert account.routine_hours_on(day_award.day) == Decimal("3.0")
         account.reverse(service, "误录", "李书记", 1, CTX)
         assert account.routine_hours_on(day_award.day) == 0
@@ -309,3 +318,66 @@ def test_a_unit_forms_work_teams_only_for_paired_communities():
     unit.pair(paired, CTX)
     unit.form_team(paired, "下沉工作队", CTX)
     assert unit.teams == {paired: "下沉工作队"}
+
+
+class TestValueDates:
+    """Every movement carries the moment it belongs to; the events stored before they
+    did (version 1) are given one when read."""
+
+    def stored_then_read(self, event: Any, *, recorded: datetime | None = None) -> Any:
+        """The event through the ledger's mapper, as stored and read back; given
+        ``recorded``, as stored at that moment before value dates (version 1)."""
+        mapper = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+        stored = mapper.to_stored_event(event)
+        if recorded is not None:
+            state = json.loads(stored.state)
+            assert state.pop("class_version") == 2
+            del state["value_at"]
+            state["timestamp"]["_data_"] = recorded.isoformat()
+            stored = replace(stored, state=json.dumps(state).encode())
+        return mapper.to_domain_event(stored)
+
+    def test_an_award_and_its_reversal_belong_to_when_the_service_began(self):
+        account, service, began = TestAccount().make(), uuid4(), T0 - timedelta(days=40)
+        served = replace(award_for("4.0"), day=began.astimezone(CST).date())
+        with pytest.raises(InvalidInput):  # its lot's year is the year of its value date
+            account.credit(service, uuid4(), served, began - timedelta(days=1), CTX)
+        account.credit(service, uuid4(), served, began, CTX)
+        account.reverse(service, "重复登记", "张主任", 1, CTX)
+        opened, credited, reversed_ = account.collect_events()
+        assert not hasattr(opened, "value_at")  # the opening moves nothing
+        assert credited.value_at == reversed_.value_at == began
+        assert credited.timestamp > began and reversed_.timestamp > began
+        assert self.stored_then_read(reversed_).value_at == began
+
+    def test_a_redemption_belongs_to_when_it_was_made_and_an_expiry_to_its_as_of(self):
+        account, community = TestAccount().make(), uuid4()
+        credit(account, uuid4(), community, award_for("3.0", year=2024))
+        credit(account, uuid4(), community, award_for("5.0", year=2025))
+        account.debit(Decimal("1.0"), uuid4(), community, 1, CTX)
+        as_of = datetime(2026, 1, 1, 0, 5, tzinfo=CST)
+        account.expire(as_of, PointsPolicy(), CTX)
+        debited, expired = account.collect_events()[-2:]
+        assert abs(debited.value_at - debited.timestamp) < timedelta(seconds=1)
+        assert expired.value_at == as_of
+
+    def test_an_event_stored_before_value_dates_is_given_one_when_read(self):
+        account, community, service = TestAccount().make(), uuid4(), uuid4()
+        served = replace(award_for("4.0"), day=date(2025, 3, 2))
+        account.credit(service, community, served, datetime(2025, 3, 2, 9, tzinfo=CST), CTX)
+        account.reverse(service, "重复登记", "张主任", 1, CTX)
+        credit(account, uuid4(), community, award_for("2.0", year=2023))
+        as_of = datetime(2025, 7, 1, tzinfo=CST)
+        assert account.expire(as_of, PointsPolicy(), CTX)
+        credited, reversed_, _, expired = account.collect_events()[1:]
+        evening = datetime(2025, 3, 2, 18, tzinfo=CST)
+        later = datetime(2025, 5, 9, 10, tzinfo=CST)
+        # An award knew only its day: when it was recorded, if on that day ...
+        assert self.stored_then_read(credited, recorded=evening).value_at == evening
+        # ... else the last moment of that day; its figures unchanged.
+        old = self.stored_then_read(credited, recorded=later)
+        assert old.value_at == datetime(2025, 3, 3, tzinfo=CST) - timedelta(microseconds=1)
+        assert (old.amount, old.day) == (credited.amount, credited.day)
+        # A reversal could not name its award's moment: when it was recorded.
+        assert self.stored_then_read(reversed_, recorded=later).value_at == later
+        assert self.stored_then_read(expired, recorded=later).value_at == as_of

@@ -9,8 +9,10 @@ from uuid import UUID
 
 import pytest
 
+from documents.certificate import served_in
 from ledger.domain.certificate import (
     Figures,
+    Place,
     Statement,
     UnknownCertificate,
     check_number,
@@ -55,6 +57,22 @@ def test_the_canonical_content_is_stable_and_any_change_changes_the_digest() -> 
     assert changed.digest() != STATEMENT.digest()
     fewer = dataclasses.replace(STATEMENT, positions=[18])
     assert fewer.digest() != STATEMENT.digest()
+
+
+def test_a_certificate_without_places_keeps_its_first_format_and_digest() -> None:
+    assert b'"format":"volunteer-ledger-certificate/1"' in STATEMENT.canonical()
+    assert b"places" not in STATEMENT.canonical() and served_in(STATEMENT) == ""
+    placed = dataclasses.replace(STATEMENT, places=[Place(UUID(int=2), "果园社区", 2)])
+    assert b'"format":"volunteer-ledger-certificate/2"' in placed.canonical()
+    assert placed.digest() != STATEMENT.digest() and served_in(placed) == "果园社区"
+    moved = dataclasses.replace(STATEMENT, places=[Place(UUID(int=2), "果园社区", 1)])
+    assert moved.digest() != placed.digest()
+
+
+def test_services_in_several_communities_are_each_stated_with_their_count() -> None:
+    places = [Place(UUID(int=3), "第6社区", 2), Place(UUID(int=4), "第10社区", 1)]
+    stated = dataclasses.replace(STATEMENT, places=places)
+    assert served_in(stated) == "第6社区(2 次)、第10社区(1 次)共 2 个社区"
 
 
 def test_a_number_is_checked_whole() -> None:

@@ -27,7 +27,6 @@ from projections.queries.names import (
     Names,
     Wanted,
     event_word,
-    natural_key,
     role_word,
 )
 
@@ -128,8 +127,3 @@ def test_wanted_collects_the_parties_of_accounts_and_the_causes() -> None:
     assert wanted.people == {MEMBER} and wanted.places == {COMMUNITY}
     assert wanted.services == {SERVICE} and wanted.redemptions == {REDEMPTION}
     assert wanted.actors == {f"token:{TOKEN}"} and wanted.devices == {"kiosk-6-1"}
-
-
-def test_names_sort_as_people_count() -> None:
-    names = ["第10社区", "第2社区", "第1社区", "第11社区"]
-    assert sorted(names, key=natural_key) == ["第1社区", "第2社区", "第10社区", "第11社区"]

@@ -4,6 +4,7 @@ import unicodedata
 
 import pytest
 
+from documents import file_name
 from ledger.domain.errors import (
     EmptyText,
     ForbiddenCharacter,
@@ -13,7 +14,13 @@ from ledger.domain.errors import (
     TextTooLong,
     TooManyItems,
 )
-from ledger.domain.text import clean_identifier, clean_items, clean_optional, clean_text
+from ledger.domain.text import (
+    clean_identifier,
+    clean_items,
+    clean_optional,
+    clean_text,
+    natural_key,
+)
 
 
 def test_a_nul_is_refused_and_named():
@@ -150,3 +157,21 @@ def test_an_identifier_is_taken_exactly_or_refused():
     for bad in ("", " req-1", "req-1 ", "请求", "a" * 129, "a\x00", None):
         with pytest.raises(InvalidIdentifier):
             clean_identifier(bad, "请求编号")
+
+
+def test_names_with_numbers_sort_by_their_numbers() -> None:
+    names = ["第10社区", "第2社区", "第11社区", "第1社区", "单位22", "单位3"]
+    assert sorted(names, key=natural_key) == [
+        "单位3",
+        "单位22",
+        "第1社区",
+        "第2社区",
+        "第10社区",
+        "第11社区",
+    ]
+
+
+def test_a_documents_file_name_is_safe_on_any_file_system() -> None:
+    assert file_name("证据材料", 2026, "张*丰", "a/b:c", extension="pdf") == (
+        "证据材料-2026-张_丰-a_b_c.pdf"
+    )

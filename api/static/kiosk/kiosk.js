@@ -1,31 +1,31 @@
 // 积分超市兑换终端: plain JavaScript, no build step, no network but this server.
 "use strict";
 
-const RECEIPT = `id total balanceAfter at member kioskName number
-  lines { name quantity unitPrice amount }`;
+fragment`fragment KioskReceipt on Redemption { id total balanceAfter at member kioskName number
+  lines { name quantity unitPrice amount } cancelled }`;
+fragment`fragment ReceiptLines on RedemptionReceipt { id total balanceAfter at member kioskName number
+  lines { name quantity unitPrice amount } replayed }`;
 const QUERIES = {
-  viewer: "{ viewer { role scope names } }",
-  lookup: `query($code: String!) { memberByCode(code: $code) {
+  viewer: gql`{ viewer { role scope names } }`,
+  lookup: gql`query($code: String!) { memberByCode(code: $code) {
     __typename ... on KioskMember { memberId maskedName balance } ... on Problem { code message } } }`,
-  catalogue: `query($c: UUID!) { storeCatalogue(communityId: $c) { itemId name price stock } }`,
-  redeem: `mutation($s: UUID!, $m: UUID!, $k: String!, $lines: [RedemptionLineInput!]!) {
+  catalogue: gql`query($c: UUID!) { storeCatalogue(communityId: $c) { itemId name price stock } }`,
+  redeem: gql`mutation($s: UUID!, $m: UUID!, $k: String!, $lines: [RedemptionLineInput!]!) {
     redeem(storeId: $s, memberId: $m, key: $k, lines: $lines) {
-      __typename
-      ... on RedemptionReceipt { ${RECEIPT} replayed }
-      ... on Problem { code message } } }`,
-  recent: `query($m: UUID!) { recentRedemptions(memberId: $m, first: 5) { ${RECEIPT} cancelled } }`,
-  day: `query($day: Date, $w: Int) { kioskDay(day: $day, waitFor: $w) {
+      __typename ...ReceiptLines ... on Problem { code message } } }`,
+  recent: gql`query($m: UUID!) { recentRedemptions(memberId: $m, first: 5) { ...KioskReceipt } }`,
+  day: gql`query($day: Date, $w: Int) { kioskDay(day: $day, waitFor: $w) {
     day kioskName redemptions cancelled points goods { name quantity points }
-    receipts { ${RECEIPT} cancelled } } }`,
-  undo: `mutation($r: UUID!, $reason: String!, $k: String) {
+    receipts { ...KioskReceipt } } }`,
+  undo: gql`mutation($r: UUID!, $reason: String!, $k: String) {
     cancelRedemption(redemptionId: $r, reason: $reason, key: $k) {
       __typename ... on Receipt { position } ... on Problem { code message } } }`,
 };
 const PENDING = "kiosk.pending"; // a confirmed basket whose answer has not been seen yet
 
-const $ = (id) => document.getElementById(id);
+const session = new Session("kiosk");
+session.onSignedOut = () => show("signin");
 const state = {
-  token: localStorage.getItem("kiosk.token"),
   store: null,
   storeName: "",
   member: null,
@@ -42,32 +42,15 @@ function show(section) {
   $("signout").hidden = $("day-open").hidden = section === "signin";
 }
 
-function say(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text;
-  box.className = kind;
-  box.hidden = !text;
-}
-
-function gql(query, variables = {}) {
-  return postGraphQL(state.token, query, variables, () => {
-    localStorage.removeItem("kiosk.token");
-    state.token = null;
-    show("signin");
-  });
-}
-
-function randomKey() {
-  // crypto.randomUUID needs a secure context; an intranet kiosk may be on plain http.
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return "basket-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+function ask(query, variables = {}) {
+  return session.request(query, variables);
 }
 
 async function start() {
   say("");
-  if (!state.token) return show("signin");
+  if (!session.token) return show("signin");
   try {
-    const { viewer } = await gql(QUERIES.viewer);
+    const { viewer } = await ask(QUERIES.viewer);
     if (viewer.role !== "KIOSK" || viewer.scope.length !== 1) {
       return say("该令牌不是积分超市终端的令牌,请更换令牌");
     }
@@ -91,12 +74,12 @@ async function find() {
   if (!code) return say("请扫描或输入会员码");
   say("");
   try {
-    const { memberByCode: found } = await gql(QUERIES.lookup, { code });
+    const { memberByCode: found } = await ask(QUERIES.lookup, { code });
     if (found.__typename !== "KioskMember") return say(found.message);
     state.member = found;
     const [{ storeCatalogue }, { recentRedemptions }] = await Promise.all([
-      gql(QUERIES.catalogue, { c: state.store }),
-      gql(QUERIES.recent, { m: found.memberId }),
+      ask(QUERIES.catalogue, { c: state.store }),
+      ask(QUERIES.recent, { m: found.memberId }),
     ]);
     state.items = storeCatalogue;
     state.recent = recentRedemptions;
@@ -126,17 +109,13 @@ async function find() {
   show("basket");
 }
 
-function when(at) {
-  return new Date(at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" });
-}
-
 function recent() {
   $("recent").hidden = !state.recent.length;
   $("recent-list").querySelector("tbody").replaceChildren(
     ...state.recent.map((r) => {
       const row = document.createElement("tr");
       row.innerHTML = "<td></td><td></td><td></td><td><button class=link>补打小票</button></td>";
-      row.cells[0].textContent = when(r.at);
+      row.cells[0].textContent = cstDateTime(r.at);
       row.cells[1].textContent = r.lines.map((l) => `${l.name}×${l.quantity}`).join("、");
       row.cells[2].textContent = r.cancelled ? `${r.total}(已撤销)` : r.total;
       row.querySelector("button").addEventListener("click", () => receipt(r, { reprint: true }));
@@ -194,7 +173,7 @@ function confirm() {
   if (!lines.length) return say("请至少选择一件物品");
   // The key is made once per basket: a double tap, a timeout or a reload resends the
   // same request, which the ledger answers with the first receipt.
-  const request = { s: state.store, m: state.member.memberId, k: randomKey(), lines };
+  const request = { s: state.store, m: state.member.memberId, k: newKey("basket"), lines };
   sessionStorage.setItem(PENDING, JSON.stringify(request));
   return submit(request);
 }
@@ -202,7 +181,7 @@ function confirm() {
 async function submit(request) {
   $("confirm").disabled = true;
   try {
-    const { redeem } = await gql(QUERIES.redeem, request);
+    const { redeem } = await ask(QUERIES.redeem, request);
     if (redeem.__typename !== "RedemptionReceipt") {
       sessionStorage.removeItem(PENDING); // a definite refusal: nothing moved
       show("basket");
@@ -239,7 +218,7 @@ function receipt(r, { reprint = false } = {}) {
   );
   $("r-total").textContent = r.total;
   $("r-balance").textContent = r.balanceAfter;
-  $("r-at").textContent = when(r.at);
+  $("r-at").textContent = cstDateTime(r.at);
   $("r-kiosk").textContent = r.kioskName || "";
   $("r-number").textContent = r.number;
   $("r-replayed").hidden = !r.replayed;
@@ -259,13 +238,13 @@ function dayOf(at) {
 }
 
 function today() {
-  return dayOf(new Date().toISOString());
+  return cstToday();
 }
 
 function undo(r) {
   // One key per cancellation asked for: a double tap cancels once.
   const back = $("receipt").hidden ? "day" : "receipt";
-  state.undoing = { redemption: r, key: randomKey().replace("basket-", "undo-"), back };
+  state.undoing = { redemption: r, key: newKey("undo"), back };
   $("u-number").textContent = r.number;
   $("u-lines").textContent = goods(r);
   $("u-total").textContent = r.total;
@@ -281,7 +260,7 @@ async function confirmUndo() {
   const { redemption, key } = state.undoing;
   $("u-confirm").disabled = true;
   try {
-    const { cancelRedemption: done } = await gql(QUERIES.undo, {
+    const { cancelRedemption: done } = await ask(QUERIES.undo, {
       r: redemption.id,
       reason,
       k: key,
@@ -300,7 +279,7 @@ async function confirmUndo() {
 async function day(date = today(), waitFor = null) {
   let summary;
   try {
-    ({ kioskDay: summary } = await gql(QUERIES.day, { day: date, w: waitFor }));
+    ({ kioskDay: summary } = await ask(QUERIES.day, { day: date, w: waitFor }));
   } catch (error) {
     return say(error instanceof NetworkDown ? "网络中断,请检查网络后重试" : error.message);
   }
@@ -312,7 +291,7 @@ async function day(date = today(), waitFor = null) {
   $("d-count").textContent = summary.redemptions;
   $("d-cancelled").textContent = summary.cancelled;
   $("d-points").textContent = summary.points;
-  $("d-printed").textContent = when(new Date().toISOString());
+  $("d-printed").textContent = cstDateTime(new Date());
   $("d-goods").querySelector("tbody").replaceChildren(
     ...summary.goods.map((g) => {
       const row = document.createElement("tr");
@@ -329,7 +308,7 @@ async function day(date = today(), waitFor = null) {
       const row = document.createElement("tr");
       row.dataset.number = r.number;
       row.innerHTML = "<td></td><td></td><td></td><td></td><td></td>";
-      row.cells[0].textContent = when(r.at).split(" ")[1] || when(r.at);
+      row.cells[0].textContent = cstTime(r.at);
       row.cells[1].textContent = r.number;
       row.cells[2].textContent = goods(r);
       row.cells[3].textContent = r.cancelled ? `${r.total}(已撤销)` : r.total;
@@ -356,13 +335,11 @@ function findReceipt() {
 }
 
 $("save-token").addEventListener("click", () => {
-  state.token = $("token").value.trim();
-  localStorage.setItem("kiosk.token", state.token);
+  session.signIn($("token").value);
   start();
 });
 $("signout").addEventListener("click", () => {
-  localStorage.removeItem("kiosk.token");
-  state.token = null;
+  session.signOut();
   show("signin");
 });
 $("find").addEventListener("click", find);

@@ -3,29 +3,24 @@
 "use strict";
 
 const QUERIES = {
-  viewer: "{ viewer { role scope names } }",
-  balance: "query($m: UUID!) { member(id: $m) { balance } }",
-  code: `mutation { myKioskCode {
+  viewer: gql`{ viewer { role scope names } }`,
+  balance: gql`query($m: UUID!) { member(id: $m) { balance } }`,
+  code: gql`mutation { myKioskCode {
     __typename ... on KioskCode { code expiresAt validSeconds qrSvg } ... on Problem { message } } }`,
 };
 const REFRESH_BEFORE_MS = 5000; // a new code a little before the old one lapses
 
-const $ = (id) => document.getElementById(id);
-const state = { token: localStorage.getItem("member.token"), member: null, timer: null };
+const session = new Session("member");
+const state = { member: null, timer: null };
 
 function show(section) {
   for (const id of ["signin", "code-card"]) $(id).hidden = id !== section;
   $("signout").hidden = section === "signin";
 }
 
-function say(text) {
-  $("message").textContent = text;
-  $("message").hidden = !text;
-}
-
-async function gql(query, variables = {}) {
+async function ask(query, variables = {}) {
   try {
-    return await postGraphQL(state.token, query, variables, signOut);
+    return await session.request(query, variables);
   } catch (error) {
     if (error instanceof NetworkDown) throw new Error("网络中断,请检查网络后点击“换一个码”");
     throw error;
@@ -33,17 +28,16 @@ async function gql(query, variables = {}) {
 }
 
 function signOut() {
-  localStorage.removeItem("member.token");
-  state.token = null;
+  session.signOut();
   clearInterval(state.timer);
   show("signin");
 }
 
 async function start() {
   say("");
-  if (!state.token) return show("signin");
+  if (!session.token) return show("signin");
   try {
-    const { viewer } = await gql(QUERIES.viewer);
+    const { viewer } = await ask(QUERIES.viewer);
     if (viewer.role !== "MEMBER" || viewer.scope.length !== 1) {
       return say("该令牌不是成员本人的令牌,请更换令牌");
     }
@@ -60,8 +54,8 @@ async function refresh() {
   clearInterval(state.timer);
   try {
     const [{ myKioskCode: made }, { member }] = await Promise.all([
-      gql(QUERIES.code),
-      gql(QUERIES.balance, { m: state.member }),
+      ask(QUERIES.code),
+      ask(QUERIES.balance, { m: state.member }),
     ]);
     if (made.__typename !== "KioskCode") return say(made.message);
     say("");
@@ -83,10 +77,10 @@ async function refresh() {
 }
 
 $("save-token").addEventListener("click", () => {
-  state.token = $("token").value.trim();
-  localStorage.setItem("member.token", state.token);
+  session.signIn($("token").value);
   start();
 });
 $("signout").addEventListener("click", signOut);
 $("refresh").addEventListener("click", refresh);
+session.onSignedOut = signOut;
 start();
