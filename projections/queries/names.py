@@ -82,14 +82,15 @@ EVENT_WORDS = {
 """Every event the ledger records, by its aggregate and name (a test checks none is missing)."""
 
 ROLE_WORDS = {
-    Role.ADMIN: "管理员",
+    Role.ADMIN: "街道管理员",
     Role.COMMUNITY: "社区工作人员",
-    Role.UNIT: "单位",
+    Role.UNIT: "单位党组织",
     Role.KIOSK: "积分超市终端",
     Role.AUDITOR: "审计人员",
     Role.MEMBER: "成员本人",
-    Role.SYSTEM: "系统",
+    Role.SYSTEM: "账本系统",
 }
+"""Who did something, by the role the event records (histories, and papers' 确认人, 评价人)."""
 
 SYSTEM_ACTORS = {
     "generator": "演示数据生成",

@@ -97,7 +97,7 @@ def test_the_auditors_history_reads_in_words_before_any_token_was_made(
         "积分超市终端",
         "积分超市终端",
     )
-    assert all(line.role_name == "管理员" for line in lines if line.actor == "generator")
+    assert all(line.role_name == "街道管理员" for line in lines if line.actor == "generator")
 
 
 async def test_the_read_models_name_places_members_tasks_and_goods(
