@@ -1,6 +1,6 @@
 """Reads on a streaming standby against reads on the primary, under a write load.
 
-Builds 5,000 members on an embedded primary, makes a hot standby of it
+Builds 5,000 members (``--members``) on an embedded primary, makes a hot standby of it
 (``pg_basebackup -R``), then runs the server twice: reads on the primary, then
 with the standby in ``LEDGER_READ_REPLICAS``. Each time, 16 clients ask for members
 by id (ids varying, so no answer is kept) for ``--seconds`` while a writer records
@@ -10,7 +10,7 @@ On one machine both servers share its cores, so the figure says what the standby
 costs a request (a probe of its replay position, and the same SQL) more than what a
 second machine would add.
 
-    python -m bench.replica [--seconds 10]
+    python -m bench.replica [--seconds 10] [--members 5000]
 """
 
 from __future__ import annotations
@@ -39,17 +39,18 @@ from ledger.domain.values import Context, MemberKind, Role
 from projections.runner import ReadSide
 
 ADMIN = Context("bench", Role.ADMIN)
-MEMBERS, CLIENTS = 5000, 16
+CLIENTS = 16
+WARM_UP_SECONDS = 2
 QUERY = "query($m: UUID!) { member(id: $m) { name balance } }"
 
 
-def build(ledger: Ledger) -> tuple[UUID, list[UUID]]:
+def build(ledger: Ledger, size: int) -> tuple[UUID, list[UUID]]:
     with ledger.batch():
         street = ledger.register_street("读写街道", ADMIN).id
         community = ledger.register_community(street, "读写社区", ADMIN).id
         members = [
             ledger.register_member(MemberKind.RESIDENT, f"成员{n}", community, ADMIN).id
-            for n in range(MEMBERS)
+            for n in range(size)
         ]
     return community, members
 
@@ -108,7 +109,7 @@ def measure(
 ) -> tuple[float, float, str]:
     token = create_token(url, Role.ADMIN, [], "bench")[1]
     with running_server("bench.replica:serving_app", env) as base:
-        asyncio.run(reads(base, token, members, 2))  # warm-up
+        asyncio.run(reads(base, token, members, min(WARM_UP_SECONDS, seconds)))
         with writing(url, community) as written:
             count = asyncio.run(reads(base, token, members, seconds))
         status = httpx.get(f"{base}/readyz", timeout=5).json()
@@ -118,6 +119,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--members", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         primary = EmbeddedServer(Path(tmp) / "primary" / "pgdata")
@@ -126,7 +128,7 @@ def main() -> None:
             ensure_database(url)
             ledger = Ledger(eventsourcing_env(url), id_hash_key=b"bench-replica")
             try:
-                community, members = build(ledger)
+                community, members = build(ledger, args.members)
                 ReadSide(ledger).open()
             finally:
                 ledger.close()
