@@ -10,7 +10,7 @@ On one machine both servers share its cores, so the figure says what the standby
 costs a request (a probe of its replay position, and the same SQL) more than what a
 second machine would add.
 
-    python -m bench.replica [--seconds 10] [--members 5000]
+    python -m bench.replica [--seconds 10] [--warm-up 2] [--members 5000]
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from projections.runner import ReadSide
 
 ADMIN = Context("bench", Role.ADMIN)
 CLIENTS = 16
-WARM_UP_SECONDS = 2
 QUERY = "query($m: UUID!) { member(id: $m) { name balance } }"
 
 
@@ -105,20 +104,22 @@ async def reads(base: str, token: str, members: list[UUID], seconds: float) -> i
 
 
 def measure(
-    url: str, env: dict[str, str], community: UUID, members: list[UUID], seconds: float
+    url: str, env: dict[str, str], community: UUID, members: list[UUID], args: argparse.Namespace
 ) -> tuple[float, float, str]:
     token = create_token(url, Role.ADMIN, [], "bench")[1]
     with running_server("bench.replica:serving_app", env) as base:
-        asyncio.run(reads(base, token, members, min(WARM_UP_SECONDS, seconds)))
+        asyncio.run(reads(base, token, members, args.warm_up))
         with writing(url, community) as written:
-            count = asyncio.run(reads(base, token, members, seconds))
+            count = asyncio.run(reads(base, token, members, args.seconds))
         status = httpx.get(f"{base}/readyz", timeout=5).json()
-    return count / seconds, written[0] / seconds, str(status.get("replicas", "primary only"))
+    replicas = str(status.get("replicas", "primary only"))
+    return count / args.seconds, written[0] / args.seconds, replicas
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warm-up", type=float, default=2, help="seconds; 0: none")
     parser.add_argument("--members", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
@@ -136,10 +137,10 @@ def main() -> None:
             try:
                 standby_url = database.database_url(standby.url(), "bench_replica")
                 data = {"DATABASE_URL": url, "LEDGER_DATA_DIR": str(Path(tmp) / "data")}
-                on_primary, writes_p, _ = measure(url, data, community, members, args.seconds)
+                on_primary, writes_p, _ = measure(url, data, community, members, args)
                 with_standby = {**data, "LEDGER_READ_REPLICAS": standby_url}
                 on_standby, writes_s, replicas = measure(
-                    url, with_standby, community, members, args.seconds
+                    url, with_standby, community, members, args
                 )
             finally:
                 standby.stop()

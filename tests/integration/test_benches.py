@@ -23,9 +23,9 @@ TINY = {
     "audit": ["--events", "2000", "--synthetic", "2000"],
     "documents": ["--members", "20", "--days", "5", "--certificates", "2"],
     "import": ["--rows", "200", "--workers", "1"],
-    "kiosk": ["--seconds", "1", "--members", "2"],
+    "kiosk": ["--seconds", "1", "--warm-up", "0", "--members", "2"],
     "projections": ["--events", "2000"],
-    "replica": ["--seconds", "1", "--members", "20"],
+    "replica": ["--seconds", "1", "--warm-up", "0", "--members", "20"],
     "scale": ["--events", "2000"],
     "write_path": ["--per-caller", "2"],
 }
