@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Hashable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +193,11 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own files (``api/static``): no CDN, works offline. Its
-        example asks for this year's ranking (in China Standard Time)."""
+        example asks for the ranking of the year yesterday belonged to (in China Standard
+        Time): the year with the latest complete day of services, even on the 1st of January."""
         page = IDE_PAGE.read_text(encoding="utf-8")
-        return HTMLResponse(page.replace("{{year}}", str(datetime.now(CST).year)))
+        yesterday = datetime.now(CST).date() - timedelta(days=1)
+        return HTMLResponse(page.replace("{{year}}", str(yesterday.year)))
 
     def _serves_ide(self, request: Request) -> bool:
         """GraphiQL's page, which holds no data, is the one thing served without a token."""

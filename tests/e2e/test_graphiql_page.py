@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -102,7 +102,8 @@ def test_with_a_token_graphiql_shows_the_schema_and_its_example_answers(server: 
             lambda: driver.page_source[:500],
         )
         example = editor_text(driver, ".graphiql-query-editor")
-        assert f'unitRanking(period: "{datetime.now(CST).year}"' in example
+        yesterday = datetime.now(CST).date() - timedelta(days=1)
+        assert f'unitRanking(period: "{yesterday.year}"' in example
         # Its first fetch of the schema, without a token, is answered 401.
         wait_for(lambda: "需要令牌" in driver.page_source, lambda: driver.page_source[-2000:])
         headers = driver.find_element(
