@@ -59,7 +59,7 @@ def test_graphiql_renders_offline_and_asks_no_other_host(server: Server) -> None
         while "需要令牌" not in driver.page_source:  # its first call, without a token
             assert time.monotonic() < deadline, driver.page_source[-2000:]
             time.sleep(0.2)
-        shot = screenshot(driver, "graphiql")
+        shot = screenshot(driver, "graphiql", readable=False)
         hosts = requested_hosts(driver)
     assert shot.stat().st_size > 10_000
     assert hosts == {"127.0.0.1"}, hosts
@@ -128,7 +128,7 @@ def test_with_a_token_graphiql_shows_the_schema_and_its_example_answers(server: 
             lambda: '"data"' in (text := editor_text(driver, ".graphiql-response")) and text,
             lambda: editor_text(driver, ".graphiql-response"),
         )
-        shot = screenshot(driver, "graphiql-docs")
+        shot = screenshot(driver, "graphiql-docs", readable=False)
     ranking = json.loads(answer)["data"]["unitRanking"]
     assert ranking and ranking[0]["rank"] == 1 and ranking[0]["name"].startswith("单位")
     assert shot.stat().st_size > 10_000
