@@ -14,8 +14,10 @@ from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.documents import DocumentsMutation, DocumentsQuery
 from api.execution import LeanExecutionContext
+from api.inbox import InboxQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
+from api.needs import NeedsMutation, NeedsQuery
 from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.signals import SignalsQuery
@@ -31,6 +33,8 @@ Query = merge_types(
         MembersQuery,
         UnitsQuery,
         CommunitiesQuery,
+        NeedsQuery,
+        InboxQuery,
         StoreQuery,
         AuditQuery,
         SignalsQuery,
@@ -43,6 +47,7 @@ Mutation = merge_types(
         MembersMutation,
         UnitsMutation,
         CommunitiesMutation,
+        NeedsMutation,
         ServicesMutation,
         StoreMutation,
         AuditMutation,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from ledger.domain.values import (
     MemberKind,
     Rating,
     Role,
+    Satisfaction,
     UnitKind,
     stable_id,
 )
@@ -57,6 +58,15 @@ class Scale:
     tasks_per_community_day: float = 1.0
     start: date = date(2025, 1, 1)
     """A year already past: the ledger refuses service times in the future."""
+
+    @property
+    def last_day(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    def ending_before(self, today: date) -> Scale:
+        """The same street, its days ending the day before ``today`` (the demo's: the
+        twelve months up to today)."""
+        return replace(self, start=today - timedelta(days=self.days))
 
 
 @dataclass
@@ -244,12 +254,13 @@ class Generator:
         if rng.random() < 0.3:  # 群众点单: a resident's need, dispatched as the task
             need = ledger.raise_need(
                 community,
-                f"resident-{rng.randrange(10_000)}",
+                f"居民{rng.randrange(10_000):04d}",
                 f"需要{category}",
                 ADMIN,
                 category=category,
                 need_id=self.id_of("need", community, start, rng.random()),
             ).id
+            ledger.accept_need(need, ADMIN)
         task = ledger.publish_task(
             community,
             f"{category}服务",
@@ -267,6 +278,24 @@ class Generator:
         wanted = min(capacity, rng.randint(*takers))
         for member in rng.sample(history.members, k=wanted):
             self._serve(history, task, member, start, hours)
+        if need is not None:
+            self._follow_up(need, category)
+
+    def _follow_up(self, need: UUID, category: str) -> None:
+        """办结 and, for most, 回访: the verdict is drawn from the need's id, not from
+        the street's random stream, so the rest of the street is as it always was."""
+        self.ledger.close_need(need, f"{category}服务已完成", ADMIN)
+        draw = need.int % 20
+        if draw < 4:
+            return  # not yet revisited
+        verdict = (
+            Satisfaction.DISSATISFIED
+            if draw == 4
+            else Satisfaction.BASICALLY_SATISFIED
+            if draw < 8
+            else Satisfaction.SATISFIED
+        )
+        self.ledger.rate_need(need, verdict, None, ADMIN)
 
     def _serve(
         self, history: History, task: UUID, member: UUID, start: datetime, hours: int
@@ -299,7 +328,7 @@ class Generator:
             ledger.reverse_service(service, "核查发现重复登记", "街道党工委", ADMIN)
 
     def _annual_reviews(self, history: History) -> None:
-        year = self.scale.start.year
+        year = self.scale.last_day.year  # the year the street's days end in
         for member in history.party_members:
             person = self.ledger.get_member(member)
             if not person.reported or self.rng.random() < 0.5:

@@ -46,7 +46,9 @@ from projections.boards import CommunityBoards
 from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
+from projections.inbox import Inbox
 from projections.members import MemberTotals
+from projections.needs import Needs
 from projections.quarantine import Quarantined
 from projections.tree import MerkleLog, Publisher
 from projections.units import UnitRankings
@@ -61,6 +63,8 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     CommunityBoards,
     Dossiers,
     Documents,
+    Needs,
+    Inbox,
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"

@@ -17,6 +17,7 @@ from ledger.domain.errors import (
     LedgerError,
     OutsideTaskWindow,
     ServicesOverlap,
+    UnknownNeed,
 )
 from ledger.domain.values import (
     Context,
@@ -25,32 +26,13 @@ from ledger.domain.values import (
     local_date,
     now,
 )
-from ledger.domain.work import Need, Service, ServiceStatus, Task
+from ledger.domain.work import Service, ServiceStatus, Task
 
 
 class WorkCommands(LedgerBase):
-    """群众点单、社区派单、党员接单、签到签退、一事一评."""
+    """社区派单、党员接单、签到签退、一事一评."""
 
-    # --- needs, tasks, claims -----------------------------------------------------
-
-    def raise_need(
-        self,
-        community_id: UUID,
-        raised_by: str,
-        description: str,
-        ctx: Context,
-        *,
-        grid_id: UUID | None = None,
-        category: str | None = None,
-        need_id: UUID | None = None,
-    ) -> Receipt:
-        need = Need.create(
-            community_id, grid_id, raised_by, description, category, ctx=ctx, id=need_id
-        )
-        self.read_community(community_id).check_grid(grid_id)
-        if need.category is not None:
-            self.current_policy().category_class(need.category)
-        return self._create(need)
+    # --- tasks, claims (a need's own commands: ``ledger.application.needs``) ---------
 
     @retried
     def publish_task(
@@ -83,7 +65,7 @@ class WorkCommands(LedgerBase):
         self.current_policy().category_class(task.category)
         need = self.get_need(need_id) if need_id is not None else None
         if need is not None and need.community_id != community_id:
-            raise InvalidInput(reason="需求与任务不属于同一社区")
+            raise UnknownNeed(id=need_id)  # another community's need is none of this one's
         if need is not None:
             need.dispatch(task.id, ctx)
         return self._done(task.id, task, need)
