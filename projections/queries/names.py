@@ -102,6 +102,7 @@ SYSTEM_ACTORS = {
     "rule-book": "默认积分规则",
     "documents": "文书出具",
     "cards": "积分卡制作",
+    "demo": "演示准备",
     "kiosk": "积分超市终端",
 }
 """The ledger's own jobs, by the actor (or device) their events name."""

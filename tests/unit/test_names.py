@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
+from pathlib import Path
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
@@ -23,6 +25,7 @@ from ledger.domain.values import (
 from projections.queries.names import (
     EVENT_WORDS,
     ROLE_WORDS,
+    SYSTEM_ACTORS,
     Names,
     Wanted,
     event_word,
@@ -125,3 +128,20 @@ def test_wanted_collects_the_parties_of_accounts_and_the_causes() -> None:
     assert wanted.people == {MEMBER} and wanted.places == {COMMUNITY}
     assert wanted.services == {SERVICE} and wanted.redemptions == {REDEMPTION}
     assert wanted.actors == {f"token:{TOKEN}"} and wanted.devices == {"kiosk-6-1"}
+
+
+def test_every_job_the_ledger_runs_as_is_named() -> None:
+    """The actors the ledger's own jobs record (``Context.system("…")``, a job's ``ACTOR``,
+    the generator's contexts) each have words; an unnamed one would show its code."""
+    root = Path(__file__).resolve().parents[2]
+    jobs = set()
+    for package in ("ledger", "entrypoints", "api", "audit"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            jobs |= set(re.findall(r'Context\.system\("([^"]+)"\)', text))
+            jobs |= set(re.findall(r'^ACTOR = "([^"]+)"', text, re.M))
+            jobs |= set(re.findall(r'Context\("([^"]+)", Role\.', text))
+    assert {"expiry", "closing", "generator", "rule-book"} <= jobs
+    assert jobs - set(SYSTEM_ACTORS) == set()
+    names = Names(full=True)
+    assert {job: names.actor(job) for job in jobs} == {job: SYSTEM_ACTORS[job] for job in jobs}
