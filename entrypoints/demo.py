@@ -74,7 +74,10 @@ def prepare_demo(
     place = ledger.get_community(community).name
     ways.append(
         token(
-            f"{place}积分超市终端令牌(在 {base_url}/kiosk 登录)", Role.KIOSK, "演示收银台", community
+            f"{place}积分超市终端令牌(在 {base_url}/kiosk 登录)",
+            Role.KIOSK,
+            "演示收银台",
+            community,
         )
     )
     ways.append(

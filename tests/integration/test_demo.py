@@ -4,7 +4,7 @@ for each kind of user."""
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import psycopg
 
