@@ -1,10 +1,9 @@
-"""The HTTP boundary: every request gets a correlation id, a bounded body read in
-bounded time, and, whatever goes wrong, an answer in GraphQL's JSON error shape
-(never a bare 500 or a plain-text body)."""
+"""The HTTP boundary: every request gets a correlation id, a bounded body (its time is
+bounded by ``api.serving``), and, whatever goes wrong, an answer in GraphQL's JSON
+error shape (never a bare 500 or a plain-text body)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -18,8 +17,6 @@ from ledger.domain.limits import IDENTIFIER_PATTERN
 log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 1_000_000
-BODY_TIMEOUT_SECONDS = 10.0
-"""Between two pieces of a request body: a client that trickles is cut off."""
 
 
 class ClientError(Exception):
@@ -101,8 +98,7 @@ class ErrorBoundary:
 
 
 class BodyLimit:
-    """Refuse request bodies over a size (declared or streamed), and bodies that
-    arrive too slowly."""
+    """Refuse request bodies over a size, declared or streamed."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -119,11 +115,7 @@ class BodyLimit:
 
         async def limited() -> Message:
             nonlocal seen
-            try:
-                async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
-                    message = await receive()
-            except TimeoutError:
-                raise ClientError(408, "REQUEST_TIMEOUT", "请求体接收超时") from None
+            message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise ClientError(413, "PAYLOAD_TOO_LARGE", f"请求体过大(上限 {self.limit} 字节)")
