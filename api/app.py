@@ -16,7 +16,6 @@ from typing import Any
 import anyio.to_thread
 import asyncpg
 import strawberry
-from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
@@ -67,6 +66,8 @@ async def member_page(_: Request) -> HTMLResponse:
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
 
 
+UNAUTHORIZED_CLOSE = 4401
+"""The WebSocket close code graphql-transport-ws gives a connection without authority."""
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -88,6 +89,9 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         self.plans = Plans(self.schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -137,6 +141,27 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             keep = keep and replayed >= state.cache.changed_at  # the standby showed it all
         if key is not None and keep and answer is not None and b'"errors"' not in answer:
             state.cache.store(key, answer, version)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A subscription's upgrade request carries the token: without a valid one the
+        socket is accepted only to be closed at once with 4401 (graphql-transport-ws's
+        code for it), logged in one line."""
+        try:
+            principal = await self._authenticate(HTTPConnection(scope))
+        except ClientError as error:
+            log.info(
+                "websocket refused code=%s correlation_id=%s", error.code, correlation_id(scope)
+            )
+            socket = WebSocket(scope, receive, send)
+            offered = scope.get("subprotocols") or []
+            chosen = (
+                GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
+            )
+            await socket.accept(subprotocol=chosen)
+            await socket.close(UNAUTHORIZED_CLOSE, "需要有效令牌")
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
 
     async def _answer_query(
         self, request: Request, payload: dict[str, Any], receive: Receive, send: Send
@@ -221,11 +246,6 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         state = request.app.state
         principal = request.scope.get("state", {}).get("principal")
-        if isinstance(request, WebSocket):  # its upgrade request carries the token
-            try:
-                principal = await self._authenticate(request)
-            except ClientError as error:
-                raise HTTPException(error.status, error.message) from None
         # Subscriptions LISTEN, which a standby cannot: they stay on the primary.
         replica = None if isinstance(request, WebSocket) else request.scope["state"].get("replica")
         context = RequestContext(

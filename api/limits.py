@@ -240,7 +240,9 @@ def validate(
     """Validation of a query text's document, kept per text: a repeated query is
     validated once."""
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    errors = graphql_validate(schema, parse_document(query), rules, hide_suggestions=hide_suggestions)
+    errors = graphql_validate(
+        schema, parse_document(query), rules, hide_suggestions=hide_suggestions
+    )
     for error in errors:  # every refusal carries a code
         aborted = isinstance(error, ValidationAbortedError)
         code = "QUERY_TOO_COMPLEX" if aborted else "GRAPHQL_VALIDATION_FAILED"

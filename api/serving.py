@@ -118,7 +118,9 @@ class HealthOnly:
             await self.app(scope, receive, closing)
             return
         refusal = self.refusal
-        await send({"type": "http.response.start", "status": refusal.status, "headers": refusal.headers()})
+        await send(
+            {"type": "http.response.start", "status": refusal.status, "headers": refusal.headers()}
+        )
         await send({"type": "http.response.body", "body": refusal.body()})
 
 

@@ -8,6 +8,7 @@ last seconds.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from api.serving import REFUSAL_SECONDS
 from ledger.domain.values import Role
@@ -103,10 +106,8 @@ class Flood:
             if self.trickle and time.monotonic() - trickled >= 1:
                 trickled = time.monotonic()
                 for sock in list(opened):
-                    try:
+                    with contextlib.suppress(OSError):  # closed: the selector hears of it
                         sock.send(self.trickle)
-                    except OSError:
-                        pass  # it was closed: the selector hears of it
         for sock in list(opened):
             selector.unregister(sock)
             sock.close()
@@ -177,3 +178,27 @@ def test_three_hundred_slow_bodies_with_a_valid_token_stop_no_one(server: Server
     assert statuses <= {b"HTTP/1.1 408 Request Timeout", b"HTTP/1.1 429 Too Many Requests"}
     assert statuses == {b"HTTP/1.1 408 Request Timeout", b"HTTP/1.1 429 Too Many Requests"}
     assert max(e.seconds for e in ended) < BODY_SECONDS + SLACK
+
+
+def test_a_websocket_without_a_valid_token_is_closed_with_a_code_and_one_log_line(
+    server: Server,
+) -> None:
+    url = server.base.replace("http", "ws") + "/graphql"
+    logged = len(server.log.read_text())
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {}):
+        with (
+            connect(url, subprotocols=["graphql-transport-ws"], additional_headers=headers) as ws,  # type: ignore[list-item]
+            pytest.raises(ConnectionClosed) as closed,
+        ):
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+        assert closed.value.rcvd.reason == "需要有效令牌"
+    deadline = time.monotonic() + 5
+    while (log := server.log.read_text()[logged:]).count("websocket refused") < 3:
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    lines = [line for line in log.splitlines() if "websocket" in line.lower()]
+    assert len(lines) == 3, lines
+    assert all('"level": "INFO"' in line and "UNAUTHENTICATED" in line for line in lines)
+    assert "Traceback" not in log and '"level": "ERROR"' not in log

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import strawberry
-
 from graphql import GraphQLError
 
 from api.limits import MAX_MERGES, check_document
