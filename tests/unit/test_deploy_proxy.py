@@ -66,10 +66,14 @@ def test_nginx_caps_connections_per_address_and_stays_within_the_apis_cap_for_it
     assert zone_name == name
     assert 0 < int(cap) <= per_client
     assert one("limit_conn_status") == "429"
-    # To the API nginx is one client address: its connections to the API stay within
+    # To the API nginx is one client address: its connections to the API, active (shared
+    # by the workers through the upstream's zone) and idle (kept per worker), stay within
     # the API's cap for one address.
     max_conns = re.search(r"^\s*server api:\d+ max_conns=(\d+);", CONF, re.MULTILINE)
-    assert max_conns is not None and 0 < int(max_conns.group(1)) <= per_client
+    assert max_conns is not None
+    assert re.search(r"^\s*zone ledger \d+k;", CONF, re.MULTILINE)  # one count for all workers
+    workers, idle = int(one("worker_processes")), int(one("keepalive"))
+    assert 0 < int(max_conns.group(1)) + workers * idle <= per_client
 
 
 def test_nginx_refusals_are_in_the_apis_error_shape_with_a_code() -> None:
