@@ -110,7 +110,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         if scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
-        body = await read_body(receive)
+        body = await read_body(scope, receive)
         try:
             payload = json.loads(body)
         except RecursionError:

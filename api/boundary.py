@@ -17,6 +17,9 @@ from ledger.domain.limits import IDENTIFIER_PATTERN
 log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 1_000_000
+BODY_CUT_OFF = "body_cut_off"
+"""Set in a request's state by the server (``api.serving``) when it cut the request off
+for a body that did not arrive in time: the application hears why the client left."""
 
 
 class ClientError(Exception):
@@ -124,12 +127,14 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(scope: Scope, receive: Receive) -> bytes:
     chunks = []
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
+            if scope.get("state", {}).get(BODY_CUT_OFF):
+                raise ClientError(408, "REQUEST_TIMEOUT", "请求体未在时限内发送完")
             raise ClientError(400, "BAD_REQUEST", "客户端在请求体发送完之前断开")
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)

@@ -27,6 +27,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.boundary import BODY_CUT_OFF
 from ledger.settings import ConnectionLimits
 
 KEEP_ALIVE_SECONDS = 5
@@ -210,7 +211,8 @@ class LimitedProtocol(HttpToolsProtocol):
         if self._waiting_for == "headers":
             self.transport.write((self._refusal or TIMED_OUT).response())
         elif not self.cycle.response_started:
-            # The application may be waiting for the body: it hears the client left.
+            # The application may be waiting for the body: it hears the client was cut off.
+            self.cycle.scope["state"][BODY_CUT_OFF] = True
             self.cycle.response_started = self.cycle.disconnected = True
             self.cycle.message_event.set()
             self.transport.write(TIMED_OUT.response())

@@ -172,6 +172,7 @@ def test_three_hundred_slow_bodies_with_a_valid_token_stop_no_one(server: Server
         b"POST /graphql HTTP/1.1\r\nHost: ledger\r\nContent-Type: application/json\r\n"
         b"Authorization: Bearer " + token.encode() + b"\r\nContent-Length: 1000\r\n\r\n{"
     )
+    logged = len(server.log.read_text())
     ended = flooded(server, Flood(server, 300, opening, trickle=b" "))
     # A refused connection may be reset rather than answered if its next byte arrives
     # after the server closed it: it ended all the same.
@@ -184,6 +185,9 @@ def test_three_hundred_slow_bodies_with_a_valid_token_stop_no_one(server: Server
     assert all(b'"code": "TOO_MANY_CONNECTIONS"' in e.answer for e in refused)
     assert max(e.seconds for e in timed_out) < BODY_SECONDS + SLACK
     assert max(e.seconds for e in ended) < BODY_SECONDS + SLACK
+    log = server.log.read_text()[logged:]  # the server knows why a client was cut off
+    assert "request refused code=REQUEST_TIMEOUT" in log
+    assert "Traceback" not in log and '"level": "ERROR"' not in log
 
 
 def test_a_websocket_without_a_valid_token_is_closed_with_a_code_and_one_log_line(
