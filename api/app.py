@@ -40,7 +40,7 @@ from api.replicas import MAX_LAG_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from api.verify import verify_page
 from ledger.application import Ledger
-from ledger.database import as_uri, without_password
+from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections.notes import Verifier
@@ -71,6 +71,8 @@ UNAUTHORIZED_CLOSE = 4401
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
+CANCEL_WAIT_SECONDS = 1.0
+"""A statement past its timeout is cancelled; the server has this long to acknowledge it."""
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
@@ -176,10 +178,13 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         plan = None if payload.get("extensions") else self.plans.get(query, operation)
         answer = None
         if plan is not None:
-            with contextlib.suppress(Exception):  # graphql-core answers it, errors and all
+            try:
                 check_variables(variables or {})
                 data = await plan.answer(variables, await self.get_context(request, None))
                 answer = self.encode_json({"data": data}).encode()
+            except Exception as error:  # graphql-core answers it, errors and all,
+                if is_outage(error):  # but would wait for the database again
+                    raise
             outcome = "long_way" if answer is None else "answered"
             request.app.state.metrics.planned[outcome].inc()
         if answer is not None:
@@ -329,16 +334,46 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     (docs/decisions/0026)."""
 
 
+class ReadPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg has no types
+    """asyncpg's pool, but a connection given back after a statement that timed out waits
+    at most ``CANCEL_WAIT_SECONDS`` for the server to acknowledge the cancel, and is
+    closed past it. asyncpg waits for as long as the acquire's timeout, which
+    ``pool.fetch`` and its like leave unbounded: a paused server held every read past
+    its statement timeout until it woke (docs/decisions/0034)."""
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        """Given back in a task of its own: a caller that stops waiting (its request
+        was cut off) leaves it to finish, and its failure is not reported as unheard."""
+        giving_back = asyncio.ensure_future(
+            super().release(connection, timeout=timeout or CANCEL_WAIT_SECONDS)
+        )
+        giving_back.add_done_callback(_heard)
+        await asyncio.shield(giving_back)
+
+
+def _heard(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # the connection is closed; asyncpg makes a new one when needed
+
+
 async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
-    """The server's reads: every statement bounded, every connection attempt too."""
-    return await asyncpg.create_pool(
+    """The server's reads: every statement bounded, every connection attempt too, and
+    the wait for a cancelled statement (``ReadPool``); asyncpg's ``create_pool`` with its
+    defaults otherwise."""
+    pool = ReadPool(
         uri,
         min_size=min_size,
         max_size=20,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         timeout=CONNECT_TIMEOUT_SECONDS,
         command_timeout=DB_TIMEOUT_SECONDS,
         reset=_keep_session,
     )
+    return await pool
 
 
 async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) -> Replicas | None:
