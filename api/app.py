@@ -17,8 +17,13 @@ from typing import Any
 import anyio.to_thread
 import asyncpg
 import strawberry
-from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -42,7 +47,7 @@ from api.replicas import MAX_LAG_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from api.verify import verify_page
 from ledger.application import Ledger
-from ledger.database import as_uri, without_password
+from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.domain.values import CST
 from ledger.settings import DEFAULT_PUBLIC_URL
@@ -69,9 +74,13 @@ async def member_page(_: Request) -> HTMLResponse:
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
 
 
+UNAUTHORIZED_CLOSE = 4401
+"""The WebSocket close code graphql-transport-ws gives a connection without authority."""
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
+CANCEL_WAIT_SECONDS = 1.0
+"""A statement past its timeout is cancelled; the server has this long to acknowledge it."""
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
@@ -90,6 +99,9 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         self.plans = Plans(self.schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -97,24 +109,30 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         device = request.headers.get("x-device-id")
         if device is not None and not IDENTIFIER_PATTERN.fullmatch(device):
             raise ClientError(400, "BAD_REQUEST", "X-Device-Id 须为 1–128 个字母、数字或 ._:- 字符")
+        principal: Principal | None = None
+        refusal: ClientError | None = None
         try:
             principal = await self._authenticate(request)
-        except ClientError:
+        except ClientError as error:
             if self._serves_ide(request):
                 await super().__call__(scope, receive, send)
                 return
-            raise
+            if scope["method"] != "POST":
+                raise
+            refusal = error
         scope.setdefault("state", {})["principal"] = principal
         if scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
-        body = await read_body(receive)
+        body = await read_body(scope, receive)
         try:
             payload = json.loads(body)
         except RecursionError:
             raise ClientError(400, "BAD_REQUEST", "请求体 JSON 嵌套过深") from None
         except ValueError:
             raise ClientError(400, "BAD_REQUEST", "请求体不是有效的 JSON") from None
+        if refusal is not None and not _tokenless(payload):
+            raise refusal
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
@@ -140,6 +158,27 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         if key is not None and keep and answer is not None and b'"errors"' not in answer:
             state.cache.store(key, answer, version)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A subscription's upgrade request carries the token: without a valid one the
+        socket is accepted only to be closed at once with 4401 (graphql-transport-ws's
+        code for it), logged in one line."""
+        try:
+            principal = await self._authenticate(HTTPConnection(scope))
+        except ClientError as error:
+            log.info(
+                "websocket refused code=%s correlation_id=%s", error.code, correlation_id(scope)
+            )
+            socket = WebSocket(scope, receive, send)
+            offered = scope.get("subprotocols") or []
+            chosen = (
+                GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
+            )
+            await socket.accept(subprotocol=chosen)
+            await socket.close(UNAUTHORIZED_CLOSE, "需要有效令牌")
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
     async def _answer_query(
         self, request: Request, payload: dict[str, Any], receive: Receive, send: Send
     ) -> bytes:
@@ -153,10 +192,13 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         plan = None if payload.get("extensions") else self.plans.get(query, operation)
         answer = None
         if plan is not None:
-            with contextlib.suppress(Exception):  # graphql-core answers it, errors and all
+            try:
                 check_variables(variables or {})
                 data = await plan.answer(variables, await self.get_context(request, None))
                 answer = self.encode_json({"data": data}).encode()
+            except Exception as error:  # graphql-core answers it, errors and all,
+                if is_outage(error):  # but would wait for the database again
+                    raise
             outcome = "long_way" if answer is None else "answered"
             request.app.state.metrics.planned[outcome].inc()
         if answer is not None:
@@ -227,11 +269,6 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         state = request.app.state
         principal = request.scope.get("state", {}).get("principal")
-        if isinstance(request, WebSocket):  # its upgrade request carries the token
-            try:
-                principal = await self._authenticate(request)
-            except ClientError as error:
-                raise HTTPException(error.status, error.message) from None
         # Subscriptions LISTEN, which a standby cannot: they stay on the primary.
         replica = None if isinstance(request, WebSocket) else request.scope["state"].get("replica")
         context = RequestContext(
@@ -280,9 +317,9 @@ def _plain_query(request: Request, payload: Any) -> bool:
     )
 
 
-def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:
+def _cache_key(principal: Principal | None, payload: Any, body: bytes) -> Hashable | None:
     """Queries (not mutations) are answered from the cache, per token."""
-    if not isinstance(payload, dict):
+    if principal is None or not isinstance(payload, dict):
         return None
     query, operation = payload.get("query"), payload.get("operationName")
     if not isinstance(query, str) or not isinstance(operation, str | None):
@@ -290,6 +327,40 @@ def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | No
     if len(query) > MAX_QUERY_CHARS or not _is_cacheable(query, operation):
         return None
     return ("response", principal.token_id, body)
+
+
+TOKENLESS_FIELDS = frozenset({"activateSignIn"})
+"""What a request without a token may ask: a phone signing in with a one-time code."""
+
+
+def _tokenless(payload: Any) -> bool:
+    """Whether a request is one mutation asking only what needs no token."""
+    if not isinstance(payload, dict):
+        return False
+    query = payload.get("query")
+    if not isinstance(query, str) or len(query) > MAX_QUERY_CHARS:
+        return False
+    return _only_tokenless_fields(query)
+
+
+@functools.lru_cache(maxsize=256)
+def _only_tokenless_fields(query: str) -> bool:
+    try:
+        document = parse_document(query)
+    except GraphQLError:
+        return False
+    [operation, *others] = document.definitions
+    if others or not isinstance(operation, OperationDefinitionNode):
+        return False
+    fields = operation.selection_set.selections
+    return (
+        operation.operation is OperationType.MUTATION
+        and bool(fields)
+        and all(
+            isinstance(f, FieldNode) and f.name.value in TOKENLESS_FIELDS and not f.directives
+            for f in fields
+        )
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -315,16 +386,46 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     (docs/decisions/0026)."""
 
 
+class ReadPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg has no types
+    """asyncpg's pool, but a connection given back after a statement that timed out waits
+    at most ``CANCEL_WAIT_SECONDS`` for the server to acknowledge the cancel, and is
+    closed past it. asyncpg waits for as long as the acquire's timeout, which
+    ``pool.fetch`` and its like leave unbounded: a paused server held every read past
+    its statement timeout until it woke (docs/decisions/0037)."""
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        """Given back in a task of its own: a caller that stops waiting (its request
+        was cut off) leaves it to finish, and its failure is not reported as unheard."""
+        giving_back = asyncio.ensure_future(
+            super().release(connection, timeout=timeout or CANCEL_WAIT_SECONDS)
+        )
+        giving_back.add_done_callback(_heard)
+        await asyncio.shield(giving_back)
+
+
+def _heard(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # the connection is closed; asyncpg makes a new one when needed
+
+
 async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
-    """The server's reads: every statement bounded, every connection attempt too."""
-    return await asyncpg.create_pool(
+    """The server's reads: every statement bounded, every connection attempt too, and
+    the wait for a cancelled statement (``ReadPool``); asyncpg's ``create_pool`` with its
+    defaults otherwise."""
+    pool = ReadPool(
         uri,
         min_size=min_size,
         max_size=20,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         timeout=CONNECT_TIMEOUT_SECONDS,
         command_timeout=DB_TIMEOUT_SECONDS,
         reset=_keep_session,
     )
+    return await pool
 
 
 async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) -> Replicas | None:

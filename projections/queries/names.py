@@ -40,6 +40,9 @@ EVENT_WORDS = {
     "Member.Moved": "迁居",
     "Member.Corrected": "更正登记信息",
     "Member.CardIssued": "发放积分卡",
+    "Member.SignInRevoked": "撤销手机登录",
+    "SignInCode.Issued": "发放登录码",
+    "SignInCode.Activated": "用登录码登录手机",
     "Street.Registered": "登记街道",
     "Community.Registered": "登记社区",
     "Community.GridAdded": "增加网格",
@@ -71,6 +74,8 @@ EVENT_WORDS = {
     "Task.Claimed": "任务被认领",
     "Task.Cancelled": "取消任务",
     "Task.Closed": "关闭任务",
+    "Task.Edited": "修改任务",
+    "Task.ClaimWithdrawn": "名额被退回",
     "Service.Claimed": "认领任务",
     "Service.CheckedIn": "签到",
     "Service.CheckedOut": "签退",
@@ -79,6 +84,8 @@ EVENT_WORDS = {
     "Service.Rated": "评价并计分",
     "Service.Reversed": "冲正计分",
     "Service.Released": "释放认领",
+    "Service.Withdrawn": "退出任务",
+    "Service.Rejoined": "重新认领",
     "Service.Lapsed": "未签退自动关闭",
     "Service.Mended": "更正未签退的服务",
 }
@@ -207,6 +214,8 @@ NAMES_SQL = """
 SELECT 'person' AS kind, member_id AS id, name FROM member_totals
 WHERE member_id = ANY($1::uuid[])
 UNION ALL
+SELECT 'place', id, name FROM board_places WHERE id = ANY($2::uuid[])
+UNION ALL
 SELECT 'place', id, name FROM dossier_names WHERE id = ANY($2::uuid[])
 UNION ALL
 SELECT 'place', id, name FROM document_places WHERE id = ANY($2::uuid[]) AND street_id IS NULL
@@ -221,7 +230,8 @@ SELECT 'goods', redemption_id, string_agg(name || '×' || quantity, '、' ORDER 
 FROM board_redemption_lines WHERE redemption_id = ANY($5::uuid[])
 GROUP BY redemption_id
 """
-"""Streets are named by the documents' places, communities and units by the dossiers'."""
+"""Communities and grids are named by the boards' places, units by the dossiers' names,
+streets by the documents' places."""
 TOKEN_NAMES_SQL = """
 SELECT 'token:' || id::text AS key, name FROM api_tokens
 WHERE 'token:' || id::text = ANY($1::text[])
@@ -259,7 +269,7 @@ class Names:
     @overload
     def place(self, place_id: UUID | None) -> str | None: ...
     def place(self, place_id: UUID | None) -> str | None:
-        """A street's, a community's or a unit's name."""
+        """A street's, a community's, a grid's or a unit's name."""
         return None if place_id is None else self.found.get(("place", place_id), UNKNOWN_PLACE)
 
     @overload
