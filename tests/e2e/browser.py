@@ -83,9 +83,17 @@ def screenshot(
 ) -> Path:
     """A picture of the page, to look at; what the page shows people is first checked to hold
     no id and no English word, but for ``codes`` shown to be typed (a kiosk code, a site code)
-    (``readable=False`` for a page made for programmers)."""
+    and what the page marks as a code (``readable=False`` for a page made for programmers)."""
     if readable:
-        text = driver.execute_script("return document.body.innerText")
+        # Codes a page marks as such (class "mono" or "code", or data-code) are for typing,
+        # scanning or a checker's tools, and are left out.
+        text = driver.execute_script(
+            """let text = document.body.innerText;
+            for (const e of document.querySelectorAll(".mono, .code, [data-code]")) {
+              if (e.innerText) text = text.replace(e.innerText, "");
+            }
+            return text;"""
+        )
         for code in codes:
             text = text.replace(code, "")
         assert not unreadable(text), (name, unreadable(text))
