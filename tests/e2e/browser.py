@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.readable import unreadable
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -105,7 +107,25 @@ def requested_hosts(driver: Any) -> set[str]:
     return hosts
 
 
-def screenshot(driver: Any, name: str) -> Path:
+def screenshot(
+    driver: Any, name: str, *, readable: bool = True, codes: tuple[str, ...] = ()
+) -> Path:
+    """A picture of the page, to look at; what the page shows people is first checked to hold
+    no id and no English word, but for ``codes`` shown to be typed (a kiosk code, a site code)
+    and what the page marks as a code (``readable=False`` for a page made for programmers)."""
+    if readable:
+        # Codes a page marks as such (class "mono" or "code", or data-code) are for typing,
+        # scanning or a checker's tools, and are left out.
+        text = driver.execute_script(
+            """let text = document.body.innerText;
+            for (const e of document.querySelectorAll(".mono, .code, [data-code]")) {
+              if (e.innerText) text = text.replace(e.innerText, "");
+            }
+            return text;"""
+        )
+        for code in codes:
+            text = text.replace(code, "")
+        assert not unreadable(text), (name, unreadable(text))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
