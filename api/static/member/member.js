@@ -38,12 +38,11 @@ const QUERIES = {
     rateNeed(needId: $n, satisfaction: $s, comment: $comment, key: $k) { ...Done } }`,
   points: gql`query($m: UUID!) {
     member(id: $m) { balance earnedPoints earnedHours
-      history(first: 50) { position amount balance causeKind causeId valueAt }
-      serviceRecords(first: 50) { serviceId taskTitle } }
+      history(first: 50) { position amount balance description valueAt } }
     certificates(memberId: $m) { number periodStart periodEnd services hours points issuedAt } }`,
   issue: gql`mutation($m: UUID!, $start: Date!, $end: Date!, $k: String) {
     issueCertificate(memberId: $m, start: $start, end: $end, key: $k) {
-      __typename ... on IssuedCertificate { number position } ... on Problem { code message } } }`,
+      __typename ... on IssuedCertificate { position } ... on Problem { code message } } }`,
   certificate: gql`query($n: String!) { certificateDocument(number: $n) {
     filename mediaType contentBase64 } }`,
   code: gql`mutation { myKioskCode {
@@ -516,31 +515,20 @@ function ratingForm(need) {
 }
 
 // ---- 积分: balance, history in words, certificates, the kiosk code -----------------------------
-const CAUSE_WORDS = {
-  REDEMPTION: "积分超市兑换",
-  REDEMPTION_CANCELLED: "兑换撤销,积分退回",
-  REVERSAL: "服务记录更正,积分冲正",
-  EXPIRY: "积分到期",
-};
-
 async function loadPoints() {
   const { member, certificates } = await ask(QUERIES.points, { m: state.member });
   $("balance").textContent = member.balance;
   $("earned").textContent = member.earnedPoints;
   $("hours").textContent = member.earnedHours;
-  const titles = new Map(member.serviceRecords.map((s) => [s.serviceId, s.taskTitle]));
-  fill($("history-list"), member.history.map((entry) => historyLine(entry, titles)), "还没有积分变动");
+  fill($("history-list"), member.history.map(historyLine), "还没有积分变动");
   fill($("certificate-list"), certificates.map(certificateCard), "还没有开具过志愿服务证明");
 }
 
-function historyLine(entry, titles) {
+function historyLine(entry) {
   const amount = Number(entry.amount);
-  const words = entry.causeKind === "SERVICE"
-    ? `志愿服务“${titles.get(entry.causeId) || "已结束的任务"}”`
-    : CAUSE_WORDS[entry.causeKind];
   return el("article", { className: "card entry" },
     el("p", { className: "entry-head" },
-      el("span", {}, words),
+      el("span", {}, entry.description),
       el("strong", {}, amount > 0 ? `+${entry.amount}` : `−${entry.amount.replace("-", "")}`)),
     el("p", { className: "muted" }, `${cstDateTime(entry.valueAt)} · 余额 ${entry.balance}`));
 }
@@ -555,7 +543,7 @@ async function issueCertificate() {
     });
     return expect(issued, "IssuedCertificate");
   });
-  return done(made.position, `已开具志愿服务证明,编号 ${made.number}`);
+  return done(made.position, "已开具志愿服务证明,可在下方下载");
 }
 
 function certificateCard(certificate) {
@@ -571,7 +559,7 @@ function certificateCard(certificate) {
     setTimeout(() => URL.revokeObjectURL(link.href), 60000);
   }));
   return el("article", { className: "card certificate" },
-    el("h3", {}, `编号 ${certificate.number}`),
+    el("h3", {}, "编号 ", el("span", { "data-code": true }, certificate.number)),
     line("期间", `${cstDate(certificate.periodStart)} 至 ${cstDate(certificate.periodEnd)}`),
     line("服务", `${certificate.services} 次 · ${certificate.hours} 小时 · ${certificate.points} 积分`),
     line("开具", cstDateTime(certificate.issuedAt)),
