@@ -201,7 +201,7 @@ async function activate() {
   session.signIn(signedIn.token);
   $("activation").value = "";
   await start();
-  return say(`欢迎您,${signedIn.memberName}(${signedIn.communityName})`, "ok");
+  return say(`欢迎您,${signedIn.memberName}(${signedIn.communityName})`, "info");
 }
 
 function signOut() {
@@ -662,6 +662,7 @@ $("settings-open").addEventListener("click", () => {
   $("settings-who").textContent = state.name;
   showSizeNow();
   show("settings");
+  for (const button of $("tabs").querySelectorAll("button")) button.removeAttribute("aria-current");
 });
 $("settings-close").addEventListener("click", () => openTab(state.tab));
 $("signout").addEventListener("click", signOut);
