@@ -16,6 +16,7 @@ from ledger.domain.errors import (
     InvalidTimeRange,
     InvalidTransition,
     LedgerError,
+    NotServingHere,
     OutsideTaskWindow,
     ServicesOverlap,
     SiteCodeRequired,
@@ -113,7 +114,10 @@ class WorkCommands(LedgerBase):
         """接单: the member takes a place; the service record starts with the claim
         (a member who withdrew takes up the same record again)."""
         task = self.get_task(task_id)
-        self.read_member(member_id)
+        member = self.read_member(member_id)
+        unit = None if member.unit_id is None else self.read_unit(member.unit_id)
+        if not member.serves_in(task.community_id, unit):
+            raise NotServingHere(member_id=member_id, community_id=task.community_id)
         rejoining = member_id in task.withdrawn
         task.claim(member_id, ctx)
         if rejoining:
