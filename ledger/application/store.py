@@ -123,14 +123,14 @@ class StoreCommands(LedgerBase):
                 raise IdempotencyKeyReused(key=key)
             position = self.group_recorder.first_notification_id(first.id)
             return KioskReceipt.of(first, position, account.balance, replayed=True)
-        if member.community_id != store_id:  # a store serves the residents of its community
-            raise NotResident(member_id=member_id, community_id=store_id)
         items = [self._check(loaded[i], Item, i, UnknownItem) for i in item_ids]
         order = []
         for item, (_, count) in zip(items, requested, strict=True):
             if item.community_id != store_id:
                 raise ItemNotInStore(item_id=item.id)
             order.append(RedemptionLine(item.id, item.name, count, item.price))
+        if member.community_id != store_id:  # a store serves the residents of its community
+            raise NotResident(member_id=member_id, community_id=store_id)
         total = sum((line.amount for line in order), Decimal(0))
         book = loaded[RULE_BOOK_ID]
         policy = book.current if book is not None else self.current_policy()
