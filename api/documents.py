@@ -281,7 +281,7 @@ class DocumentsQuery:
     ) -> DocumentFile:
         ctx = info.context
         ctx.keep_answer = False
-        ctx.require(ctx.reads_rankings(), "单位排名")
+        ctx.require(ctx.reads_unit_ranking(community_id), "该范围的单位排名")
         try:
             listing = await unit_ranking_listing(
                 ctx.pool,

@@ -211,10 +211,10 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
     assert refused(server.gql(tokens["other"], projects, c=town["home"]))
     ranking = """query($f: DocumentFormat!) {
       unitRankingDocument(period: "2026", first: 5, format: $f) { contentBase64 } }"""
-    text = pdf_text(content(server.gql(tokens["home"], ranking, f="PDF"), "unitRankingDocument"))
+    text = pdf_text(content(server.gql(tokens["auditor"], ranking, f="PDF"), "unitRankingDocument"))
     assert "区财政局" in text and "区水务局" in text
     sheet = workbook(
-        content(server.gql(tokens["home"], ranking, f="XLSX"), "unitRankingDocument")
+        content(server.gql(tokens["auditor"], ranking, f="XLSX"), "unitRankingDocument")
     ).active
     listed = [
         (r[1], r[0], Decimal(str(r[11])))
@@ -222,12 +222,13 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
         if isinstance(r[0], int)
     ]
     answer = server.gql(
-        tokens["home"],
+        tokens["auditor"],
         """{ unitRanking(period: "2026", first: 5) {
       name rank composite } }""",
     )["data"]["unitRanking"]
     assert listed == [(u["name"], u["rank"], Decimal(u["composite"])) for u in answer]
     assert len(listed) == 2
+    assert refused(server.gql(tokens["home"], ranking, f="PDF"))  # the street's, not its own
     assert refused(server.gql(tokens["zhang"], ranking, f="PDF"))
 
 
