@@ -12,7 +12,13 @@ import strawberry
 from api.context import Info, RequestContext
 from api.errors import forbidden, problem
 from api.types import Receipt
-from ledger.domain.errors import LedgerError, NotFound
+from ledger.domain.errors import (
+    LedgerError,
+    NotFound,
+    UnknownDevice,
+    UnknownStreet,
+    UnknownUnit,
+)
 from ledger.domain.values import Role
 
 KEY_DESCRIPTION = (
@@ -61,12 +67,18 @@ async def run_command(
     )
 
 
+PUBLIC_OR_OWN: tuple[type[NotFound], ...] = (UnknownStreet, UnknownUnit, UnknownDevice)
+"""Ids no token has out of its scope: streets and units are named to everyone, and a
+sign-in device is looked up among the member's own, whose scope was checked first."""
+
+
 def refusal(ctx: RequestContext, error: LedgerError, what: str) -> Any:
     """The one rule against an existence oracle: to a token that does not run everything,
     an id that does not exist answers as an id out of its scope does (``FORBIDDEN``), and
     so does an id the domain finds in another community (``NotFound`` and its kind:
     a grid, need, item or member of another community). Only an admin learns which."""
-    if isinstance(error, NotFound) and not is_admin(ctx):
+    hidden = isinstance(error, NotFound) and not isinstance(error, PUBLIC_OR_OWN)
+    if hidden and not is_admin(ctx):
         return forbidden(what)
     return problem(error)
 

@@ -57,7 +57,10 @@ TEXT = {
     "start": "2026-01-01",
     "end": "2026-12-31",
     "price": "1",
+    "raisedBy": "居民",
 }
+"""Text by argument name; an optional argument named here is sent too (a worker gives
+whose need it is)."""
 _keys = itertools.count()
 
 
@@ -224,7 +227,7 @@ def test_an_id_out_of_scope_answers_as_an_unknown_id_does(
     values = {
         name: _value(spec.type, name, lambda n: str(home[KIND_OF_ID[n]]))
         for name, spec in field.args.items()
-        if isinstance(spec.type, GraphQLNonNull) or name == path[0]
+        if isinstance(spec.type, GraphQLNonNull) or name in (path[0], *TEXT)
     }
     answers = {}
     for role, token in worlds["tokens"].items():

@@ -82,7 +82,7 @@ def test_production_serves_no_graphiql_file_and_refuses_in_json(
     for path in ("/static/graphiql.html", "/static/graphiql/graphiql.min.js"):
         assert httpx.get(f"{server.base}{path}", timeout=10).status_code == 200, path
         refused_in_chinese(httpx.get(f"{production.base}{path}", timeout=10), 404, "NOT_FOUND")
-    assert httpx.get(f"{production.base}/static/common/graphql.js", timeout=10).status_code == 200
+    assert httpx.get(f"{production.base}/static/common/app.js", timeout=10).status_code == 200
     refused_in_chinese(httpx.get(f"{production.base}/nothing-here", timeout=10), 404, "NOT_FOUND")
     no_query = httpx.get(
         f"{production.base}/graphql",
