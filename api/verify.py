@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from audit import Anchoring, anchor, anchored_check
-from documents.certificate import served_in
+from documents.certificate import PAPER_UNCHECKED, served_in
 from documents.labels import CLASS_NAMES
 from documents.pdf import figure
 from ledger.domain.certificate import (
@@ -120,10 +120,6 @@ def _anchoring(anchored: Anchoring | None) -> str:
     )
 
 
-PAPER_UNCHECKED = (
-    "账本中有此证明,且与账本记录一致;但本次核验没有二维码中的内容摘要,"
-    "无法确认您手中纸面证明上的内容未被改动:请逐项对照下表,或扫描证明上的二维码核验。"
-)
 
 
 def page_body(
