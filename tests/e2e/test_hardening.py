@@ -124,9 +124,9 @@ def test_a_fragment_fan_out_is_measured_in_milliseconds() -> None:
     from api.schema import build_schema
 
     schema = build_schema()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU this process spent: not what other processes take
     result = asyncio.run(schema.execute(fragment_fan_out(30)))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert result.errors and result.errors[0].extensions["code"] == "QUERY_TOO_COMPLEX"
     assert elapsed < 0.1, elapsed
 

@@ -678,7 +678,8 @@ def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
         ),
         "verifyLedger",
     )
-    assert checked["intact"] is True and checked["checkpoints"] >= 2 and checked["reconciled"] >= 1
+    assert checked["intact"] is True, checked["findings"]
+    assert checked["checkpoints"] >= 2 and checked["reconciled"] >= 1
     again = _audit_cli(server, *witness)
     assert again.returncode == 0, again.stderr
     kept = (tmp_path / "witness" / "checkpoint").read_text()
@@ -721,4 +722,6 @@ def test_the_server_logs_one_json_line_per_request_and_per_projection_batch(
     requests = [line for line in lines if line.get("event") == "request"]
     assert any(r["path"] == "/graphql" and r["status"] == 200 and r["ms"] >= 0 for r in requests)
     batches = [line for line in lines if line.get("event") == "projection_batch"]
-    assert batches and all(b["events"] > 0 and "ledger_entries" in b["models"] for b in batches)
+    # every batch names the models it moved (one held by a rebuild is left out of a batch)
+    assert batches and all(b["events"] > 0 and b["models"] for b in batches)
+    assert any("ledger_entries" in b["models"] for b in batches)

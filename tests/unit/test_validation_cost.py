@@ -30,9 +30,9 @@ def test_a_thousand_typenames_are_refused_in_milliseconds_with_a_code(
 ) -> None:
     query = "{" + " __typename" * 1000 + f" }} #{uuid.uuid4().hex}"  # never seen before
     assert len(query) > 11_000
-    started = time.perf_counter()
+    started = time.process_time()  # CPU this process spent: not what other processes take
     result = execute(schema, query)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert result.data is None
     [error] = result.errors
     assert error.extensions["code"] == "QUERY_TOO_COMPLEX"
