@@ -120,8 +120,6 @@ def _anchoring(anchored: Anchoring | None) -> str:
     )
 
 
-
-
 def page_body(
     check: CertificateCheck, anchored: Anchoring | None = None, *, paper_checked: bool = True
 ) -> str:
