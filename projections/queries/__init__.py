@@ -17,6 +17,7 @@ from projections.queries.boards import (
     open_tasks,
     redemption,
     store_items,
+    tasks_starting,
 )
 from projections.queries.dossiers import Dossier, Standing, dossier
 from projections.queries.entries import account_entries, balance_as_of, entries_after
@@ -91,6 +92,7 @@ __all__ = [
     "redemption",
     "replayed_wal",
     "store_items",
+    "tasks_starting",
     "unit_ranking",
     "written_wal",
 ]

@@ -76,6 +76,13 @@ LIMIT $6
 """Keyset paging on (start, id): tasks starting at the same moment as the last of a
 page are on the next page, not skipped."""
 
+TASKS_STARTING_SQL = """
+SELECT * FROM board_tasks
+WHERE community_id = $1 AND starts_at >= $2 AND starts_at < $3
+ORDER BY starts_at, task_id
+LIMIT $4
+"""
+
 
 @dataclass(frozen=True)
 class Board:
@@ -130,6 +137,13 @@ async def open_tasks(
             page_size(first),
         )
     )
+
+
+async def tasks_starting(
+    conn: asyncpg.Connection, community_id: UUID, start: datetime, end: datetime, first: int
+) -> list[asyncpg.Record]:
+    """A community's tasks of every status starting in [start, end), by start then id."""
+    return list(await conn.fetch(TASKS_STARTING_SQL, community_id, start, end, page_size(first)))
 
 
 async def store_items(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:
