@@ -1,4 +1,4 @@
-"""Streets, communities and their work: boards, needs, tasks and claims (点单、派单、接单)."""
+"""Streets, communities and their work: boards, tasks and claims (派单、接单; needs: api.needs)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from api.types import (
     CommandResult,
     CommunityBoard,
     Item,
+    NeedSatisfaction,
     PendingService,
     Task,
     UnitService,
 )
 from ledger.domain.values import Role
 from projections import queries
+from projections.queries.needs import satisfaction
 
 
 @strawberry.type
@@ -33,6 +35,7 @@ class CommunitiesQuery:
         ctx.require(ctx.reads_community(community_id), "该社区的看板")
         await ctx.wait_for(wait_for)
         board = await queries.community_board(ctx.pool, community_id, datetime.now(UTC))
+        rated = await satisfaction(ctx.pool, community_id)
         return CommunityBoard(
             open_tasks=[Task.from_row(r) for r in board.open_tasks],
             understaffed=[Task.from_row(r) for r in board.understaffed],
@@ -59,6 +62,13 @@ class CommunitiesQuery:
                 )
                 for r in board.by_unit
             ],
+            satisfaction=NeedSatisfaction(
+                rated=rated.rated,
+                satisfied=rated.satisfied,
+                basically_satisfied=rated.basically_satisfied,
+                dissatisfied=rated.dissatisfied,
+                rate=rated.rate,
+            ),
         )
 
     @strawberry.field(
@@ -154,31 +164,6 @@ class CommunitiesMutation:
             ctx.ledger.add_grid,
             community_id,
             name,
-            key=key,
-        )
-
-    @strawberry.mutation(description="群众点单")
-    async def raise_need(
-        self,
-        info: Info,
-        community_id: UUID,
-        raised_by: str,
-        description: str,
-        grid_id: UUID | None = None,
-        category: str | None = None,
-        key: Key = None,
-    ) -> CommandResult:
-        ctx = info.context
-        return await run_command(
-            ctx,
-            ctx.runs_community(community_id),
-            "在该社区登记需求",
-            ctx.ledger.raise_need,
-            community_id,
-            raised_by,
-            description,
-            grid_id=grid_id,
-            category=category,
             key=key,
         )
 

@@ -16,6 +16,7 @@ from api.documents import DocumentsMutation, DocumentsQuery
 from api.execution import LeanExecutionContext
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
+from api.needs import NeedsMutation, NeedsQuery
 from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.signals import SignalsQuery
@@ -31,6 +32,7 @@ Query = merge_types(
         MembersQuery,
         UnitsQuery,
         CommunitiesQuery,
+        NeedsQuery,
         StoreQuery,
         AuditQuery,
         SignalsQuery,
@@ -43,6 +45,7 @@ Mutation = merge_types(
         MembersMutation,
         UnitsMutation,
         CommunitiesMutation,
+        NeedsMutation,
         ServicesMutation,
         StoreMutation,
         AuditMutation,

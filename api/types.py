@@ -407,6 +407,17 @@ class UnitService:
     points: Decimal
 
 
+@strawberry.type(description="居民满意率:已回访的需求按满意度计数")
+class NeedSatisfaction:
+    rated: int = strawberry.field(description="已回访(评价)的需求数")
+    satisfied: int = strawberry.field(description="满意")
+    basically_satisfied: int = strawberry.field(description="基本满意")
+    dissatisfied: int = strawberry.field(description="不满意")
+    rate: Decimal | None = strawberry.field(
+        description="满意率:(满意 + 基本满意)÷ 已回访,四位小数;尚无回访时为空"
+    )
+
+
 @strawberry.type(description="社区看板")
 class CommunityBoard:
     open_tasks: list[Task]
@@ -417,6 +428,7 @@ class CommunityBoard:
     redemptions: int
     redeemed_points: Decimal
     by_unit: list[UnitService]
+    satisfaction: NeedSatisfaction = strawberry.field(description="居民满意率(群众点单的回访)")
 
 
 @strawberry.type(description="兑换记录")

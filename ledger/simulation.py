@@ -244,7 +244,7 @@ class Generator:
         if rng.random() < 0.3:  # 群众点单: a resident's need, dispatched as the task
             need = ledger.raise_need(
                 community,
-                f"resident-{rng.randrange(10_000)}",
+                f"居民{rng.randrange(10_000):04d}",
                 f"需要{category}",
                 ADMIN,
                 category=category,

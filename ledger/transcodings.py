@@ -33,6 +33,7 @@ from ledger.domain.values import (
     MemberKind,
     Rating,
     Role,
+    Satisfaction,
     UnitKind,
 )
 
@@ -87,6 +88,7 @@ ENUMS: tuple[type[Enum], ...] = (
     Rating,
     Grade,
     CauseKind,
+    Satisfaction,
 )
 DATACLASSES: tuple[type[Any], ...] = (
     Context,

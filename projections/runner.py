@@ -47,6 +47,7 @@ from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
 from projections.members import MemberTotals
+from projections.needs import Needs
 from projections.quarantine import Quarantined
 from projections.tree import MerkleLog, Publisher
 from projections.units import UnitRankings
@@ -61,6 +62,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     CommunityBoards,
     Dossiers,
     Documents,
+    Needs,
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"

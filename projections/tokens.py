@@ -8,6 +8,7 @@ it with psycopg; the server reads it with asyncpg.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -128,3 +129,19 @@ async def kiosk_names(pool: asyncpg.Pool, kiosks: list[str]) -> dict[str, str]:
     """The names of the devices (or tokens) that redeemed, as redemptions record them
     (``device:…`` or ``token:…``, a token's key scope)."""
     return {row["kiosk"]: row["name"] for row in await pool.fetch(KIOSK_NAMES, kiosks)}
+
+
+ACTOR_NAMES = "SELECT id, name FROM api_tokens WHERE id = ANY($1::uuid[])"
+TOKEN_ACTOR = "token:"
+
+
+async def actor_names(pool: asyncpg.Pool, actors: list[str]) -> dict[str, str]:
+    """The names of the tokens that acted, as events record them (``token:…``); other
+    actors (the ledger's own jobs) have none."""
+    ids = set()
+    for actor in actors:
+        with contextlib.suppress(ValueError):
+            if actor.startswith(TOKEN_ACTOR):
+                ids.add(UUID(actor.removeprefix(TOKEN_ACTOR)))
+    rows = await pool.fetch(ACTOR_NAMES, list(ids))
+    return {f"{TOKEN_ACTOR}{row['id']}": row["name"] for row in rows}

@@ -8,12 +8,13 @@ is run again from the start, a bounded number of times.
 
 from ledger.application.base import Receipt, RedemptionReceipt
 from ledger.application.certificates import CertificateCommands, IssuedCertificate
+from ledger.application.needs import NeedCommands
 from ledger.application.people import PeopleCommands
 from ledger.application.store import StoreCommands
 from ledger.application.work import WorkCommands
 
 
-class Ledger(PeopleCommands, WorkCommands, StoreCommands, CertificateCommands):
+class Ledger(PeopleCommands, NeedCommands, WorkCommands, StoreCommands, CertificateCommands):
     """志愿服务积分账本: the write side."""
 
     name = "Ledger"

@@ -25,32 +25,13 @@ from ledger.domain.values import (
     local_date,
     now,
 )
-from ledger.domain.work import Need, Service, ServiceStatus, Task
+from ledger.domain.work import Service, ServiceStatus, Task
 
 
 class WorkCommands(LedgerBase):
-    """群众点单、社区派单、党员接单、签到签退、一事一评."""
+    """社区派单、党员接单、签到签退、一事一评."""
 
-    # --- needs, tasks, claims -----------------------------------------------------
-
-    def raise_need(
-        self,
-        community_id: UUID,
-        raised_by: str,
-        description: str,
-        ctx: Context,
-        *,
-        grid_id: UUID | None = None,
-        category: str | None = None,
-        need_id: UUID | None = None,
-    ) -> Receipt:
-        need = Need.create(
-            community_id, grid_id, raised_by, description, category, ctx=ctx, id=need_id
-        )
-        self.read_community(community_id).check_grid(grid_id)
-        if need.category is not None:
-            self.current_policy().category_class(need.category)
-        return self._create(need)
+    # --- tasks, claims (a need's own commands: ``ledger.application.needs``) ---------
 
     @retried
     def publish_task(

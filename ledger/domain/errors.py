@@ -170,6 +170,16 @@ class InvalidTransition(LedgerError):
     template = "当前状态“{state}”下不能{action}"
 
 
+class NeedAlreadyClosed(InvalidTransition):
+    code = "NEED_ALREADY_CLOSED"
+    template = "该需求已办结,不能再{action}"
+
+
+class NeedNotClosed(InvalidTransition):
+    code = "NEED_NOT_CLOSED"
+    template = "该需求尚未办结,办结后才能评价是否满意"
+
+
 class AlreadyExists(LedgerError):
     code = "ALREADY_EXISTS"
     template = "对象已存在:{id}"

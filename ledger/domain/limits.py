@@ -22,6 +22,8 @@ ORG_NAME = 100
 donor, an approver and whoever raised a need (a person or an organisation)."""
 TITLE = 100
 """A task's title, a store item's name."""
+PLACE = 100
+"""Where a need is or a service happens (服务地点), as people write it."""
 CATEGORY_NAME = 20
 """A service category of the rule book (学习, 应急保障, …)."""
 FREE_TEXT = 500

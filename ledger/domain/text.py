@@ -13,6 +13,9 @@ PostgreSQL, JSON or a reader cannot hold or would be misled by:
 - bidirectional embedding, override and isolate controls (U+202A to U+202E,
   U+2066 to U+2069), which make a name read differently from what it is.
 
+Text with nothing visible in it (only spaces, zero-width and other format characters,
+lone combining marks) counts as empty: a description of zero-width spaces says nothing.
+
 Identifiers (kiosk and device ids, request keys) are machine-made: they are matched
 exactly against ``limits.IDENTIFIER_PATTERN`` and never normalised, so the same key
 always names the same request.
@@ -75,11 +78,18 @@ def clean_text(
     bad = forbidden.search(text)
     if bad is not None:
         raise ForbiddenCharacter(field=field, character=f"U+{ord(bad.group()):04X}")
-    if not text and required:
-        raise EmptyText(field=field)
+    if not _visible(text):
+        if required:
+            raise EmptyText(field=field)
+        text = ""
     if len(text) > max_length:
         raise TextTooLong(field=field, limit=max_length, length=len(text))
     return text
+
+
+def _visible(text: str) -> bool:
+    """Whether the text has a letter, digit, punctuation mark or symbol (what shows)."""
+    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 def clean_optional(value: str | None, field: str, max_length: int) -> str | None:

@@ -92,6 +92,14 @@ class Rating(Enum):
     FAIR = "一般"
 
 
+class Satisfaction(Enum):
+    """回访: whether the resident was satisfied with how their need was met."""
+
+    SATISFIED = "满意"
+    BASICALLY_SATISFIED = "基本满意"
+    DISSATISFIED = "不满意"
+
+
 class Grade(Enum):
     OUTSTANDING = "优秀"
     COMPETENT = "称职"

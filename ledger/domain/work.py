@@ -1,6 +1,6 @@
 """点单 / 派单 / 接单 and 服务纪实: needs, tasks, claims and the services that follow them.
 
-About 420 lines: a need, its task and the services claimed on it change together, and
+About 500 lines: a need, its task and the services claimed on it change together, and
 their events are read together by the read models.
 """
 
@@ -19,6 +19,8 @@ from ledger.domain.errors import (
     InvalidInput,
     InvalidTimeRange,
     InvalidTransition,
+    NeedAlreadyClosed,
+    NeedNotClosed,
     TaskFull,
 )
 from ledger.domain.limits import (
@@ -29,20 +31,30 @@ from ledger.domain.limits import (
     MAX_EVIDENCE,
     MAX_TASK_DAYS,
     ORG_NAME,
+    PLACE,
     TITLE,
 )
 from ledger.domain.policy import Award
 from ledger.domain.text import clean_items, clean_optional, clean_text
-from ledger.domain.values import Context, Rating, instant, stable_id
+from ledger.domain.values import Context, Rating, Satisfaction, instant, stable_id
 
 
 class NeedStatus(Enum):
-    OPEN = "待派单"
+    RAISED = "待受理"
+    ACCEPTED = "已受理"
     DISPATCHED = "已派单"
+    CLOSED = "已办结"
+    REVISITED = "已回访"
+
+
+OPEN_NEED = (NeedStatus.RAISED, NeedStatus.ACCEPTED, NeedStatus.DISPATCHED)
+"""The states a need may be dispatched or closed in."""
 
 
 class Need(LedgerAggregate):
-    """点单: a need raised by a resident or a grid worker."""
+    """点单: a need raised by a resident (a member for themself, or a community worker
+    writing it down), accepted (受理), dispatched as tasks (派单), closed with a note
+    (办结) and, last, rated by the resident (回访: were they satisfied)."""
 
     @classmethod
     def create(
@@ -54,7 +66,12 @@ class Need(LedgerAggregate):
         category: str | None,
         ctx: Context,
         id: UUID | None = None,
+        *,
+        place: str | None = None,
+        member_id: UUID | None = None,
     ) -> Need:
+        """``member_id``: the member who raised it for themself (``raised_by`` is then
+        their name)."""
         return cls(
             community_id,
             grid_id,
@@ -63,6 +80,8 @@ class Need(LedgerAggregate):
             clean_optional(category, "服务类别", CATEGORY_NAME),
             ctx=ctx,
             id=id,
+            place=clean_optional(place, "服务地点", PLACE),
+            member_id=member_id,
         )
 
     @event("Raised")
@@ -75,22 +94,69 @@ class Need(LedgerAggregate):
         category: str | None,
         ctx: Context,
         id: UUID | None = None,
+        place: str | None = None,
+        member_id: UUID | None = None,
     ) -> None:
         self.community_id = community_id
         self.grid_id = grid_id
         self.raised_by = raised_by
         self.description = description
         self.category = category
-        self.status = NeedStatus.OPEN
+        self.place = place
+        self.member_id = member_id
+        self.status = NeedStatus.RAISED
         self.task_ids: list[UUID] = []
 
+    def _require_open(self, action: str, *allowed: NeedStatus) -> None:
+        if self.status in (NeedStatus.CLOSED, NeedStatus.REVISITED):
+            raise NeedAlreadyClosed(action=action)
+        if self.status not in allowed:
+            raise InvalidTransition(state=self.status.value, action=action)
+
+    def accept(self, ctx: Context) -> None:
+        """受理: the community takes the need on."""
+        self._require_open("受理", NeedStatus.RAISED)
+        self._accepted(ctx)
+
+    @event("Accepted")
+    def _accepted(self, ctx: Context) -> None:
+        self.status = NeedStatus.ACCEPTED
+
     def dispatch(self, task_id: UUID, ctx: Context) -> None:
+        """派单: a task published for the need (one need may take several)."""
+        self._require_open("派单", *OPEN_NEED)
         self._dispatched(task_id, ctx)
 
     @event("Dispatched")
     def _dispatched(self, task_id: UUID, ctx: Context) -> None:
         self.status = NeedStatus.DISPATCHED
         self.task_ids.append(task_id)
+
+    def close(self, note: str, ctx: Context) -> None:
+        """办结, with a note saying what was done (or why nothing could be)."""
+        note = clean_text(note, "办结说明", FREE_TEXT, multiline=True)
+        self._require_open("办结", *OPEN_NEED)
+        self._closed(note, ctx)
+
+    @event("Closed")
+    def _closed(self, note: str, ctx: Context) -> None:
+        self.status = NeedStatus.CLOSED
+
+    def revisit(self, satisfaction: Satisfaction, comment: str | None, ctx: Context) -> None:
+        """回访: the resident says whether they were satisfied, on their phone or to the
+        community worker who records it (and is named on the event)."""
+        if not isinstance(satisfaction, Satisfaction):
+            raise InvalidInput(reason="满意度须为满意、基本满意或不满意")
+        comment = clean_text(comment or "", "评价意见", FREE_TEXT, required=False, multiline=True)
+        if self.status is NeedStatus.REVISITED:
+            raise InvalidTransition(state=self.status.value, action="再次评价")
+        if self.status is not NeedStatus.CLOSED:
+            raise NeedNotClosed()
+        self._revisited(satisfaction, comment or None, ctx)
+
+    @event("Revisited")
+    def _revisited(self, satisfaction: Satisfaction, comment: str | None, ctx: Context) -> None:
+        self.status = NeedStatus.REVISITED
 
 
 class TaskStatus(Enum):

@@ -82,6 +82,10 @@ KEYED_MUTATIONS = {
     "correctMember",
     "reviewMember",
     "raiseNeed",
+    "acceptNeed",
+    "dispatchNeed",
+    "closeNeed",
+    "rateNeed",
     "publishTask",
     "claimTask",
     "checkIn",
@@ -191,6 +195,17 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
         | window,
         {"capacity": 3},
     )["id"]
+    other_need = admin.once(
+        "raiseNeed", {"communityId": community, "raisedBy": "居民丙", "description": "井盖松动"}
+    )["id"]
+    admin("acceptNeed", {"needId": other_need}, {"needId": need})
+    admin("dispatchNeed", {"needId": other_need, "taskId": task}, {"needId": need})
+    admin("closeNeed", {"needId": need, "note": "积水已排"}, {"note": "排水完毕"})
+    admin(
+        "rateNeed",
+        {"needId": need, "satisfaction": Enum("SATISFIED")},
+        {"satisfaction": Enum("DISSATISFIED")},
+    )
     second = admin.once(
         "registerMember", {"kind": Enum("RESIDENT"), "name": "孙重试", "communityId": community}
     )["id"]

@@ -18,6 +18,8 @@ from ledger.domain.errors import (
     InvalidInput,
     InvalidTimeRange,
     InvalidTransition,
+    NeedAlreadyClosed,
+    NeedNotClosed,
     NotPaired,
     NotResident,
     OutOfStock,
@@ -33,12 +35,13 @@ from ledger.domain.values import (
     MemberKind,
     Rating,
     Role,
+    Satisfaction,
     UnitKind,
     issuance_account,
     member_account,
     store_account,
 )
-from ledger.domain.work import Service, ServiceStatus, Task, TaskStatus
+from ledger.domain.work import Need, NeedStatus, Service, ServiceStatus, Task, TaskStatus
 
 CTX = Context("tester", Role.ADMIN)
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
@@ -381,3 +384,45 @@ class TestValueDates:
         # A reversal could not name its award's moment: when it was recorded.
         assert self.stored_then_read(reversed_, recorded=later).value_at == later
         assert self.stored_then_read(expired, recorded=later).value_at == as_of
+
+
+# --- a resident's need (群众点单) ---------------------------------------------------
+
+
+def _need(**kwargs: Any) -> Need:
+    return Need.create(uuid4(), None, "刘大妈", "水管漏水", None, CTX, **kwargs)
+
+
+def test_a_need_goes_from_raised_to_revisited_and_no_further():
+    need = _need(place="3号楼")
+    assert (need.status, need.place) == (NeedStatus.RAISED, "3号楼")
+    need.accept(CTX)
+    task = uuid4()
+    need.dispatch(task, CTX)
+    need.close("已修好", CTX)
+    need.revisit(Satisfaction.BASICALLY_SATISFIED, "  ", CTX)
+    assert need.status is NeedStatus.REVISITED and need.task_ids == [task]
+    names = [type(e).__name__ for e in need.collect_events()]
+    assert names == ["Raised", "Accepted", "Dispatched", "Closed", "Revisited"]
+    with pytest.raises(NeedAlreadyClosed, match="已办结,不能再派单"):
+        need.dispatch(uuid4(), CTX)
+    with pytest.raises(InvalidTransition, match="已回访"):
+        need.revisit(Satisfaction.SATISFIED, None, CTX)
+
+
+def test_a_need_is_rated_only_once_closed_and_closed_only_once():
+    need = _need()
+    with pytest.raises(NeedNotClosed):
+        need.revisit(Satisfaction.SATISFIED, None, CTX)
+    need.close("电话沟通后居民自行解决", CTX)  # closed without a task: allowed
+    with pytest.raises(NeedAlreadyClosed):
+        need.close("再办一次", CTX)
+    with pytest.raises(NeedAlreadyClosed):
+        need.accept(CTX)
+
+
+def test_a_need_is_accepted_once():
+    need = _need()
+    need.accept(CTX)
+    with pytest.raises(InvalidTransition, match="已受理"):
+        need.accept(CTX)

@@ -81,6 +81,17 @@ def test_surrounding_white_space_is_stripped_including_ideographic_space():
     assert clean_text("\u3000 张三\u00a0\t", "姓名", 50) == "张三"
 
 
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\u200d", "\u0301", "\u2060 \u3000"])
+def test_text_with_nothing_visible_is_empty(text):
+    with pytest.raises(EmptyText, match="需求描述不能为空"):
+        clean_text(text, "需求描述", 500, multiline=True)
+    assert clean_optional(text, "服务地点", 100) is None
+
+
+def test_a_visible_character_among_invisible_ones_is_kept_with_them():
+    assert clean_text("\u200b灯\u200b", "需求描述", 500) == "\u200b灯\u200b"
+
+
 def test_inner_spaces_are_kept():
     assert clean_text("Li  Ming", "姓名", 50) == "Li  Ming"
 
