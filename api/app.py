@@ -17,7 +17,13 @@ import anyio.to_thread
 import asyncpg
 import strawberry
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -95,13 +101,17 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         device = request.headers.get("x-device-id")
         if device is not None and not IDENTIFIER_PATTERN.fullmatch(device):
             raise ClientError(400, "BAD_REQUEST", "X-Device-Id 须为 1–128 个字母、数字或 ._:- 字符")
+        principal: Principal | None = None
+        refusal: ClientError | None = None
         try:
             principal = await self._authenticate(request)
-        except ClientError:
+        except ClientError as error:
             if self._serves_ide(request):
                 await super().__call__(scope, receive, send)
                 return
-            raise
+            if scope["method"] != "POST":
+                raise
+            refusal = error
         scope.setdefault("state", {})["principal"] = principal
         if scope["method"] != "POST":
             await super().__call__(scope, receive, send)
@@ -113,6 +123,8 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             raise ClientError(400, "BAD_REQUEST", "请求体 JSON 嵌套过深") from None
         except ValueError:
             raise ClientError(400, "BAD_REQUEST", "请求体不是有效的 JSON") from None
+        if refusal is not None and not _tokenless(payload):
+            raise refusal
 
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
@@ -274,9 +286,9 @@ def _plain_query(request: Request, payload: Any) -> bool:
     )
 
 
-def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | None:
+def _cache_key(principal: Principal | None, payload: Any, body: bytes) -> Hashable | None:
     """Queries (not mutations) are answered from the cache, per token."""
-    if not isinstance(payload, dict):
+    if principal is None or not isinstance(payload, dict):
         return None
     query, operation = payload.get("query"), payload.get("operationName")
     if not isinstance(query, str) or not isinstance(operation, str | None):
@@ -284,6 +296,40 @@ def _cache_key(principal: Principal, payload: Any, body: bytes) -> Hashable | No
     if len(query) > MAX_QUERY_CHARS or not _is_cacheable(query, operation):
         return None
     return ("response", principal.token_id, body)
+
+
+TOKENLESS_FIELDS = frozenset({"activateSignIn"})
+"""What a request without a token may ask: a phone signing in with a one-time code."""
+
+
+def _tokenless(payload: Any) -> bool:
+    """Whether a request is one mutation asking only what needs no token."""
+    if not isinstance(payload, dict):
+        return False
+    query = payload.get("query")
+    if not isinstance(query, str) or len(query) > MAX_QUERY_CHARS:
+        return False
+    return _only_tokenless_fields(query)
+
+
+@functools.lru_cache(maxsize=256)
+def _only_tokenless_fields(query: str) -> bool:
+    try:
+        document = parse_document(query)
+    except GraphQLError:
+        return False
+    [operation, *others] = document.definitions
+    if others or not isinstance(operation, OperationDefinitionNode):
+        return False
+    fields = operation.selection_set.selections
+    return (
+        operation.operation is OperationType.MUTATION
+        and bool(fields)
+        and all(
+            isinstance(f, FieldNode) and f.name.value in TOKENLESS_FIELDS and not f.directives
+            for f in fields
+        )
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -31,11 +31,13 @@ async def run_command(
     *args: Any,
     refine: Callable[[LedgerError], Awaitable[Any]] | None = None,
     key: str | None = None,
+    shown: Callable[[Any], Any] | None = None,
     **kwargs: Any,
 ) -> Any:
     """``refine`` translates a domain error where the usual translation would say
     more than the caller may know. ``key`` is the client's: scoped by the token
-    (or its device), never by anything the request says."""
+    (or its device), never by anything the request says. ``shown`` makes the
+    answer from the command's receipt, where it is more than a receipt."""
     if ctx.principal is None or not allowed:
         return forbidden(what)
     scope = ctx.principal.key_scope
@@ -45,6 +47,8 @@ async def run_command(
         )
     except LedgerError as error:
         return problem(error) if refine is None else await refine(error)
+    if shown is not None:
+        return shown(receipt)
     return Receipt(
         id=receipt.id,
         position=receipt.position,

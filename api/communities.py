@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import anyio
@@ -11,6 +12,7 @@ import strawberry
 
 from api.commands import Key, home_of, is_admin, run_command
 from api.context import BadArgument, Info
+from api.errors import problem
 from api.types import (
     CommandResult,
     CommunityBoard,
@@ -20,6 +22,7 @@ from api.types import (
     Task,
     UnitService,
 )
+from ledger.domain.errors import InvalidInput
 from ledger.domain.values import Role
 from projections import queries
 from projections.queries.needs import satisfaction
@@ -180,8 +183,16 @@ class CommunitiesMutation:
         grid_id: UUID | None = None,
         need_id: UUID | None = None,
         key: Key = None,
+        place: Annotated[str | None, strawberry.argument(description="服务地点")] = None,
+        latitude: Annotated[
+            float | None, strawberry.argument(description="服务地点纬度(与经度一同给出)")
+        ] = None,
+        longitude: Annotated[float | None, strawberry.argument(description="服务地点经度")] = None,
     ) -> CommandResult:
         ctx = info.context
+        if (latitude is None) != (longitude is None):
+            return problem(InvalidInput(reason="服务地点的纬度与经度须一同给出"))
+        point = None if latitude is None or longitude is None else (latitude, longitude)
         return await run_command(
             ctx,
             ctx.runs_community(community_id),
@@ -195,6 +206,8 @@ class CommunitiesMutation:
             capacity,
             grid_id=grid_id,
             need_id=need_id,
+            place=place,
+            point=point,
             key=key,
         )
 

@@ -17,6 +17,7 @@ from api.execution import LeanExecutionContext
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.needs import NeedsMutation, NeedsQuery
+from api.presence import PresenceMutation, PresenceQuery
 from api.scalars import SCALAR_OVERRIDES
 from api.services import ServicesMutation
 from api.signals import SignalsQuery
@@ -37,6 +38,7 @@ Query = merge_types(
         AuditQuery,
         SignalsQuery,
         DocumentsQuery,
+        PresenceQuery,
     ),
 )
 Mutation = merge_types(
@@ -50,6 +52,7 @@ Mutation = merge_types(
         StoreMutation,
         AuditMutation,
         DocumentsMutation,
+        PresenceMutation,
     ),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
 
 from api.commands import Key, service_command
 from api.context import Info
+from api.errors import problem
+from api.presence import SiteLocation, location_of
 from api.types import (
     CommandResult,
 )
+from ledger.domain.errors import LedgerError
 from ledger.domain.values import Rating
+
+SITE_CODE = strawberry.argument(
+    description="现场签到码(扫描或输入现场屏幕上的 6 位数字);社区要求时成员本人签到必填"
+)
+LOCATION = strawberry.argument(description="手机定位(可选):任务标有坐标时,须在规则规定的距离之内")
 
 
 @strawberry.type
 class ServicesMutation:
     @strawberry.mutation(
         description="签到:成员本人以服务器时间为准(at 与服务器时间相差须在规则允许的误差内);"
-        "社区工作人员可按纸质签到表填 at,并记为录入人"
+        "社区工作人员可按纸质签到表填 at,并记为录入人;现场签到码与定位见各参数"
     )
     async def check_in(
         self,
@@ -28,8 +37,14 @@ class ServicesMutation:
         at: datetime | None = None,
         evidence: list[str] | None = None,
         key: Key = None,
+        site_code: Annotated[str | None, SITE_CODE] = None,
+        location: Annotated[SiteLocation | None, LOCATION] = None,
     ) -> CommandResult:
         ledger = info.context.ledger
+        try:
+            where = location_of(location)
+        except LedgerError as error:
+            return problem(error)
         return await service_command(
             info,
             service_id,
@@ -38,6 +53,8 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            site_code=site_code,
+            location=where,
             key=key,
         )
 
@@ -49,8 +66,14 @@ class ServicesMutation:
         at: datetime | None = None,
         evidence: list[str] | None = None,
         key: Key = None,
+        site_code: Annotated[str | None, SITE_CODE] = None,
+        location: Annotated[SiteLocation | None, LOCATION] = None,
     ) -> CommandResult:
         ledger = info.context.ledger
+        try:
+            where = location_of(location)
+        except LedgerError as error:
+            return problem(error)
         return await service_command(
             info,
             service_id,
@@ -59,6 +82,8 @@ class ServicesMutation:
             member_may=True,
             at=at,
             evidence=evidence or [],
+            site_code=site_code,
+            location=where,
             key=key,
         )
 

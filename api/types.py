@@ -30,8 +30,11 @@ from api.errors import (
     TaskFull,
     UnknownMember,
 )
+from documents.labels import CLASS_NAMES
 from ledger.domain.member import mask_name
 from ledger.domain.values import (
+    CST,
+    CategoryClass,
     CauseKind,
     Grade,
     MemberKind,
@@ -40,8 +43,10 @@ from ledger.domain.values import (
     UnitKind,
     member_account,
 )
-from ledger.domain.work import TaskStatus
+from ledger.domain.work import ServiceStatus, TaskStatus
 from projections import queries
+from projections.queries.boards import claimants, member_services, place_names
+from projections.tokens import member_tokens
 
 # The domain's enums (and the read side's ranking metric), registered as GraphQL
 # enums by member name.
@@ -50,6 +55,10 @@ strawberry.enum(UnitKind, description="单位类别")
 strawberry.enum(Rating, description="一事一评:很好/好/一般")
 strawberry.enum(Grade, description="年度评价等级")
 strawberry.enum(TaskStatus, description="任务状态:招募中/已关闭/已取消")
+strawberry.enum(
+    ServiceStatus,
+    description="服务状态:已认领/已签到/已签退/已评价/已冲正/已释放/未签退已关闭/已退出",
+)
 strawberry.enum(CauseKind, description="积分变动的起因:服务、兑换、取消兑换、冲正、过期")
 strawberry.enum(queries.Metric, description="单位排名的指标:考核指标、合计或加权综合分")
 
@@ -188,6 +197,14 @@ class LedgerEntry(FromRow):
         return super().from_row(row, cause_kind=CauseKind(row["cause_kind"]), **converted)
 
 
+@strawberry.type(description="成员用一次性登录码登录过的手机")
+class SignedInDevice:
+    token_id: str = strawberry.field(description="令牌编号(撤销登录时用)")
+    device: str = strawberry.field(description="手机名称")
+    signed_in_at: datetime
+    revoked: bool
+
+
 @strawberry.type
 class Member:
     id: UUID
@@ -238,6 +255,37 @@ class Member:
         pool, account = info.context.pool, member_account(self.id)
         rows = await queries.account_entries(pool, account, first=first, before=after)
         return [LedgerEntry.from_row(r) for r in rows]
+
+    def _require_own_or_community(self, info: Info, what: str) -> None:
+        ctx = info.context
+        ctx.require(
+            ctx.reads_everything()
+            or ctx.scoped(Role.COMMUNITY, self.community_id)
+            or ctx.scoped(Role.MEMBER, self.id),
+            what,
+        )
+
+    @strawberry.field(description="已登录的手机(成员本人、其居住社区与管理员可读)")
+    async def devices(self, info: Info) -> list[SignedInDevice]:
+        self._require_own_or_community(info, "该成员的登录设备")
+        rows = await member_tokens(info.context.pool, self.id)
+        return [
+            SignedInDevice(
+                token_id=str(r["id"]),
+                device=r["name"],
+                signed_in_at=r["created_at"].astimezone(CST),
+                revoked=r["revoked_at"] is not None,
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="本人的服务,按任务开始时间新在前(成员本人、其居住社区与管理员可读)"
+    )
+    async def service_records(self, info: Info, first: int = 50) -> list[MemberService]:
+        self._require_own_or_community(info, "该成员的服务")
+        rows = await member_services(info.context.pool, self.id, first)
+        return [MemberService.from_row(r) for r in rows]
 
     @strawberry.field(description="评先评优证据材料")
     async def dossier(self, info: Info, year: int) -> Dossier | None:
@@ -361,6 +409,105 @@ class MemberRank(FromRow):
     composite: Decimal
 
 
+async def _load_place_names(pool: asyncpg.Pool, ids: list[UUID]) -> list[str | None]:
+    names = await place_names(pool, ids)
+    return [names.get(i) for i in ids]
+
+
+def place_name_loader(info: Info) -> DataLoader[UUID, str | None]:
+    """One query for the names of the communities and grids on a page."""
+    loaders = info.context.loaders
+    if "places" not in loaders:
+        pool = info.context.pool
+        loaders["places"] = DataLoader(lambda keys: _load_place_names(pool, list(keys)))
+    loader: DataLoader[UUID, str | None] = loaders["places"]
+    return loader
+
+
+def in_cst(value: datetime | None) -> datetime | None:
+    """An instant as people here read it (+08:00); the same instant."""
+    return None if value is None else value.astimezone(CST)
+
+
+def class_name(category_class: str | None) -> str:
+    return "未分类" if category_class is None else CLASS_NAMES[CategoryClass(category_class)]
+
+
+@strawberry.type(description="认领任务的成员及其服务纪实")
+class Claimant:
+    service_id: UUID
+    member_id: UUID
+    member_name: str
+    status: ServiceStatus
+    status_name: str = strawberry.field(description="服务状态(中文)")
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    presence_verified: bool = strawberry.field(description="签到或签退时出示过现场签到码")
+    hours: Decimal | None
+    rating: Rating | None
+    points: Decimal | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        status = ServiceStatus[row["status"]]
+        return cls(
+            service_id=row["service_id"],
+            member_id=row["member_id"],
+            member_name=row["member_name"] or "(未知成员)",
+            status=status,
+            status_name=status.value,
+            checked_in_at=in_cst(row["checked_in_at"]),
+            checked_out_at=in_cst(row["checked_out_at"]),
+            presence_verified=row["presence_verified"],
+            hours=row["hours"],
+            rating=None if row["rating"] is None else Rating[row["rating"]],
+            points=row["points"],
+        )
+
+
+@strawberry.type(description="成员本人的一次服务:任务、时间、状态、时长、评价与积分")
+class MemberService:
+    service_id: UUID
+    task_id: UUID
+    task_title: str
+    community_name: str
+    place: str | None = strawberry.field(description="服务地点")
+    starts_at: datetime
+    ends_at: datetime
+    status: ServiceStatus
+    status_name: str = strawberry.field(description="服务状态(中文)")
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    presence_verified: bool = strawberry.field(description="签到或签退时出示过现场签到码")
+    hours: Decimal | None
+    rating: Rating | None
+    rating_name: str | None = strawberry.field(description="评价(中文):很好/好/一般")
+    points: Decimal | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        status = ServiceStatus[row["status"]]
+        rating = None if row["rating"] is None else Rating[row["rating"]]
+        return cls(
+            service_id=row["service_id"],
+            task_id=row["task_id"],
+            task_title=row["task_title"],
+            community_name=row["community_name"] or "",
+            place=row["place"],
+            starts_at=row["starts_at"].astimezone(CST),
+            ends_at=row["ends_at"].astimezone(CST),
+            status=status,
+            status_name=status.value,
+            checked_in_at=in_cst(row["checked_in_at"]),
+            checked_out_at=in_cst(row["checked_out_at"]),
+            presence_verified=row["presence_verified"],
+            hours=row["hours"],
+            rating=rating,
+            rating_name=None if rating is None else rating.value,
+            points=row["points"],
+        )
+
+
 @strawberry.type
 class Task(FromRow):
     task_id: UUID
@@ -374,11 +521,41 @@ class Task(FromRow):
     capacity: int
     claims: int
     status: TaskStatus
+    place: str | None = strawberry.field(description="服务地点")
 
     @classmethod
     def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
         status = TaskStatus[row["status"]]  # the read model keeps the member's name
         return super().from_row(row, status=status, **converted)
+
+    @strawberry.field(description="社区名称")
+    async def community_name(self, info: Info) -> str:
+        return await place_name_loader(info).load(self.community_id) or ""
+
+    @strawberry.field(description="网格名称")
+    async def grid_name(self, info: Info) -> str | None:
+        if self.grid_id is None:
+            return None
+        return await place_name_loader(info).load(self.grid_id)
+
+    @strawberry.field(description="难度分类(中文):日常服务/专业服务/急难险重")
+    def category_class_name(self) -> str:
+        return class_name(self.category_class)
+
+    @strawberry.field(description="剩余名额")
+    def places_left(self) -> int:
+        return max(0, self.capacity - self.claims)
+
+    @strawberry.field(description="本社区现行积分规则是否要求成员本人签到时出示现场签到码")
+    async def site_code_required(self, info: Info) -> bool:
+        ledger = info.context.ledger
+        book = await info.context.write(ledger.rule_book)
+        return book.current_for(self.community_id).site_code_required
+
+    @strawberry.field(description="认领的成员(仅本社区与管理员可读)")
+    async def claimants(self, info: Info) -> list[Claimant]:
+        info.context.require(info.context.reads_community(self.community_id), "该任务的认领成员")
+        return [Claimant.from_row(r) for r in await claimants(info.context.pool, self.task_id)]
 
 
 @strawberry.type(description="积分超市商品")

@@ -12,6 +12,7 @@ import psycopg
 
 from ledger.database import CONNECTION_LIMITS
 from ledger.domain.member import Member
+from ledger.domain.organisation import Community
 from ledger.domain.rulebook import RuleBook
 from ledger.domain.store import Item, Redemption
 from ledger.domain.work import Service, ServiceStatus, Task, TaskStatus
@@ -33,6 +34,7 @@ TASKS = Table(
         ("capacity", "integer"),
         ("claims", "integer"),
         ("status", "text"),
+        ("place", "text"),
     ),
     key=("task_id",),
     indexes=(("community_id", "status", "starts_at"),),
@@ -52,9 +54,17 @@ SERVICES = Table(
         ("hours", "numeric"),
         ("points", "numeric"),
         ("signed_in_and_left", "boolean"),
+        ("rating", "text"),
+        ("presence_verified", "boolean"),
     ),
     key=("service_id",),
-    indexes=(("community_id", "status"), ("unit_id", "day"), ("status", "checked_in_at")),
+    indexes=(
+        ("community_id", "status"),
+        ("unit_id", "day"),
+        ("status", "checked_in_at"),
+        ("member_id",),
+        ("task_id",),
+    ),
 )
 REFUSALS = Table(
     "board_refusals",
@@ -141,12 +151,14 @@ MEMBERS = Table("board_members", (("member_id", "uuid"), ("unit_id", "uuid")), k
 CATEGORIES = Table(
     "board_categories", (("category", "text"), ("category_class", "text")), key=("category",)
 )
+PLACES = Table("board_places", (("id", "uuid"), ("name", "text")), key=("id",))
+"""Communities' and grids' names, as the tasks and services are shown with them."""
 
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    version = 4  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
-    # and services left checked in (indexes)
+    version = 5  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
+    # and services left checked in (indexes); 5: places, ratings, presence, withdrawals, edits
     tables = (
         TASKS,
         SERVICES,
@@ -158,6 +170,7 @@ class CommunityBoards(ReadModel):
         REDEMPTION_LINES,
         MEMBERS,
         CATEGORIES,
+        PLACES,
     )
 
     @classmethod
@@ -167,12 +180,18 @@ class CommunityBoards(ReadModel):
             event_class(Member, "Registered"): "on_member",
             event_class(Member, "UnitChanged"): "on_member",
             event_class(Member, "Corrected"): "on_member",
+            event_class(Community, "Registered"): "on_place",
+            event_class(Community, "GridAdded"): "on_grid",
             event_class(Task, "Published"): "on_task",
+            event_class(Task, "Edited"): "on_task_edited",
             event_class(Task, "Claimed"): "on_task_claimed",
+            event_class(Task, "ClaimWithdrawn"): "on_claim_withdrawn",
             event_class(Task, "Cancelled"): "on_task_cancelled",
             event_class(Task, "Closed"): "on_task_closed",
             event_class(Service, "Claimed"): "on_service",
             event_class(Service, "CheckedIn"): "on_service_status",
+            event_class(Service, "Withdrawn"): "on_service_status",
+            event_class(Service, "Rejoined"): "on_service_status",
             event_class(Service, "CheckedOut"): "on_checked_out",
             event_class(Service, "Rated"): "on_rated",
             event_class(Service, "Reversed"): "on_reversed",
@@ -203,8 +222,17 @@ class CommunityBoards(ReadModel):
     def on_member(self, event: Any, member_id: UUID, _: int) -> None:
         self.rows["board_members"].put({"member_id": member_id, "unit_id": event.unit_id})
 
+    def on_place(self, event: Any, community_id: UUID, _: int) -> None:
+        self.rows["board_places"].put({"id": community_id, "name": event.name})
+
+    def on_grid(self, event: Any, _: UUID, __: int) -> None:
+        self.rows["board_places"].put({"id": event.grid_id, "name": event.name})
+
+    def _category_class(self, category: str) -> str | None:
+        known = self.rows["board_categories"].get(category)
+        return known["category_class"] if known else None
+
     def on_task(self, event: Any, task_id: UUID, _: int) -> None:
-        known = self.rows["board_categories"].get(event.category)
         self.rows["board_tasks"].put(
             {
                 "task_id": task_id,
@@ -212,17 +240,32 @@ class CommunityBoards(ReadModel):
                 "grid_id": event.grid_id,
                 "title": event.title,
                 "category": event.category,
-                "category_class": known["category_class"] if known else None,
+                "category_class": self._category_class(event.category),
                 "starts_at": event.starts_at,
                 "ends_at": event.ends_at,
                 "capacity": event.capacity,
                 "claims": 0,
                 "status": TaskStatus.OPEN.name,
+                "place": getattr(event, "place", None),
             }
+        )
+
+    def on_task_edited(self, event: Any, task_id: UUID, _: int) -> None:
+        self._row("board_tasks", task_id).update(
+            title=event.title,
+            category=event.category,
+            category_class=self._category_class(event.category),
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            capacity=event.capacity,
+            place=event.place,
         )
 
     def on_task_claimed(self, _: Any, task_id: UUID, __: int) -> None:
         self._row("board_tasks", task_id)["claims"] += 1
+
+    def on_claim_withdrawn(self, _: Any, task_id: UUID, __: int) -> None:
+        self._row("board_tasks", task_id)["claims"] -= 1
 
     def on_task_cancelled(self, event: Any, task_id: UUID, _: int) -> None:
         row = self._row("board_tasks", task_id)
@@ -247,6 +290,8 @@ class CommunityBoards(ReadModel):
                 "signed_in_and_left": None,
                 "hours": None,
                 "points": None,
+                "rating": None,
+                "presence_verified": False,
             }
         )
 
@@ -255,11 +300,20 @@ class CommunityBoards(ReadModel):
             "CheckedIn": ServiceStatus.CHECKED_IN,
             "Released": ServiceStatus.RELEASED,
             "Lapsed": ServiceStatus.LAPSED,
+            "Withdrawn": ServiceStatus.WITHDRAWN,
+            "Rejoined": ServiceStatus.CLAIMED,
         }
         row = self._row("board_services", service_id)
         row["status"] = status[type(event).__name__].name
         if type(event).__name__ == "CheckedIn":
             row["checked_in_at"] = event.at
+            self._verified(row, event)
+
+    @staticmethod
+    def _verified(row: Row, event: Any) -> None:
+        """Presence is verified once a site code was taken at check-in or check-out."""
+        if getattr(event, "site_step", None) is not None:
+            row["presence_verified"] = True
 
     def on_time_refused(self, event: Any, service_id: UUID, position: int) -> None:
         service = self._row("board_services", service_id)
@@ -281,12 +335,14 @@ class CommunityBoards(ReadModel):
     def on_checked_out(self, event: Any, service_id: UUID, _: int) -> None:
         row = self._row("board_services", service_id)
         row["status"], row["checked_out_at"] = ServiceStatus.CHECKED_OUT.name, event.at
+        self._verified(row, event)
 
     def on_rated(self, event: Any, service_id: UUID, _: int) -> None:
         service = self._row("board_services", service_id)
         member = self.rows["board_members"].get(service["member_id"])
         service.update(
             status=ServiceStatus.RATED.name,
+            rating=event.rating.name,
             unit_id=member["unit_id"] if member else None,
             day=event.award.day,
             signed_in_and_left=event.award.signed_in_and_left,

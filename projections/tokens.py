@@ -145,3 +145,43 @@ async def actor_names(pool: asyncpg.Pool, actors: list[str]) -> dict[str, str]:
                 ids.add(UUID(actor.removeprefix(TOKEN_ACTOR)))
     rows = await pool.fetch(ACTOR_NAMES, list(ids))
     return {f"{TOKEN_ACTOR}{row['id']}": row["name"] for row in rows}
+
+
+MEMBER_TOKENS = (
+    "SELECT id, name, created_at, revoked_at FROM api_tokens "
+    "WHERE role = 'member' AND scope = ARRAY[$1::uuid] ORDER BY created_at DESC, id"
+)
+INSERT_MEMBER_TOKEN = (
+    "INSERT INTO api_tokens (id, token_hash, role, scope, name) "
+    "VALUES ($1, $2, 'member', ARRAY[$3::uuid], $4)"
+)
+REVOKE_MEMBER_TOKEN = (
+    "UPDATE api_tokens SET revoked_at = now() "
+    "WHERE id = $1 AND role = 'member' AND scope = ARRAY[$2::uuid] AND revoked_at IS NULL"
+)
+MEMBER_TOKEN_IN_FORCE = (
+    "SELECT 1 FROM api_tokens "
+    "WHERE id = $1 AND role = 'member' AND scope = ARRAY[$2::uuid] AND revoked_at IS NULL"
+)
+
+
+async def member_tokens(pool: asyncpg.Pool, member_id: UUID) -> list[asyncpg.Record]:
+    """A member's tokens (the phones signed in as them), the newest first."""
+    return list(await pool.fetch(MEMBER_TOKENS, member_id))
+
+
+async def store_member_token(
+    pool: asyncpg.Pool, token_id: UUID, token_hash: str, member_id: UUID, device: str
+) -> None:
+    """A member's token, named after the phone that holds it."""
+    await pool.execute(INSERT_MEMBER_TOKEN, token_id, token_hash, member_id, device)
+
+
+async def member_token_in_force(pool: asyncpg.Pool, token_id: UUID, member_id: UUID) -> bool:
+    return await pool.fetchval(MEMBER_TOKEN_IN_FORCE, token_id, member_id) is not None
+
+
+async def revoke_member_token(pool: asyncpg.Pool, token_id: UUID, member_id: UUID) -> bool:
+    """Whether a token in force of this member was revoked."""
+    status: str = await pool.execute(REVOKE_MEMBER_TOKEN, token_id, member_id)
+    return status == "UPDATE 1"

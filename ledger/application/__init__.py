@@ -10,11 +10,19 @@ from ledger.application.base import Receipt, RedemptionReceipt
 from ledger.application.certificates import CertificateCommands, IssuedCertificate
 from ledger.application.needs import NeedCommands
 from ledger.application.people import PeopleCommands
+from ledger.application.signin import SignInCommands
 from ledger.application.store import StoreCommands
 from ledger.application.work import WorkCommands
 
 
-class Ledger(PeopleCommands, NeedCommands, WorkCommands, StoreCommands, CertificateCommands):
+class Ledger(
+    PeopleCommands,
+    NeedCommands,
+    WorkCommands,
+    StoreCommands,
+    CertificateCommands,
+    SignInCommands,
+):
     """志愿服务积分账本: the write side."""
 
     name = "Ledger"

@@ -14,10 +14,15 @@ from ledger.application.base import (
 from ledger.domain.errors import (
     InvalidInput,
     InvalidTimeRange,
+    InvalidTransition,
     LedgerError,
     OutsideTaskWindow,
     ServicesOverlap,
+    SiteCodeRequired,
+    TooFarFromSite,
 )
+from ledger.domain.policy import PointsPolicy
+from ledger.domain.presence import Location, ShownCode, read_site_code, shown_code, site_code_key
 from ledger.domain.values import (
     Context,
     Rating,
@@ -25,7 +30,7 @@ from ledger.domain.values import (
     local_date,
     now,
 )
-from ledger.domain.work import Service, ServiceStatus, Task
+from ledger.domain.work import Service, ServiceStatus, Task, TaskStatus
 
 
 class WorkCommands(LedgerBase):
@@ -47,7 +52,11 @@ class WorkCommands(LedgerBase):
         grid_id: UUID | None = None,
         need_id: UUID | None = None,
         task_id: UUID | None = None,
+        place: str | None = None,
+        point: tuple[float, float] | None = None,
     ) -> Receipt:
+        """``place``: where (free text); ``point``: its latitude and longitude, where a
+        phone's location is checked against it."""
         task = Task.create(
             community_id,
             grid_id,
@@ -59,6 +68,8 @@ class WorkCommands(LedgerBase):
             capacity,
             ctx=ctx,
             id=task_id,
+            place=place,
+            point=point,
         )
         self.read_community(community_id).check_grid(grid_id)
         self.current_policy().category_class(task.category)
@@ -70,12 +81,54 @@ class WorkCommands(LedgerBase):
         return self._done(task.id, task, need)
 
     @retried
+    def edit_task(
+        self,
+        task_id: UUID,
+        ctx: Context,
+        *,
+        title: str | None = None,
+        category: str | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        capacity: int | None = None,
+        place: str | None = None,
+    ) -> Receipt:
+        """Change a task nobody has claimed yet (None: as it is)."""
+        task = self.get_task(task_id)
+        task.edit(
+            ctx,
+            title=title,
+            category=category,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            place=place,
+        )
+        self.current_policy().category_class(task.category)
+        return self._done(task.id, task)
+
+    @retried
     def claim_task(self, task_id: UUID, member_id: UUID, ctx: Context) -> Receipt:
-        """接单: the member takes a place; the service record starts with the claim."""
+        """接单: the member takes a place; the service record starts with the claim
+        (a member who withdrew takes up the same record again)."""
         task = self.get_task(task_id)
         self.read_member(member_id)
         task.claim(member_id, ctx)
+        service_id = Service.create_id(task.id, member_id)
+        earlier = self._load([service_id])[service_id]
+        if isinstance(earlier, Service):
+            earlier.rejoin(ctx)
+            return self._done(service_id, task, earlier)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
+        return self._done(service.id, task, service)
+
+    @retried
+    def withdraw_claim(self, service_id: UUID, ctx: Context) -> Receipt:
+        """The member gives their place back, before the task starts."""
+        service = self.get_service(service_id)
+        task = self.get_task(service.task_id)
+        service.withdraw(ctx)
+        task.withdraw(service.member_id, now(), ctx)
         return self._done(service.id, task, service)
 
     @retried
@@ -112,17 +165,28 @@ class WorkCommands(LedgerBase):
         *,
         at: datetime | None = None,
         evidence: Sequence[str] = (),
+        site_code: str | None = None,
+        location: Location | None = None,
     ) -> Receipt:
         """签到. A member's own is stamped with the server's clock; a community worker
-        may give the time from a paper sheet, and is named on the event."""
+        may give the time from a paper sheet, and is named on the event. Where the
+        community's rule book requires it, a member's own needs the site code."""
         service = self.get_service(service_id)
         task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
-        stamped = policy.trusted_time(at, now(), own=own, field="签到时间")
+        clock = now()
+        stamped = policy.trusted_time(at, clock, own=own, field="签到时间")
         entered_by = None if at is None or own else ctx.actor_id
+        site_step = self._presence(task, own, site_code, location, clock, required=True)
         service.check_in(
-            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+            stamped,
+            evidence,
+            ctx,
+            entered_by=entered_by,
+            policy_version=policy.version,
+            site_step=site_step,
+            location=location,
         )
         timesheet = self.timesheet(service.member_id, ctx)
         try:
@@ -141,16 +205,27 @@ class WorkCommands(LedgerBase):
         *,
         at: datetime | None = None,
         evidence: Sequence[str] = (),
+        site_code: str | None = None,
+        location: Location | None = None,
     ) -> Receipt:
-        """签退, by the same rules as 签到."""
+        """签退, by the same rules as 签到; a site code is checked where given (a
+        member leaving early may not find the screen on), not required."""
         service = self.get_service(service_id)
         task = self.read_task(service.task_id)
         policy = self.current_policy()
         own = ctx.role is Role.MEMBER
-        stamped = policy.trusted_time(at, now(), own=own, field="签退时间")
+        clock = now()
+        stamped = policy.trusted_time(at, clock, own=own, field="签退时间")
         entered_by = None if at is None or own else ctx.actor_id
+        site_step = self._presence(task, own, site_code, location, clock, required=False)
         service.check_out(
-            stamped, evidence, ctx, entered_by=entered_by, policy_version=policy.version
+            stamped,
+            evidence,
+            ctx,
+            entered_by=entered_by,
+            policy_version=policy.version,
+            site_step=site_step,
+            location=location,
         )
         timesheet = self.timesheet(service.member_id, ctx)
         try:
@@ -160,6 +235,41 @@ class WorkCommands(LedgerBase):
             self._record_refusal(service.id, "签退", stamped, refused, ctx)
             raise
         return self._done(service.id, service, timesheet)
+
+    def _presence(
+        self,
+        task: Task,
+        own: bool,
+        site_code: str | None,
+        location: Location | None,
+        clock: datetime,
+        *,
+        required: bool,
+    ) -> int | None:
+        """The minute of the site code given (None: none given), checked against the
+        task; and the phone's location against the task's place, where both are known."""
+        rules: PointsPolicy = self.rule_book().current_for(task.community_id)
+        step = None
+        if site_code is not None:
+            step = read_site_code(site_code, task.id, self._site_key, clock)
+        elif required and own and rules.site_code_required:
+            raise SiteCodeRequired()
+        if location is not None and task.latitude is not None and task.longitude is not None:
+            distance = location.distance_to(task.latitude, task.longitude)
+            if distance > rules.site_distance_meters:
+                raise TooFarFromSite(distance=round(distance), limit=rules.site_distance_meters)
+        return step
+
+    def site_code(self, task_id: UUID, *, at: datetime | None = None) -> ShownCode:
+        """The code the screen at a task's site shows now; nothing is written."""
+        task = self.read_task(task_id)
+        if task.status is TaskStatus.CANCELLED:
+            raise InvalidTransition(state=task.status.value, action="出示签到码")
+        return shown_code(task.id, self._site_key, at or now())
+
+    @property
+    def _site_key(self) -> bytes:
+        return site_code_key(self.id_hash_key)
 
     @retried
     def close_lapsed_service(self, service_id: UUID, ctx: Context) -> Receipt:

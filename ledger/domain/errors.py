@@ -297,3 +297,54 @@ class InvalidPolicy(InvalidInput):
 class ConcurrencyConflict(LedgerError):
     code = "CONCURRENCY_CONFLICT"
     template = "数据正被同时修改,已重试 {attempts} 次仍未成功,请稍后再试"
+
+
+# --- the service loop on the member's phone ---------------------------------------
+
+
+class ClaimWithdrawalTooLate(InvalidTransition):
+    code = "CLAIM_WITHDRAWAL_TOO_LATE"
+    template = "任务已于 {start} 开始,不能再退出;如有变动请联系社区工作人员"
+
+
+class TaskAlreadyClaimed(InvalidTransition):
+    code = "TASK_ALREADY_CLAIMED"
+    template = "已有成员认领此任务,不能再修改;如需变动请取消任务后重新发布"
+
+
+class SignInCodeInvalid(LedgerError):
+    """Unknown, used or expired: all told alike, so a guess learns nothing."""
+
+    code = "SIGN_IN_CODE_INVALID"
+    template = "登录码无效、已使用或已过期,请向社区工作人员重新领取"
+
+
+class UnknownDevice(NotFound):
+    code = "UNKNOWN_DEVICE"
+    template = "找不到该成员的登录设备:{id}"
+
+
+class SiteCodeRequired(LedgerError):
+    code = "SITE_CODE_REQUIRED"
+    template = "本社区要求现场签到:请扫描或输入服务现场出示的签到码"
+
+
+class SiteCodeInvalid(LedgerError):
+    code = "SITE_CODE_INVALID"
+    template = "签到码不正确或已过期:请扫描或输入服务现场正在显示的签到码"
+
+
+class SiteCodeUsed(SiteCodeInvalid):
+    template = "这个签到码已用过:请扫描或输入服务现场刚刚更新的签到码"
+
+
+class TooFarFromSite(LedgerError):
+    code = "TOO_FAR_FROM_SITE"
+    template = "所在位置距服务地点约 {distance} 米,超过规定的 {limit} 米,请到现场后再签到"
+
+
+class SignInCodeShownOnce(InvalidTransition):
+    """A retried request that issued a code: the code was shown once and is not kept."""
+
+    code = "SIGN_IN_CODE_SHOWN_ONCE"
+    template = "这次请求已发放过登录码(只显示一次);如未记下,请重新发放一个"

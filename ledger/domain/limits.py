@@ -26,6 +26,8 @@ PLACE = 100
 """Where a need is or a service happens (服务地点), as people write it."""
 CATEGORY_NAME = 20
 """A service category of the rule book (学习, 应急保障, …)."""
+PLACE = 100
+"""A place where a service happens (服务地点), as people write it."""
 FREE_TEXT = 500
 """A need's description, a reason (cancelling, reversing), a review comment, a rule
 book version's note. Free text may span lines; every other text is one line."""
@@ -134,6 +136,8 @@ EARLY_ARRIVAL_MINUTES = Range(Decimal(0), Decimal(240))
 """How long before a task's start a check-in is still taken (early arrival)."""
 LATE_CHECKOUT_MINUTES = Range(Decimal(0), Decimal(720))
 """How long after a task's end a check-out is still taken."""
+SITE_DISTANCE_METERS = Range(Decimal(10), Decimal(10_000))
+"""How far from a task's place a phone may check in (metres)."""
 COMMUNITY_DISCRETION = Range(Decimal(0), Decimal(1))
 """How far a community's own rating and difficulty multipliers may be from the street's."""
 RANKING_WEIGHT = Range(Decimal(0), Decimal(1))

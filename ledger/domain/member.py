@@ -213,3 +213,11 @@ class Member(LedgerAggregate):
     def _card_issued(self, card_hash: str, reference: str, ctx: Context) -> None:
         self.card_hash = card_hash
         self.card_reference = reference
+
+    def revoke_sign_in(self, token_id: UUID, ctx: Context) -> None:
+        """A phone signed in as the member may no longer act for them (lost, replaced)."""
+        self._sign_in_revoked(token_id, ctx)
+
+    @event("SignInRevoked")
+    def _sign_in_revoked(self, token_id: UUID, ctx: Context) -> None:
+        pass

@@ -108,6 +108,11 @@ class PointsPolicy:
     late_checkout_minutes: int = 120
     community_discretion: Decimal = Decimal("0.2")
     """A street's version: how far a community's own multipliers may be from its own."""
+    site_code_required: bool = False
+    """A member's own check-in needs the code shown at the site (现场签到码); a
+    community may require it in its own version (its discretion)."""
+    site_distance_meters: int = 500
+    """How far from a task's place a phone's location may be at check-in or out."""
     community_id: UUID | None = None
     """None: the street's book; else the community whose own version this is."""
     ranking_weights: Mapping[str, Decimal] = field(
@@ -176,7 +181,16 @@ class PointsPolicy:
                 limits.COMMUNITY_DISCRETION,
                 Decimal,
             ),
+            (
+                "site_distance_meters",
+                self.site_distance_meters,
+                limits.SITE_DISTANCE_METERS,
+                int,
+            ),
         )
+        if not isinstance(self.site_code_required, bool):
+            shown = _shown(self.site_code_required)
+            problems.append(f"site_code_required 须为 true 或 false(现为 {shown})")
         if self.community_id is not None and not isinstance(self.community_id, UUID):
             problems.append("community_id 须为社区编号")
         tables: tuple[tuple[str, object, set[Any] | None, limits.Range], ...] = (
@@ -222,12 +236,9 @@ class PointsPolicy:
     def check_discretion(self, own: PointsPolicy) -> None:
         """A community's own version (``own``) of this street version: the same rules
         but for its rating and difficulty multipliers, each at most the discretion
-        away from the street's, and the classes of the same service categories."""
-        fixed = [
-            f.name
-            for f in dataclasses.fields(self)
-            if f.name not in ("version", "community_id", "rating", "difficulty", "categories")
-        ]
+        away from the street's, the classes of the same service categories, and
+        whether its members' own check-ins need the site code."""
+        fixed = [f.name for f in dataclasses.fields(self) if f.name not in _COMMUNITY_MAY_SET]
         problems = [
             f"{name} 须与街道规则相同"
             for name in fixed
@@ -357,6 +368,8 @@ class PointsPolicy:
             "late_checkout_minutes": self.late_checkout_minutes,
             "community_discretion": _plain(self.community_discretion),
             "community_id": None if self.community_id is None else str(self.community_id),
+            "site_code_required": self.site_code_required,
+            "site_distance_meters": self.site_distance_meters,
             "ranking_weights": {k: _plain(w) for k, w in self.ranking_weights.items()},
         }
 
@@ -469,10 +482,22 @@ def _number_problems(*checks: tuple[str, object, limits.Range, type[Any]]) -> li
     return problems
 
 
+_COMMUNITY_MAY_SET = (
+    "version",
+    "community_id",
+    "rating",
+    "difficulty",
+    "categories",
+    "site_code_required",
+)
+"""What a community's own version may differ in from the street's (the multipliers
+within the street's discretion)."""
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _FIELDS = {f.name for f in dataclasses.fields(PointsPolicy)}
-_OPTIONAL = {  # versions published before unit rankings or trusted times lack them
+_OPTIONAL = {  # versions published before unit rankings, trusted times or site codes lack them
     "ranking_weights",
+    "site_code_required",
+    "site_distance_meters",
     "clock_tolerance_seconds",
     "early_arrival_minutes",
     "late_checkout_minutes",
@@ -555,9 +580,17 @@ def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
     }
     if "ranking_weights" in data:
         fields["ranking_weights"] = table("ranking_weights", str, decimal)
-    for name in ("clock_tolerance_seconds", "early_arrival_minutes", "late_checkout_minutes"):
+    names = (
+        "clock_tolerance_seconds",
+        "early_arrival_minutes",
+        "late_checkout_minutes",
+        "site_distance_meters",
+    )
+    for name in names:
         if name in data:
             fields[name] = integer(name, data[name])
+    if "site_code_required" in data:
+        fields["site_code_required"] = data["site_code_required"]  # ``validate`` judges it
     if "community_discretion" in data:
         fields["community_discretion"] = decimal(
             "community_discretion", data["community_discretion"]

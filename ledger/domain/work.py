@@ -16,11 +16,14 @@ from eventsourcing.domain import event
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import (
     AlreadyClaimed,
+    ClaimWithdrawalTooLate,
     InvalidInput,
     InvalidTimeRange,
     InvalidTransition,
     NeedAlreadyClosed,
     NeedNotClosed,
+    SiteCodeUsed,
+    TaskAlreadyClaimed,
     TaskFull,
 )
 from ledger.domain.limits import (
@@ -35,8 +38,9 @@ from ledger.domain.limits import (
     TITLE,
 )
 from ledger.domain.policy import Award
+from ledger.domain.presence import Location, check_point
 from ledger.domain.text import clean_items, clean_optional, clean_text
-from ledger.domain.values import Context, Rating, Satisfaction, instant, stable_id
+from ledger.domain.values import CST, Context, Rating, Satisfaction, instant, stable_id
 
 
 class NeedStatus(Enum):
@@ -181,9 +185,15 @@ class Task(LedgerAggregate):
         capacity: int,
         ctx: Context,
         id: UUID | None = None,
+        *,
+        place: str | None = None,
+        point: tuple[object, object] | None = None,
     ) -> Task:
+        """``point``: the place's latitude and longitude, where a phone's location
+        is checked against it."""
         starts_at, ends_at = instant(starts_at, "开始时间"), instant(ends_at, "结束时间")
         cls.check_schedule(starts_at, ends_at, capacity)
+        latitude, longitude = check_point(*point) if point is not None else (None, None)
         return cls(
             community_id,
             grid_id,
@@ -195,6 +205,9 @@ class Task(LedgerAggregate):
             capacity,
             ctx=ctx,
             id=id,
+            place=clean_optional(place, "服务地点", PLACE),
+            latitude=latitude,
+            longitude=longitude,
         )
 
     @event("Published")
@@ -210,6 +223,9 @@ class Task(LedgerAggregate):
         capacity: int,
         ctx: Context,
         id: UUID | None = None,
+        place: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> None:
         self.community_id = community_id
         self.grid_id = grid_id
@@ -221,6 +237,54 @@ class Task(LedgerAggregate):
         self.capacity = capacity
         self.claims: list[UUID] = []
         self.status = TaskStatus.OPEN
+        self.place = place
+        self.latitude = latitude
+        self.longitude = longitude
+
+    def edit(
+        self,
+        ctx: Context,
+        *,
+        title: str | None = None,
+        category: str | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        capacity: int | None = None,
+        place: str | None = None,
+    ) -> None:
+        """Change what was published (None: as it is), only while nobody has claimed:
+        a member signs up for what they read."""
+        if self.status is not TaskStatus.OPEN:
+            raise InvalidTransition(state=self.status.value, action="修改任务")
+        if self.claims:
+            raise TaskAlreadyClaimed()
+        start = self.starts_at if starts_at is None else instant(starts_at, "开始时间")
+        end = self.ends_at if ends_at is None else instant(ends_at, "结束时间")
+        capacity = self.capacity if capacity is None else capacity
+        self.check_schedule(start, end, capacity)
+        self._edited(
+            self.title if title is None else clean_text(title, "任务标题", TITLE),
+            self.category if category is None else clean_text(category, "服务类别", CATEGORY_NAME),
+            start,
+            end,
+            capacity,
+            self.place if place is None else clean_optional(place, "服务地点", PLACE),
+            ctx,
+        )
+
+    @event("Edited")
+    def _edited(
+        self,
+        title: str,
+        category: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        capacity: int,
+        place: str | None,
+        ctx: Context,
+    ) -> None:
+        self.title, self.category, self.capacity, self.place = title, category, capacity, place
+        self.starts_at, self.ends_at = starts_at, ends_at
 
     @staticmethod
     def check_schedule(starts_at: datetime, ends_at: datetime, capacity: int) -> None:
@@ -248,6 +312,20 @@ class Task(LedgerAggregate):
     @event("Claimed")
     def _claimed(self, member_id: UUID, ctx: Context) -> None:
         self.claims.append(member_id)
+
+    def withdraw(self, member_id: UUID, at: datetime, ctx: Context) -> None:
+        """A member gives their place back, before the task starts."""
+        if self.status is not TaskStatus.OPEN:
+            raise InvalidTransition(state=self.status.value, action="退出任务")
+        if at >= self.starts_at:
+            raise ClaimWithdrawalTooLate(
+                start=self.starts_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+            )
+        self._claim_withdrawn(member_id, ctx)
+
+    @event("ClaimWithdrawn")
+    def _claim_withdrawn(self, member_id: UUID, ctx: Context) -> None:
+        self.claims.remove(member_id)
 
     def cancel(self, reason: str, ctx: Context) -> None:
         """Cancelling releases the claims; services already checked out stay on record."""
@@ -279,6 +357,7 @@ class ServiceStatus(Enum):
     REVERSED = "已冲正"
     RELEASED = "已释放"
     LAPSED = "未签退已关闭"
+    WITHDRAWN = "已退出"
 
 
 LAPSE_REASON = "未签退自动关闭"
@@ -313,6 +392,8 @@ class Service(LedgerAggregate):
         self.rating: Rating | None = None
         self.award: Award | None = None
         self.corrections: list[UUID] = []
+        self.site_step: int | None = None
+        """The minute of the last site code the service took (each is taken once)."""
 
     def _require(self, action: str, *allowed: ServiceStatus) -> None:
         if self.status not in allowed:
@@ -330,12 +411,24 @@ class Service(LedgerAggregate):
         *,
         entered_by: str | None = None,
         policy_version: int | None = None,
+        site_step: int | None = None,
+        location: Location | None = None,
     ) -> None:
         """``entered_by`` names the worker who copied the time from a paper sheet
-        (None: the server's clock); ``policy_version`` the rule book that judged it."""
+        (None: the server's clock); ``policy_version`` the rule book that judged it;
+        ``site_step`` the minute of the site code that proved presence, ``location``
+        where the phone said it was."""
         at, evidence = instant(at, "签到时间"), self._check_evidence(evidence)
         self._require("签到", ServiceStatus.CLAIMED)
-        self._checked_in(at, evidence, ctx, entered_by, policy_version)
+        self._check_site_step(site_step)
+        self._checked_in(
+            at, evidence, ctx, entered_by, policy_version, site_step, *_located(location)
+        )
+
+    def _check_site_step(self, site_step: int | None) -> None:
+        """A code from the screen works once per service: check-out needs a newer one."""
+        if site_step is not None and self.site_step is not None and site_step <= self.site_step:
+            raise SiteCodeUsed()
 
     @event("CheckedIn")
     def _checked_in(
@@ -345,10 +438,16 @@ class Service(LedgerAggregate):
         ctx: Context,
         entered_by: str | None = None,
         policy_version: int | None = None,
+        site_step: int | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        accuracy: float | None = None,
     ) -> None:
         self.status = ServiceStatus.CHECKED_IN
         self.checked_in_at = at
         self.evidence.extend(evidence)
+        if site_step is not None:
+            self.site_step = site_step
 
     def check_out(
         self,
@@ -358,13 +457,18 @@ class Service(LedgerAggregate):
         *,
         entered_by: str | None = None,
         policy_version: int | None = None,
+        site_step: int | None = None,
+        location: Location | None = None,
     ) -> None:
         at, evidence = instant(at, "签退时间"), self._check_evidence(evidence)
         self._require("签退", ServiceStatus.CHECKED_IN)
         assert self.checked_in_at is not None
         if at <= self.checked_in_at:
             raise InvalidTimeRange(start=self.checked_in_at.isoformat(), end=at.isoformat())
-        self._checked_out(at, evidence, ctx, entered_by, policy_version)
+        self._check_site_step(site_step)
+        self._checked_out(
+            at, evidence, ctx, entered_by, policy_version, site_step, *_located(location)
+        )
 
     @event("CheckedOut")
     def _checked_out(
@@ -374,10 +478,16 @@ class Service(LedgerAggregate):
         ctx: Context,
         entered_by: str | None = None,
         policy_version: int | None = None,
+        site_step: int | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        accuracy: float | None = None,
     ) -> None:
         self.status = ServiceStatus.CHECKED_OUT
         self.checked_out_at = at
         self.evidence.extend(evidence)
+        if site_step is not None:
+            self.site_step = site_step
 
     def record_refusal(
         self, action: str, at: datetime, code: str, reason: str, ctx: Context
@@ -506,6 +616,24 @@ class Service(LedgerAggregate):
     def _mended(self, correction_id: UUID, reason: str, approved_by: str, ctx: Context) -> None:
         self.corrections.append(correction_id)
 
+    def withdraw(self, ctx: Context) -> None:
+        """The member gives the place back before the task starts (the task checks when)."""
+        self._require("退出", ServiceStatus.CLAIMED)
+        self._withdrawn(ctx)
+
+    @event("Withdrawn")
+    def _withdrawn(self, ctx: Context) -> None:
+        self.status = ServiceStatus.WITHDRAWN
+
+    def rejoin(self, ctx: Context) -> None:
+        """A member who withdrew signs up for the same task again: the same record."""
+        self._require("再次认领", ServiceStatus.WITHDRAWN)
+        self._rejoined(ctx)
+
+    @event("Rejoined")
+    def _rejoined(self, ctx: Context) -> None:
+        self.status = ServiceStatus.CLAIMED
+
     @property
     def releasable(self) -> bool:
         return self.status in (ServiceStatus.CLAIMED, ServiceStatus.CHECKED_IN)
@@ -517,3 +645,9 @@ class Service(LedgerAggregate):
     @event("Released")
     def _released(self, ctx: Context) -> None:
         self.status = ServiceStatus.RELEASED
+
+
+def _located(location: Location | None) -> tuple[float | None, float | None, float | None]:
+    if location is None:
+        return None, None, None
+    return location.latitude, location.longitude, location.accuracy

@@ -82,6 +82,22 @@ WHERE community_id = $1 AND starts_at >= $2 AND starts_at < $3
 ORDER BY starts_at, task_id
 LIMIT $4
 """
+TASK_SQL = "SELECT * FROM board_tasks WHERE task_id = $1"
+PLACE_NAMES_SQL = "SELECT id, name FROM board_places WHERE id = ANY($1::uuid[])"
+CLAIMANTS_SQL = """
+SELECT s.*, m.name AS member_name FROM board_services s
+LEFT JOIN member_totals m ON m.member_id = s.member_id
+WHERE s.task_id = $1 AND s.status <> ALL($2::text[])
+ORDER BY m.name, s.service_id
+"""
+"""Who holds or held a place on a task (not those who withdrew or were released)."""
+MEMBER_SERVICES_SQL = """
+SELECT s.*, t.title AS task_title, t.place, t.starts_at, t.ends_at, c.name AS community_name
+FROM board_services s JOIN board_tasks t ON t.task_id = s.task_id
+LEFT JOIN board_places c ON c.id = s.community_id
+WHERE s.member_id = $1
+ORDER BY t.starts_at DESC, s.service_id LIMIT $2
+"""
 
 
 @dataclass(frozen=True)
@@ -193,3 +209,25 @@ async def kiosk_day(
         list(await conn.fetch(KIOSK_DAY_GOODS_SQL, *args)),
         list(await conn.fetch(KIOSK_DAY_REDEMPTIONS_SQL, *args, MAX_PAGE)),
     )
+
+
+async def task(conn: asyncpg.Connection | asyncpg.Pool, task_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(TASK_SQL, task_id)
+
+
+async def place_names(conn: asyncpg.Connection | asyncpg.Pool, ids: list[UUID]) -> dict[UUID, str]:
+    """Communities' and grids' names by id."""
+    return {row["id"]: row["name"] for row in await conn.fetch(PLACE_NAMES_SQL, ids)}
+
+
+async def claimants(conn: asyncpg.Connection | asyncpg.Pool, task_id: UUID) -> list[asyncpg.Record]:
+    """The services of a task's members, with their names (by name)."""
+    gone = [ServiceStatus.WITHDRAWN.name, ServiceStatus.RELEASED.name]
+    return list(await conn.fetch(CLAIMANTS_SQL, task_id, gone))
+
+
+async def member_services(
+    conn: asyncpg.Connection | asyncpg.Pool, member_id: UUID, first: int
+) -> list[asyncpg.Record]:
+    """A member's services, the latest task first, with the task's title and place."""
+    return list(await conn.fetch(MEMBER_SERVICES_SQL, member_id, page_size(first)))
