@@ -11,7 +11,13 @@ COPY documents documents
 COPY api api
 COPY entrypoints entrypoints
 RUN pip install --no-cache-dir .
-ENV LEDGER_DATA_DIR=/data
-VOLUME /data
+# Three volumes of their own: the embedded database (and the ID-hash key), the signing key
+# (never inside the data directory, which the database server can read), and the
+# append-only log of published checkpoints (outside the database, for auditors).
+# The ledger's public key: docker run --rm -v <keys volume>:/keys <image> ledger audit key
+ENV LEDGER_DATA_DIR=/data \
+    LEDGER_SIGNING_KEY_FILE=/keys/signing.key \
+    LEDGER_CHECKPOINT_LOG=/checkpoints/checkpoints.jsonl
+VOLUME ["/data", "/keys", "/checkpoints"]
 EXPOSE 8000
 CMD ["ledger", "serve", "--host", "0.0.0.0", "--port", "8000", "--production"]

@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Hashable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from api.verify import verify_page
 from ledger.application import Ledger
 from ledger.database import as_uri, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
+from ledger.domain.values import CST
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections.notes import Verifier
 from projections.runner import ReadSide
@@ -202,8 +204,12 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         return b"".join(m.get("body", b"") for m in sent[1:])
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL from the app's own files (``api/static``): no CDN, works offline."""
-        return HTMLResponse(IDE_PAGE.read_text(encoding="utf-8"))
+        """GraphiQL from the app's own files (``api/static``): no CDN, works offline. Its
+        example asks for the ranking of the year yesterday belonged to (in China Standard
+        Time): the year with the latest complete day of services, even on the 1st of January."""
+        page = IDE_PAGE.read_text(encoding="utf-8")
+        yesterday = datetime.now(CST).date() - timedelta(days=1)
+        return HTMLResponse(page.replace("{{year}}", str(yesterday.year)))
 
     def _serves_ide(self, request: Request) -> bool:
         """GraphiQL's page, which holds no data, is the one thing served without a token."""

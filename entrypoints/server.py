@@ -15,13 +15,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.observability import log_json_lines
     from api.serving import serve
-    from entrypoints.demo import print_tokens
+    from entrypoints.demo import print_access
     from entrypoints.expiry import start_daily
 
     log_json_lines()
+    public_url = settings.public_url or f"http://{args.host}:{args.port}"
     with bootstrap(settings) as services:
         if args.demo:
-            print_tokens(services)
+            print_access(services, public_url)
             print('在 GraphiQL 的 Headers 中填入 {"Authorization": "Bearer <令牌>"}')
         print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
         # uvicorn shuts down cleanly on SIGTERM/SIGINT, then raises the signal again
@@ -38,7 +39,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             follow=not args.no_follow,
             read_replicas=settings.read_replicas,
             replica_max_lag=settings.replica_max_lag,
-            public_url=settings.public_url or f"http://{args.host}:{args.port}",
+            public_url=public_url,
         )
         expiring, stop_expiring = start_daily(services.ledger, services.url)
         try:
@@ -54,7 +55,9 @@ def add(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--production", action="store_true", help="关闭内省和 GraphiQL")
-    serve.add_argument("--demo", action="store_true", help="数据库为空时生成一个街道一年的演示数据")
+    serve.add_argument(
+        "--demo", action="store_true", help="数据库为空时生成一个街道最近十二个月的演示数据"
+    )
     serve.add_argument(
         "--no-follow", action="store_true", help="读模型由独立的 ledger project 进程更新"
     )

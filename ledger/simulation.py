@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
@@ -57,6 +57,15 @@ class Scale:
     tasks_per_community_day: float = 1.0
     start: date = date(2025, 1, 1)
     """A year already past: the ledger refuses service times in the future."""
+
+    @property
+    def last_day(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    def ending_before(self, today: date) -> Scale:
+        """The same street, its days ending the day before ``today`` (the demo's: the
+        twelve months up to today)."""
+        return replace(self, start=today - timedelta(days=self.days))
 
 
 @dataclass
@@ -299,7 +308,7 @@ class Generator:
             ledger.reverse_service(service, "核查发现重复登记", "街道党工委", ADMIN)
 
     def _annual_reviews(self, history: History) -> None:
-        year = self.scale.start.year
+        year = self.scale.last_day.year  # the year the street's days end in
         for member in history.party_members:
             person = self.ledger.get_member(member)
             if not person.reported or self.rng.random() < 0.5:

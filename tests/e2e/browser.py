@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.readable import unreadable
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -76,7 +78,17 @@ def requested_hosts(driver: Any) -> set[str]:
     return hosts
 
 
-def screenshot(driver: Any, name: str) -> Path:
+def screenshot(
+    driver: Any, name: str, *, readable: bool = True, codes: tuple[str, ...] = ()
+) -> Path:
+    """A picture of the page, to look at; what the page shows people is first checked to hold
+    no id and no English word, but for ``codes`` shown to be typed (a kiosk code, a site code)
+    (``readable=False`` for a page made for programmers)."""
+    if readable:
+        text = driver.execute_script("return document.body.innerText")
+        for code in codes:
+            text = text.replace(code, "")
+        assert not unreadable(text), (name, unreadable(text))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))

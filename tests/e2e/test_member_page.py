@@ -66,7 +66,7 @@ def test_the_phone_shows_a_code_the_kiosk_scans_and_finds(
         seconds = int(driver.find_element(By.ID, "seconds").text)
         assert 0 < seconds <= PHONE_CODE_SECONDS
         assert scanned(driver.find_element(By.ID, "qr").screenshot_as_png) == code
-        screenshot(driver, "member-code")
+        screenshot(driver, "member-code", codes=(code,))
 
         found = server.gql(kiosk, LOOKUP, c=code)["data"]["memberByCode"]
         assert (found["__typename"], found["memberId"]) == ("KioskMember", resident["member"])

@@ -1,35 +1,87 @@
-"""``ledger serve --demo`` prepares a street once and hands out tokens that work."""
+"""``ledger serve --demo`` prepares a street's last days once and hands out, once, a way in
+for each kind of user."""
 
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
-from api.auth import LOOKUP, hash_token
+from api.auth import LOOKUP, hash_token, list_tokens
 from entrypoints.bootstrap import bootstrap
 from entrypoints.demo import prepare_demo
+from ledger.application import Ledger
+from ledger.domain.values import CST
+from ledger.domain.work import Service
 from ledger.settings import load_settings
 from ledger.simulation import Scale
 
 TINY = Scale(communities=2, grids=1, units=3, party_members=20, residents=5, days=3)
+BASE = "http://127.0.0.1:8123"
 
 
-def test_the_demo_generates_once_and_prints_working_tokens(database_url: str, tmp_path: Path):
+def test_the_demo_ends_yesterday_a_year_after_it_starts():
+    year = Scale().ending_before(date(2026, 12, 7))
+    assert (year.start, year.last_day) == (date(2025, 12, 7), date(2026, 12, 6))
+    assert Scale(days=3).ending_before(date(2027, 1, 2)).start == date(2026, 12, 30)
+
+
+def check_ins(ledger: Ledger) -> list[datetime]:
+    times, after = [], 0
+    while batch := ledger.recorder.select_notifications(after, 500, inclusive_of_start=False):
+        for notification in batch:
+            event = ledger.mapper.to_domain_event(notification)
+            if isinstance(event, Service.CheckedIn):
+                times.append(event.at)
+        after = batch[-1].id
+    return times
+
+
+def test_the_demo_makes_each_way_in_once_and_says_so_at_each_start_after(
+    database_url: str, tmp_path: Path
+):
     settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url})
+    today = datetime.now(CST).date()
     with bootstrap(settings) as services:
-        tokens = prepare_demo(services, scale=TINY)
+        ways = prepare_demo(services, BASE, scale=TINY)
+        secrets = [way.secret for way in ways]
+        assert None not in secrets
+        with psycopg.connect(database_url) as conn:
+            grants = [
+                conn.execute(LOOKUP.replace("$1", "%s"), (hash_token(str(secret)),)).fetchone()
+                for secret in secrets[:-1]
+            ]
+        roles = [(g[1], list(g[2])) for g in grants if g]
+        member = services.ledger.get_member(roles[3][1][0])
+        card = services.ledger.read_code(str(secrets[-1]))  # the card is the member's
+        assert card.code_hash is not None and card.code_hash == member.card_hash
+        assert services.ledger.get_account(member.id).balance > 0
+        served = check_ins(services.ledger)
+    assert roles == [
+        ("admin", []),
+        ("auditor", []),
+        ("kiosk", [member.community_id]),
+        ("member", [member.id]),
+    ]
+    days = {t.astimezone(CST).date() for t in served}
+    assert days and min(days) >= today - timedelta(days=3) and max(days) < today
     with psycopg.connect(database_url) as conn:
         events = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
         assert events is not None and events[0] > 100
-        roles = {
-            conn.execute(LOOKUP.replace("$1", "%s"), (hash_token(token),)).fetchone()[1]  # type: ignore[index]
-            for _, token in tokens
-        }
-    assert roles == {"admin", "auditor", "kiosk"}
+    labels = [way.label for way in ways]
+    assert labels[2].startswith("第1社区积分超市终端令牌") and f"{BASE}/kiosk" in labels[2]
+    assert member.name in labels[3] and f"{BASE}/me" in labels[3]
+    assert member.name in labels[4] and "积分卡号" in labels[4]
+    assert not any(re.search("[0-9a-f]{8}-[0-9a-f]{4}", label) for label in labels)
+
     with bootstrap(settings) as services:
-        again = prepare_demo(services, scale=TINY)
+        again = prepare_demo(services, BASE, scale=TINY)
+        assert services.ledger.get_member(member.id).card_hash == member.card_hash
+    assert [way.label for way in again] == labels
+    assert [way.secret for way in again] == [None] * 5  # made, shown once, not made again
+    assert len(list_tokens(database_url)) == 4
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
-    assert len(again) == 3
 
 
 def test_the_same_seed_generates_the_same_street(pg_server, tmp_path: Path):

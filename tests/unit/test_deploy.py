@@ -1,6 +1,9 @@
 """The deployment files parse and wire PostgreSQL, the API server and the projection worker."""
 
-from pathlib import Path
+import itertools
+import json
+import re
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -28,9 +31,54 @@ def test_compose_runs_postgres_the_api_and_the_projection_worker():
         assert env["DATABASE_URL"].startswith(f"postgresql://{role}:")  # never the owner
         assert env["LEDGER_CREATE_TABLES"] == "0"
         assert {"LEDGER_ID_HASH_KEY", "LEDGER_SIGNING_KEY", "LEDGER_PUBLIC_KEY"} <= set(env)
-        assert env["LEDGER_CHECKPOINT_LOG"].startswith("/checkpoints/")  # outside the database
-        assert "checkpoints:/checkpoints" in service["volumes"]
+        assert "LEDGER_PUBLIC_URL" in env  # certificates' QR codes point to it
+        assert {"keys:/keys", "checkpoints:/checkpoints"} <= set(service["volumes"])
         assert service["depends_on"]["grant"]["condition"] == "service_completed_successfully"
+
+
+def image_defaults() -> tuple[dict[str, str], set[str]]:
+    """The Dockerfile's ENV values and its VOLUMEs."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    volumes: set[str] = set()
+    for line in text.splitlines():
+        instruction, _, rest = line.partition(" ")
+        if instruction == "ENV":
+            env |= dict(pair.split("=", 1) for pair in rest.split())
+        elif instruction == "VOLUME":
+            volumes |= set(json.loads(rest) if rest.startswith("[") else rest.split())
+    return env, volumes
+
+
+def test_the_image_keeps_data_signing_key_and_checkpoints_in_three_volumes_of_their_own():
+    env, volumes = image_defaults()
+    data = PurePosixPath(env["LEDGER_DATA_DIR"])
+    keys = PurePosixPath(env["LEDGER_SIGNING_KEY_FILE"]).parent
+    log = PurePosixPath(env["LEDGER_CHECKPOINT_LOG"]).parent
+    assert {str(data), str(keys), str(log)} == volumes
+    for one, other in itertools.permutations((data, keys, log), 2):
+        assert not one.is_relative_to(other), (one, other)  # none inside another
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("grant", "api", "projector"):
+        mounted = {v.split(":")[1] for v in compose["services"][name]["volumes"]}
+        assert str(keys) in mounted, name  # grant makes the key the other two read
+    assert f"checkpoints:{log}" in compose["services"]["api"]["volumes"]
+    assert "keys" not in str(compose["services"]["postgres"]["volumes"])
+
+
+def test_compose_asks_only_for_values_made_without_the_ledger():
+    """The ID-hash key is random hex (``openssl rand -hex 32``); the signing key is generated
+    into its volume, and its public key is read from the image, not from a host install."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert set(re.findall(r"\$\{(\w+):\?", text)) == {"LEDGER_ID_HASH_KEY"}
+    assert "docker compose run --rm --no-deps -T api ledger audit key" in text
+
+
+def test_the_readme_tells_how_to_print_the_public_key_and_set_the_public_url():
+    readme = (ROOT / "README.md").read_text()
+    deployment = readme.split("## Deployment", 1)[1].split("\n## ", 1)[0]
+    assert "LEDGER_PUBLIC_URL" in deployment
+    assert "docker compose run --rm --no-deps -T api ledger audit key" in deployment
 
 
 def test_the_image_serves_the_ledger():

@@ -3,6 +3,8 @@
 from pathlib import Path
 from uuid import uuid4
 
+from graphql import get_introspection_query
+
 from api.schema import build_schema
 
 SDL = Path(__file__).resolve().parents[2] / "schema.graphql"
@@ -18,6 +20,56 @@ def test_production_mode_turns_introspection_off():
     result = build_schema(production=True).execute_sync("{ __schema { types { name } } }")
     assert result.errors and "introspection" in result.errors[0].message.lower()
     assert build_schema().execute_sync("{ __schema { queryType { name } } }").errors is None
+    standard = build_schema(production=True).execute_sync(STANDARD_INTROSPECTION)
+    assert standard.errors and standard.data is None
+
+
+STANDARD_INTROSPECTION = get_introspection_query(
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+)
+
+
+def test_the_standard_introspection_query_is_answered_though_deeper_than_a_read():
+    result = build_schema().execute_sync(STANDARD_INTROSPECTION)
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    assert result.data["__schema"]["queryType"]["name"] == "Query"
+    names = {t["name"] for t in result.data["__schema"]["types"]}
+    assert {"Query", "Mutation", "UnitRank"} <= names
+
+
+def nested(levels: int) -> str:
+    return "ofType { " * levels + "name" + " }" * levels
+
+
+def test_an_introspection_document_is_bounded_on_its_own():
+    from api.limits import INTROSPECTION_MAX_DEPTH
+
+    schema = build_schema()
+    deep = schema.execute_sync(
+        f'{{ __type(name: "Query") {{ {nested(INTROSPECTION_MAX_DEPTH)} }} }}'
+    )
+    assert deep.errors and deep.errors[0].extensions == {"code": "QUERY_TOO_COMPLEX"}
+    assert str(INTROSPECTION_MAX_DEPTH) in deep.errors[0].message
+    within = schema.execute_sync(f'{{ __type(name: "Query") {{ {nested(12)} }} }}')
+    assert within.errors is None and within.data == {"__type": {"ofType": None}}
+    lists = schema.execute_sync(
+        "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    )
+    assert lists.errors and lists.data is None  # graphql-core's MaxIntrospectionDepthRule
+
+
+def test_a_read_that_also_introspects_keeps_the_bounds_of_a_read():
+    from api.limits import MAX_DEPTH
+
+    query = f'{{ __typename __type(name: "Query") {{ {nested(12)} }} members {{ id }} }}'
+    result = build_schema().execute_sync(query)
+    assert result.errors and result.errors[0].extensions == {"code": "QUERY_TOO_COMPLEX"}
+    assert f"上限 {MAX_DEPTH} 层" in result.errors[0].message
 
 
 class BrokenPool:
