@@ -62,6 +62,7 @@ STATIC = Path(__file__).parent / "static"
 IDE_PAGE = STATIC / "graphiql.html"
 KIOSK_PAGE = STATIC / "kiosk" / "index.html"
 MEMBER_PAGE = STATIC / "member" / "index.html"
+WORKBENCH_PAGE = STATIC / "workbench" / "index.html"
 
 
 async def kiosk_page(_: Request) -> HTMLResponse:
@@ -73,6 +74,12 @@ async def kiosk_page(_: Request) -> HTMLResponse:
 async def member_page(_: Request) -> HTMLResponse:
     """A member's phone page: the short-lived code a kiosk scans, shown as a QR code."""
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
+
+
+async def workbench_page(_: Request) -> HTMLResponse:
+    """The community workbench (社区工作台); it signs in with the community's token and asks
+    /graphql for everything."""
+    return HTMLResponse(WORKBENCH_PAGE.read_text(encoding="utf-8"))
 
 
 DB_TIMEOUT_SECONDS = 10.0
@@ -457,6 +464,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/kiosk", kiosk_page),
             Route("/me", member_page),
+            Route("/workbench", workbench_page),
             Route("/verify", verify_page),
             Route("/verify/{number}", verify_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),
