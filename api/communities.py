@@ -16,6 +16,7 @@ from api.errors import problem
 from api.types import (
     CommandResult,
     CommunityBoard,
+    Donation,
     Item,
     NeedSatisfaction,
     PendingService,
@@ -53,6 +54,10 @@ class CommunitiesQuery:
                 for r in board.awaiting_rating
             ],
             items=[Item.from_row(r) for r in board.items],
+            donations=[
+                Donation(donor=r["donor"], item_name=r["item_name"], quantity=r["quantity"])
+                for r in board.donations
+            ],
             redemptions=board.store["redemptions"] if board.store else 0,
             redeemed_points=board.store["points"] if board.store else Decimal(0),
             by_unit=[

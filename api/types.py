@@ -595,6 +595,13 @@ class NeedSatisfaction:
     )
 
 
+@strawberry.type(description="积分超市物品的捐赠:捐赠方与各物品捐赠的合计件数")
+class Donation:
+    donor: str
+    item_name: str
+    quantity: int
+
+
 @strawberry.type(description="社区看板")
 class CommunityBoard:
     open_tasks: list[Task]
@@ -602,6 +609,7 @@ class CommunityBoard:
     hard_untaken: list[Task] = strawberry.field(description="无人认领的难事(麻烦事应者寥寥)")
     awaiting_rating: list[PendingService]
     items: list[Item]
+    donations: list[Donation] = strawberry.field(description="积分超市物品的捐赠方,按捐赠方")
     redemptions: int
     redeemed_points: Decimal
     by_unit: list[UnitService]

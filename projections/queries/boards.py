@@ -32,6 +32,11 @@ SELECT * FROM board_services WHERE community_id = $1 AND status = $2
 ORDER BY checked_out_at, service_id LIMIT $3
 """
 ITEMS_SQL = "SELECT * FROM board_items WHERE community_id = $1 ORDER BY name, item_id"
+DONATIONS_SQL = """
+SELECT d.donor, i.name AS item_name, d.quantity
+FROM board_donations d JOIN board_items i USING (item_id)
+WHERE d.community_id = $1 ORDER BY d.donor, i.name, d.item_id
+"""
 STORE_SQL = "SELECT * FROM board_stores WHERE community_id = $1"
 BY_UNIT_SQL = """
 SELECT b.*, u.name FROM board_units b
@@ -107,6 +112,7 @@ class Board:
     hard_untaken: list[asyncpg.Record]
     awaiting_rating: list[asyncpg.Record]
     items: list[asyncpg.Record]
+    donations: list[asyncpg.Record]
     store: asyncpg.Record | None
     by_unit: list[asyncpg.Record]
 
@@ -126,6 +132,7 @@ async def community_board(conn: asyncpg.Connection, community_id: UUID, now: dat
             )
         ),
         items=await store_items(conn, community_id),
+        donations=list(await conn.fetch(DONATIONS_SQL, community_id)),
         store=await conn.fetchrow(STORE_SQL, community_id),
         by_unit=list(await conn.fetch(BY_UNIT_SQL, community_id)),
     )

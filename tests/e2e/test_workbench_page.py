@@ -71,6 +71,23 @@ def desk(server: Server) -> dict[str, Any]:
         description: "楼道灯坏了三天,老人晚上上下楼不方便") {{ {RECEIPT} }} }}""",
         c=community,
     )
+    oil = done(
+        server,
+        admin,
+        f"""mutation($c: UUID!) {{ listItem(communityId: $c, name: "食用油", price: "5")
+        {{ {RECEIPT} }} }}""",
+        c=community,
+    )["id"]
+    for donor, quantity in (("区财政局", 20), ("春晖超市", 6), ("区财政局", 10)):
+        done(
+            server,
+            admin,
+            f"""mutation($i: UUID!, $q: Int!, $d: String!) {{ restockItem(itemId: $i,
+            quantity: $q, donor: $d) {{ {RECEIPT} }} }}""",
+            i=oil,
+            q=quantity,
+            d=donor,
+        )
     now = datetime.now(UTC).replace(microsecond=0)
     publish = f"""mutation($c: UUID!, $t: String!, $cat: String!, $s: DateTime!, $e: DateTime!,
       $n: Int!, $p: String) {{ publishTask(communityId: $c, title: $t, category: $cat,
@@ -287,6 +304,8 @@ def test_a_worker_runs_the_community_from_the_workbench(
         driver.find_element(By.CSS_SELECTOR, "[data-screen=board]").click()
         board = wait(driver, lambda: text_of(driver, "#board-body"))
         assert "居民满意率" in board and "小区夜间巡逻" in board and "形式主义预警" in board
+        assert "食用油 5.0 36" in board  # name, price, stock
+        assert "区财政局 食用油 30 件" in board and "春晖超市 食用油 6 件" in board
         screenshot(driver, "workbench-06-board")
 
         # 成员登录码: a one-time code for 王秀英 as a QR and a slip; her phone signs in with

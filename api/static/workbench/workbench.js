@@ -25,6 +25,7 @@ const Q = {
       openTasks { ...WbTask } understaffed { taskId title startsAt endsAt capacity claims }
       hardUntaken { taskId title category startsAt endsAt }
       awaitingRating { serviceId } items { itemId name price stock }
+      donations { donor itemName quantity }
       redemptions redeemedPoints byUnit { unitId name services hours points }
       satisfaction { rated satisfied basicallySatisfied dissatisfied rate } }
     formalismSignals(period: $period, communityId: $c) {
@@ -636,7 +637,10 @@ async function drawBoard() {
           `${claimantsOf(t).map((c) => c.memberName).join("、") || "暂无"}(${t.claims}/${t.capacity})`)), "暂无")),
       el("section", { className: "card" }, el("h3", {}, "积分超市库存"),
         table(["物品", "所需积分", "库存"], b.items.map((i) => tr(i.name, i.price,
-          i.stock > 0 ? i.stock : el("span", { className: "tag error" }, "缺货"))), "暂无物品")),
+          i.stock > 0 ? i.stock : el("span", { className: "tag error" }, "缺货"))), "暂无物品"),
+        el("h4", {}, "捐赠方"),
+        table(["捐赠方", "物品", "累计捐赠"], b.donations.map((d) => tr(d.donor, d.itemName,
+          `${d.quantity} 件`)), "暂无捐赠记录")),
       el("section", { className: "card" }, el("h3", {}, "结对单位在本社区的服务"),
         table(["单位", "服务次数", "时长(小时)", "积分"], b.byUnit.map((u) => tr(u.name || "未命名单位",
           u.services, u.hours, u.points)), "暂无")),
