@@ -26,7 +26,6 @@ from api.types import (
 from ledger.domain.errors import InvalidInput
 from ledger.domain.values import Role
 from projections import queries
-from projections.queries.needs import satisfaction
 
 
 @strawberry.type
@@ -39,7 +38,7 @@ class CommunitiesQuery:
         ctx.require(ctx.reads_community(community_id), "该社区的看板")
         await ctx.wait_for(wait_for)
         board = await queries.community_board(ctx.pool, community_id, datetime.now(UTC))
-        rated = await satisfaction(ctx.pool, community_id)
+        rated = await queries.satisfaction(ctx.pool, community_id)
         return CommunityBoard(
             open_tasks=[Task.from_row(r) for r in board.open_tasks],
             understaffed=[Task.from_row(r) for r in board.understaffed],
@@ -70,13 +69,7 @@ class CommunitiesQuery:
                 )
                 for r in board.by_unit
             ],
-            satisfaction=NeedSatisfaction(
-                rated=rated.rated,
-                satisfied=rated.satisfied,
-                basically_satisfied=rated.basically_satisfied,
-                dissatisfied=rated.dissatisfied,
-                rate=rated.rate,
-            ),
+            satisfaction=NeedSatisfaction.of(rated),
         )
 
     @strawberry.field(

@@ -14,6 +14,7 @@ from api.audit import AuditMutation, AuditQuery, AuditSubscription
 from api.communities import CommunitiesMutation, CommunitiesQuery
 from api.documents import DocumentsMutation, DocumentsQuery
 from api.execution import LeanExecutionContext
+from api.inbox import InboxQuery
 from api.limits import RequestLimits
 from api.members import MembersMutation, MembersQuery
 from api.needs import NeedsMutation, NeedsQuery
@@ -34,6 +35,7 @@ Query = merge_types(
         UnitsQuery,
         CommunitiesQuery,
         NeedsQuery,
+        InboxQuery,
         StoreQuery,
         AuditQuery,
         SignalsQuery,

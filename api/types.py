@@ -594,6 +594,16 @@ class NeedSatisfaction:
         description="满意率:(满意 + 基本满意)÷ 已回访,四位小数;尚无回访时为空"
     )
 
+    @classmethod
+    def of(cls, count: queries.SatisfactionCount) -> Self:
+        return cls(
+            rated=count.rated,
+            satisfied=count.satisfied,
+            basically_satisfied=count.basically_satisfied,
+            dissatisfied=count.dissatisfied,
+            rate=count.rate,
+        )
+
 
 @strawberry.type(description="积分超市物品的捐赠:捐赠方与各物品捐赠的合计件数")
 class Donation:

@@ -28,6 +28,7 @@ from ledger.domain.values import (
     MemberKind,
     Rating,
     Role,
+    Satisfaction,
     UnitKind,
     stable_id,
 )
@@ -259,6 +260,7 @@ class Generator:
                 category=category,
                 need_id=self.id_of("need", community, start, rng.random()),
             ).id
+            ledger.accept_need(need, ADMIN)
         task = ledger.publish_task(
             community,
             f"{category}服务",
@@ -276,6 +278,24 @@ class Generator:
         wanted = min(capacity, rng.randint(*takers))
         for member in rng.sample(history.members, k=wanted):
             self._serve(history, task, member, start, hours)
+        if need is not None:
+            self._follow_up(need, category)
+
+    def _follow_up(self, need: UUID, category: str) -> None:
+        """办结 and, for most, 回访: the verdict is drawn from the need's id, not from
+        the street's random stream, so the rest of the street is as it always was."""
+        self.ledger.close_need(need, f"{category}服务已完成", ADMIN)
+        draw = need.int % 20
+        if draw < 4:
+            return  # not yet revisited
+        verdict = (
+            Satisfaction.DISSATISFIED
+            if draw == 4
+            else Satisfaction.BASICALLY_SATISFIED
+            if draw < 8
+            else Satisfaction.SATISFIED
+        )
+        self.ledger.rate_need(need, verdict, None, ADMIN)
 
     def _serve(
         self, history: History, task: UUID, member: UUID, start: datetime, hours: int

@@ -46,6 +46,7 @@ from projections.boards import CommunityBoards
 from projections.documents import Documents
 from projections.dossiers import Dossiers
 from projections.entries import LedgerEntries
+from projections.inbox import Inbox
 from projections.members import MemberTotals
 from projections.needs import Needs
 from projections.quarantine import Quarantined
@@ -63,6 +64,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     Dossiers,
     Documents,
     Needs,
+    Inbox,
 )
 REGISTRY = "read_models"
 VIEWS_CHANNEL = "read_models"

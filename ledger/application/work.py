@@ -20,6 +20,7 @@ from ledger.domain.errors import (
     ServicesOverlap,
     SiteCodeRequired,
     TooFarFromSite,
+    UnknownNeed,
 )
 from ledger.domain.policy import PointsPolicy
 from ledger.domain.presence import Location, ShownCode, read_site_code, shown_code, site_code_key
@@ -75,7 +76,7 @@ class WorkCommands(LedgerBase):
         self.current_policy().category_class(task.category)
         need = self.get_need(need_id) if need_id is not None else None
         if need is not None and need.community_id != community_id:
-            raise InvalidInput(reason="需求与任务不属于同一社区")
+            raise UnknownNeed(id=need_id)  # another community's need is none of this one's
         if need is not None:
             need.dispatch(task.id, ctx)
         return self._done(task.id, task, need)

@@ -1,8 +1,9 @@
 """Reading the read models (asyncpg): the only SQL the API runs.
 
 One module per read model, named after it: ``units`` (the unit ranking), ``members``,
-``dossiers``, ``boards`` (tasks, services awaiting rating, the points store) and
-``entries`` (the ledger's legs and balances); ``paging`` holds the page cap. Every
+``dossiers``, ``boards`` (tasks, services awaiting rating, the points store),
+``entries`` (the ledger's legs and balances), ``needs`` (residents' needs and the
+satisfaction rate) and ``inbox`` (members' messages); ``paging`` holds the page cap. Every
 query reads the read models' views, never the event store (but for ``HEAD``, the
 log's position), and does its ordering, ranking and paging in SQL.
 """
@@ -22,6 +23,7 @@ from projections.queries.boards import (
 from projections.queries.dossiers import Dossier, Standing, dossier
 from projections.queries.entries import account_entries, balance_as_of, entries_after
 from projections.queries.members import member_summary, member_totals, member_years, members_page
+from projections.queries.needs import SatisfactionCount, satisfaction
 from projections.queries.paging import MAX_PAGE, page_size
 from projections.queries.units import (
     METRICS,
@@ -72,6 +74,7 @@ __all__ = [
     "Dossier",
     "MemberMetric",
     "Metric",
+    "SatisfactionCount",
     "Standing",
     "UnknownMetric",
     "account_entries",
@@ -91,6 +94,7 @@ __all__ = [
     "ping",
     "redemption",
     "replayed_wal",
+    "satisfaction",
     "store_items",
     "tasks_starting",
     "unit_ranking",

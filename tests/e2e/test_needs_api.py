@@ -88,7 +88,16 @@ def send(server: Server, token: str, mutation: str, args: str, **variables: Any)
 
 
 def _types(variables: dict[str, Any]) -> list[tuple[str, str]]:
-    kinds = {"c": "UUID!", "n": "UUID!", "t": "UUID!", "d": "String!", "note": "String!"}
+    kinds = {
+        "c": "UUID!",
+        "n": "UUID!",
+        "t": "UUID!",
+        "g": "UUID",
+        "s": "DateTime!",
+        "e": "DateTime!",
+        "d": "String!",
+        "note": "String!",
+    }
     return [(name, kinds.get(name, "String")) for name in variables]
 
 
@@ -245,6 +254,16 @@ def test_another_communitys_need_answers_as_an_unknown_one(
         theirs = send(server, other, mutation, args, n=need["id"])
         nobodys = send(server, other, mutation, args, n=unknown)
         assert theirs == nobodys and theirs["code"] == "FORBIDDEN", (theirs, nobodys)
+    publish = (
+        'communityId: $c, title: "教用手机", category: "技能培训", capacity: 1, needId: $n, '
+        'startsAt: "2026-06-02T09:00:00+08:00", endsAt: "2026-06-02T10:00:00+08:00"'
+    )
+    theirs, nobodys = (
+        send(server, other, "publishTask", publish, c=street["away"], n=n)
+        for n in (need["id"], unknown)
+    )
+    assert theirs["code"] == nobodys["code"] == "UNKNOWN_NEED"
+    assert theirs["message"].replace(need["id"], unknown) == nobodys["message"]
     assert read_need(server, other, need["id"], need["position"]) is None
     assert read_need(server, other, unknown, None) is None
     refused = server.gql(
@@ -310,3 +329,29 @@ def test_an_over_long_description_is_refused_in_chinese_and_nothing_is_written(
     assert refused["message"].startswith("评价意见不能超过 500 个字"), refused
     assert events() == middle
     assert middle > before  # the need raised and closed: the count moves when events are written
+
+
+def test_a_communitys_needs_come_newest_first_a_page_at_a_time(
+    server: Server, street: dict[str, Any]
+) -> None:
+    worker = street["worker"]
+    raised = [
+        send(
+            server,
+            worker,
+            "raiseNeed",
+            'communityId: $c, description: $d, raisedBy: "居民"',
+            c=street["home"],
+            d=f"第{n}件事",
+        )
+        for n in range(3)
+    ]
+    query = """query($c: UUID!, $a: UUID, $w: Int) { needs(communityId: $c, first: 2,
+    after: $a, status: RAISED, waitFor: $w) { needId description statusName } }"""
+    first = server.gql(worker, query, c=street["home"], a=None, w=raised[-1]["position"])
+    page = first["data"]["needs"]
+    assert [n["description"] for n in page] == ["第2件事", "第1件事"]
+    assert {n["statusName"] for n in page} == {"待受理"}
+    after = server.gql(worker, query, c=street["home"], a=page[-1]["needId"], w=None)
+    assert after["data"]["needs"][0]["description"] == "第0件事"
+    assert raised[0]["id"] not in [n["needId"] for n in page]

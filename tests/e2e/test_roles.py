@@ -96,10 +96,20 @@ def world(server: Server) -> dict[str, Any]:
         "member": server.token(Role.MEMBER, member),
         "other_member": server.token(Role.MEMBER, other_member),
     }
+    need = ok(
+        g(
+            tokens["member"],
+            f"""mutation($c: UUID!) {{ raiseNeed(communityId: $c, description: "楼道灯坏了")
+            {{ {RECEIPT} }} }}""",
+            c=home,
+        ),
+        "raiseNeed",
+    )["id"]
     return {
         "home": home,
         "unit": unit,
         "member": member,
+        "need": need,
         "task": task,
         "item": item,
         "street": street,
@@ -174,6 +184,44 @@ OPERATIONS: dict[str, tuple[Operation, set[str]]] = {
             "publishPolicy",
         ),
         {"admin"},
+    ),
+    "raise a need in the community": (
+        lambda w: (
+            f"""mutation($c: UUID!) {{ raiseNeed(communityId: $c, description: "修路灯",
+            raisedBy: "居民") {{ __typename {RECEIPT} }} }}""",
+            {"c": w["home"]},
+            "raiseNeed",
+        ),
+        {"admin", "community", "member", "other_member"},
+    ),
+    "accept the member's need": (
+        lambda w: (
+            f"""mutation($n: UUID!) {{ acceptNeed(needId: $n) {{ __typename {RECEIPT} }} }}""",
+            {"n": w["need"]},
+            "acceptNeed",
+        ),
+        {"admin", "community"},
+    ),
+    "rate the member's need": (
+        lambda w: (
+            f"""mutation($n: UUID!) {{ rateNeed(needId: $n, satisfaction: SATISFIED)
+            {{ __typename {RECEIPT} }} }}""",
+            {"n": w["need"]},
+            "rateNeed",
+        ),
+        {"admin", "community", "member"},
+    ),
+    "list the community's needs": (
+        lambda w: (
+            "query($c: UUID!) { needs(communityId: $c) { needId } }",
+            {"c": w["home"]},
+            "needs",
+        ),
+        {"admin", "auditor", "community"},
+    ),
+    "read one's own needs and messages": (
+        lambda w: ("{ myNeeds { needId } inbox { id } }", {}, "myNeeds"),
+        {"member", "other_member"},
     ),
     "read the member": (
         lambda w: ("query($m: UUID!) { member(id: $m) { name } }", {"m": w["member"]}, "member"),

@@ -426,3 +426,16 @@ def test_a_need_is_accepted_once():
     need.accept(CTX)
     with pytest.raises(InvalidTransition, match="已受理"):
         need.accept(CTX)
+
+
+def test_a_need_stored_before_places_and_members_reads_as_raised_by_a_worker():
+    mapper = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+    (raised,) = _need().collect_events()
+    stored = mapper.to_stored_event(raised)
+    state = json.loads(stored.state)
+    assert state.pop("place") is None and state.pop("member_id") is None
+    old = mapper.to_domain_event(replace(stored, state=json.dumps(state).encode()))
+    need = old.mutate(None)
+    assert (need.place, need.member_id, need.status) == (None, None, NeedStatus.RAISED)
+    need.close("已办", CTX)  # and goes on as any need
+    assert need.status is NeedStatus.CLOSED
