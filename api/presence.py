@@ -25,7 +25,7 @@ from ledger.domain.presence import SITE_CODE_PERIOD_SECONDS, Location
 from ledger.domain.signin import SIGN_IN_CODE_HOURS
 from ledger.domain.values import CST, Role
 from ledger.domain.values import Context as Actor
-from projections.tokens import member_token_in_force, revoke_member_token, store_member_token
+from projections.tokens import is_member_token, revoke_member_token, store_member_token
 
 
 @strawberry.type(
@@ -178,7 +178,7 @@ class PresenceMutation:
         except ValueError:
             return problem(UnknownDevice(id=token_id))
         pool = _primary(ctx)
-        if not await member_token_in_force(pool, token, member_id):
+        if not await is_member_token(pool, token, member_id):
             return problem(UnknownDevice(id=token_id))
         result = await run_command(
             ctx, True, "撤销该成员的登录", ctx.ledger.revoke_sign_in, member_id, token, key=key

@@ -548,9 +548,11 @@ class Task(FromRow):
 
     @strawberry.field(description="本社区现行积分规则是否要求成员本人签到时出示现场签到码")
     async def site_code_required(self, info: Info) -> bool:
-        ledger = info.context.ledger
-        book = await info.context.write(ledger.rule_book)
-        return book.current_for(self.community_id).site_code_required
+        ctx = info.context
+        if "rule_book" not in ctx.loaders:  # read once a request, for every task on the page
+            ctx.loaders["rule_book"] = await ctx.write(ctx.ledger.rule_book)
+        rules = ctx.loaders["rule_book"].current_for(self.community_id)
+        return bool(rules.site_code_required)
 
     @strawberry.field(description="认领的成员(仅本社区与管理员可读)")
     async def claimants(self, info: Info) -> list[Claimant]:

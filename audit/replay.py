@@ -79,6 +79,7 @@ def recheck_awards(ledger: Ledger) -> tuple[int, list[AwardMismatch]]:
     checked, mismatches = 0, list[AwardMismatch]()
     topics = {
         get_topic(event_class(Task, "Published")),
+        get_topic(event_class(Task, "Edited")),  # before any claim: the schedule awarded on
         get_topic(event_class(Service, "Claimed")),
         get_topic(event_class(Service, "CheckedIn")),
         get_topic(event_class(Service, "CheckedOut")),
@@ -95,7 +96,7 @@ def recheck_awards(ledger: Ledger) -> tuple[int, list[AwardMismatch]]:
         for notification in batch:
             event: Any = ledger.mapper.to_domain_event(notification)
             name, key = type(event).__name__, event.originator_id
-            if name == "Published":
+            if name in ("Published", "Edited"):
                 tasks[key] = event
             elif name == "Claimed":
                 services[key] = {"task": event.task_id, "member": event.member_id}

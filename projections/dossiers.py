@@ -102,7 +102,8 @@ REVIEWS = Table(
 
 class Dossiers(ReadModel):
     name = "dossiers"
-    version = 4  # 2: who entered a time from a paper sheet; corrections; 3: years; 4: roles
+    version = 5  # 2: who entered a time from a paper sheet; corrections; 3: years; 4: roles;
+    # 5: task edits
     tables = (PEOPLE, NAMES, TASKS, SERVICES, REVIEWS, YEARS)
 
     @classmethod
@@ -116,6 +117,7 @@ class Dossiers(ReadModel):
             event_class(Member, "Corrected"): "on_corrected",
             event_class(Member, "Moved"): "on_moved",
             event_class(Task, "Published"): "on_task",
+            event_class(Task, "Edited"): "on_task",
             event_class(Service, "Claimed"): "on_claimed",
             event_class(Service, "CheckedIn"): "on_checked_in",
             event_class(Service, "CheckedOut"): "on_checked_out",

@@ -159,9 +159,8 @@ REVOKE_MEMBER_TOKEN = (
     "UPDATE api_tokens SET revoked_at = now() "
     "WHERE id = $1 AND role = 'member' AND scope = ARRAY[$2::uuid] AND revoked_at IS NULL"
 )
-MEMBER_TOKEN_IN_FORCE = (
-    "SELECT 1 FROM api_tokens "
-    "WHERE id = $1 AND role = 'member' AND scope = ARRAY[$2::uuid] AND revoked_at IS NULL"
+MEMBER_TOKEN = (
+    "SELECT 1 FROM api_tokens WHERE id = $1 AND role = 'member' AND scope = ARRAY[$2::uuid]"
 )
 
 
@@ -177,8 +176,9 @@ async def store_member_token(
     await pool.execute(INSERT_MEMBER_TOKEN, token_id, token_hash, member_id, device)
 
 
-async def member_token_in_force(pool: asyncpg.Pool, token_id: UUID, member_id: UUID) -> bool:
-    return await pool.fetchval(MEMBER_TOKEN_IN_FORCE, token_id, member_id) is not None
+async def is_member_token(pool: asyncpg.Pool, token_id: UUID, member_id: UUID) -> bool:
+    """Whether a token (in force or not) is one of this member's."""
+    return await pool.fetchval(MEMBER_TOKEN, token_id, member_id) is not None
 
 
 async def revoke_member_token(pool: asyncpg.Pool, token_id: UUID, member_id: UUID) -> bool:

@@ -114,12 +114,12 @@ class WorkCommands(LedgerBase):
         (a member who withdrew takes up the same record again)."""
         task = self.get_task(task_id)
         self.read_member(member_id)
+        rejoining = member_id in task.withdrawn
         task.claim(member_id, ctx)
-        service_id = Service.create_id(task.id, member_id)
-        earlier = self._load([service_id])[service_id]
-        if isinstance(earlier, Service):
+        if rejoining:
+            earlier = self.get_service(Service.create_id(task.id, member_id))
             earlier.rejoin(ctx)
-            return self._done(service_id, task, earlier)
+            return self._done(earlier.id, task, earlier)
         service = Service(task.id, member_id, task.community_id, task.category, ctx=ctx)
         return self._done(service.id, task, service)
 

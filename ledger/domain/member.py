@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident
+from ledger.domain.errors import AlreadyReported, InvalidInput, NotResident, UnknownDevice
 from ledger.domain.limits import (
     FREE_TEXT,
     NATIONAL_ID_INPUT,
@@ -127,6 +127,7 @@ class Member(LedgerAggregate):
         self.community_id = community_id
         self.grid_id = grid_id
         self.reported_on: date | None = None
+        self.revoked_sign_ins: list[UUID] = []
 
     @property
     def reported(self) -> bool:
@@ -216,8 +217,10 @@ class Member(LedgerAggregate):
 
     def revoke_sign_in(self, token_id: UUID, ctx: Context) -> None:
         """A phone signed in as the member may no longer act for them (lost, replaced)."""
+        if token_id in self.revoked_sign_ins:
+            raise UnknownDevice(id=token_id)  # no longer a device signed in
         self._sign_in_revoked(token_id, ctx)
 
     @event("SignInRevoked")
     def _sign_in_revoked(self, token_id: UUID, ctx: Context) -> None:
-        pass
+        self.revoked_sign_ins.append(token_id)

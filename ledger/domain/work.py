@@ -236,6 +236,8 @@ class Task(LedgerAggregate):
         self.ends_at = ends_at
         self.capacity = capacity
         self.claims: list[UUID] = []
+        self.withdrawn: list[UUID] = []
+        """Members who gave their place back: their service records exist already."""
         self.status = TaskStatus.OPEN
         self.place = place
         self.latitude = latitude
@@ -312,11 +314,12 @@ class Task(LedgerAggregate):
     @event("Claimed")
     def _claimed(self, member_id: UUID, ctx: Context) -> None:
         self.claims.append(member_id)
+        if member_id in self.withdrawn:
+            self.withdrawn.remove(member_id)
 
     def withdraw(self, member_id: UUID, at: datetime, ctx: Context) -> None:
-        """A member gives their place back, before the task starts."""
-        if self.status is not TaskStatus.OPEN:
-            raise InvalidTransition(state=self.status.value, action="退出任务")
+        """A member gives their place back, before the task starts (a task closed to
+        new claims still goes ahead; a cancelled one has released every claim)."""
         if at >= self.starts_at:
             raise ClaimWithdrawalTooLate(
                 start=self.starts_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
@@ -326,6 +329,7 @@ class Task(LedgerAggregate):
     @event("ClaimWithdrawn")
     def _claim_withdrawn(self, member_id: UUID, ctx: Context) -> None:
         self.claims.remove(member_id)
+        self.withdrawn.append(member_id)
 
     def cancel(self, reason: str, ctx: Context) -> None:
         """Cancelling releases the claims; services already checked out stay on record."""

@@ -347,3 +347,25 @@ def test_a_one_time_code_signs_a_phone_in_once(server: Server, place: dict[str, 
     ok(server.gql(place["staff"], revoke, m=who, t=device["tokenId"]), "revokeSignIn")
     listed = server.gql(place["staff"], devices, m=who)["data"]["member"]["devices"]
     assert {d["tokenId"]: d["revoked"] for d in listed}[device["tokenId"]] is True
+    again = server.gql(place["staff"], revoke, m=who, t=device["tokenId"])["data"]["revokeSignIn"]
+    assert (again["__typename"], again["code"]) == ("NotFound", "UNKNOWN_DEVICE")
+    foreign_token = server.gql(place["staff"], revoke, m=who, t=str(uuid.uuid4()))["data"]
+    assert foreign_token["revokeSignIn"]["code"] == "UNKNOWN_DEVICE"
+
+
+def test_a_retried_issue_does_not_show_the_code_again(
+    server: Server, place: dict[str, Any]
+) -> None:
+    who, _ = member(server, place)
+    keyed = """mutation($m: UUID!) { issueSignIn(memberId: $m, key: "issue-once") { __typename
+    ... on SignInCode { code } ... on Problem { code message } } }"""
+    first = server.gql(place["staff"], keyed, m=who)["data"]["issueSignIn"]
+    assert first["__typename"] == "SignInCode"
+    retried = server.gql(place["staff"], keyed, m=who)["data"]["issueSignIn"]
+    assert (retried["__typename"], retried["code"]) == (
+        "InvalidTransition",
+        "SIGN_IN_CODE_SHOWN_ONCE",
+    )
+    assert "只显示一次" in retried["message"]
+    taken = server.gql(None, ACTIVATE, c=first["code"], d="手机")["data"]["activateSignIn"]
+    assert taken["__typename"] == "MemberSession"  # the first code is the one in force

@@ -101,11 +101,16 @@ KEYED_MUTATIONS = {
     "closeTask",
     "cancelTask",
     "publishPolicy",
+    "editTask",
+    "withdrawClaim",
+    "revokeSignIn",
 }
 """Every mutation that writes, but ``redeem`` (its key is required, and tested with the
-kiosk), ``issueMemberCard`` (its answer is a secret told once: sending it again issues a
-new card and retires the lost one), ``expirePoints`` (running it again moves nothing)
-and ``myKioskCode`` (it writes nothing)."""
+kiosk), ``issueSignIn`` (its code is told once: a retry is told so, tested with the
+sign-in), ``issueMemberCard`` (its answer is a secret told once: sending it again issues a
+new card and retires the lost one), ``expirePoints`` (running it again moves nothing),
+``myKioskCode`` (it writes nothing) and ``activateSignIn`` (no token, so no one's key:
+a code is taken once whatever is sent)."""
 
 
 def test_the_keyed_mutations_are_every_mutation_but_the_documented_few(server: Server) -> None:
@@ -117,11 +122,12 @@ def test_the_keyed_mutations_are_every_mutation_but_the_documented_few(server: S
     fields = result["data"]["__schema"]["mutationType"]["fields"]
     keyed = {f["name"] for f in fields if any(a["name"] == "key" for a in f["args"])}
     # redeem's and issueCertificate's retries are tested with the kiosk and the documents
-    assert keyed == KEYED_MUTATIONS | {"redeem", "issueCertificate"}
+    assert keyed == KEYED_MUTATIONS | {"redeem", "issueCertificate", "issueSignIn"}
     assert {f["name"] for f in fields} - keyed == {
         "issueMemberCard",
         "expirePoints",
         "myKioskCode",
+        "activateSignIn",
     }
 
 
@@ -268,6 +274,32 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
         {"communityId": community, "title": "备用", "category": "巡逻", "capacity": 1} | window,
         {"title": "备用二"},
     )["id"]
+    admin("editTask", {"taskId": spare, "place": "东门"}, {"place": "西门"})
+    ahead = {"startsAt": "2030-05-01T09:00:00+08:00", "endsAt": "2030-05-01T11:00:00+08:00"}
+    later = admin.once(
+        "publishTask",
+        {"communityId": community, "title": "以后", "category": "巡逻", "capacity": 2} | ahead,
+    )["id"]
+    phone = Retrier(server, server.token(Role.MEMBER, second))
+    leaving = phone.once("claimTask", {"taskId": later, "memberId": second})["id"]
+    phone("withdrawClaim", {"serviceId": leaving}, {"serviceId": other_service})
+    issued = server.gql(
+        server.admin,
+        """mutation($m: UUID!) { issueSignIn(memberId: $m) { ... on SignInCode { code } } }""",
+        m=second,
+    )["data"]["issueSignIn"]["code"]
+    signed_in = server.gql(
+        None,
+        """mutation($c: String!) { activateSignIn(code: $c, device: "重试手机") {
+        ... on MemberSession { token } } }""",
+        c=issued,
+    )["data"]["activateSignIn"]["token"]
+    devices = server.gql(
+        signed_in, "query($m: UUID!) { member(id: $m) { devices { tokenId device } } }", m=second
+    )["data"]["member"]["devices"]
+    [device] = [d["tokenId"] for d in devices if d["device"] == "重试手机"]
+    [other_device] = [d["tokenId"] for d in devices if d["device"] != "重试手机"]
+    admin("revokeSignIn", {"memberId": second, "tokenId": device}, {"tokenId": other_device})
     admin("closeTask", {"taskId": spare}, {"taskId": task})
     admin("cancelTask", {"taskId": task, "reason": "改期"}, {"reason": "天气"})
     policy = PointsPolicy(version=2).to_data()
@@ -277,7 +309,7 @@ def test_every_mutation_retried_with_its_key_is_applied_once(server: Server) -> 
         {"note": "第二版(改)"},
         p=policy,
     )
-    assert set(admin.retried) == KEYED_MUTATIONS
+    assert set(admin.retried) | set(phone.retried) == KEYED_MUTATIONS
 
     # Nothing was applied twice: one award of 4 h x 2.0 x 1.2 = 9.6, corrected once to
     # 4 h x 2.0 x 1.0 = 8.0, reversed once;
