@@ -60,7 +60,8 @@ const Q = {
     rateService(serviceId: $s, rating: $r, key: $k) { ...WbDone } }`,
   issueSignIn: gql`mutation($m: UUID!, $k: String) { issueSignIn(memberId: $m, key: $k) {
     __typename ... on SignInCode { code memberName expiresAt qrSvg } ... on Problem { code message } } }`,
-  devices: gql`query($m: UUID!) { member(id: $m) { name devices { tokenId device signedInAt revoked } } }`,
+  devices: gql`query($m: UUID!, $w: Int) { member(id: $m, waitFor: $w) {
+    name devices { tokenId device signedInAt revoked } } }`,
   revoke: gql`mutation($m: UUID!, $t: String!, $k: String) {
     revokeSignIn(memberId: $m, tokenId: $t, key: $k) { ...WbDone } }`,
 };
@@ -700,8 +701,8 @@ function issueButton(member) {
   return button;
 }
 
-async function drawDevices(member, cell) {
-  const { member: found } = await ask(Q.devices, { m: member.id });
+async function drawDevices(member, cell, position = null) {
+  const { member: found } = await ask(Q.devices, { m: member.id, w: position });
   const devices = found ? found.devices : [];
   cell.replaceChildren(devices.length
     ? el("ul", { className: "devices" }, devices.map((d) => el("li", {},
@@ -714,8 +715,8 @@ function revokeButton(member, device, cell) {
   const button = el("button", {}, "撤销");
   const action = new Action(`revoke-${device.tokenId}`);
   button.addEventListener("click", busy(button, async () => {
-    await write(action, Q.revoke, { m: member.id, t: device.tokenId });
-    await drawDevices(member, cell);
+    const receipt = await write(action, Q.revoke, { m: member.id, t: device.tokenId });
+    await drawDevices(member, cell, receipt.position);
     say(`已撤销${member.name}在“${device.device}”上的登录`, "ok");
   }));
   return button;
