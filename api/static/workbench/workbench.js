@@ -308,6 +308,7 @@ function cstInstant(day, time, afterIso = null) {
 }
 
 function openTaskForm(task, need = null) {
+  say("");
   state.editing = task;
   state.forNeed = need;
   const form = $("task-form");
@@ -465,6 +466,7 @@ async function siteRefresh() {
   clearInterval(state.site.timer);
   const task = state.site.task;
   const { siteCode } = await ask(Q.siteCode, { t: task.taskId });
+  if (state.site.task !== task) return undefined; // the screen was closed meanwhile
   if (siteCode.__typename !== "SiteCode") {
     stopSite();
     return say(siteCode.message);
@@ -475,9 +477,11 @@ async function siteRefresh() {
   const tick = () => {
     const left = state.site.expires - Date.now();
     $("fs-seconds").textContent = Math.max(0, Math.ceil(left / 1000));
-    const minutes = Math.ceil((new Date(task.endsAt).getTime() - Date.now()) / 60000);
-    $("fs-time").textContent = `${cstSpan(task.startsAt, task.endsAt)} · `
-      + (started(task) ? (minutes > 0 ? `距结束还有 ${minutes} 分钟` : "已结束") : "尚未开始");
+    const minutesTo = (iso) => Math.ceil((new Date(iso).getTime() - Date.now()) / 60000);
+    let when = `${minutesTo(task.startsAt)} 分钟后开始`;
+    if (ended(task)) when = "已结束";
+    else if (started(task)) when = `距结束还有 ${minutesTo(task.endsAt)} 分钟`;
+    $("fs-time").textContent = `${cstSpan(task.startsAt, task.endsAt)} · ${when}`;
     if (left <= REFRESH_BEFORE_MS) siteRefresh().catch((error) => say(error.message));
   };
   tick();
@@ -736,7 +740,11 @@ $("signout").addEventListener("click", () => {
 });
 session.onSignedOut = signedOut;
 for (const button of document.querySelectorAll("nav [data-screen]")) {
-  button.addEventListener("click", guarded(() => { say(""); return go(button.dataset.screen); }));
+  button.addEventListener("click", guarded(async () => {
+    say("");
+    await reload(); // what happened meanwhile: phones checked in, residents raised needs
+    return go(button.dataset.screen);
+  }));
 }
 for (const button of document.querySelectorAll("[data-need-filter]")) {
   button.addEventListener("click", guarded(async () => {
