@@ -178,6 +178,12 @@ def wait(driver: Any, what: Callable[[], Any], timeout: float = 20) -> Any:
         time.sleep(0.1)
 
 
+def open_screen(driver: Any, name: str) -> None:
+    """Open one of the workbench's screens, once it is read again and shown."""
+    driver.find_element(By.CSS_SELECTOR, f"nav [data-screen={name}]").click()
+    wait(driver, lambda: driver.find_element(By.ID, name).is_displayed())
+
+
 def text_of(driver: Any, css: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, css).text)
 
@@ -209,7 +215,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
         assert "受理" in text_of(driver, "[data-need] .steps")
 
         # 任务: who claimed each task, places left, today's roster; edit and cancel.
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=tasks]").click()
+        open_screen(driver, "tasks")
         visit = wait(
             driver,
             lambda: driver.find_element(By.CSS_SELECTOR, f"[data-task='{desk['tasks']['visit']}']"),
@@ -225,6 +231,23 @@ def test_a_worker_runs_the_community_from_the_workbench(
         roster = wait(driver, lambda: text_of(driver, "#roster"))
         assert "小区夜间巡逻" in roster and "赵敏" in roster and "已认领" in roster
         screenshot(driver, "workbench-02-tasks")
+
+        # A refusal is the ledger's own Chinese message; a time typed wrong is said before sending.
+        driver.find_element(By.ID, "new-task").click()
+        for field, value in (
+            ("t-title", "广场舞"),
+            ("t-category", "跳广场舞"),
+            ("t-starts", "9点"),
+        ):
+            driver.find_element(By.ID, field).clear()
+            driver.find_element(By.ID, field).send_keys(value)
+        driver.find_element(By.ID, "t-save").click()
+        wait(driver, lambda: "开始时间须写成“时:分”" in text_of(driver, "#message"))
+        driver.find_element(By.ID, "t-starts").clear()
+        driver.find_element(By.ID, "t-starts").send_keys("19:30")
+        driver.find_element(By.ID, "t-save").click()
+        wait(driver, lambda: "积分规则中没有服务类别“跳广场舞”" in text_of(driver, "#message"))
+        driver.find_element(By.ID, "t-close").click()
 
         edit = driver.find_element(By.CSS_SELECTOR, f"[data-task='{desk['tasks']['edit']}']")
         edit.find_element(By.XPATH, ".//button[text()='修改']").click()
@@ -246,7 +269,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
         )
 
         # 现场签到码: the running task's code in large digits, the QR saying the same.
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=site]").click()
+        open_screen(driver, "site")
         wait(
             driver,
             lambda: driver.find_element(
@@ -265,7 +288,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
         driver.find_element(By.ID, "fs-close").click()
 
         # 签到表录入: 陈静's times from the paper sheet (she came after all).
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=sheet]").click()
+        open_screen(driver, "sheet")
         select = wait(driver, lambda: driver.find_element(By.ID, "sheet-task"))
         driver.execute_script(
             "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))",
@@ -285,7 +308,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
         screenshot(driver, "workbench-04-sheet")
 
         # 一事一评: two checked out await rating; 陈静, never checked out, is shown as such.
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=rating]").click()
+        open_screen(driver, "rating")
         queue = wait(
             driver,
             lambda: driver.find_element(
@@ -301,7 +324,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
         assert "王秀英" not in left and "陈静" in left
 
         # 社区看板: the board with names, the store, the satisfaction rate, the signals.
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=board]").click()
+        open_screen(driver, "board")
         board = wait(driver, lambda: text_of(driver, "#board-body"))
         assert "居民满意率" in board and "小区夜间巡逻" in board and "形式主义预警" in board
         assert "食用油 5.0 36" in board  # name, price, stock
@@ -310,7 +333,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
 
         # 成员登录码: a one-time code for 王秀英 as a QR and a slip; her phone signs in with
         # it; the worker sees the phone and revokes it.
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=codes]").click()
+        open_screen(driver, "codes")
         driver.find_element(By.ID, "code-find").send_keys("王秀英")
         member = desk["members"]["王秀英"]
         wait(
@@ -335,7 +358,7 @@ def test_a_worker_runs_the_community_from_the_workbench(
 
         # Usable at 1024 px: nothing runs off the side.
         driver.set_window_size(1024, 768)
-        driver.find_element(By.CSS_SELECTOR, "[data-screen=tasks]").click()
+        open_screen(driver, "tasks")
         wait(driver, lambda: text_of(driver, "#task-list"))
         assert driver.execute_script(
             "return document.documentElement.scrollWidth <= window.innerWidth"
