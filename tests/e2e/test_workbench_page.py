@@ -5,6 +5,7 @@ and photographed; nothing leaves for another host; still usable at 1024 px."""
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import time
@@ -15,10 +16,11 @@ from typing import Any
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
 
 from api.auth import create_token
 from ledger.domain.values import Role
-from tests.e2e.browser import chromium, requested_hosts, require, screenshot
+from tests.e2e.browser import SCREENSHOTS, chromium, requested_hosts, require, screenshot
 from tests.e2e.conftest import Server
 
 RECEIPT = "__typename ... on Receipt { id position } ... on Problem { code message }"
@@ -188,6 +190,21 @@ def text_of(driver: Any, css: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, css).text)
 
 
+def printed(driver: Any, what: str, name: str) -> str:
+    """The text of what the page prints for `what` ("roster" or "slip", as its print buttons
+    set it) on A4, the PDF kept in build/screenshots/."""
+    driver.execute_script("document.body.dataset.print = arguments[0]", what)
+    pdf = SCREENSHOTS / f"{name}.pdf"
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(base64.b64decode(driver.print_page(PrintOptions())))
+    return subprocess.run(
+        [require("pdftotext", "poppler-utils"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def scanned(png: bytes) -> str:
     zbarimg = require("zbarimg", "zbar-tools")
     read = subprocess.run(
@@ -230,6 +247,9 @@ def test_a_worker_runs_the_community_from_the_workbench(
         )
         roster = wait(driver, lambda: text_of(driver, "#roster"))
         assert "小区夜间巡逻" in roster and "赵敏" in roster and "已认领" in roster
+        sheet = printed(driver, "roster", "workbench-roster")
+        assert "春晖社区" in sheet and "服务名单" in sheet and "赵敏" in sheet
+        assert "近期任务" not in sheet and "周末敬老院探访" not in sheet  # the day's roster alone
         screenshot(driver, "workbench-02-tasks")
 
         # A refusal is the ledger's own Chinese message; a time typed wrong is said before sending.
@@ -343,6 +363,9 @@ def test_a_worker_runs_the_community_from_the_workbench(
         assert "王秀英" in text_of(driver, "#slip-name")
         assert scanned(driver.find_element(By.ID, "slip-qr").screenshot_as_png).count(code) == 1
         screenshot(driver, "workbench-07-sign-in-code", codes=(code,))
+        slip = printed(driver, "slip", "workbench-sign-in-slip")
+        assert "志愿服务登录条" in slip and "王秀英" in slip and code in slip.replace(" ", "")
+        assert "查找成员" not in slip and "签发登录码" not in slip  # only the slip is printed
         signed = server.gql(
             None,
             """mutation($c: String!) { activateSignIn(code: $c, device: "王秀英的手机") {
