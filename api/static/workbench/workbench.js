@@ -19,7 +19,8 @@ const Q = {
     tasks(communityId: $c, startsFrom: $from, startsBefore: $to, first: 200, waitFor: $w) { ...WbTask } }`,
   needs: gql`query($c: UUID!, $s: NeedStatus, $w: Int) {
     needs(communityId: $c, status: $s, first: 100, waitFor: $w) { ...WbNeed } }`,
-  members: gql`query($c: UUID!) { members(communityId: $c, first: 200) { id name } }`,
+  members: gql`query($c: UUID!, $after: UUID) {
+    members(communityId: $c, first: 200, after: $after) { id name } }`,
   board: gql`query($c: UUID!, $period: String!) {
     communityBoard(communityId: $c) {
       openTasks { ...WbTask } understaffed { taskId title startsAt endsAt capacity claims }
@@ -100,6 +101,19 @@ async function write(action, query, variables) {
 }
 
 const names = () => new Map(state.members.map((m) => [m.id, m.name]));
+const MEMBERS_PAGE = 200;
+
+/** Every member living in the community, page by page (for names and sign-in codes). */
+async function loadMembers() {
+  const all = [];
+  for (;;) {
+    const after = all.length ? all[all.length - 1].id : null;
+    const { members } = await ask(Q.members, { c: state.community, after });
+    all.push(...members);
+    if (members.length < MEMBERS_PAGE) break;
+  }
+  state.members = all.sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
+}
 const memberName = (id) => names().get(id) || "外社区成员";
 const isoOffset = (ms) => new Date(Date.now() + ms).toISOString();
 
@@ -143,16 +157,14 @@ async function start() {
 /** Read the community's tasks, needs and members again; `position` waits for a write first. */
 async function reload(position = null) {
   const c = state.community;
-  const [{ tasks }, { needs }, { members }] = await Promise.all([
+  const [{ tasks }, { needs }] = await Promise.all([
     ask(Q.tasks, {
       c, from: isoOffset(-PAST_DAYS * DAY_MS), to: isoOffset(AHEAD_DAYS * DAY_MS), w: position,
     }),
     ask(Q.needs, { c, s: state.needFilter || null, w: position }),
-    ask(Q.members, { c }),
   ]);
   state.tasks = tasks;
   state.needs = needs;
-  state.members = members;
   const waiting = awaitingRating().length;
   $("count-rating").textContent = waiting ? `(${waiting})` : "";
   const raised = needs.filter((n) => n.status === "RAISED").length;
@@ -622,6 +634,7 @@ function bulkRate(task, waiting) {
 
 // ---- 社区看板 -------------------------------------------------------------------------------------
 async function drawBoard() {
+  await loadMembers(); // the signals name members
   const period = cstToday().slice(0, 4);
   const { communityBoard: b, formalismSignals: s } = await ask(Q.board, { c: state.community, period });
   const rate = b.satisfaction.rate === null ? "—" : `${(Number(b.satisfaction.rate) * 100).toFixed(1)}%`;
@@ -674,7 +687,12 @@ function figure(label, value, note) {
 }
 
 // ---- 成员登录码 -----------------------------------------------------------------------------------
-function drawCodes() {
+async function drawCodes() {
+  await loadMembers();
+  filterMembers();
+}
+
+function filterMembers() {
   const wanted = $("code-find").value.trim();
   const shown = state.members.filter((m) => !wanted || m.name.includes(wanted));
   $("code-members").replaceChildren(shown.length
@@ -769,7 +787,7 @@ $("slip-print").addEventListener("click", () => {
   window.print();
 });
 $("slip-close").addEventListener("click", () => { $("slip").hidden = true; });
-$("code-find").addEventListener("input", drawCodes);
+$("code-find").addEventListener("input", filterMembers);
 $("sheet-task").addEventListener("change", drawSheet);
 $("fs-close").addEventListener("click", stopSite);
 document.addEventListener("fullscreenchange", () => {
