@@ -17,7 +17,6 @@ from typing import Any
 import anyio.to_thread
 import asyncpg
 import strawberry
-from cross_web import HTTPException
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -48,7 +47,7 @@ from api.replicas import MAX_LAG_SECONDS, Replica, Replicas
 from api.schema import build_schema
 from api.verify import verify_page
 from ledger.application import Ledger
-from ledger.database import as_uri, without_password
+from ledger.database import as_uri, is_outage, without_password
 from ledger.domain.limits import IDENTIFIER_PATTERN
 from ledger.domain.values import CST
 from ledger.settings import DEFAULT_PUBLIC_URL
@@ -72,7 +71,8 @@ async def kiosk_page(_: Request) -> HTMLResponse:
 
 
 async def member_page(_: Request) -> HTMLResponse:
-    """A member's phone page: the short-lived code a kiosk scans, shown as a QR code."""
+    """A member's phone pages (我的志愿): sign-in with a one-time code, tasks, services with
+    check-in at the site, needs, points and the kiosk code, messages; all data from /graphql."""
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
 
 
@@ -82,9 +82,13 @@ async def workbench_page(_: Request) -> HTMLResponse:
     return HTMLResponse(WORKBENCH_PAGE.read_text(encoding="utf-8"))
 
 
+UNAUTHORIZED_CLOSE = 4401
+"""The WebSocket close code graphql-transport-ws gives a connection without authority."""
 DB_TIMEOUT_SECONDS = 10.0
 """Every statement the server's reads run."""
 CONNECT_TIMEOUT_SECONDS = 3.0
+CANCEL_WAIT_SECONDS = 1.0
+"""A statement past its timeout is cancelled; the server has this long to acknowledge it."""
 
 
 class LedgerGraphQL(GraphQL[RequestContext, None]):
@@ -103,6 +107,9 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         self.plans = Plans(self.schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -125,7 +132,7 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         if scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
-        body = await read_body(receive)
+        body = await read_body(scope, receive)
         try:
             payload = json.loads(body)
         except RecursionError:
@@ -159,6 +166,27 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         if key is not None and keep and answer is not None and b'"errors"' not in answer:
             state.cache.store(key, answer, version)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A subscription's upgrade request carries the token: without a valid one the
+        socket is accepted only to be closed at once with 4401 (graphql-transport-ws's
+        code for it), logged in one line."""
+        try:
+            principal = await self._authenticate(HTTPConnection(scope))
+        except ClientError as error:
+            log.info(
+                "websocket refused code=%s correlation_id=%s", error.code, correlation_id(scope)
+            )
+            socket = WebSocket(scope, receive, send)
+            offered = scope.get("subprotocols") or []
+            chosen = (
+                GRAPHQL_TRANSPORT_WS_PROTOCOL if GRAPHQL_TRANSPORT_WS_PROTOCOL in offered else None
+            )
+            await socket.accept(subprotocol=chosen)
+            await socket.close(UNAUTHORIZED_CLOSE, "需要有效令牌")
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
     async def _answer_query(
         self, request: Request, payload: dict[str, Any], receive: Receive, send: Send
     ) -> bytes:
@@ -172,10 +200,13 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
         plan = None if payload.get("extensions") else self.plans.get(query, operation)
         answer = None
         if plan is not None:
-            with contextlib.suppress(Exception):  # graphql-core answers it, errors and all
+            try:
                 check_variables(variables or {})
                 data = await plan.answer(variables, await self.get_context(request, None))
                 answer = self.encode_json({"data": data}).encode()
+            except Exception as error:  # graphql-core answers it, errors and all,
+                if is_outage(error):  # but would wait for the database again
+                    raise
             outcome = "long_way" if answer is None else "answered"
             request.app.state.metrics.planned[outcome].inc()
         if answer is not None:
@@ -246,11 +277,6 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         state = request.app.state
         principal = request.scope.get("state", {}).get("principal")
-        if isinstance(request, WebSocket):  # its upgrade request carries the token
-            try:
-                principal = await self._authenticate(request)
-            except ClientError as error:
-                raise HTTPException(error.status, error.message) from None
         # Subscriptions LISTEN, which a standby cannot: they stay on the primary.
         replica = None if isinstance(request, WebSocket) else request.scope["state"].get("replica")
         context = RequestContext(
@@ -368,16 +394,46 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     (docs/decisions/0026)."""
 
 
+class ReadPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg has no types
+    """asyncpg's pool, but a connection given back after a statement that timed out waits
+    at most ``CANCEL_WAIT_SECONDS`` for the server to acknowledge the cancel, and is
+    closed past it. asyncpg waits for as long as the acquire's timeout, which
+    ``pool.fetch`` and its like leave unbounded: a paused server held every read past
+    its statement timeout until it woke (docs/decisions/0037)."""
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        """Given back in a task of its own: a caller that stops waiting (its request
+        was cut off) leaves it to finish, and its failure is not reported as unheard."""
+        giving_back = asyncio.ensure_future(
+            super().release(connection, timeout=timeout or CANCEL_WAIT_SECONDS)
+        )
+        giving_back.add_done_callback(_heard)
+        await asyncio.shield(giving_back)
+
+
+def _heard(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # the connection is closed; asyncpg makes a new one when needed
+
+
 async def _pool(uri: str, min_size: int) -> asyncpg.Pool:
-    """The server's reads: every statement bounded, every connection attempt too."""
-    return await asyncpg.create_pool(
+    """The server's reads: every statement bounded, every connection attempt too, and
+    the wait for a cancelled statement (``ReadPool``); asyncpg's ``create_pool`` with its
+    defaults otherwise."""
+    pool = ReadPool(
         uri,
         min_size=min_size,
         max_size=20,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         timeout=CONNECT_TIMEOUT_SECONDS,
         command_timeout=DB_TIMEOUT_SECONDS,
         reset=_keep_session,
     )
+    return await pool
 
 
 async def _replicas(primary: asyncpg.Pool, urls: Sequence[str], max_lag: float) -> Replicas | None:

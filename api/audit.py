@@ -25,10 +25,12 @@ from api.errors import Forbidden, InvalidInput, forbidden, problem
 from api.types import (
     CommandResult,
     LedgerEntry,
+    ledger_entries,
 )
 from ledger.domain.errors import LedgerError
 from ledger.domain.limits import NOTE_MAX_BYTES
 from ledger.domain.policy import PointsPolicy
+from ledger.domain.text import natural_key
 from ledger.domain.values import (
     Role,
     issuance_account,
@@ -38,6 +40,7 @@ from ledger.domain.values import (
 )
 from projections import queries
 from projections.notes import Checkpoint, CheckpointLog
+from projections.queries.names import Wanted
 from projections.runner import VIEWS_CHANNEL
 
 
@@ -48,6 +51,7 @@ class Finding:
         description="altered / deleted / inserted / tree / truncated / checkpoint / "
         "consistency / unchained / reconciliation"
     )
+    kind_name: str = strawberry.field(description="问题的类别(中文)")
     detail: str
 
 
@@ -125,13 +129,16 @@ class AwardRecheck:
 
 # The auditor's own dataclass is the GraphQL type: declared once.
 strawberry.type(
-    audit.HistoryLine, description="一条事件及其来龙去脉;balance 为此后的可用积分(账户事件)"
+    audit.HistoryLine,
+    description="一条事件及其来龙去脉;balance 为此后的可用积分(账户事件);"
+    "eventName、actorName、roleName、deviceName 与 summary 是给人读的中文",
 )
 
 
 @strawberry.type(description="某社区发放的积分在期间内的去向")
 class CommunityFlows:
     community_id: UUID
+    community_name: str
     opening: Decimal
     issued: Decimal
     reversed: Decimal
@@ -177,14 +184,18 @@ class AuditQuery:
         ctx = info.context
         ctx.require(ctx.reads_everything(), "积分守恒核对")
         result = await ctx.write(audit.conservation, ctx.ledger, start, end)
+        names = await ctx.names(Wanted().place(*result.communities))
+        flows = [
+            CommunityFlows(
+                **vars(c), community_name=names.place(c.community_id), balanced=c.balanced
+            )
+            for c in result.communities.values()
+        ]
         return Conservation(
             all_accounts=result.all_accounts,
             member_balances=result.member_balances,
             holds=result.holds,
-            communities=[
-                CommunityFlows(**vars(c), balanced=c.balanced)
-                for c in sorted(result.communities.values(), key=lambda c: str(c.community_id))
-            ],
+            communities=sorted(flows, key=lambda c: natural_key(c.community_name)),
         )
 
     @strawberry.field(
@@ -218,7 +229,7 @@ class AuditQuery:
             intact=result.intact,
             first_bad_position=result.first_bad_position,
             findings=[
-                Finding(position=f.position, kind=f.kind, detail=f.detail)
+                Finding(position=f.position, kind=f.kind, kind_name=f.kind_name, detail=f.detail)
                 for f in result.findings[:100]
             ],
         )
@@ -327,7 +338,7 @@ class AuditQuery:
         ctx.require(_reads_account(info, account), "该账户")
         await ctx.wait_for(wait_for)
         rows = await queries.account_entries(ctx.pool, account, first=first, before=after)
-        return [LedgerEntry.from_row(r) for r in rows]
+        return await ledger_entries(info, rows)
 
     @strawberry.field(description="某账户截至某一时刻的余额:计入发生时间不晚于该时刻的积分变动")
     async def balance(self, info: Info, account: str, as_of: datetime | None = None) -> Decimal:
@@ -422,9 +433,9 @@ class AuditSubscription:
             try:
                 while await ctx.still_authorised():
                     rows = await queries.entries_after(conn, after, BATCH)
-                    for row in rows:
-                        yield LedgerEntry.from_row(row)
-                        after = row["position"]
+                    for entry in await ledger_entries(info, rows):
+                        yield entry
+                        after = entry.position
                     if len(rows) < BATCH:
                         woken.clear()
                         with contextlib.suppress(TimeoutError):

@@ -1,10 +1,9 @@
-"""The HTTP boundary: every request gets a correlation id, a bounded body read in
-bounded time, and, whatever goes wrong, an answer in GraphQL's JSON error shape
-(never a bare 500 or a plain-text body)."""
+"""The HTTP boundary: every request gets a correlation id, a bounded body (its time is
+bounded by ``api.serving``), and, whatever goes wrong, an answer in GraphQL's JSON
+error shape (never a bare 500 or a plain-text body)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -18,8 +17,9 @@ from ledger.domain.limits import IDENTIFIER_PATTERN
 log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 1_000_000
-BODY_TIMEOUT_SECONDS = 10.0
-"""Between two pieces of a request body: a client that trickles is cut off."""
+BODY_CUT_OFF = "body_cut_off"
+"""Set in a request's state by the server (``api.serving``) when it cut the request off
+for a body that did not arrive in time: the application hears why the client left."""
 
 
 class ClientError(Exception):
@@ -101,8 +101,7 @@ class ErrorBoundary:
 
 
 class BodyLimit:
-    """Refuse request bodies over a size (declared or streamed), and bodies that
-    arrive too slowly."""
+    """Refuse request bodies over a size, declared or streamed."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -119,11 +118,7 @@ class BodyLimit:
 
         async def limited() -> Message:
             nonlocal seen
-            try:
-                async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
-                    message = await receive()
-            except TimeoutError:
-                raise ClientError(408, "REQUEST_TIMEOUT", "请求体接收超时") from None
+            message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise ClientError(413, "PAYLOAD_TOO_LARGE", f"请求体过大(上限 {self.limit} 字节)")
@@ -132,12 +127,14 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(scope: Scope, receive: Receive) -> bytes:
     chunks = []
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
+            if scope.get("state", {}).get(BODY_CUT_OFF):
+                raise ClientError(408, "REQUEST_TIMEOUT", "请求体未在时限内发送完")
             raise ClientError(400, "BAD_REQUEST", "客户端在请求体发送完之前断开")
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)

@@ -38,20 +38,13 @@ class CommunitiesQuery:
         ctx.require(ctx.reads_community(community_id), "该社区的看板")
         await ctx.wait_for(wait_for)
         board = await queries.community_board(ctx.pool, community_id, datetime.now(UTC))
+        names = await ctx.names(PendingService.wanted(board.awaiting_rating))
         rated = await queries.satisfaction(ctx.pool, community_id)
         return CommunityBoard(
             open_tasks=[Task.from_row(r) for r in board.open_tasks],
             understaffed=[Task.from_row(r) for r in board.understaffed],
             hard_untaken=[Task.from_row(r) for r in board.hard_untaken],
-            awaiting_rating=[
-                PendingService(
-                    service_id=r["service_id"],
-                    task_id=r["task_id"],
-                    member_id=r["member_id"],
-                    checked_out_at=r["checked_out_at"],
-                )
-                for r in board.awaiting_rating
-            ],
+            awaiting_rating=[PendingService.named(r, names) for r in board.awaiting_rating],
             items=[Item.from_row(r) for r in board.items],
             donations=[
                 Donation(donor=r["donor"], item_name=r["item_name"], quantity=r["quantity"])

@@ -19,15 +19,19 @@ from api.cache import ResultCache
 from api.observability import Metrics
 from api.replicas import Replica, Replicas
 from ledger.application import Ledger
+from ledger.domain.member import reads_full_names
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
 from ledger.settings import DEFAULT_PUBLIC_URL
 from projections import queries
 from projections.notes import Verifier
+from projections.queries.names import Names, Wanted, names
 from projections.runner import ReadSide
 
 T = TypeVar("T")
 MAX_WAIT_SECONDS = 5.0
+WAIT_POLL_SECONDS = 1.0
+"""The least time a look at the read models' positions is given, near the end of a wait."""
 COMMAND_TIMEOUT_SECONDS = 15.0
 """How long a client waits for a command. Past it the client is told to retry
 (``UNAVAILABLE``); the command may still complete, which a retry with the same key
@@ -123,6 +127,10 @@ class RequestContext:
         if not allowed:
             raise NotAllowed(what)
 
+    async def names(self, wanted: Wanted) -> Names:
+        """The names of what a page holds, masked as this reader's role requires."""
+        return await names(self.pool, wanted, full=reads_full_names(self.role))
+
     # --- doing it ----------------------------------------------------------------------
 
     def actor(self) -> Actor:
@@ -143,18 +151,40 @@ class RequestContext:
             )
 
     async def wait_for(self, position: int | None) -> None:
-        """Read-your-writes: wait until every read model has processed ``position``;
-        a standby then answers only once it has replayed that far, else the primary."""
+        """Read-your-writes: wait until every read model has processed ``position``, for
+        at most ``MAX_WAIT_SECONDS``; a standby then answers only once it has replayed
+        that far, else the primary. Each look at the read models' positions is bounded
+        too: a database that does not answer is an outage (``UNAVAILABLE``), not a
+        read model behind."""
         if position is None:
             return
-        try:
-            await anyio.to_thread.run_sync(self.read_side.wait, position, MAX_WAIT_SECONDS)
-        except TimeoutError:
-            raise NotReady(position) from None
+        primary = self.pool if self.reads is None else self.reads.primary
+        deadline = anyio.current_time() + MAX_WAIT_SECONDS
+        delay = 0.005
+        while True:
+            left = deadline - anyio.current_time()
+            with anyio.fail_after(max(left, WAIT_POLL_SECONDS)):
+                done = await self._positions(primary)
+            if done and all(at >= position for at in done):
+                break
+            if left <= 0:
+                raise NotReady(position)
+            await anyio.sleep(min(delay, left))
+            delay = min(delay * 2, 0.1)
         if self.reads is not None and self.replica is not None:
             written = await queries.written_wal(self.reads.primary, MAX_WAIT_SECONDS)
             if not await self.reads.caught_up(self.replica, written):
                 self.pool, self.replica = self.reads.primary, None
+
+    async def _positions(self, pool: asyncpg.Pool) -> list[int]:
+        """Where the live read models are; a generation another process switched to
+        (and dropped this one's tables of) is followed."""
+        name = self.read_side.ledger.name
+        try:
+            return await queries.positions(pool, self.read_side.tracking_tables(), name)
+        except asyncpg.UndefinedTableError:
+            await anyio.to_thread.run_sync(self.read_side.refresh)
+            return await queries.positions(pool, self.read_side.tracking_tables(), name)
 
 
 Info = strawberry.Info[RequestContext, None]

@@ -35,6 +35,7 @@ from documents.rounds import (
 from ledger.application.base import Receipt
 from ledger.domain.certificate import CertificateCheck, CertificateStatus
 from ledger.domain.errors import LedgerError
+from ledger.domain.member import reads_full_names
 from ledger.domain.values import Context as Actor
 from ledger.domain.values import Role
 from projections import queries
@@ -172,7 +173,7 @@ class DocumentsQuery:
         ctx = info.context
         ctx.keep_answer = False
         await _member(ctx, member_id, "该成员的证据材料")
-        full_name = ctx.role is not Role.AUDITOR
+        full_name = reads_full_names(ctx.role)
         paper = await _loaded(load_dossier(ctx.pool, member_id, year, full_name=full_name))
         assert paper is not None  # the member exists: checked above
         return await _made(dossier_pdf if format is DocumentFormat.PDF else dossier_xlsx, paper)
@@ -204,7 +205,7 @@ class DocumentsQuery:
                 year,
                 unit_id=unit_id,
                 community_id=community_id,
-                full_name=ctx.role is not Role.AUDITOR,
+                full_name=reads_full_names(ctx.role),
             )
         )
         return await _made(dossiers_pdf, papers, f"评先评优证据材料-{year}")
@@ -320,7 +321,7 @@ class DocumentsQuery:
                 community_id=community_id,
                 unit_id=unit_id,
                 first=first,
-                full_names=ctx.role is not Role.AUDITOR,
+                full_names=reads_full_names(ctx.role),
             )
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -39,6 +39,7 @@ from graphql import (
     parse,
 )
 from graphql import validate as graphql_validate
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -54,6 +55,9 @@ type, unwrapped nine times)."""
 INTROSPECTION_MAX_FIELDS = 400
 """An introspection document's fields, fragments expanded: the standard query's are 229."""
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+MAX_MERGES = 1000
+"""Comparisons of two selections under one response name (each weighted by the fields
+beneath it), which validation makes to check they can be merged."""
 MAX_TOKENS = 2000
 MAX_QUERY_CHARS = 20_000
 MAX_VARIABLE_DEPTH = 10
@@ -91,6 +95,12 @@ class Cost:
     depth: int = 0
     fields: int = 0
     aliases: int = 0
+    merges: int = 0
+    """Comparisons validation makes to merge selections under one response name."""
+    names: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The response names selected at this level (inline fragments and spreads
+    flattened, as validation collects them): how many times, and the most fields
+    beneath one of them."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,8 @@ INTROSPECTION_BOUNDS = Bounds(INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_FIELDS,
 
 
 class _Measure:
-    """Depth, expanded field count and aliases of a document, fragments measured once."""
+    """Depth, expanded field count, aliases and merge comparisons of a document,
+    fragments measured once."""
 
     def __init__(self, document: DocumentNode) -> None:
         self.fragments = {
@@ -132,16 +143,30 @@ class _Measure:
                     names |= self.root_fields(definition.selection_set, seen)
         return names
 
+    def level(self, node: SelectionSetNode | None) -> Cost:
+        """The selections of an operation or a field: validation compares every two of
+        them that share a response name, and what lies beneath each pair."""
+        cost = self.selection_set(node)
+        cost.merges += sum(
+            count * (count - 1) // 2 * (1 + beneath) for count, beneath in cost.names.values()
+        )
+        self._check(cost)
+        return cost
+
     def selection_set(self, node: SelectionSetNode | None) -> Cost:
         total = Cost()
         if node is None:
             return total
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                inner = self.selection_set(selection.selection_set)
+                inner = self.level(selection.selection_set)
                 total.fields += 1 + inner.fields
                 total.aliases += inner.aliases + (selection.alias is not None)
                 total.depth = max(total.depth, 1 + inner.depth)
+                total.merges += inner.merges
+                name = (selection.alias or selection.name).value
+                count, beneath = total.names.get(name, (0, 0))
+                total.names[name] = (count + 1, max(beneath, inner.fields))
             elif isinstance(selection, InlineFragmentNode):
                 self._add(total, self.selection_set(selection.selection_set))
             elif isinstance(selection, FragmentSpreadNode):
@@ -168,6 +193,10 @@ class _Measure:
         total.fields += inner.fields
         total.aliases += inner.aliases
         total.depth = max(total.depth, inner.depth)
+        total.merges += inner.merges
+        for name, (count, beneath) in inner.names.items():
+            seen, most = total.names.get(name, (0, 0))
+            total.names[name] = (seen + count, max(most, beneath))
 
     def _check(self, cost: Cost) -> None:
         bounds = self.bounds
@@ -177,6 +206,8 @@ class _Measure:
             raise limit_error(f"查询字段过多(展开片段后上限 {bounds.fields} 个)")
         if cost.aliases > bounds.aliases:
             raise limit_error(f"查询别名过多(上限 {bounds.aliases} 个)")
+        if cost.merges > MAX_MERGES:
+            raise limit_error(f"查询中同名字段重复过多(合并比较上限 {MAX_MERGES} 次)")
 
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -212,7 +243,7 @@ def _measure(document: DocumentNode) -> None:
     if roots & INTROSPECTION_FIELDS and roots <= INTROSPECTION_FIELDS | {"__typename"}:
         measure.bounds = INTROSPECTION_BOUNDS  # a read of the schema alone
     for operation in operations:
-        measure.selection_set(operation.selection_set)
+        measure.level(operation.selection_set)
     for node in _walk(document):
         if isinstance(node, StringValueNode) and (problem := text_problem(node.value)):
             raise limit_error(f"输入无效:{problem}", "INVALID_INPUT")
@@ -254,7 +285,14 @@ def validate(
     """Validation of a query text's document, kept per text: a repeated query is
     validated once."""
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return graphql_validate(schema, parse_document(query), rules, hide_suggestions=hide_suggestions)
+    errors = graphql_validate(
+        schema, parse_document(query), rules, hide_suggestions=hide_suggestions
+    )
+    for error in errors:  # every refusal carries a code
+        aborted = isinstance(error, ValidationAbortedError)
+        code = "QUERY_TOO_COMPLEX" if aborted else "GRAPHQL_VALIDATION_FAILED"
+        error.extensions = {"code": code, **(error.extensions or {})}
+    return errors
 
 
 class RequestLimits(SchemaExtension):
@@ -274,7 +312,11 @@ class RequestLimits(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None:
-            context.graphql_document = parse_document(context.query)
+            try:
+                context.graphql_document = parse_document(context.query)
+            except GraphQLError as error:
+                error.extensions = {"code": "GRAPHQL_PARSE_FAILED", **(error.extensions or {})}
+                raise
         yield
 
     def on_validate(self) -> Iterator[None]:

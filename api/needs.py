@@ -22,17 +22,10 @@ from ledger.domain.values import CST, Role, Satisfaction
 from ledger.domain.work import Need as NeedAggregate
 from ledger.domain.work import NeedStatus
 from projections.queries import needs as queries
-from projections.tokens import actor_names
+from projections.queries.names import Wanted, role_word
 
 strawberry.enum(NeedStatus, description="需求状态:待受理/已受理/已派单/已办结/已回访")
 strawberry.enum(Satisfaction, description="回访满意度:满意/基本满意/不满意")
-
-ROLE_NAMES = {
-    Role.ADMIN.value: "管理员",
-    Role.COMMUNITY.value: "社区工作人员",
-    Role.SYSTEM.value: "系统",
-}
-"""Who acted, when the token that did it has no name on record."""
 
 
 @strawberry.type(description="需求的一步:何时、何人、进入何种状态")
@@ -68,13 +61,16 @@ class Need:
 async def _needs(ctx: RequestContext, rows: list[asyncpg.Record]) -> list[Need]:
     """The needs of these rows with their steps: two more queries, whatever the count."""
     steps = await queries.need_steps(ctx.pool, [r["need_id"] for r in rows])
-    actors = list({s["actor"] for found in steps.values() for s in found})
-    names = await actor_names(ctx.pool, actors)
+    wanted = Wanted()
+    for found in steps.values():
+        for step in found:
+            wanted.actor(step["actor"])
+    names = await ctx.names(wanted)
 
     def by(step: asyncpg.Record, raised_by: str) -> str:
         if step["role"] == Role.MEMBER.value:
             return raised_by  # only the member who raised a need acts on it
-        return names.get(step["actor"]) or ROLE_NAMES.get(step["role"], "社区工作人员")
+        return names.actor(step["actor"]) or role_word(step["role"]) or ""
 
     needs = []
     for r in rows:

@@ -2,7 +2,9 @@
 supported range, decimals that are finite numbers.
 
 Checked where GraphQL coerces the input, so a resolver never sees a naive time, a
-year the database cannot convert, or a NaN: the client gets a clear error.
+year the database cannot convert, or a NaN: the client gets a clear error. Every
+instant the API answers is written in China Standard Time (``+08:00``), whatever zone
+it was stored or given in: the same instant, as the people who read it count time.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from strawberry.schema.types.base_scalars import (
 from strawberry.types.scalar import ScalarDefinition
 
 from ledger.domain.errors import LedgerError
-from ledger.domain.values import day, instant
+from ledger.domain.values import CST, day, instant
 
 MAX_DECIMAL_CHARS = 40
 
@@ -68,12 +70,25 @@ def parse_number(value: object) -> decimal.Decimal:
     return parsed
 
 
-def _override(base: ScalarDefinition, parse: Callable[[object], Any]) -> ScalarDefinition:
+def serialize_instant(value: object) -> str:
+    """An instant as ISO 8601 in China Standard Time (``2026-05-01T09:00:00+08:00``)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(CST).isoformat()
+    serialized: str = DateTimeDefinition.serialize(value)  # type: ignore[misc]
+    return serialized
+
+
+def _override(
+    base: ScalarDefinition,
+    parse: Callable[[object], Any],
+    serialize: Callable[[Any], Any] | None = None,
+    description: str | None = None,
+) -> ScalarDefinition:
     return ScalarDefinition(
         name=base.name,
-        description=base.description,
+        description=description or base.description,
         specified_by_url=base.specified_by_url,
-        serialize=base.serialize,
+        serialize=serialize or base.serialize,
         parse_value=parse,
         parse_literal=None,
         origin=base.origin,
@@ -81,7 +96,12 @@ def _override(base: ScalarDefinition, parse: Callable[[object], Any]) -> ScalarD
 
 
 SCALAR_OVERRIDES: dict[object, Any] = {
-    dt.datetime: _override(DateTimeDefinition, parse_instant),
+    dt.datetime: _override(
+        DateTimeDefinition,
+        parse_instant,
+        serialize_instant,
+        "时间(ISO 8601,带时区;答复一律以北京时间 +08:00 表示)",
+    ),
     dt.date: _override(DateDefinition, parse_day),
     decimal.Decimal: _override(DecimalDefinition, parse_number),
 }

@@ -22,13 +22,12 @@ from api.types import (
 )
 from ledger.application.store import KioskReceipt
 from ledger.domain.errors import LedgerError
-from ledger.domain.member import mask_name
 from ledger.domain.store import receipt_number
 from ledger.domain.values import CST, Role, local_date, now
 from projections import queries
 from projections.queries.boards import kiosk_day, recent_redemptions, redemption_lines
+from projections.queries.names import Wanted, names
 from projections.queries.paging import MAX_PAGE
-from projections.tokens import kiosk_names
 
 
 @strawberry.input
@@ -39,11 +38,8 @@ class RedemptionLineInput:
 
 async def _receipt(ctx: RequestContext, receipt: KioskReceipt) -> RedemptionReceipt:
     """The receipt as the kiosk sees it: the member's name masked, from the read model."""
-    masked = None
-    if receipt.member_id is not None:
-        row = await queries.member_totals(ctx.pool, receipt.member_id)
-        masked = None if row is None else mask_name(row["name"])
-    named = await kiosk_names(ctx.pool, [receipt.kiosk])
+    wanted = Wanted().member(receipt.member_id).kiosk(receipt.kiosk)
+    named = await names(ctx.pool, wanted, full=False)
     assert receipt.at is not None  # a kiosk's receipt always says when
     return RedemptionReceipt(
         id=receipt.id,
@@ -63,30 +59,23 @@ async def _receipt(ctx: RequestContext, receipt: KioskReceipt) -> RedemptionRece
             for line in receipt.lines
         ],
         member_id=receipt.member_id,
-        member=masked,
+        member=named.member(receipt.member_id),
         store_id=receipt.store_id,
         kiosk=receipt.kiosk,
-        kiosk_name=named.get(receipt.kiosk),
+        kiosk_name=named.kiosk(receipt.kiosk),
         number=receipt_number(receipt.id, receipt.at),
         at=receipt.at,
     )
 
 
-async def _redemptions(
-    ctx: RequestContext, rows: list[asyncpg.Record], member: asyncpg.Record | None = None
-) -> list[Redemption]:
+async def _redemptions(ctx: RequestContext, rows: list[asyncpg.Record]) -> list[Redemption]:
     """Redemptions with their lines, the member's name masked (never the full name)."""
     lines = await redemption_lines(ctx.pool, [r["redemption_id"] for r in rows])
-    named = await kiosk_names(ctx.pool, list({r["kiosk"] for r in rows}))
-    names: dict[UUID, str | None] = {}
-    if member is not None:
-        names[member["member_id"]] = mask_name(member["name"])
+    wanted = Wanted().member(*(r["member_id"] for r in rows)).kiosk(*(r["kiosk"] for r in rows))
+    named = await names(ctx.pool, wanted, full=False)
     result = []
     for row in rows:
         member_id = row["member_id"]
-        if member_id is not None and member_id not in names:
-            totals = await queries.member_totals(ctx.pool, member_id)
-            names[member_id] = None if totals is None else mask_name(totals["name"])
         result.append(
             Redemption(
                 redemption_id=row["redemption_id"],
@@ -109,10 +98,10 @@ async def _redemptions(
                 ],
                 balance_after=row["balance_after"],
                 member_id=member_id,
-                member=None if member_id is None else names[member_id],
+                member=named.member(member_id),
                 store_id=row["community_id"],
                 kiosk=row["kiosk"],
-                kiosk_name=named.get(row["kiosk"]),
+                kiosk_name=named.kiosk(row["kiosk"]),
                 number=receipt_number(row["redemption_id"], row["at"]),
                 at=row["at"],
             )
@@ -179,7 +168,7 @@ class StoreQuery:
                 return []
             raise NotAllowed("该成员的兑换")  # unknown and out of scope alike
         rows = await recent_redemptions(ctx.pool, member_id, first)
-        return await _redemptions(ctx, rows, member)
+        return await _redemptions(ctx, rows)
 
     @strawberry.field(
         description="终端日结:本终端一日(北京时间,默认今天)的兑换笔数、取消、积分与物品"
@@ -197,10 +186,10 @@ class StoreQuery:
         start = datetime.combine(day, time(0), CST)
         kiosk = principal.key_scope
         rows = await kiosk_day(ctx.pool, store, kiosk, start, start + timedelta(days=1))
-        named = await kiosk_names(ctx.pool, [kiosk])
+        named = await names(ctx.pool, Wanted().kiosk(kiosk), full=False)
         return KioskDay(
             day=day,
-            kiosk_name=named.get(kiosk),
+            kiosk_name=named.kiosk(kiosk),
             redemptions=rows.totals["redemptions"],
             cancelled=rows.totals["cancelled"],
             points=rows.totals["points"],

@@ -6,7 +6,8 @@ dossiers, rankings, ledger entries) live together so that each is declared once.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Self
 from uuid import UUID
@@ -31,7 +32,7 @@ from api.errors import (
     UnknownMember,
 )
 from documents.labels import CLASS_NAMES
-from ledger.domain.member import mask_name
+from ledger.domain.member import mask_name, reads_full_names
 from ledger.domain.values import (
     CST,
     CategoryClass,
@@ -41,11 +42,13 @@ from ledger.domain.values import (
     Rating,
     Role,
     UnitKind,
+    hours_from_minutes,
     member_account,
 )
 from ledger.domain.work import ServiceStatus, TaskStatus
 from projections import queries
-from projections.queries.boards import claimants, member_services, place_names
+from projections.queries.boards import claimants, member_services
+from projections.queries.names import Names, Wanted, names
 from projections.tokens import member_tokens
 
 # The domain's enums (and the read side's ranking metric), registered as GraphQL
@@ -69,7 +72,8 @@ class FromRow:
     @classmethod
     def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
         """``converted`` gives the fields that are not the column as it is (an enum)."""
-        return cls(**{name: row[name] for name in cls.__annotations__} | converted)
+        columns = (name for name in cls.__annotations__ if name not in converted)
+        return cls(**{name: row[name] for name in columns} | converted)
 
 
 @strawberry.type(description="命令结果:对象编号与事件通知编号(用于读己之写)")
@@ -176,15 +180,21 @@ def year_loader(info: Info) -> DataLoader[tuple[UUID, int], MemberYear]:
 
 
 @strawberry.type(description="积分流水(复式记账的一腿)")
-class LedgerEntry(FromRow):
+class LedgerEntry:
     position: int = strawberry.field(description="事件通知编号")
     leg: int
     account: str
+    account_name: str = strawberry.field(
+        description="账户名称(成员姓名,或某社区的积分发放、积分超市)"
+    )
     amount: Decimal
     balance: Decimal = strawberry.field(description="该账户此后的余额")
     counter_account: str
+    counter_account_name: str = strawberry.field(description="对方账户名称")
     cause_kind: CauseKind
     cause_id: UUID | None
+    task_title: str | None = strawberry.field(description="服务或冲正所属任务的标题")
+    description: str = strawberry.field(description="说明,如 服务「汛期巡查」、兑换 大米×1")
     policy_version: int
     event: str
     at: datetime = strawberry.field(description="记账时间")
@@ -192,9 +202,42 @@ class LedgerEntry(FromRow):
         description="发生时间:积分所属的时刻(计分为服务开始之时),按此计入某日余额与期间"
     )
 
+    @staticmethod
+    def wanted(rows: Iterable[asyncpg.Record]) -> Wanted:
+        """What the entries' names are looked up for."""
+        wanted = Wanted()
+        for r in rows:
+            wanted.account(r["account"], r["counter_account"]).cause(r["cause_kind"], r["cause_id"])
+        return wanted
+
     @classmethod
-    def from_row(cls, row: asyncpg.Record, **converted: Any) -> Self:
-        return super().from_row(row, cause_kind=CauseKind(row["cause_kind"]), **converted)
+    def from_row(cls, row: asyncpg.Record, names: Names) -> Self:
+        kind = CauseKind(row["cause_kind"])
+        servant = kind in (CauseKind.SERVICE, CauseKind.REVERSAL)
+        return cls(
+            position=row["position"],
+            leg=row["leg"],
+            account=row["account"],
+            account_name=names.account(row["account"]),
+            amount=row["amount"],
+            balance=row["balance"],
+            counter_account=row["counter_account"],
+            counter_account_name=names.account(row["counter_account"]),
+            cause_kind=kind,
+            cause_id=row["cause_id"],
+            task_title=names.service_task(row["cause_id"]) if servant else None,
+            description=names.cause(kind, row["cause_id"]),
+            policy_version=row["policy_version"],
+            event=row["event"],
+            at=row["at"],
+            value_at=row["value_at"],
+        )
+
+
+async def ledger_entries(info: Info, rows: list[asyncpg.Record]) -> list[LedgerEntry]:
+    """Entries named for the reader: one lookup for the page."""
+    names = await info.context.names(LedgerEntry.wanted(rows))
+    return [LedgerEntry.from_row(r, names) for r in rows]
 
 
 @strawberry.type(description="成员用一次性登录码登录过的手机")
@@ -208,7 +251,7 @@ class SignedInDevice:
 @strawberry.type
 class Member:
     id: UUID
-    name: str = strawberry.field(description="姓名(积分超市终端看到的是脱敏姓名)")
+    name: str = strawberry.field(description="姓名(积分超市终端与审计人员看到的是脱敏姓名)")
     kind: str
     unit_id: UUID | None
     community_id: UUID
@@ -225,7 +268,7 @@ class Member:
 
     @classmethod
     def from_row(cls, r: asyncpg.Record, role: Role | None) -> Self:
-        name = mask_name(r["name"]) if role is Role.KIOSK else r["name"]
+        name = r["name"] if reads_full_names(role) else mask_name(r["name"])
         return cls(
             id=r["member_id"],
             name=name,
@@ -254,7 +297,7 @@ class Member:
     ) -> list[LedgerEntry]:
         pool, account = info.context.pool, member_account(self.id)
         rows = await queries.account_entries(pool, account, first=first, before=after)
-        return [LedgerEntry.from_row(r) for r in rows]
+        return await ledger_entries(info, rows)
 
     def _require_own_or_community(self, info: Info, what: str) -> None:
         ctx = info.context
@@ -398,8 +441,11 @@ class MemberRank(FromRow):
     position: int
     rank: int
     member_id: UUID
+    member_name: str = strawberry.field(description="姓名(审计人员看到的是脱敏姓名)")
     unit_id: UUID | None
+    unit_name: str | None
     community_id: UUID
+    community_name: str = strawberry.field(description="居住社区")
     services: int
     hours: Decimal
     points: Decimal
@@ -408,10 +454,26 @@ class MemberRank(FromRow):
     average_rating: Decimal
     composite: Decimal
 
+    @staticmethod
+    def wanted(rows: Iterable[asyncpg.Record]) -> Wanted:
+        wanted = Wanted()
+        for r in rows:
+            wanted.member(r["member_id"]).place(r["unit_id"], r["community_id"])
+        return wanted
+
+    @classmethod
+    def named(cls, row: asyncpg.Record, names: Names) -> Self:
+        return cls.from_row(
+            row,
+            member_name=names.member(row["member_id"]),
+            unit_name=names.place(row["unit_id"]),
+            community_name=names.place(row["community_id"]),
+        )
+
 
 async def _load_place_names(pool: asyncpg.Pool, ids: list[UUID]) -> list[str | None]:
-    names = await place_names(pool, ids)
-    return [names.get(i) for i in ids]
+    found = await names(pool, Wanted().place(*ids), full=False)
+    return [found.place(i) for i in ids]
 
 
 def place_name_loader(info: Info) -> DataLoader[UUID, str | None]:
@@ -569,12 +631,40 @@ class Item(FromRow):
     stock: int
 
 
-@strawberry.type
+@strawberry.type(description="已签退、等待一事一评的服务")
 class PendingService:
     service_id: UUID
     task_id: UUID
+    task_title: str
     member_id: UUID
+    member_name: str = strawberry.field(description="姓名(审计人员看到的是脱敏姓名)")
+    checked_in_at: datetime | None
     checked_out_at: datetime | None
+    hours: Decimal | None = strawberry.field(
+        description="签到至签退的时长(整分钟折算,舍到 0.1 小时);计分时另按积分规则核定"
+    )
+
+    @staticmethod
+    def wanted(rows: Iterable[asyncpg.Record]) -> Wanted:
+        wanted = Wanted()
+        for r in rows:
+            wanted.member(r["member_id"]).task(r["task_id"])
+        return wanted
+
+    @classmethod
+    def named(cls, row: asyncpg.Record, names: Names) -> Self:
+        start, end = row["checked_in_at"], row["checked_out_at"]
+        served = None if start is None or end is None else (end - start) // timedelta(minutes=1)
+        return cls(
+            service_id=row["service_id"],
+            task_id=row["task_id"],
+            task_title=names.task(row["task_id"]),
+            member_id=row["member_id"],
+            member_name=names.member(row["member_id"]),
+            checked_in_at=start,
+            checked_out_at=end,
+            hours=None if served is None else hours_from_minutes(max(served, 0)),
+        )
 
 
 @strawberry.type
@@ -619,7 +709,9 @@ class CommunityBoard:
     open_tasks: list[Task]
     understaffed: list[Task] = strawberry.field(description="已开始但未满员的任务")
     hard_untaken: list[Task] = strawberry.field(description="无人认领的难事(麻烦事应者寥寥)")
-    awaiting_rating: list[PendingService]
+    awaiting_rating: list[PendingService] = strawberry.field(
+        description="已签退、等待一事一评的服务,先签退的在前"
+    )
     items: list[Item]
     donations: list[Donation] = strawberry.field(description="积分超市物品的捐赠方,按捐赠方")
     redemptions: int

@@ -105,7 +105,8 @@ class UnitsQuery:
             )
         except ValueError:
             raise BadArgument(f"期间 {period} 格式不对,应如 2026、2026-Q2、2026-05") from None
-        return [MemberRank.from_row(r) for r in rows]
+        names = await ctx.names(MemberRank.wanted(rows))
+        return [MemberRank.named(r, names) for r in rows]
 
 
 @strawberry.type

@@ -113,7 +113,9 @@ def _anchoring(anchored: Anchoring | None) -> str:
     if anchored.failed:
         rows.append(("与签名检查点不符", "、".join(str(p) for p in anchored.failed)))
     return (
-        '<h2>透明日志</h2><table id="anchoring">' + _rows(rows, mono=("检查点根哈希",)) + "</table>"
+        '<h2>透明日志</h2><table id="anchoring">'
+        + _rows(rows, mono=("日志", "检查点根哈希"))
+        + "</table>"
     )
 
 

@@ -1,4 +1,7 @@
-"""Every event of an aggregate, with who did it, when, why, and the points it moved."""
+"""Every event of an aggregate, with who did it, when, why, and the points it moved:
+the ids and codes for machines, and beside them the words an auditor reads (the
+event, the token holder, the role, the device and the cause, named by
+``projections.queries.names``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from eventsourcing.persistence import Notification
 
 from ledger.application import Ledger
 from ledger.domain.account import Account
+from projections.queries.names import Wanted, event_word, names_sync, role_word
 
 
 def decoded(ledger: Ledger, row: dict[str, Any]) -> Any:
@@ -56,6 +60,23 @@ class HistoryLine:
     amount: Decimal | None
     cause: str | None
     balance: Decimal | None  # the member's spendable balance after it (account events)
+    event_name: str = ""
+    actor_name: str | None = None
+    role_name: str | None = None
+    device_name: str | None = None
+    summary: str = ""  # the event in words, with its cause: 获得积分:服务「汛期巡查」
+
+
+def _wanted(events: list[Any]) -> Wanted:
+    """What the events' words are looked up for: who did them, on which device, why."""
+    wanted = Wanted()
+    for event in events:
+        ctx, cause = getattr(event, "ctx", None), getattr(event, "cause", None)
+        if ctx is not None:
+            wanted.actor(ctx.actor_id, ctx.device)
+        if cause is not None:
+            wanted.cause(cause.kind, cause.id)
+    return wanted
 
 
 def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
@@ -72,22 +93,25 @@ def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
             "FROM ledger_events WHERE originator_id = ANY(%s) ORDER BY notification_id",
             (ids,),
         ).fetchall()
+        events = [decoded(ledger, row) for row in rows]
+        names = names_sync(conn, _wanted(events), full=False)
     lines = []
     account: Account | None = None
-    for row in rows:
-        event = decoded(ledger, row)
+    for row, event in zip(rows, events, strict=True):
         balance = None
         if row["originator_id"] == account_id:
             account = event.mutate(account)
             balance = account.balance if account is not None else None
         ctx = getattr(event, "ctx", None)
         cause = getattr(event, "cause", None)
+        name = row["topic"].rsplit(":", 1)[-1]
+        said = event_word(name)
         lines.append(
             HistoryLine(
                 position=row["notification_id"],
                 aggregate_id=row["originator_id"],
                 version=row["originator_version"],
-                event=row["topic"].rsplit(":", 1)[-1],
+                event=name,
                 at=event.timestamp,
                 value_at=value_at(event),
                 actor=ctx.actor_id if ctx else None,
@@ -98,6 +122,11 @@ def history(ledger: Ledger, aggregate_id: UUID) -> list[HistoryLine]:
                 amount=getattr(event, "amount", None),
                 cause=f"{cause.kind.value}:{cause.id or ''}" if cause else None,
                 balance=balance,
+                event_name=said,
+                actor_name=names.actor(ctx.actor_id) if ctx else None,
+                role_name=role_word(ctx.role) if ctx else None,
+                device_name=names.device(ctx.device) if ctx else None,
+                summary=f"{said}:{names.cause(cause.kind, cause.id)}" if cause else said,
             )
         )
     return lines

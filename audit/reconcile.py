@@ -24,6 +24,7 @@ from ledger.domain.store import Redemption
 from ledger.domain.values import CauseKind
 from ledger.domain.work import Service
 from projections.base import event_class
+from projections.queries.names import event_word
 
 # (account event, cause kind) -> the cause event that must match it
 PAIRS = {
@@ -37,10 +38,23 @@ PAIRS = {
 @dataclass(frozen=True)
 class Unmatched:
     position: int
-    kind: str  # credit_without_cause, cause_without_credit, amount_differs, duplicate,
-    # undecodable
+    kind: str  # a code of UNMATCHED_WORDS
     cause_id: UUID
     detail: str
+
+    @property
+    def kind_name(self) -> str:
+        return UNMATCHED_WORDS[self.kind]
+
+
+UNMATCHED_WORDS = {
+    "credit_without_cause": "变动无原因",
+    "cause_without_credit": "原因无变动",
+    "amount_differs": "金额不符",
+    "duplicate": "重复变动",
+    "undecodable": "无法解码",
+}
+"""What an auditor reads for each kind of unmatched movement (the kinds are stable codes)."""
 
 
 @dataclass
@@ -98,7 +112,12 @@ def reconcile(ledger: Ledger) -> tuple[int, list[Unmatched]]:
                 slot = (pair, event.cause.id)
                 if slot in moves:
                     found.append(
-                        Unmatched(n.id, "duplicate", event.cause.id, f"同一原因的第二笔{name}")
+                        Unmatched(
+                            n.id,
+                            "duplicate",
+                            event.cause.id,
+                            f"同一原因的第二笔“{event_word(name)}”",
+                        )
                     )
                     continue
                 moves[slot] = side

@@ -27,12 +27,29 @@ from ledger.domain.limits import UNCHAINED_MAX
 from projections import merkle, tree
 from projections.notes import Checkpoint, NoteError, Verifier, open_note
 
+FINDING_WORDS = {
+    "altered": "事件被改写",
+    "deleted": "事件被删除",
+    "inserted": "事件被插入",
+    "tree": "树被删改",
+    "truncated": "事件被截去",
+    "checkpoint": "检查点不符",
+    "consistency": "不能证明一致",
+    "unchained": "未入树过多",
+    "reconciliation": "账户变动与原因不符",
+}
+"""What an auditor reads for each kind of finding (the kinds are stable codes)."""
+
 
 @dataclass(frozen=True)
 class Finding:
     position: int | None  # the earliest affected position, where it can be known
-    kind: str
+    kind: str  # a code of FINDING_WORDS
     detail: str
+
+    @property
+    def kind_name(self) -> str:
+        return FINDING_WORDS[self.kind]
 
 
 @dataclass
@@ -72,7 +89,7 @@ def _claims(
             point = open_note(note, verifier)
         except NoteError as error:
             result.findings.append(
-                Finding(None, "checkpoint", f"{source}未经固定公钥 {verifier.name} 签名:{error}")
+                Finding(None, "checkpoint", f"{source}不能用固定公钥 {verifier.name} 核验:{error}")
             )
             continue
         if point.origin != verifier.name:
@@ -125,7 +142,7 @@ def verify(
     if ledger is not None:
         result.reconciled, unmatched = reconcile(ledger)
         result.findings += [
-            Finding(u.position, "reconciliation", f"{u.detail}({u.kind},原因 {u.cause_id})")
+            Finding(u.position, "reconciliation", f"{u.detail}({u.kind_name},原因 {u.cause_id})")
             for u in unmatched
         ]
     result.findings.sort(key=lambda f: (f.position is None, f.position or 0))

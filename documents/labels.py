@@ -6,6 +6,7 @@ from uuid import UUID
 
 from ledger.domain.codes import ALPHABET
 from ledger.domain.values import CategoryClass, Grade, MemberKind, Rating, Role
+from projections.queries.names import ROLE_WORDS
 
 CLASS_NAMES = {
     CategoryClass.ROUTINE: "日常服务",
@@ -13,22 +14,11 @@ CLASS_NAMES = {
     CategoryClass.HARD: "急难险重",
 }
 
-ROLE_NAMES = {
-    Role.ADMIN: "街道管理员",
-    Role.COMMUNITY: "社区工作人员",
-    Role.UNIT: "单位党组织",
-    Role.KIOSK: "积分超市终端",
-    Role.AUDITOR: "审计人员",
-    Role.MEMBER: "成员本人",
-    Role.SYSTEM: "账本系统",
-}
-"""Who did something, as a reader of a paper is told: by the role the event records
-(an actor id is a token's or a job's, which means nothing to a reader)."""
-
 
 def actor(role_name: str | None) -> str:
-    """The Chinese name of the role an event's actor acted in (``Role`` by name)."""
-    return "—" if role_name is None else ROLE_NAMES[Role[role_name]]
+    """Who did something, as a reader of a paper is told: the role the event records
+    (``Role`` by name; an actor id is a token's or a job's, which means nothing there)."""
+    return "—" if role_name is None else ROLE_WORDS[Role[role_name]]
 
 
 def rating(name: str | None) -> str:

@@ -13,15 +13,13 @@ import asyncpg
 from documents.labels import kind
 from documents.lists import Listing
 from ledger.domain import values
-from ledger.domain.member import mask_name
 from ledger.domain.values import MemberKind, UnitKind
 from projections.queries import MemberMetric, Metric, member_ranking, unit_ranking
-from projections.queries.documents import ProjectMeasure, best_projects, names, place_name
-from projections.queries.members import every_member, member_names, member_years
+from projections.queries.documents import ProjectMeasure, best_projects
+from projections.queries.members import every_member, member_years
+from projections.queries.names import Wanted, names
 
 PERCENT = Decimal("0.1")
-UNKNOWN_PLACE = "(未登记的地方)"
-"""A list asked for a street, community or unit the ledger does not know."""
 MAX_LIST = 100
 """The most rows a ranking or a project list takes (its ``first``)."""
 METRIC_NAMES = {
@@ -63,7 +61,8 @@ async def unit_ranking_listing(
     rows = await unit_ranking(conn, period, metric=metric, community_id=community_id, first=first)
     scope = "全部单位"
     if community_id is not None:
-        scope = f"与{await place_name(conn, community_id) or UNKNOWN_PLACE}结对的单位"
+        named = await names(conn, Wanted().place(community_id), full=False)
+        scope = f"与{named.place(community_id)}结对的单位"
     return Listing(
         title=f"{period} 单位排名(前 {first} 名)",
         lines=[f"排名依据:{METRIC_NAMES[metric]};范围:{scope};并列者名次相同。"],
@@ -139,12 +138,14 @@ async def member_ranking_listing(
         unit_id=unit_id,
         first=first,
     )
-    people = await member_names(conn, [r["member_id"] for r in rows])
-    places = await names(conn, [p for r in rows for p in (r["unit_id"], r["community_id"]) if p])
+    wanted = Wanted().place(street_id, community_id, unit_id)
+    for r in rows:
+        wanted.member(r["member_id"]).place(r["unit_id"], r["community_id"])
+    named = await names(conn, wanted, full=full_names)
     scope = "全部成员"
     for place, what in ((street_id, "的成员"), (community_id, "的居民"), (unit_id, "的成员")):
         if place is not None:
-            scope = f"{await place_name(conn, place) or UNKNOWN_PLACE}{what}"
+            scope = f"{named.place(place)}{what}"
     return Listing(
         title=f"{period} 成员排名(前 {first} 名)",
         lines=[
@@ -167,9 +168,9 @@ async def member_ranking_listing(
         rows=[
             (
                 r["rank"],
-                _shown(people.get(r["member_id"], ""), full_names),
-                places.get(r["unit_id"], "") if r["unit_id"] else "",
-                places.get(r["community_id"], ""),
+                named.member(r["member_id"]),
+                named.place(r["unit_id"]) or "",
+                named.place(r["community_id"]),
                 r["services"],
                 r["hours"],
                 r["points"],
@@ -188,10 +189,6 @@ async def member_ranking_listing(
     )
 
 
-def _shown(name: str, full: bool) -> str:
-    return name if full else mask_name(name)
-
-
 async def projects_listing(
     conn: asyncpg.Connection,
     community_id: UUID,
@@ -205,7 +202,7 @@ async def projects_listing(
     first = min(max(first, 1), MAX_LIST)
     year = values.year(year)
     rows = await best_projects(conn, community_id, year, measure, first)
-    community = await place_name(conn, community_id) or UNKNOWN_PLACE
+    community = (await names(conn, Wanted().place(community_id), full=False)).place(community_id)
     return Listing(
         title=f"{community} {year} 年度十佳实事项目候选名单",
         lines=[f"排序依据:{MEASURE_NAMES[measure]};取前 {first} 项;已撤销的服务不计。"],
@@ -262,24 +259,18 @@ async def below_floor_listing(
     )
     members = [m for m in short if m["reported_on"] is not None]
     years = await member_years(conn, [(m["member_id"], year) for m in members])
-    places = await names(
-        conn,
-        list(
-            {m["community_id"] for m in members} | {m["unit_id"] for m in members if m["unit_id"]}
-        ),
-    )
-    scope = "全部"
-    for place in (community_id, unit_id):
-        if place is not None:
-            scope = await place_name(conn, place) or UNKNOWN_PLACE
-            break
+    wanted = Wanted().place(community_id, unit_id)
+    for m in members:
+        wanted.place(m["community_id"], m["unit_id"])
+    named = await names(conn, wanted, full=False)
+    scope = named.place(community_id or unit_id) or "全部"
     rows = sorted(
         (
             (
                 m["name"],
                 kind(m["kind"]),
-                places.get(m["unit_id"]) if m["unit_id"] else None,
-                places.get(m["community_id"]),
+                named.place(m["unit_id"]),
+                named.place(m["community_id"]),
                 y["hours"],
                 y["annual_floor_hours"],
                 y["annual_floor_hours"] - y["hours"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from entrypoints.witness import witness
 from ledger.database import as_uri
 from ledger.domain.account import Account
 from ledger.domain.limits import NOTE_MAX_BYTES
-from ledger.domain.values import member_account
+from ledger.domain.text import natural_key
+from ledger.domain.values import CST, member_account
 from ledger.settings import Settings
 from projections import merkle, queries
 from projections.notes import CheckpointLog, NoteError, Verifier
+from projections.queries.names import Wanted, names_sync
 from projections.tree import pinned_verifier
 
 
@@ -44,7 +47,7 @@ def _read_note(path: str) -> str:
     with open(path, encoding="utf-8") as kept:
         note = kept.read(NOTE_MAX_BYTES + 1)
     if len(note.encode()) > NOTE_MAX_BYTES:
-        raise NoteError("the kept checkpoint is too large")
+        raise NoteError("审计方保存的检查点过大")
     return note
 
 
@@ -65,7 +68,7 @@ def _verify(services: Services, args: argparse.Namespace) -> int:
     print(f"由事件重算的树根:{base64.b64encode(result.root).decode()}")
     for finding in result.findings[:20]:
         where = "" if finding.position is None else f"位置 {finding.position}:"
-        print(f"{where}{finding.detail}({finding.kind})")
+        print(f"{where}{finding.detail}({finding.kind_name})")
     if result.intact:
         print("账本完整:未发现改写、删除、插入或调序,检查点均一致")
         return 0
@@ -135,15 +138,64 @@ def _replay(services: Services, args: argparse.Namespace) -> int:
     return 0 if agrees else 1
 
 
+HISTORY_COLUMNS = (
+    "位置",
+    "记录时间(北京时间)",
+    "发生时间(北京时间)",
+    "事件",
+    "操作者",
+    "角色",
+    "设备",
+    "规则版本",
+    "积分",
+    "此后余额",
+    "关联编号",
+)
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _beijing(at: datetime | None) -> str | None:
+    return None if at is None else f"{at.astimezone(CST):%Y-%m-%d %H:%M:%S}"
+
+
 def _history(services: Services, args: argparse.Namespace) -> int:
-    for line in audit.history(services.ledger, UUID(args.id)):
-        moved = "" if line.value_at is None else line.value_at.isoformat()
-        print(
-            f"{line.position}\t{line.at.isoformat()}\t{moved}\t{line.event}\t{line.actor}\t"
-            f"{line.correlation_id}\t{line.amount or ''}\t{line.cause or ''}\t"
-            f"{'' if line.balance is None else line.balance}"
+    lines = audit.history(services.ledger, UUID(args.id))
+    if args.json:
+        print(json.dumps([_history_record(line) for line in lines], ensure_ascii=False, indent=2))
+        return 0
+    print("\t".join(HISTORY_COLUMNS))
+    for line in lines:
+        cells = (
+            line.position,
+            _beijing(line.at),
+            _beijing(line.value_at),
+            line.summary,
+            line.actor_name,
+            line.role_name,
+            line.device_name,
+            line.policy_version,
+            line.amount,
+            line.balance,
+            line.correlation_id,
         )
+        print("\t".join(_shown(c) for c in cells))
     return 0
+
+
+def _history_record(line: audit.HistoryLine) -> dict[str, Any]:
+    """One line for machines: every field, times in China Standard Time (ISO 8601),
+    figures as exact decimal strings."""
+    record = dataclasses.asdict(line)
+    record["aggregate_id"] = str(line.aggregate_id)
+    for moment in ("at", "value_at"):
+        at = getattr(line, moment)
+        record[moment] = None if at is None else at.astimezone(CST).isoformat()
+    for figure in ("amount", "balance"):
+        record[figure] = None if record[figure] is None else str(record[figure])
+    return record
 
 
 def _export(services: Services, args: argparse.Namespace) -> int:
@@ -170,10 +222,13 @@ def _export(services: Services, args: argparse.Namespace) -> int:
 def _conservation(services: Services, args: argparse.Namespace) -> int:
     start, end = (datetime.fromisoformat(v) for v in (args.start, args.end))
     result = audit.conservation(services.ledger, start, end)
+    with services.ledger.group_recorder.datastore.get_connection() as conn:
+        names = names_sync(conn, Wanted().place(*result.communities), full=False)
     print(f"全部账户合计 {result.all_accounts};成员可用积分合计 {result.member_balances}")
-    for c in result.communities.values():
+    named = [(names.place(c.community_id), c) for c in result.communities.values()]
+    for name, c in sorted(named, key=lambda pair: natural_key(pair[0])):
         print(
-            f"社区 {c.community_id}:期初 {c.opening} 发放 {c.issued} 冲正 {c.reversed} "
+            f"{name}:期初 {c.opening} 发放 {c.issued} 冲正 {c.reversed} "
             f"兑换 {c.redeemed} 过期 {c.expired} 期末 {c.closing}"
         )
     print("积分守恒成立" if result.holds else "积分守恒不成立")
@@ -190,7 +245,7 @@ def _recheck(services: Services, _: argparse.Namespace) -> int:
     matched, unmatched = audit.reconcile(services.ledger)
     print(f"账户变动与其原因(计分、冲正、兑换、退还)相符 {matched:,} 笔,不符 {len(unmatched)} 笔")
     for u in unmatched:
-        print(f"位置 {u.position} 原因 {u.cause_id}:{u.detail}({u.kind})")
+        print(f"位置 {u.position} 原因 {u.cause_id}:{u.detail}({u.kind_name})")
     return 0 if not mismatches and not unmatched else 1
 
 
@@ -248,8 +303,11 @@ def add(commands: Any) -> None:
     replay.add_argument("member")
     replay.add_argument("--at", help="ISO 时间(带时区),默认现在")
     audit_commands.add_parser("recheck", help="按记录的规则版本重算每一次计分")
-    history = audit_commands.add_parser("history", help="对象的完整事件史(含操作者、关联编号)")
+    history = audit_commands.add_parser(
+        "history", help="对象的完整事件史(含操作者、角色、设备、规则版本、关联编号;北京时间)"
+    )
     history.add_argument("id")
+    history.add_argument("--json", action="store_true", help="以 JSON 输出(供程序读取)")
     exporter = audit_commands.add_parser(
         "export", help="导出成员或单位某期间的事件,或一份志愿服务证明所依据的事件(JSON Lines)"
     )

@@ -19,6 +19,7 @@ from api.auth import create_token, list_tokens
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.progress import ProgressBar
 from ledger.domain.member import Member
+from ledger.domain.signin import SIGN_IN_CODE_HOURS
 from ledger.domain.values import CST, Context, Role
 from ledger.settings import DEFAULT_PUBLIC_URL, Settings
 from ledger.simulation import Generator, Scale
@@ -73,18 +74,30 @@ def prepare_demo(
     place = ledger.get_community(community).name
     ways.append(
         token(
-            f"{place}积分超市终端令牌(在 {base_url}/kiosk 登录)", Role.KIOSK, "演示收银台", community
+            f"{place}积分超市终端令牌(在 {base_url}/kiosk 登录)",
+            Role.KIOSK,
+            "演示收银台",
+            community,
+        )
+    )
+    ways.append(
+        token(
+            f"{place}社区工作台令牌(在 {base_url}/workbench 登录)",
+            Role.COMMUNITY,
+            "演示社区工作台",
+            community,
         )
     )
     member = _member_with_points(services, generator, community)
     if member is None:
         return ways
+    # A one-time code, made anew at each start: it lasts a day and signs in one phone.
+    issued = ledger.issue_sign_in(member.id, Context.system("demo"))
     ways.append(
-        token(
-            f"{place}成员 {member.name} 的令牌(在 {base_url}/me 登录)",
-            Role.MEMBER,
-            "演示成员",
-            member.id,
+        Access(
+            f"{place}成员 {member.name} 的一次性登录码"
+            f"(在 {base_url}/me 输入,{SIGN_IN_CODE_HOURS} 小时内有效,只能用一次)",
+            issued.code,
         )
     )
     card = f"{member.name} 的积分卡号(在终端页面输入或扫码)"
@@ -125,6 +138,7 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
 
 def add(commands: Any) -> None:
     demo = commands.add_parser(
-        "demo", help="数据库为空时生成一个街道最近十二个月的演示数据,并打印令牌和积分卡号"
+        "demo",
+        help="数据库为空时生成一个街道最近十二个月的演示数据,并打印令牌、积分卡号与一个成员的一次性登录码",
     )
     demo.set_defaults(run=_demo)

@@ -43,7 +43,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         expiring, stop_expiring = start_daily(services.ledger, services.url)
         try:
-            serve(app, args.host, args.port)
+            serve(app, args.host, args.port, settings.connections)
         finally:
             stop_expiring.set()
             expiring.join()

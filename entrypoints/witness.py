@@ -38,7 +38,7 @@ def _query(url: str, token: str, query: str, variables: dict[str, Any]) -> Any:
     with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
         body = json.loads(response.read(MAX_RESPONSE_BYTES))
     if body.get("errors"):
-        raise NoteError(f"the ledger answered: {body['errors'][0].get('message')}")
+        raise NoteError(f"账本答复:{body['errors'][0].get('message')}")
     return body["data"]
 
 
@@ -56,7 +56,7 @@ def check_extends(kept: Checkpoint | None, latest: Checkpoint, proof: list[bytes
     if kept is None:
         return
     if kept.origin != latest.origin:
-        raise merkle.ProofError("the latest checkpoint is of another log")
+        raise merkle.ProofError("最新检查点属于另一个账本")
     merkle.verify_consistency(kept.size, latest.size, kept.root, latest.root, proof)
 
 

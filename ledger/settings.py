@@ -21,6 +21,22 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """What one HTTP connection may hold of the server (``api.serving`` enforces it):
+    a client that sends nothing, or sends slowly, gives its place up in bounded time,
+    and one address cannot take every place."""
+
+    header_seconds: float = 10.0
+    """From a connection's (or a request's) first byte to the end of its headers."""
+    body_seconds: float = 30.0
+    """From the end of a request's headers to the end of its body, however it is paced."""
+    total: int = 1000
+    """Connections open at once, from all addresses."""
+    per_client: int = 100
+    """Connections open at once from one client address."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """What the program needs to know about where it runs.
 
@@ -50,6 +66,7 @@ class Settings:
     create_tables: bool = True
     """False (``LEDGER_CREATE_TABLES=0``): the event store, the tokens and the read side's
     registry were created by ``ledger db grant``; this role may not create tables."""
+    connections: ConnectionLimits = ConnectionLimits()
 
     @property
     def embedded(self) -> bool:
@@ -65,7 +82,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     key (``LEDGER_SIGNING_KEY``, hex, or ``LEDGER_SIGNING_KEY_FILE``), ``LEDGER_PUBLIC_KEY``,
     ``LEDGER_LOG_ORIGIN``, ``LEDGER_CHECKPOINT_LOG``, ``LEDGER_CHECKPOINT_EVERY``,
     ``LEDGER_CHECKPOINT_MINUTES``, ``LEDGER_READ_REPLICAS`` (comma-separated URLs),
-    ``LEDGER_REPLICA_MAX_LAG_SECONDS`` and ``LEDGER_PUBLIC_URL``.
+    ``LEDGER_REPLICA_MAX_LAG_SECONDS``, ``LEDGER_PUBLIC_URL`` and the connection limits
+    (``LEDGER_HEADER_TIMEOUT_SECONDS``, ``LEDGER_BODY_TIMEOUT_SECONDS``,
+    ``LEDGER_MAX_CONNECTIONS``, ``LEDGER_MAX_CONNECTIONS_PER_CLIENT``).
 
     The key that hashes national ID numbers must stay the same for the life of
     a ledger, or de-duplication breaks; without it in the environment it is generated
@@ -113,6 +132,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         checkpoint_every=int(env.get("LEDGER_CHECKPOINT_EVERY") or CHECKPOINT_EVERY_EVENTS),
         checkpoint_minutes=float(env.get("LEDGER_CHECKPOINT_MINUTES") or CHECKPOINT_EVERY_MINUTES),
         create_tables=env.get("LEDGER_CREATE_TABLES", "1").lower() not in ("0", "no", "false"),
+        connections=_connection_limits(env),
+    )
+
+
+def _connection_limits(env: Mapping[str, str]) -> ConnectionLimits:
+    default = ConnectionLimits()
+
+    def number(name: str, value: float, kind: type[float] | type[int]) -> float:
+        given = env.get(name) or str(value)
+        try:
+            parsed = kind(given)
+        except ValueError:
+            parsed = 0
+        if not 0 < parsed <= 100_000:
+            raise ValueError(f"{name} 须为 0 到 100000 之间的正数,而不是 {given!r}")
+        return parsed
+
+    return ConnectionLimits(
+        header_seconds=number("LEDGER_HEADER_TIMEOUT_SECONDS", default.header_seconds, float),
+        body_seconds=number("LEDGER_BODY_TIMEOUT_SECONDS", default.body_seconds, float),
+        total=int(number("LEDGER_MAX_CONNECTIONS", default.total, int)),
+        per_client=int(number("LEDGER_MAX_CONNECTIONS_PER_CLIENT", default.per_client, int)),
     )
 
 

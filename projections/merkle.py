@@ -141,7 +141,7 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     """The subtrees whose hashes form the inclusion proof of leaf ``index`` in a tree
     of ``size`` leaves (RFC 9162, 2.1.3.1), leaf side first."""
     if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of {size}")
+        raise ProofError(f"叶子 {index} 不在大小为 {size} 的树中")
     ranges: list[Range] = []
     start, end = 0, size
     while end - start > 1:
@@ -159,7 +159,7 @@ def consistency_ranges(old: int, new: int) -> list[Range]:
     """The subtrees whose hashes form the consistency proof from a tree of ``old``
     leaves to one of ``new`` (RFC 9162, 2.1.4.1)."""
     if not 0 < old <= new:
-        raise ProofError(f"no consistency proof from {old} to {new}")
+        raise ProofError(f"没有从大小 {old} 到 {new} 的一致性证明")
     ranges: list[Range] = []
     start, end, m, whole = 0, new, old, True
     while m != end - start:
@@ -192,7 +192,7 @@ def prove(ranges: list[Range], fetch: Callable[[list[Node]], Mapping[Node, bytes
 
 def _check_hash(value: bytes, what: str) -> None:
     if len(value) != HASH_SIZE:
-        raise ProofError(f"{what} is not a SHA-256 hash")
+        raise ProofError(f"{what}不是 SHA-256 哈希")
 
 
 def verify_inclusion(
@@ -201,13 +201,13 @@ def verify_inclusion(
     """RFC 9162, 2.1.3.2; raises ProofError unless ``leaf`` is leaf ``index`` of the
     tree of ``size`` leaves whose root is ``root_hash``."""
     if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of {size}")
-    _check_hash(leaf, "the leaf")
+        raise ProofError(f"叶子 {index} 不在大小为 {size} 的树中")
+    _check_hash(leaf, "叶子哈希")
     fn, sn, value = index, size - 1, leaf
     for p in proof:
-        _check_hash(p, "a proof hash")
+        _check_hash(p, "证明中的哈希")
         if sn == 0:
-            raise ProofError("the proof is too long")
+            raise ProofError("证明过长")
         if fn & 1 or fn == sn:
             value = node_hash(p, value)
             if not fn & 1:
@@ -219,9 +219,9 @@ def verify_inclusion(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("the proof is too short")
+        raise ProofError("证明过短")
     if value != root_hash:
-        raise ProofError("the proof leads to another root")
+        raise ProofError("证明得出的树根与检查点不同")
 
 
 def verify_consistency(
@@ -230,19 +230,19 @@ def verify_consistency(
     """RFC 9162, 2.1.4.2; raises ProofError unless the tree of ``new`` leaves with
     ``new_root`` extends the tree of ``old`` leaves with ``old_root``."""
     if old > new:
-        raise ProofError(f"a tree of {new} cannot extend one of {old}")
+        raise ProofError(f"大小为 {new} 的树不可能是大小为 {old} 的树的延续")
     if old == new:
         if proof:
-            raise ProofError("equal sizes need an empty proof")
+            raise ProofError("大小相同的两棵树,证明应为空")
         if old_root != new_root or (old == 0 and old_root != EMPTY_ROOT):
-            raise ProofError("equal sizes with different roots")
+            raise ProofError("大小相同而树根不同")
         return
     if old == 0:
-        raise ProofError("a consistency proof from the empty tree proves nothing")
+        raise ProofError("从空树出发的一致性证明不能证明任何事")
     if not proof:
-        raise ProofError("the proof is empty")
+        raise ProofError("证明为空")
     for p in proof:
-        _check_hash(p, "a proof hash")
+        _check_hash(p, "证明中的哈希")
     path = list(proof)
     if old & (old - 1) == 0:
         path.insert(0, old_root)
@@ -253,7 +253,7 @@ def verify_consistency(
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
-            raise ProofError("the proof is too long")
+            raise ProofError("证明过长")
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
@@ -266,8 +266,8 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("the proof is too short")
+        raise ProofError("证明过短")
     if fr != old_root:
-        raise ProofError("the proof does not lead to the old root")
+        raise ProofError("证明得不出旧树的树根")
     if sr != new_root:
-        raise ProofError("the proof does not lead to the new root")
+        raise ProofError("证明得不出新树的树根")

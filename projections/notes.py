@@ -49,7 +49,7 @@ def key_id(name: str, kind: int, public: bytes) -> bytes:
 
 def _check_name(name: str) -> str:
     if not name or any(c.isspace() or c == "+" for c in name) or len(name) > 255:
-        raise NoteError(f"key name {name!r} is empty or has a space or '+'")
+        raise NoteError(f"密钥名 {name!r} 为空,或含空白或“+”")
     return name
 
 
@@ -75,18 +75,18 @@ class Verifier:
         parts = vkey.strip().split("+", 2)  # base64 may itself hold a '+'
 
         if len(parts) != 3:
-            raise NoteError("a verifier key is <name>+<key ID>+<key>")
+            raise NoteError("公钥的格式应为 <名称>+<密钥编号>+<公钥>")
         name, hex_id, material = parts
         try:
             raw = base64.b64decode(material, validate=True)
             wanted = bytes.fromhex(hex_id)
         except (binascii.Error, ValueError):
-            raise NoteError("the verifier key is not hex and base64") from None
+            raise NoteError("公钥的密钥编号须为十六进制、公钥须为 base64") from None
         if len(raw) != 33 or raw[0] not in (ED25519, COSIGNATURE):
-            raise NoteError("only Ed25519 verifier keys are accepted")
+            raise NoteError("只接受 Ed25519 公钥")
         verifier = cls(_check_name(name), raw[0], raw[1:])
         if verifier.key_id != wanted:
-            raise NoteError("the verifier key's ID does not match its key")
+            raise NoteError("公钥的密钥编号与公钥不符")
         return verifier
 
     def check(self, message: bytes, signature: bytes) -> bool:
@@ -132,16 +132,16 @@ class Checkpoint:
     def parse(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
-            raise NoteError("a checkpoint is origin, size and root hash, one line each")
+            raise NoteError("检查点应为账本名、树的大小、树根哈希三行")
         origin, size, root = lines[:3]
         if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
-            raise NoteError("the tree size is not a decimal number")
+            raise NoteError("树的大小不是十进制数")
         try:
             root_hash = base64.b64decode(root, validate=True)
         except binascii.Error:
-            raise NoteError("the root hash is not base64") from None
+            raise NoteError("树根哈希不是 base64") from None
         if len(root_hash) != HASH_SIZE:
-            raise NoteError("the root hash is not a SHA-256 hash")
+            raise NoteError("树根哈希不是 SHA-256 哈希")
         return cls(origin, int(size), root_hash)
 
 
@@ -152,26 +152,26 @@ def sign(text: str, signer: Signer) -> str:
 
 def _split(note: str) -> tuple[str, list[tuple[str, bytes]]]:
     if len(note.encode()) > NOTE_MAX_BYTES:
-        raise NoteError("the note is too large")
+        raise NoteError("签名文本过大")
     if any(ord(c) < 0x20 and c != "\n" for c in note):
-        raise NoteError("the note has control characters")
+        raise NoteError("签名文本含控制字符")
     cut = note.rfind("\n\n")
     if cut < 0 or not note.endswith("\n"):
-        raise NoteError("the note has no signatures")
+        raise NoteError("签名文本没有签名")
     text, signatures = note[: cut + 1], note[cut + 2 : -1].split("\n")
     if len(signatures) > NOTE_MAX_SIGNATURES:
-        raise NoteError("the note has too many signatures")
+        raise NoteError("签名文本的签名过多")
     parsed = []
     for line in signatures:
         if not line.startswith(DASH):
-            raise NoteError("a signature line starts with an em dash and a space")
+            raise NoteError("签名行须以破折号“—”和一个空格开头")
         name, _, encoded = line[len(DASH) :].partition(" ")
         try:
             raw = base64.b64decode(encoded, validate=True)
         except binascii.Error:
-            raise NoteError("a signature is not base64") from None
+            raise NoteError("签名不是 base64") from None
         if len(raw) < 5:
-            raise NoteError("a signature is too short")
+            raise NoteError("签名过短")
         parsed.append((name, raw))
     return text, parsed
 
@@ -189,9 +189,9 @@ def open_text(note: str, verifier: Verifier) -> str:
         raw[4:] for name, raw in signatures if (name, raw[:4]) == (verifier.name, verifier.key_id)
     ]
     if not mine:
-        raise NoteError(f"the note is not signed by the pinned key {verifier.name}")
+        raise NoteError(f"签名文本未经固定公钥 {verifier.name} 签名")
     if not all(verifier.check(text.encode(), s) for s in mine):
-        raise NoteError(f"the signature of {verifier.name} does not verify")
+        raise NoteError(f"{verifier.name} 的签名核验不通过")
     return text
 
 
@@ -214,7 +214,7 @@ def cosigned_at(note: str, witness: Verifier) -> int:
             timestamp = struct.unpack(">Q", raw[4:12])[0]
             if witness.check(_cosigned_message(text, timestamp), raw[12:]):
                 return int(timestamp)
-    raise NoteError(f"the note has no valid cosignature of {witness.name}")
+    raise NoteError(f"签名文本没有见证方 {witness.name} 的有效联署")
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class CheckpointLog:
         if tail and not tail.endswith(b"\n"):
             cut = tail.rfind(b"\n")
             if cut < 0 and window < size:
-                raise NoteError("the checkpoint log ends in a line too long to be an entry")
+                raise NoteError("检查点日志末行过长,不是一条记录")
             os.ftruncate(fd, size - window + cut + 1)
 
     def entries(self) -> list[Published]:

@@ -331,6 +331,15 @@ class ReadSide:
             self.refresh()
             return [self.position(m) for m in self.live.values()]
 
+    def tracking_tables(self) -> list[str]:
+        """The live read models' tracking tables, schema-qualified and quoted: a reader
+        with connections of its own asks them where the read models are
+        (``projections.queries.positions``)."""
+        if not self.live:
+            self.refresh()
+        schema = self.datastore.schema
+        return [f'"{schema}"."{m.view.tracking_table_name}"' for m in self.live.values()]
+
     def catch_up(
         self,
         models: Sequence[ReadModel] | None = None,

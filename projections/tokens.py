@@ -8,7 +8,6 @@ it with psycopg; the server reads it with asyncpg.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -48,16 +47,6 @@ LIST_TOKENS = (
     "SELECT id, role, scope, name, created_at, revoked_at, expires_at, device FROM api_tokens "
     "ORDER BY created_at"
 )
-
-KIOSK_NAMES = """
-SELECT DISTINCT ON (kiosk) kiosk, name FROM (
-    SELECT CASE WHEN device IS NULL THEN 'token:' || id ELSE 'device:' || device END AS kiosk,
-           name, created_at
-    FROM api_tokens
-) named WHERE kiosk = ANY($1::text[]) ORDER BY kiosk, created_at DESC
-"""
-"""The names people know redeeming devices by: a device's newest token's name (a
-reissued token renames it), or a token's own when it names no device."""
 
 
 @dataclass(frozen=True)
@@ -123,28 +112,6 @@ async def token_in_force(pool: asyncpg.Pool, token_hash: str) -> TokenGrant | No
     if row is None:
         return None
     return TokenGrant(row["id"], Role(row["role"]), frozenset(row["scope"]), row["device"])
-
-
-async def kiosk_names(pool: asyncpg.Pool, kiosks: list[str]) -> dict[str, str]:
-    """The names of the devices (or tokens) that redeemed, as redemptions record them
-    (``device:…`` or ``token:…``, a token's key scope)."""
-    return {row["kiosk"]: row["name"] for row in await pool.fetch(KIOSK_NAMES, kiosks)}
-
-
-ACTOR_NAMES = "SELECT id, name FROM api_tokens WHERE id = ANY($1::uuid[])"
-TOKEN_ACTOR = "token:"
-
-
-async def actor_names(pool: asyncpg.Pool, actors: list[str]) -> dict[str, str]:
-    """The names of the tokens that acted, as events record them (``token:…``); other
-    actors (the ledger's own jobs) have none."""
-    ids = set()
-    for actor in actors:
-        with contextlib.suppress(ValueError):
-            if actor.startswith(TOKEN_ACTOR):
-                ids.add(UUID(actor.removeprefix(TOKEN_ACTOR)))
-    rows = await pool.fetch(ACTOR_NAMES, list(ids))
-    return {f"{TOKEN_ACTOR}{row['id']}": row["name"] for row in rows}
 
 
 MEMBER_TOKENS = (

@@ -271,7 +271,7 @@ def fetch_nodes(
     found = {(r["level"], r["node_index"]): bytes(r["hash"]) for r in rows}
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise merkle.ProofError(f"the stored tree lacks node {missing[0]}")
+        raise merkle.ProofError(f"存储的树缺少节点 {missing[0]}")
     return found
 
 
@@ -279,7 +279,7 @@ def _checked(size: int) -> None:
     """A size the stored tree has not reached lacks the node over its last leaf, so
     ``fetch_nodes`` refuses it; only the bounds are checked here."""
     if not 0 < size <= MAX_TREE_SIZE:
-        raise merkle.ProofError(f"no tree of {size} leaves")
+        raise merkle.ProofError(f"没有 {size} 个叶子的树")
 
 
 def inclusion_proof(

@@ -16,12 +16,7 @@ from ledger.application.work import WorkCommands
 
 
 class Ledger(
-    PeopleCommands,
-    NeedCommands,
-    WorkCommands,
-    StoreCommands,
-    CertificateCommands,
-    SignInCommands,
+    PeopleCommands, NeedCommands, WorkCommands, StoreCommands, CertificateCommands, SignInCommands
 ):
     """志愿服务积分账本: the write side."""
 

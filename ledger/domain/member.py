@@ -21,7 +21,7 @@ from ledger.domain.limits import (
     PHONE_PATTERN,
 )
 from ledger.domain.text import clean_optional, clean_text
-from ledger.domain.values import Context, MemberKind, day, stable_id
+from ledger.domain.values import Context, MemberKind, Role, day, stable_id
 
 
 def mask_phone(phone: str) -> str:
@@ -41,6 +41,15 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+FULL_NAME_READERS = frozenset({Role.ADMIN, Role.COMMUNITY, Role.UNIT, Role.MEMBER})
+
+
+def reads_full_names(role: Role | None) -> bool:
+    """Whether a reader in ``role`` reads people's full names: those who run a member's
+    community or unit, and the member; a kiosk, an auditor and the public read them masked."""
+    return role in FULL_NAME_READERS
 
 
 def normalise_national_id(national_id: str) -> str:

@@ -3,12 +3,15 @@
 One module per read model, named after it: ``units`` (the unit ranking), ``members``,
 ``dossiers``, ``boards`` (tasks, services awaiting rating, the points store),
 ``entries`` (the ledger's legs and balances), ``needs`` (residents' needs and the
-satisfaction rate) and ``inbox`` (members' messages); ``paging`` holds the page cap. Every
+satisfaction rate) and ``inbox`` (members' messages); ``paging`` holds the page cap, and
+``names`` names the ids of all of them for people (masked as the reader requires). Every
 query reads the read models' views, never the event store (but for ``HEAD``, the
 log's position), and does its ordering, ranking and paging in SQL.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -59,6 +62,20 @@ async def written_wal(conn: asyncpg.Connection | asyncpg.Pool, timeout: float) -
     return int(await conn.fetchval(WRITTEN_WAL, timeout=timeout))
 
 
+async def positions(
+    conn: asyncpg.Connection | asyncpg.Pool, tracking: Sequence[str], application: str
+) -> list[int]:
+    """Where each read model is: the last position recorded in each of the ``tracking``
+    tables (schema-qualified and quoted names, from ``ReadSide.tracking_tables``)."""
+    selects = [
+        f"SELECT coalesce(max(notification_id), 0) FROM {table} WHERE application_name = $1"
+        for table in tracking
+    ]
+    if not selects:
+        return []
+    return [int(row[0]) for row in await conn.fetch(" UNION ALL ".join(selects), application)]
+
+
 async def replayed_wal(conn: asyncpg.Connection | asyncpg.Pool, timeout: float) -> int | None:
     """The WAL position a standby has replayed (bytes); None on a primary."""
     replayed = await conn.fetchval(REPLAYED_WAL, timeout=timeout)
@@ -92,6 +109,7 @@ __all__ = [
     "open_tasks",
     "page_size",
     "ping",
+    "positions",
     "redemption",
     "replayed_wal",
     "satisfaction",

@@ -88,7 +88,6 @@ ORDER BY starts_at, task_id
 LIMIT $4
 """
 TASK_SQL = "SELECT * FROM board_tasks WHERE task_id = $1"
-PLACE_NAMES_SQL = "SELECT id, name FROM board_places WHERE id = ANY($1::uuid[])"
 CLAIMANTS_SQL = """
 SELECT s.*, m.name AS member_name FROM board_services s
 LEFT JOIN member_totals m ON m.member_id = s.member_id
@@ -220,11 +219,6 @@ async def kiosk_day(
 
 async def task(conn: asyncpg.Connection | asyncpg.Pool, task_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(TASK_SQL, task_id)
-
-
-async def place_names(conn: asyncpg.Connection | asyncpg.Pool, ids: list[UUID]) -> dict[UUID, str]:
-    """Communities' and grids' names by id."""
-    return {row["id"]: row["name"] for row in await conn.fetch(PLACE_NAMES_SQL, ids)}
 
 
 async def claimants(conn: asyncpg.Connection | asyncpg.Pool, task_id: UUID) -> list[asyncpg.Record]:

@@ -45,13 +45,6 @@ ORDER BY t.name, p.member_id
 """
 
 STREET_OF_SQL = "SELECT street_id FROM document_places WHERE id = $1"
-PLACE_NAME_SQL = """
-SELECT name FROM document_places WHERE id = $1
-UNION ALL SELECT name FROM dossier_names WHERE id = $1
-LIMIT 1
-"""
-"""A street's or community's name (``document_places``), or a unit's (``dossier_names``)."""
-
 CERTIFIABLE_SQL = """
 SELECT rated_position FROM dossier_services
 WHERE member_id = $1 AND day BETWEEN $2 AND $3
@@ -118,12 +111,6 @@ async def street_of(conn: asyncpg.Connection, community_id: UUID) -> UUID | None
     return street
 
 
-async def place_name(conn: asyncpg.Connection, place_id: UUID) -> str | None:
-    """The name of a street, a community or a unit (None: no such place)."""
-    name: str | None = await conn.fetchval(PLACE_NAME_SQL, place_id)
-    return name
-
-
 async def certifiable_positions(
     conn: asyncpg.Connection, member_id: UUID, start: date, end: date
 ) -> list[int]:
@@ -148,11 +135,3 @@ async def best_projects(
     services left out), each with the notification ids of its services' ratings."""
     sql = PROJECTS_SQL.format(measure=ProjectMeasure(measure).value)
     return list(await conn.fetch(sql, community_id, year, page_size(first)))
-
-
-NAMES_SQL = "SELECT id, name FROM dossier_names WHERE id = ANY($1::uuid[])"
-
-
-async def names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
-    """The names of communities and units by id."""
-    return {r["id"]: r["name"] for r in await conn.fetch(NAMES_SQL, ids)}

@@ -80,14 +80,6 @@ MEMBER_BY_CARD_SQL = MEMBER_BY_CODE_SQL.format(column="code_hash")
 MEMBER_BY_REFERENCE_SQL = MEMBER_BY_CODE_SQL.format(column="reference")
 
 
-MEMBER_NAMES_SQL = "SELECT member_id, name FROM member_totals WHERE member_id = ANY($1::uuid[])"
-
-
-async def member_names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
-    """Members' registered names by id."""
-    return {r["member_id"]: r["name"] for r in await conn.fetch(MEMBER_NAMES_SQL, ids)}
-
-
 _DEFAULT_BOOK = PointsPolicy()
 """The default rule book, made once: its numbers stand in before any book is published."""
 

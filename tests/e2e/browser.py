@@ -23,7 +23,8 @@ MISSING = (
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium(*flags: str) -> Iterator[Any]:
+    """The browser, with `flags` added to its command line (e.g. a fake camera)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -44,6 +45,7 @@ def chromium() -> Iterator[Any]:
         "--lang=zh-CN",
         # Nothing but this machine resolves: a page that needs the internet fails here.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        *flags,
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -52,6 +54,33 @@ def chromium() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def phone(driver: Any, width: int = 390, height: int = 844) -> None:
+    """Make the page a phone's: its width and height in CSS pixels, a mobile viewport and
+    touch input, screenshots at that width."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}
+    )
+
+
+CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+"""A camera that shows a test picture, allowed without asking."""
+
+
+def place(driver: Any, origin: str, latitude: float, longitude: float, accuracy: float) -> None:
+    """The phone is at this place (allowed to tell the page at `origin`)."""
+    driver.execute_cdp_cmd(
+        "Browser.grantPermissions", {"permissions": ["geolocation"], "origin": origin}
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride",
+        {"latitude": latitude, "longitude": longitude, "accuracy": accuracy},
+    )
 
 
 def require(tool: str, package: str) -> str:
@@ -83,9 +112,17 @@ def screenshot(
 ) -> Path:
     """A picture of the page, to look at; what the page shows people is first checked to hold
     no id and no English word, but for ``codes`` shown to be typed (a kiosk code, a site code)
-    (``readable=False`` for a page made for programmers)."""
+    and what the page marks as a code (``readable=False`` for a page made for programmers)."""
     if readable:
-        text = driver.execute_script("return document.body.innerText")
+        # Codes a page marks as such (class "mono" or "code", or data-code) are for typing,
+        # scanning or a checker's tools, and are left out.
+        text = driver.execute_script(
+            """let text = document.body.innerText;
+            for (const e of document.querySelectorAll(".mono, .code, [data-code]")) {
+              if (e.innerText) text = text.replace(e.innerText, "");
+            }
+            return text;"""
+        )
         for code in codes:
             text = text.replace(code, "")
         assert not unreadable(text), (name, unreadable(text))

@@ -467,14 +467,16 @@ def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
     assert made.returncode == 0, made.stderr
     checked = offline(export)
     assert checked.returncode == 0, checked.stderr
-    assert f"certificate {certificate['number']}: 2 services, 8" in checked.stdout
-    assert "19.2 points" in checked.stdout
+    assert f"证明 {certificate['number']}:服务 2 次,8" in checked.stdout
+    assert "19.2 分" in checked.stdout
 
     changed = tmp_path / "changed.jsonl"
     changed.write_text(export.read_text().replace('"19.2', '"29.2'))
     assert changed.read_text() != export.read_text()
     refused_offline = offline(changed)
-    assert refused_offline.returncode == 1 and "REJECTED" in refused_offline.stderr
+    assert refused_offline.returncode == 1
+    assert "核验未通过:第" in refused_offline.stderr
+    assert "不是检查点所含的那条事件" in refused_offline.stderr
 
     altered = tmp_path / "altered.jsonl"
     with rated_event_altered(server, lambda state: state.replace(b'"9.6"', b'"19.6"')):
@@ -482,4 +484,4 @@ def test_a_certificate_verifies_offline_and_a_changed_figure_or_event_fails(
         result = offline(altered) if altered.exists() else None
     # Either the ledger refuses to export a history its signed tree disagrees with, or
     # the export it makes is refused offline.
-    assert result is None or (result.returncode == 1 and "REJECTED" in result.stderr)
+    assert result is None or (result.returncode == 1 and "核验未通过" in result.stderr)

@@ -399,46 +399,56 @@ def in_thread(app: Any, **config: Any) -> Iterator[int]:
         thread.join(timeout=10)
 
 
-def test_a_client_trickling_its_headers_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_client_trickling_its_headers_is_cut_off() -> None:
     from starlette.applications import Starlette
 
-    from api import serving
+    from api.serving import limited_protocol
+    from ledger.settings import ConnectionLimits
 
-    monkeypatch.setattr(serving, "HEADER_TIMEOUT_SECONDS", 0.5)
+    protocol = limited_protocol(ConnectionLimits(header_seconds=0.5))
     with (
-        in_thread(Starlette(), http=serving.HeaderTimeoutProtocol) as port,
+        in_thread(Starlette(), http=protocol) as port,
         socket.create_connection(("127.0.0.1", port), timeout=5) as slow,
     ):
         slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
         started = time.monotonic()
         answer = slow.recv(1024)
         assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"REQUEST_TIMEOUT" in answer
         assert time.monotonic() - started < 4
 
 
-def test_a_client_trickling_its_body_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_client_trickling_its_body_is_cut_off_however_it_paces_it() -> None:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     from api import boundary
+    from api.serving import limited_protocol
+    from ledger.settings import ConnectionLimits
 
     async def echo(request: Request) -> PlainTextResponse:
         return PlainTextResponse(str(len(await request.body())))
 
-    monkeypatch.setattr(boundary, "BODY_TIMEOUT_SECONDS", 0.5)
     app = Starlette(routes=[Route("/", echo, methods=["POST"])])
     app.add_middleware(boundary.BodyLimit)
     app.add_middleware(boundary.ErrorBoundary)
+    protocol = limited_protocol(ConnectionLimits(header_seconds=5, body_seconds=1))
     with (
-        in_thread(app) as port,
+        in_thread(app, http=protocol) as port,
         socket.create_connection(("127.0.0.1", port), timeout=5) as slow,
     ):
         slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        for _ in range(4):  # a byte every 0.3 s: never a pause of a second
+            time.sleep(0.3)
+            with contextlib.suppress(OSError):
+                slow.sendall(b" ")
         answer = slow.recv(4096)
-    assert answer.startswith(b"HTTP/1.1 408"), answer
-    assert b"REQUEST_TIMEOUT" in answer
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"REQUEST_TIMEOUT" in answer
+        assert time.monotonic() - started < 4
 
 
 # --- 9. client errors are not logged as server errors; metrics cannot be grown from outside

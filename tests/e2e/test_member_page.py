@@ -1,5 +1,6 @@
-"""A member's phone page (/me) in a real headless browser: the short-lived code is shown
-as a QR code a kiosk's scanner reads, and that code finds the member at the kiosk."""
+"""The kiosk code on the member's phone pages (/me, 积分 tab) in a real headless browser: the
+short-lived code is shown as a QR code a kiosk's scanner reads, and that code finds the member
+at the kiosk."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from selenium.webdriver.common.by import By
 from api.auth import create_token
 from ledger.domain.codes import PHONE_CODE_SECONDS
 from ledger.domain.values import Role
-from tests.e2e.browser import chromium, requested_hosts, require, screenshot
+from tests.e2e.browser import chromium, phone, requested_hosts, require, screenshot
 from tests.e2e.conftest import Server
 from tests.e2e.test_member_codes import ISSUE, LOOKUP, created
 
@@ -56,17 +57,20 @@ def test_the_phone_shows_a_code_the_kiosk_scans_and_finds(
     token = create_token(server.database_url, Role.MEMBER, [resident["member"]], "李四娘的手机")[1]
     kiosk = server.token(Role.KIOSK, resident["community"])
     with chromium() as driver:
-        driver.set_window_size(420, 860)  # a phone
-        driver.get(f"{server.base}/me")
-        driver.find_element(By.ID, "token").send_keys(token)
-        driver.find_element(By.ID, "save-token").click()
+        phone(driver)
+        signed_in(driver, server, token, "points")
+        deadline = time.monotonic() + 15
+        while not driver.find_element(By.ID, "tab-points").is_displayed():
+            assert time.monotonic() < deadline, driver.find_element(By.ID, "message").text
+            time.sleep(0.1)
+        driver.find_element(By.ID, "code-open").click()
         code = shown_code(driver)
         assert driver.find_element(By.ID, "name").text == "李四娘"
-        assert Decimal(driver.find_element(By.ID, "balance").text) == 0
+        assert Decimal(driver.find_element(By.ID, "code-balance").text) == 0
         seconds = int(driver.find_element(By.ID, "seconds").text)
         assert 0 < seconds <= PHONE_CODE_SECONDS
         assert scanned(driver.find_element(By.ID, "qr").screenshot_as_png) == code
-        screenshot(driver, "member-code", codes=(code,))
+        screenshot(driver, "me-code")
 
         found = server.gql(kiosk, LOOKUP, c=code)["data"]["memberByCode"]
         assert (found["__typename"], found["memberId"]) == ("KioskMember", resident["member"])
@@ -83,13 +87,23 @@ def test_the_phone_shows_a_code_the_kiosk_scans_and_finds(
 
 def test_a_token_that_is_not_a_members_is_told_in_chinese(server: Server) -> None:
     with chromium() as driver:
-        driver.get(f"{server.base}/me")
-        driver.find_element(By.ID, "token").send_keys(server.admin)
-        driver.find_element(By.ID, "save-token").click()
+        signed_in(driver, server, server.admin, "tasks")
         deadline = time.monotonic() + 15
-        while "不是成员本人的令牌" not in driver.find_element(By.ID, "message").text:
+        while "不是成员本人的" not in driver.find_element(By.ID, "message").text:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+        assert driver.find_element(By.ID, "signin").is_displayed()
+
+
+def signed_in(driver: Any, server: Server, token: str, tab: str) -> None:
+    """The page as a phone that signed in before and chose the standard text size."""
+    driver.get(f"{server.base}/me#{tab}")
+    driver.execute_script(
+        "localStorage.setItem('ledger.size', 'standard');"
+        "localStorage.setItem('ledger.member.token', arguments[0]);",
+        token,
+    )
+    driver.refresh()
 
 
 def shown_code(driver: Any) -> str:

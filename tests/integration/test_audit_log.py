@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -319,6 +320,15 @@ def test_the_cli_verifies_against_a_kept_checkpoint_with_the_pinned_key(
     other = Signer.from_seed("volunteer-ledger.local/ledger", bytes(32)).verifier.vkey
     refused = cli("verify", "--against", str(kept), "--key", other)
     assert refused.returncode == 1 and "固定公钥" in refused.stdout
+    said = refused.stdout + failed.stdout + failed.stderr
+    assert "签名文本未经固定公钥" in said  # the checkpoint parser's own words
+    words = [
+        re.sub(r"volunteer-ledger\.local/ledger", "", line)
+        for line in said.splitlines()
+        if not line.startswith("由事件重算的树根:")  # base64, for machines
+    ]
+    assert [w for w in words if re.search(r"[A-Za-z]{2,}", w)] == []
+    assert "(事件被改写)" in said and "(检查点不符)" in said
 
 
 VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_export.py"
@@ -367,17 +377,20 @@ def test_an_export_proves_itself_to_the_standalone_verifier(
     vkey = logged.verifier.vkey
     fresh = _check_export(written("fresh.jsonl", lines), vkey)
     assert fresh.returncode == 0, fresh.stderr
-    assert f"{len(events)} events proven" in fresh.stdout
+    assert f"已证明 {len(events)} 条事件" in fresh.stdout
     altered = dict(events[1], state=events[1]["state"].replace('"', "'", 1))
     refused = _check_export(
         written("altered.jsonl", [header, events[0], altered, *events[2:]]), vkey
     )
-    assert refused.returncode == 1 and "is not the event the checkpoint holds" in refused.stderr
+    assert refused.returncode == 1 and "不是检查点所含的那条事件" in refused.stderr
     dropped = _check_export(written("dropped.jsonl", [header, *events[:-2], events[-1]]), vkey)
-    assert dropped.returncode == 1 and "left out" in dropped.stderr
+    assert dropped.returncode == 1 and "有行被删去、增添或调换了顺序" in dropped.stderr
     other = Signer.from_seed(logged.verifier.name, bytes(32))
     foreign = _check_export(written("fresh2.jsonl", lines), other.verifier.vkey)
-    assert foreign.returncode == 1 and "not signed by the pinned key" in foreign.stderr
+    assert foreign.returncode == 1 and "未经固定公钥" in foreign.stderr
+    for said in (fresh.stdout, refused.stderr, dropped.stderr, foreign.stderr):
+        words = re.sub(r"volunteer-ledger\.local/ledger|base64|JSON|SHA-256", "", said)
+        assert re.search(r"[A-Za-z]{3,}", words) is None, said
     point = open_note(header["checkpoint"], logged.verifier)
     resigned = dict(header, checkpoint=sign(point.text, other))
     assert _check_export(written("resigned.jsonl", [resigned, *events]), vkey).returncode == 1

@@ -4,6 +4,7 @@ for each kind of user."""
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 
@@ -11,7 +12,7 @@ from api.auth import LOOKUP, hash_token, list_tokens
 from entrypoints.bootstrap import bootstrap
 from entrypoints.demo import prepare_demo
 from ledger.application import Ledger
-from ledger.domain.values import CST
+from ledger.domain.values import CST, Context, Role
 from ledger.domain.work import Service
 from ledger.settings import load_settings
 from ledger.simulation import Scale
@@ -49,20 +50,22 @@ def test_the_demo_makes_each_way_in_once_and_says_so_at_each_start_after(
         with psycopg.connect(database_url) as conn:
             grants = [
                 conn.execute(LOOKUP.replace("$1", "%s"), (hash_token(str(secret)),)).fetchone()
-                for secret in secrets[:-1]
+                for secret in secrets[:4]
             ]
         roles = [(g[1], list(g[2])) for g in grants if g]
-        member = services.ledger.get_member(roles[3][1][0])
-        card = services.ledger.read_code(str(secrets[-1]))  # the card is the member's
+        *_, (_, [home]) = roles
+        code, card_code = str(secrets[4]), str(secrets[5])
+        taken = services.ledger.activate_sign_in(
+            code, uuid4(), "演示手机", Context(actor_id="demo phone", role=Role.MEMBER)
+        )
+        member = services.ledger.get_member(taken.member_id)
+        card = services.ledger.read_code(card_code)  # the card is the same member's
         assert card.code_hash is not None and card.code_hash == member.card_hash
         assert services.ledger.get_account(member.id).balance > 0
         served = check_ins(services.ledger)
-    assert roles == [
-        ("admin", []),
-        ("auditor", []),
-        ("kiosk", [member.community_id]),
-        ("member", [member.id]),
-    ]
+    assert roles == [("admin", []), ("auditor", []), ("kiosk", [home]), ("community", [home])]
+    assert member.community_id == home
+    assert len(code) == 8
     days = {t.astimezone(CST).date() for t in served}
     assert days and min(days) >= today - timedelta(days=3) and max(days) < today
     with psycopg.connect(database_url) as conn:
@@ -70,18 +73,22 @@ def test_the_demo_makes_each_way_in_once_and_says_so_at_each_start_after(
         assert events is not None and events[0] > 100
     labels = [way.label for way in ways]
     assert labels[2].startswith("第1社区积分超市终端令牌") and f"{BASE}/kiosk" in labels[2]
-    assert member.name in labels[3] and f"{BASE}/me" in labels[3]
-    assert member.name in labels[4] and "积分卡号" in labels[4]
+    assert labels[3].startswith("第1社区社区工作台令牌") and f"{BASE}/workbench" in labels[3]
+    assert member.name in labels[4] and f"{BASE}/me" in labels[4] and "一次性登录码" in labels[4]
+    assert member.name in labels[5] and "积分卡号" in labels[5]
     assert not any(re.search("[0-9a-f]{8}-[0-9a-f]{4}", label) for label in labels)
 
     with bootstrap(settings) as services:
         again = prepare_demo(services, BASE, scale=TINY)
         assert services.ledger.get_member(member.id).card_hash == member.card_hash
     assert [way.label for way in again] == labels
-    assert [way.secret for way in again] == [None] * 5  # made, shown once, not made again
-    assert len(list_tokens(database_url)) == 4
+    # tokens and the card were made and shown once; the one-time sign-in code is new each start
+    assert [way.secret is None for way in again] == [True] * 4 + [False, True]
+    assert again[4].secret != code
+    assert len(list_tokens(database_url)) == 4  # none made again
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM ledger_events").fetchone() == events
+        count = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+        assert count is not None and count[0] == events[0] + 1  # the new code's one event
 
 
 def test_the_same_seed_generates_the_same_street(pg_server, tmp_path: Path):

@@ -17,7 +17,8 @@ from ledger.domain.errors import SignInCodeInvalid, SiteCodeInvalid, TooFarFromS
 from ledger.domain.presence import Location
 from ledger.domain.signin import SignInCode
 from ledger.domain.values import Context, MemberKind, Rating, Role
-from projections.queries.boards import claimants, member_services, place_names
+from projections.queries.boards import claimants, member_services
+from projections.queries.names import Wanted, names
 from projections.runner import READ_MODELS, ReadSide
 from tests.integration.readside import assert_same_rows, snapshot
 
@@ -140,7 +141,8 @@ async def test_the_board_follows_edits_withdrawals_and_presence_and_rebuilds_the
     assert await claimants(db, later) == []
     edited = await db.fetchrow("SELECT * FROM board_tasks WHERE task_id = $1", later)
     assert (edited["title"], edited["place"], edited["claims"]) == ("助老送餐", "五号楼", 0)
-    assert await place_names(db, [community, grid]) == {community: "看板社区", grid: "一网格"}
+    found = await names(db, Wanted().place(community, grid), full=False)
+    assert (found.place(community), found.place(grid)) == ("看板社区", "一网格")
     [record] = await member_services(db, member, 10)
     assert (record["task_title"], record["community_name"], record["place"]) == (
         "巡查",

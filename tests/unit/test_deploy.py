@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_compose_runs_postgres_the_api_and_the_projection_worker():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "postgres-replica", "grant", "api", "projector"}
+    assert set(services) == {"postgres", "postgres-replica", "grant", "api", "nginx", "projector"}
     assert services["postgres-replica"]["profiles"] == ["replica"]  # only when asked for
     assert "pg_basebackup" in " ".join(services["postgres-replica"]["command"])
     assert services["api"]["environment"]["LEDGER_READ_REPLICAS"] == "${LEDGER_READ_REPLICAS:-}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,41 +40,47 @@ def test_a_checkpoint_round_trips_in_the_tlog_checkpoint_layout() -> None:
 def test_a_note_is_opened_only_with_the_pinned_key() -> None:
     other = Signer.from_seed(LOG.name, bytes(32))
     forged = notes.sign(POINT.text, other)
-    with pytest.raises(NoteError, match="not signed by the pinned key"):
+    with pytest.raises(NoteError, match="未经固定公钥"):
         notes.open_note(forged, LOG.verifier)
     # the same key ID with another signature (a changed text) is refused too
     changed = notes.sign(POINT.text, LOG).replace("20852163", "20852164")
-    with pytest.raises(NoteError, match="does not verify"):
+    with pytest.raises(NoteError, match="签名核验不通过"):
         notes.open_note(changed, LOG.verifier)
 
 
 @pytest.mark.parametrize(
-    "note",
+    ("note", "said"),
     [
-        "no signatures\n",
-        "text\n\nnot a signature line\n",
-        "text\x07\n\n\u2014 a AAAAAAA=\n",
-        "text\n\n\u2014 a not-base64!\n",
-        "x" * 20_000 + "\n\n\u2014 a AAAAAAA=\n",
+        ("no signatures\n", "签名文本没有签名"),
+        ("text\n\nnot a signature line\n", "签名行须以破折号"),
+        ("text\x07\n\n\u2014 a AAAAAAA=\n", "签名文本含控制字符"),
+        ("text\n\n\u2014 a not-base64!\n", "签名不是 base64"),
+        ("x" * 20_000 + "\n\n\u2014 a AAAAAAA=\n", "签名文本过大"),
     ],
 )
-def test_malformed_notes_are_refused(note: str) -> None:
-    with pytest.raises(NoteError):
+def test_malformed_notes_are_refused_in_chinese(note: str, said: str) -> None:
+    with pytest.raises(NoteError, match=said) as refused:
         notes.open_text(note, LOG.verifier)
+    assert re.search(r"[A-Za-z]{3,}", str(refused.value).replace("base64", "")) is None
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["origin\n012\nAAAA\n", "origin\n12\nnot base64\n", "origin\n12\n", "origin\n12\nAAAA\n"],
+    ("text", "said"),
+    [
+        ("origin\n012\nAAAA\n", "树的大小不是十进制数"),
+        ("origin\n12\nnot base64\n", "树根哈希不是 base64"),
+        ("origin\n12\n", "检查点应为账本名、树的大小、树根哈希三行"),
+        ("origin\n12\nAAAA\n", "树根哈希不是 SHA-256 哈希"),
+    ],
 )
-def test_a_malformed_checkpoint_body_is_refused(text: str) -> None:
-    with pytest.raises(NoteError):
+def test_a_malformed_checkpoint_body_is_refused_in_chinese(text: str, said: str) -> None:
+    with pytest.raises(NoteError, match=said):
         Checkpoint.parse(text)
 
 
 def test_a_verifier_key_whose_id_does_not_match_is_refused() -> None:
     name, _, material = LOG.verifier.vkey.split("+", 2)
-    with pytest.raises(NoteError, match="ID"):
+    with pytest.raises(NoteError, match="密钥编号与公钥不符"):
         Verifier.parse(f"{name}+00000000+{material}")
 
 
