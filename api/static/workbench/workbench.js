@@ -696,7 +696,7 @@ function filterMembers() {
   const wanted = $("code-find").value.trim();
   const shown = state.members.filter((m) => !wanted || m.name.includes(wanted));
   $("code-members").replaceChildren(shown.length
-    ? el("table", {}, el("thead", {}, el("tr", {}, ["姓名", "", "已登录的设备"].map((h) => el("th", {}, h)))),
+    ? el("table", {}, el("thead", {}, el("tr", {}, ["姓名", "一次性登录码", "已登录的设备"].map((h) => el("th", {}, h)))),
       el("tbody", {}, shown.map((m) => {
         const devices = el("td", {}, el("button", { className: "link", onclick: () => drawDevices(m, devices) },
           "查看设备"));
