@@ -30,11 +30,11 @@ const Q = {
       redemptions redeemedPoints byUnit { unitId name services hours points }
       satisfaction { rated satisfied basicallySatisfied dissatisfied rate } }
     formalismSignals(period: $period, communityId: $c) {
-      signedInAndLeft { serviceId memberId title checkedInAt checkedOutAt startsAt endsAt }
+      signedInAndLeft { serviceId memberName unitName title checkedInAt checkedOutAt }
       signedInAndLeftTotal
-      refusedTimes { position memberId action at reason } refusedTimesTotal
-      rotation { unitId members oneOff services oneOffShare } rotationTotal
-      hardUntakenTotal underFloor { memberId hours annualFloorHours } underFloorTotal } }`,
+      refusedTimes { position memberName action at reason } refusedTimesTotal
+      rotation { unitName members oneOff services oneOffShare } rotationTotal
+      hardUntakenTotal underFloor { memberName unitName hours annualFloorHours } underFloorTotal } }`,
   siteCode: gql`query($t: UUID!) { siteCode(taskId: $t) {
     __typename ... on SiteCode { taskId taskTitle code qrSvg validUntil periodSeconds }
     ... on Problem { code message } } }`,
@@ -100,10 +100,9 @@ async function write(action, query, variables) {
   return expect(Object.values(data)[0], "Receipt");
 }
 
-const names = () => new Map(state.members.map((m) => [m.id, m.name]));
 const MEMBERS_PAGE = 200;
 
-/** Every member living in the community, page by page (for names and sign-in codes). */
+/** Every member living in the community, page by page, by name (for sign-in codes). */
 async function loadMembers() {
   const all = [];
   for (;;) {
@@ -114,7 +113,6 @@ async function loadMembers() {
   }
   state.members = all.sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
 }
-const memberName = (id) => names().get(id) || "外社区成员";
 const isoOffset = (ms) => new Date(Date.now() + ms).toISOString();
 
 // ---- Signing in, loading, navigation ---------------------------------------------------------
@@ -634,11 +632,9 @@ function bulkRate(task, waiting) {
 
 // ---- 社区看板 -------------------------------------------------------------------------------------
 async function drawBoard() {
-  await loadMembers(); // the signals name members
   const period = cstToday().slice(0, 4);
   const { communityBoard: b, formalismSignals: s } = await ask(Q.board, { c: state.community, period });
   const rate = b.satisfaction.rate === null ? "—" : `${(Number(b.satisfaction.rate) * 100).toFixed(1)}%`;
-  const units = new Map(b.byUnit.map((u) => [u.unitId, u.name || "未命名单位"]));
   const table = (heads, rows, empty) => (rows.length
     ? el("table", {}, el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, h)))), el("tbody", {}, rows))
     : el("p", { className: "empty" }, empty));
@@ -667,19 +663,21 @@ async function drawBoard() {
           cstSpan(t.startsAt, t.endsAt))), "暂无"))),
     el("section", { className: "card" }, el("h3", {}, `形式主义预警(${period} 年)`),
       el("h4", {}, `签到即走(${s.signedInAndLeftTotal})`),
-      table(["成员", "任务", "签到", "签退"], s.signedInAndLeft.map((x) => tr(memberName(x.memberId), x.title,
+      table(["成员", "任务", "签到", "签退"], s.signedInAndLeft.map((x) => tr(withUnit(x), x.title,
         cstDateTime(x.checkedInAt), cstDateTime(x.checkedOutAt))), "无"),
       el("h4", {}, `被拒绝的签到签退时间(${s.refusedTimesTotal})`),
-      table(["成员", "时间", "原因"], s.refusedTimes.map((x) => tr(memberName(x.memberId),
+      table(["成员", "时间", "原因"], s.refusedTimes.map((x) => tr(x.memberName,
         cstDateTime(x.at), x.reason)), "无"),
       el("h4", {}, `轮流应付(${s.rotationTotal})`),
-      table(["单位", "服务成员", "只服务一次", "占比"], s.rotation.map((x) => tr(units.get(x.unitId) || "结对单位",
+      table(["单位", "服务成员", "只服务一次", "占比"], s.rotation.map((x) => tr(x.unitName,
         x.members, x.oneOff, `${(Number(x.oneOffShare) * 100).toFixed(0)}%`)), "无"),
       el("p", {}, `本年开始、无人认领的难事:${s.hardUntakenTotal} 件`),
       el("h4", {}, `未达年度服务下限的党员(${s.underFloorTotal})`),
-      table(["成员", "已服务(小时)", "年度下限(小时)"], s.underFloor.map((x) => tr(memberName(x.memberId),
+      table(["成员", "已服务(小时)", "年度下限(小时)"], s.underFloor.map((x) => tr(withUnit(x),
         x.hours, x.annualFloorHours)), "无")));
 }
+
+const withUnit = (x) => (x.unitName ? `${x.memberName}(${x.unitName})` : x.memberName);
 
 function figure(label, value, note) {
   return el("div", { className: "card figure" }, el("p", { className: "muted" }, label),
