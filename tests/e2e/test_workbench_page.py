@@ -131,6 +131,13 @@ def desk(server: Server) -> dict[str, Any]:
         "served": task(
             "楼道清扫", "清洁卫生", now - timedelta(hours=3), now - timedelta(hours=1), 3
         ),
+        "old": task(
+            "旧衣回收",
+            "文明宣传",
+            now - timedelta(days=20, hours=2),
+            now - timedelta(days=20),
+            2,
+        ),
     }
     claim = f"""mutation($t: UUID!, $m: UUID!) {{ claimTask(taskId: $t, memberId: $m)
       {{ {RECEIPT} }} }}"""
@@ -142,10 +149,20 @@ def desk(server: Server) -> dict[str, Any]:
         ("served", "王秀英"),
         ("served", "李建国"),
         ("served", "陈静"),
+        ("old", "赵敏"),
     ):
         services[key, who] = done(server, token, claim, t=tasks[key], m=members[who])["id"]
     sheet = f"""mutation($s: UUID!, $at: DateTime!) {{ IN: checkIn(serviceId: $s, at: $at)
       {{ {RECEIPT} }} }}"""
+    old = services["old", "赵敏"]  # twenty days ago, never rated: still in the queue
+    done(server, token, sheet, s=old, at=at(now - timedelta(days=20, hours=2)))
+    done(
+        server,
+        token,
+        sheet.replace("IN: checkIn", "OUT: checkOut"),
+        s=old,
+        at=at(now - timedelta(days=20)),
+    )
     for who in ("王秀英", "李建国"):
         served = services["served", who]
         done(server, token, sheet, s=served, at=at(now - timedelta(hours=3)))
@@ -342,6 +359,8 @@ def test_a_worker_runs_the_community_from_the_workbench(
         wait(driver, lambda: "2 人评为很好" in text_of(driver, "#message"))
         left = text_of(driver, "#rating-list")
         assert "王秀英" not in left and "陈静" in left
+        old = text_of(driver, f"[data-rating-task='{desk['tasks']['old']}']")
+        assert "旧衣回收" in old and "赵敏" in old and "2.0 小时" in old
 
         # 社区看板: the board with names, the store, the satisfaction rate, the signals.
         open_screen(driver, "board")

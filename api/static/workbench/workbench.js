@@ -17,6 +17,8 @@ const Q = {
   viewer: gql`{ viewer { role scope names } taskCategories }`,
   tasks: gql`query($c: UUID!, $from: DateTime!, $to: DateTime!, $w: Int) {
     tasks(communityId: $c, startsFrom: $from, startsBefore: $to, first: 200, waitFor: $w) { ...WbTask } }`,
+  awaiting: gql`query($c: UUID!, $w: Int) { communityBoard(communityId: $c, waitFor: $w) {
+    awaitingRating { serviceId taskId taskTitle memberName checkedInAt checkedOutAt hours } } }`,
   needs: gql`query($c: UUID!, $s: NeedStatus, $w: Int) {
     needs(communityId: $c, status: $s, first: 100, waitFor: $w) { ...WbNeed } }`,
   members: gql`query($c: UUID!, $after: UUID) {
@@ -83,6 +85,7 @@ const state = {
   communityName: "",
   categories: [],
   tasks: [],
+  awaiting: [], // checked-out services awaiting rating, of any age
   needs: [],
   needFilter: "",
   members: [],
@@ -155,15 +158,17 @@ async function start() {
 /** Read the community's tasks, needs and members again; `position` waits for a write first. */
 async function reload(position = null) {
   const c = state.community;
-  const [{ tasks }, { needs }] = await Promise.all([
+  const [{ tasks }, { needs }, { communityBoard }] = await Promise.all([
     ask(Q.tasks, {
       c, from: isoOffset(-PAST_DAYS * DAY_MS), to: isoOffset(AHEAD_DAYS * DAY_MS), w: position,
     }),
     ask(Q.needs, { c, s: state.needFilter || null, w: position }),
+    ask(Q.awaiting, { c, w: position }),
   ]);
   state.tasks = tasks;
   state.needs = needs;
-  const waiting = awaitingRating().length;
+  state.awaiting = communityBoard.awaitingRating;
+  const waiting = state.awaiting.length;
   $("count-rating").textContent = waiting ? `(${waiting})` : "";
   const raised = needs.filter((n) => n.status === "RAISED").length;
   $("count-needs").textContent = raised ? `(${raised} 待受理)` : "";
@@ -556,29 +561,35 @@ function timeEntry(claimant, which, task) {
 }
 
 // ---- 一事一评 -------------------------------------------------------------------------------------
-function awaitingRating() {
-  return state.tasks.flatMap((task) => task.claimants
-    .filter((c) => c.status === "CHECKED_OUT").map((c) => ({ task, claimant: c })));
-}
-
 function hoursOf(c) {
   if (c.hours !== null && c.hours !== undefined) return `${c.hours} 小时`;
   const ms = new Date(c.checkedOutAt) - new Date(c.checkedInAt);
   return `约 ${(ms / 3600000).toFixed(1)} 小时`;
 }
 
+/** The queue by task, the latest first: services awaiting rating (of any age), and those of
+ *  tasks ended lately that were never checked in or out, which cannot be rated. */
 function drawRating() {
-  const groups = state.tasks.map((task) => ({
-    task,
-    waiting: task.claimants.filter((c) => c.status === "CHECKED_OUT"),
-    missing: ended(task)
-      ? task.claimants.filter((c) => ["CLAIMED", "CHECKED_IN", "LAPSED"].includes(c.status)) : [],
-  })).filter((g) => g.waiting.length || g.missing.length).reverse();
-  if (!groups.length) return $("rating-list").replaceChildren(el("p", { className: "empty" }, "没有待评价的服务"));
-  return $("rating-list").replaceChildren(...groups.map(ratingCard));
+  const groups = new Map();
+  const group = (taskId, title) => {
+    if (!groups.has(taskId)) {
+      const task = state.tasks.find((t) => t.taskId === taskId);
+      groups.set(taskId, { taskId, title, task, waiting: [], missing: [] });
+    }
+    return groups.get(taskId);
+  };
+  for (const service of state.awaiting) group(service.taskId, service.taskTitle).waiting.push(service);
+  for (const task of state.tasks.filter(ended)) {
+    const missing = task.claimants.filter((c) => ["CLAIMED", "CHECKED_IN", "LAPSED"].includes(c.status));
+    if (missing.length) group(task.taskId, task.title).missing.push(...missing);
+  }
+  const latestFirst = [...groups.values()].sort((a, b) => (b.task ? new Date(b.task.startsAt) : 0)
+    - (a.task ? new Date(a.task.startsAt) : 0));
+  if (!latestFirst.length) return $("rating-list").replaceChildren(el("p", { className: "empty" }, "没有待评价的服务"));
+  return $("rating-list").replaceChildren(...latestFirst.map(ratingCard));
 }
 
-function ratingCard({ task, waiting, missing }) {
+function ratingCard({ taskId, title, task, waiting, missing }) {
   const rows = [
     ...waiting.map((c) => el("tr", { "data-service": c.serviceId },
       el("td", {}, el("strong", {}, c.memberName)),
@@ -595,11 +606,11 @@ function ratingCard({ task, waiting, missing }) {
         el("span", { className: "tag warn" }, c.checkedInAt ? "未签退" : "未签到"),
         " 不能评价;如有纸质签到表,请到“签到表录入”补录"))),
   ];
-  return el("article", { className: "card", "data-rating-task": task.taskId },
+  return el("article", { className: "card", "data-rating-task": taskId },
     el("div", { className: "title-row" },
-      el("h3", {}, task.title),
-      el("span", { className: "muted" }, cstSpan(task.startsAt, task.endsAt))),
-    waiting.length > 1 ? bulkRate(task, waiting) : null,
+      el("h3", {}, title),
+      task ? el("span", { className: "muted" }, cstSpan(task.startsAt, task.endsAt)) : null),
+    waiting.length > 1 ? bulkRate(title, waiting) : null,
     el("table", {},
       el("thead", {}, el("tr", {}, ["成员", "签到", "签退", "时长", "评价"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows)));
@@ -615,7 +626,7 @@ function rateButton(claimant, value, label) {
   return button;
 }
 
-function bulkRate(task, waiting) {
+function bulkRate(title, waiting) {
   return el("div", { className: "actions bulk" }, el("span", {}, `本任务 ${waiting.length} 人全部评为:`),
     RATINGS.map(([value, label]) => {
       const button = el("button", { "data-bulk": value }, label);
@@ -624,7 +635,7 @@ function bulkRate(task, waiting) {
         for (const c of waiting) {
           last = await write(new Action(`rate-${c.serviceId}`), Q.rate, { s: c.serviceId, r: value });
         }
-        await after(last, `已将${task.title}的 ${waiting.length} 人评为${label}`);
+        await after(last, `已将${title}的 ${waiting.length} 人评为${label}`);
       }));
       return button;
     }));
