@@ -77,7 +77,7 @@ const DAY_MS = 86400000;
 const PAST_DAYS = 14; // the sheets and the rating queue reach this far back
 const AHEAD_DAYS = 60;
 const SITE_LEAD_MS = 2 * 3600000; // the site code screen offers tasks starting within two hours
-const REFRESH_BEFORE_MS = 5000; // a new site code a little before the shown one lapses
+const SITE_RETRY_MS = 5000; // the site code screen asks again this long after a failure
 
 const session = new Session("workbench");
 const state = {
@@ -92,7 +92,7 @@ const state = {
   screen: "needs",
   editing: null, // the task being edited, or null when publishing
   forNeed: null, // the need a new task is dispatched for
-  site: { taskId: null, timer: null, expires: 0, task: null },
+  site: { task: null, expires: 0, ticker: null, fetcher: null },
 };
 
 const ask = (query, variables = {}) => session.request(query, variables);
@@ -467,6 +467,7 @@ function drawSite() {
 async function openSite(task) {
   state.site.task = task;
   $("fs-task").textContent = task.title;
+  $("fs-error").hidden = true;
   $("fullscreen").hidden = false;
   $("desk").hidden = true;
   try {
@@ -474,38 +475,55 @@ async function openSite(task) {
   } catch (error) {
     // a browser that refuses full screen still shows the code filling the window
   }
-  await siteRefresh();
+  siteTick();
+  state.site.ticker = setInterval(siteTick, 1000);
+  await siteFetch();
 }
 
-async function siteRefresh() {
-  clearInterval(state.site.timer);
-  const task = state.site.task;
-  const { siteCode } = await ask(Q.siteCode, { t: task.taskId });
-  if (state.site.task !== task) return undefined; // the screen was closed meanwhile
-  if (siteCode.__typename !== "SiteCode") {
-    stopSite();
-    return say(siteCode.message);
+/** The countdown and the task's time, every second. */
+function siteTick() {
+  const { task } = state.site;
+  if (!task) return;
+  const left = state.site.expires - Date.now();
+  $("fs-seconds").textContent = Math.max(0, Math.ceil(left / 1000));
+  const minutesTo = (iso) => Math.ceil((new Date(iso).getTime() - Date.now()) / 60000);
+  let when = `${minutesTo(task.startsAt)} 分钟后开始`;
+  if (ended(task)) when = "已结束";
+  else if (started(task)) when = `距结束还有 ${minutesTo(task.endsAt)} 分钟`;
+  $("fs-time").textContent = `${cstSpan(task.startsAt, task.endsAt)} · ${when}`;
+}
+
+/** The code of this minute, fetched again the moment the next one takes over (a code just
+ *  replaced stays valid a few minutes more); after a network failure, again a little later. */
+async function siteFetch() {
+  clearTimeout(state.site.fetcher);
+  const { task } = state.site;
+  let next = SITE_RETRY_MS;
+  try {
+    const { siteCode } = await ask(Q.siteCode, { t: task.taskId });
+    if (state.site.task !== task) return; // the screen was closed meanwhile
+    if (siteCode.__typename !== "SiteCode") {
+      stopSite();
+      say(siteCode.message);
+      return;
+    }
+    $("fs-qr").innerHTML = siteCode.qrSvg; // drawn by this server from the code alone
+    $("fs-code").textContent = siteCode.code;
+    $("fs-error").hidden = true;
+    state.site.expires = new Date(siteCode.validUntil).getTime();
+    next = Math.max(1000, state.site.expires - Date.now() + 200);
+    siteTick();
+  } catch (error) {
+    if (state.site.task !== task) return;
+    $("fs-error").textContent = `${error.message}(稍后自动重试;已显示的码几分钟内仍可使用)`;
+    $("fs-error").hidden = false;
   }
-  $("fs-qr").innerHTML = siteCode.qrSvg; // drawn by this server from the code alone
-  $("fs-code").textContent = siteCode.code;
-  state.site.expires = new Date(siteCode.validUntil).getTime();
-  const tick = () => {
-    const left = state.site.expires - Date.now();
-    $("fs-seconds").textContent = Math.max(0, Math.ceil(left / 1000));
-    const minutesTo = (iso) => Math.ceil((new Date(iso).getTime() - Date.now()) / 60000);
-    let when = `${minutesTo(task.startsAt)} 分钟后开始`;
-    if (ended(task)) when = "已结束";
-    else if (started(task)) when = `距结束还有 ${minutesTo(task.endsAt)} 分钟`;
-    $("fs-time").textContent = `${cstSpan(task.startsAt, task.endsAt)} · ${when}`;
-    if (left <= REFRESH_BEFORE_MS) siteRefresh().catch((error) => say(error.message));
-  };
-  tick();
-  state.site.timer = setInterval(tick, 1000);
-  return undefined;
+  state.site.fetcher = setTimeout(siteFetch, next);
 }
 
 function stopSite() {
-  clearInterval(state.site.timer);
+  clearInterval(state.site.ticker);
+  clearTimeout(state.site.fetcher);
   state.site.task = null;
   $("fullscreen").hidden = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
