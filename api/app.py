@@ -17,6 +17,7 @@ from typing import Any
 import anyio.to_thread
 import asyncpg
 import strawberry
+from cross_web import HTTPException
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -25,6 +26,7 @@ from graphql import (
     get_operation_ast,
 )
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -36,7 +38,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from api.auth import Principal, TokenCache
-from api.boundary import BodyLimit, ClientError, ErrorBoundary, correlation_id, read_body
+from api.boundary import (
+    BodyLimit,
+    ClientError,
+    ErrorBoundary,
+    correlation_id,
+    error_response,
+    library_refusal,
+    read_body,
+)
 from api.cache import MISSING, ResultCache, follow_views
 from api.context import RequestContext
 from api.health import healthz, readyz
@@ -62,6 +72,29 @@ IDE_PAGE = STATIC / "graphiql.html"
 KIOSK_PAGE = STATIC / "kiosk" / "index.html"
 MEMBER_PAGE = STATIC / "member" / "index.html"
 WORKBENCH_PAGE = STATIC / "workbench" / "index.html"
+
+
+async def refused_by_router(request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method a route does not take, a file
+    not there) in the API's error shape, in Chinese."""
+    assert isinstance(error, StarletteHTTPException)
+    refusal = library_refusal(error.status_code, error.detail)
+    cid = correlation_id(request.scope)
+    return error_response(refusal.status, refusal.code, refusal.message, cid)
+
+
+class PageFiles(StaticFiles):
+    """The pages' files; under ``--production``, none of GraphiQL's (its page is not
+    served there either)."""
+
+    def __init__(self, *, production: bool) -> None:
+        super().__init__(directory=STATIC)
+        self.production = production
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if self.production and Path(path).parts[:1] in (("graphiql.html",), ("graphiql",)):
+            raise StarletteHTTPException(404)
+        return await super().get_response(path, scope)
 
 
 async def kiosk_page(_: Request) -> HTMLResponse:
@@ -123,14 +156,14 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             principal = await self._authenticate(request)
         except ClientError as error:
             if self._serves_ide(request):
-                await super().__call__(scope, receive, send)
+                await self._view(scope, receive, send)
                 return
             if scope["method"] != "POST":
                 raise
             refusal = error
         scope.setdefault("state", {})["principal"] = principal
         if scope["method"] != "POST":
-            await super().__call__(scope, receive, send)
+            await self._view(scope, receive, send)
             return
         body = await read_body(scope, receive)
         try:
@@ -236,10 +269,19 @@ class LedgerGraphQL(GraphQL[RequestContext, None]):
             sent.append(message)
             await send(message)
 
-        await super().__call__(scope, receive, capture)
+        await self._view(scope, receive, capture)
         if not sent or sent[0].get("status") != 200:
             return None
         return b"".join(m.get("body", b"") for m in sent[1:])
+
+    async def _view(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's view over HTTP; what it refuses (in plain English text) is refused
+        in the API's error shape, in Chinese, by ``ErrorBoundary``."""
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            raise library_refusal(error.status_code, error.reason) from None
+        await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own files (``api/static``): no CDN, works offline. Its
@@ -524,10 +566,11 @@ def create_app(
             Route("/verify", verify_page),
             Route("/verify/{number}", verify_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("/static", PageFiles(production=production), name="static"),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: refused_by_router},
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(ErrorBoundary)

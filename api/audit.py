@@ -21,7 +21,7 @@ import strawberry
 import audit
 from api.commands import Key, is_admin, run_command
 from api.context import BadArgument, Info
-from api.errors import Forbidden, InvalidInput, forbidden, problem
+from api.errors import Forbidden, InvalidInput, Rejected, forbidden, problem
 from api.types import (
     CommandResult,
     LedgerEntry,
@@ -234,17 +234,6 @@ class AuditQuery:
             ],
         )
 
-    @strawberry.field(description="证明与上一个检查点一致后,立即签发并发布检查点")
-    async def ledger_checkpoint(self, info: Info) -> SignedCheckpoint:
-        ctx = info.context
-        ctx.require(ctx.reads_everything(), "检查点")
-        ctx.keep_answer = False  # it signs the head now, whatever the read models say
-        try:
-            entry = await ctx.write(audit.publish_now, ctx.read_side)
-        except ValueError as error:
-            raise BadArgument(str(error)) from None
-        return _signed(entry.note)
-
     @strawberry.field(description="最新发布的检查点(见证方与审计方用固定公钥核验)")
     async def latest_checkpoint(self, info: Info) -> SignedCheckpoint | None:
         ctx = info.context
@@ -380,6 +369,22 @@ class AuditMutation:
         return await run_command(
             ctx, allowed, "发布积分规则", ctx.ledger.publish_policy, parsed, note, key=key
         )
+
+    @strawberry.mutation(
+        description="证明与上一个检查点一致后,立即签发并发布检查点(管理员或审计方;"
+        "账本记录不变,只多一个签名检查点;处理程序也按计划自动签发)"
+    )
+    async def publish_checkpoint(
+        self, info: Info
+    ) -> Annotated[SignedCheckpoint | Forbidden | Rejected, strawberry.union("CheckpointResult")]:
+        ctx = info.context
+        if not ctx.reads_everything():
+            return forbidden("签发检查点")
+        try:
+            entry = await ctx.write(audit.publish_now, ctx.read_side)
+        except ValueError as error:  # no signing key or no outside log configured
+            return Rejected(code="NOT_CONFIGURED", message=str(error))
+        return _signed(entry.note)
 
     @strawberry.mutation(
         description="让到期的积分过期(幂等;服务每天 0:05 自动运行);asOf 不能晚于账本当前时间"

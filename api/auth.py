@@ -155,7 +155,8 @@ def create_token(
     device: str | None = None,
 ) -> tuple[UUID, str]:
     """Create a token; the token itself is returned once and never stored. Only a
-    kiosk's token names a device (an identifier: ASCII letters, digits, ``._:-``)."""
+    kiosk's token names a device (an identifier: ASCII letters, digits, ``._:-``), and a
+    device belongs to one community's kiosk for good."""
     _check_scope(role, scope)
     if device is not None:
         if role is not Role.KIOSK:
@@ -164,5 +165,6 @@ def create_token(
             raise InvalidToken("设备编号只能由字母、数字和 ._:- 组成")
     token = "lt_" + secrets.token_urlsafe(32)
     token_id = uuid4()
-    store_token(url, token_id, hash_token(token), role, scope, name, expires_at, device)
+    if not store_token(url, token_id, hash_token(token), role, scope, name, expires_at, device):
+        raise InvalidToken(f"设备 {device} 已是另一个社区的终端,不能再用于这个范围的令牌")
     return token_id, token

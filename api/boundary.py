@@ -4,8 +4,11 @@ error shape (never a bare 500 or a plain-text body)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -30,12 +33,71 @@ class ClientError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def error_document(code: str, message: str, correlation_id: str | None = None) -> dict[str, Any]:
+    """The one shape of every refusal, whoever makes it: GraphQL's errors, a stable code
+    and a Chinese message."""
+    extensions = {"code": code}
+    if correlation_id is not None:
+        extensions["correlation_id"] = correlation_id
+    return {"errors": [{"message": message, "extensions": extensions}]}
+
+
 def error_response(
     status: int, code: str, message: str, correlation_id: str, **headers: str
 ) -> JSONResponse:
-    extensions = {"code": code, "correlation_id": correlation_id}
-    body = {"errors": [{"message": message, "extensions": extensions}]}
+    body = error_document(code, message, correlation_id)
     return JSONResponse(body, status, headers={"x-correlation-id": correlation_id, **headers})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal written by the server's own HTTP protocol, before any app sees the
+    request (no correlation id yet), in the same shape: a whole HTTP/1.1 response that
+    closes the connection."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> bytes:
+        return json.dumps(error_document(self.code, self.message), ensure_ascii=False).encode()
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(self.body())).encode()),
+            (b"connection", b"close"),
+        ]
+
+    def response(self) -> bytes:
+        reason = HTTPStatus(self.status).phrase.encode()
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in self.headers())
+        return b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (self.status, reason, head, self.body())
+
+
+CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+"""The code of a refusal by its HTTP status (anything else a client sent: ``BAD_REQUEST``)."""
+LIBRARY_REASONS = {
+    "Unsupported content type": "不支持的内容类型:GraphQL 请求须以 application/json 发送",
+    "Batching is not enabled": "不支持批量请求:一次只发送一个 GraphQL 请求",
+    "Too many operations": "不支持批量请求:一次只发送一个 GraphQL 请求",
+    "No GraphQL query found in the request": "请求中没有 GraphQL 查询",
+    "Unable to parse request body as JSON": "请求体不是有效的 JSON",
+    "Unable to parse the multipart body": "不支持的内容类型:GraphQL 请求须以 application/json 发送",
+    "File(s) missing in form data": "不支持的内容类型:GraphQL 请求须以 application/json 发送",
+    "GraphQL only supports GET and POST requests.": "GraphQL 只接受 GET 和 POST 请求",
+    "Not Found": "没有这个地址",
+    "Method Not Allowed": "该地址不接受这种请求方法",
+}
+"""What the libraries (strawberry, Starlette) say when they refuse, in Chinese."""
+
+
+def library_refusal(status: int, reason: str) -> ClientError:
+    """A refusal a library made in plain English text, as the API makes its own."""
+    if "not allowed when using GET" in reason:  # strawberry: a mutation or subscription
+        return ClientError(405, "METHOD_NOT_ALLOWED", "GET 只能用于查询,变更须用 POST 发送")
+    message = LIBRARY_REASONS.get(reason, f"请求无法处理(HTTP {status})")
+    return ClientError(status, CODES.get(status, "BAD_REQUEST"), message)
 
 
 def correlation_id(scope: Scope) -> str:

@@ -11,7 +11,7 @@ import anyio
 import strawberry
 
 from api.commands import Key, home_of, is_admin, run_command
-from api.context import BadArgument, Info
+from api.context import BadArgument, Info, RequestContext
 from api.errors import problem
 from api.types import (
     CommandResult,
@@ -23,9 +23,22 @@ from api.types import (
     Task,
     UnitService,
 )
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import InvalidInput, NotFound
 from ledger.domain.values import Role
 from projections import queries
+
+
+async def sees_tasks(ctx: RequestContext, community_id: UUID) -> bool:
+    """A community's tasks are public to those who may take them (its residents, the
+    members of its paired units) and to those who run or audit it; not to a kiosk."""
+    principal = ctx.principal
+    if principal is not None and principal.role is Role.MEMBER:
+        (member_id,) = principal.scope
+        try:
+            return await ctx.write(ctx.ledger.serves_in, member_id, community_id)
+        except NotFound:
+            return False
+    return ctx.reads_community(community_id)
 
 
 @strawberry.type
@@ -77,7 +90,7 @@ class CommunitiesQuery:
         after_task_id: UUID | None = None,
     ) -> list[Task]:
         ctx = info.context
-        ctx.require(ctx.principal is not None, "任务")
+        ctx.require(await sees_tasks(ctx, community_id), "该社区的任务")
         after = None
         if after_starts_at is not None and after_task_id is not None:
             after = (after_starts_at, after_task_id)

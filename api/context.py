@@ -112,8 +112,12 @@ class RequestContext:
             or self.scoped(Role.MEMBER, member["member_id"])
         )
 
-    def reads_rankings(self) -> bool:
-        return self.role in (Role.ADMIN, Role.AUDITOR, Role.COMMUNITY, Role.UNIT)
+    def reads_unit_ranking(self, community_id: UUID | None) -> bool:
+        """Units' rankings: a unit sees where it stands everywhere; a community sees
+        the units paired with it, not the street's or another community's."""
+        return self.role in (Role.ADMIN, Role.AUDITOR, Role.UNIT) or self.scoped(
+            Role.COMMUNITY, community_id
+        )
 
     async def still_authorised(self) -> bool:
         """Whether the token is still valid (not revoked, not expired): long-lived

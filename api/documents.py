@@ -16,9 +16,9 @@ import anyio.to_thread
 import strawberry
 from graphql import GraphQLError
 
-from api.commands import Key
+from api.commands import Key, refusal
 from api.context import BadArgument, Info, RequestContext
-from api.errors import forbidden, problem
+from api.errors import forbidden
 from api.types import Problems
 from api.units import require_member_ranking
 from documents import Document
@@ -281,7 +281,7 @@ class DocumentsQuery:
     ) -> DocumentFile:
         ctx = info.context
         ctx.keep_answer = False
-        ctx.require(ctx.reads_rankings(), "单位排名")
+        ctx.require(ctx.reads_unit_ranking(community_id), "该范围的单位排名")
         try:
             listing = await unit_ranking_listing(
                 ctx.pool,
@@ -415,7 +415,7 @@ class DocumentsMutation:
             issued = await ctx.write(ctx.ledger.issued_certificate, done.id)
             check = await ctx.write(ctx.ledger.check_certificate, issued.number)
         except LedgerError as error:
-            return problem(error)
+            return refusal(ctx, error, "为该成员出具证明")
         assert check.statement is not None
         document = await _made(certificate_pdf, check, row["name"], ctx.public_url)
         return IssuedCertificate(

@@ -11,7 +11,7 @@ from uuid import UUID
 import strawberry
 from graphql import FieldNode, IntValueNode, VariableNode
 
-from api.commands import Key, home_of, is_admin, run_command
+from api.commands import Key, home_of, is_admin, refusal, run_command
 from api.context import Info, RequestContext
 from api.errors import Conflict, Problem, forbidden, problem
 from api.qr import qr_svg
@@ -224,7 +224,7 @@ class MembersMutation:
         try:
             issued = await ctx.write(ctx.ledger.issue_card, member_id, ctx=ctx.actor())
         except LedgerError as error:
-            return problem(error)
+            return refusal(ctx, error, "为该成员发放积分卡")
         return IssuedCard(member_id=issued.id, code=issued.code, position=issued.position)
 
     @strawberry.mutation(

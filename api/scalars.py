@@ -23,9 +23,7 @@ from strawberry.schema.types.base_scalars import (
 from strawberry.types.scalar import ScalarDefinition
 
 from ledger.domain.errors import LedgerError
-from ledger.domain.values import CST, day, instant
-
-MAX_DECIMAL_CHARS = 40
+from ledger.domain.values import CST, day, decimal_number, instant
 
 
 def _refuse(message: str) -> StrawberryInputCoercionError:
@@ -58,15 +56,12 @@ def parse_day(value: object) -> dt.date:
 
 
 def parse_number(value: object) -> decimal.Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _refuse(f"数值须为十进制数字符串:{value!r:.60}")
-    text = str(value)
-    try:
-        parsed = decimal.Decimal(text) if len(text) <= MAX_DECIMAL_CHARS else None
-    except decimal.DecimalException:
-        parsed = None
-    if parsed is None or not parsed.is_finite() or abs(parsed.adjusted()) > 15:
-        raise _refuse(f"无效的数值:{text:.60}")
+    """The domain's one reading of a decimal (``decimal_number``); a JSON number as the
+    text it was sent as."""
+    text = repr(value) if isinstance(value, float) else value
+    parsed = decimal_number(text)
+    if parsed is None or abs(parsed.adjusted()) > 15:
+        raise _refuse(f'数值须为十进制数(半角数字,可带正负号和小数点,如 "12.5"):{value!r:.60}')
     return parsed
 
 

@@ -26,6 +26,7 @@ from api.store import StoreMutation, StoreQuery
 from api.units import UnitsMutation, UnitsQuery
 from api.viewer import ViewerQuery
 from ledger.database import is_outage
+from ledger.domain.errors import LedgerError
 
 Query = merge_types(
     "Query",
@@ -79,6 +80,14 @@ class MaskUnexpectedErrors(MaskErrors):
         context = self.execution_context.context
         correlation_id = getattr(context, "correlation_id", "-")
         masked = super().anonymise_error(error)
+        if isinstance(error.original_error, LedgerError):  # e.g. a record it cannot rebuild
+            log.warning("refused correlation_id=%s path=%s: %s", correlation_id, error.path, error)
+            masked.message = error.original_error.message
+            masked.extensions = {
+                "code": error.original_error.code,
+                "correlation_id": correlation_id,
+            }
+            return masked
         if is_outage(error.original_error):
             log.warning(
                 "database unavailable correlation_id=%s path=%s: %r",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -27,7 +26,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.boundary import BODY_CUT_OFF
+from api.boundary import BODY_CUT_OFF, Refusal
 from ledger.settings import ConnectionLimits
 
 KEEP_ALIVE_SECONDS = 5
@@ -40,34 +39,8 @@ YOUNG_GC_THRESHOLD = 20_000
 GC_THRESHOLDS = (YOUNG_GC_THRESHOLD, 50, 100)
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """An answer in GraphQL's error shape, written by the server itself."""
-
-    status: int
-    code: str
-    message: str
-
-    def body(self) -> bytes:
-        error = {"message": self.message, "extensions": {"code": self.code}}
-        return json.dumps({"errors": [error]}, ensure_ascii=False).encode()
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"content-type", b"application/json; charset=utf-8"),
-            (b"content-length", str(len(self.body())).encode()),
-            (b"connection", b"close"),
-        ]
-
-    def response(self) -> bytes:
-        reason = {408: b"Request Timeout", 429: b"Too Many Requests"}.get(
-            self.status, b"Service Unavailable"
-        )
-        head = b"".join(name + b": " + value + b"\r\n" for name, value in self.headers())
-        return b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (self.status, reason, head, self.body())
-
-
 TIMED_OUT = Refusal(408, "REQUEST_TIMEOUT", "请求接收超时:请求头或请求体未在时限内发送完")
+MALFORMED = Refusal(400, "BAD_REQUEST", "无法解析的 HTTP 请求,连接已关闭")
 
 
 @dataclass
@@ -181,6 +154,12 @@ class LimitedProtocol(HttpToolsProtocol):
         self._disarm()
         self._release()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """A request uvicorn cannot parse: refused in the API's error shape (uvicorn's
+        own answer is plain English text)."""
+        self.transport.write(MALFORMED.response())
+        self.transport.close()
 
     def _release(self) -> None:
         if self._admitted is not None:

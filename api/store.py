@@ -9,9 +9,9 @@ from uuid import UUID
 import asyncpg
 import strawberry
 
-from api.commands import Key, home_of, run_command
+from api.commands import Key, home_of, refusal, run_command
 from api.context import Info, NotAllowed, RequestContext
-from api.errors import forbidden, problem
+from api.errors import forbidden
 from api.types import (
     CommandResult,
     Item,
@@ -280,7 +280,7 @@ class StoreMutation:
         except LedgerError as error:
             if ctx.metrics is not None:
                 ctx.metrics.redemptions.labels(error.code).inc()
-            return problem(error)
+            return refusal(ctx, error, "在该超市兑换")
         if ctx.metrics is not None:
             ctx.metrics.redemptions.labels("replayed" if receipt.replayed else "applied").inc()
         return await _receipt(ctx, receipt)

@@ -289,12 +289,15 @@ class Member:
 
     @strawberry.field(description="某年的服务时长、积分与年度下限")
     async def year(self, info: Info, year: int) -> MemberYear:
+        info.context.require(info.context.role is not Role.KIOSK, "服务时长与积分")
         return await year_loader(info).load((self.id, year))
 
     @strawberry.field(description="积分流水,新在前;after 为上一页最后的 position")
     async def history(
         self, info: Info, first: int = 20, after: int | None = None
     ) -> list[LedgerEntry]:
+        # A kiosk needs a balance to redeem against, not a resident's history.
+        info.context.require(info.context.role is not Role.KIOSK, "积分流水")
         pool, account = info.context.pool, member_account(self.id)
         rows = await queries.account_entries(pool, account, first=first, before=after)
         return await ledger_entries(info, rows)

@@ -50,7 +50,7 @@ class UnitsQuery:
         wait_for: int | None = None,
     ) -> list[UnitRank]:
         ctx = info.context
-        ctx.require(ctx.reads_rankings(), "单位排名")
+        ctx.require(ctx.reads_unit_ranking(community_id), "该范围的单位排名")
         await ctx.wait_for(wait_for)
 
         def compute() -> Any:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from audit import Anchoring, anchor, anchored_check
-from documents.certificate import served_in
+from documents.certificate import PAPER_UNCHECKED, served_in
 from documents.labels import CLASS_NAMES
 from documents.pdf import figure
 from ledger.domain.certificate import (
@@ -58,6 +58,7 @@ h1 {{ font-size: 1.5rem; margin: 0 0 1rem; }}
 .status {{ padding: 1rem; border-radius: .4rem; font-size: 1.25rem; margin-bottom: 1rem; }}
 .genuine {{ background: #e6f4ea; color: #1b5e20; border: 2px solid #2e7d32; }}
 .altered {{ background: #fdecea; color: #b71c1c; border: 2px solid #c62828; }}
+.partial {{ background: #fff8e1; color: #5d4037; border: 2px solid #f9a825; }}
 .unknown {{ background: #eceff1; color: #37474f; border: 2px solid #78909c; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
 th, td {{ border: 1px solid #ccc; padding: .45rem .6rem; text-align: left; }}
@@ -119,7 +120,13 @@ def _anchoring(anchored: Anchoring | None) -> str:
     )
 
 
-def page_body(check: CertificateCheck, anchored: Anchoring | None = None) -> str:
+
+
+def page_body(
+    check: CertificateCheck, anchored: Anchoring | None = None, *, paper_checked: bool = True
+) -> str:
+    """``paper_checked``: the visit brought the digest printed in the certificate's QR
+    code, so the paper's content was compared too (without it only the ledger's side is)."""
     if check.status is CertificateStatus.UNKNOWN or check.statement is None:
         return (
             '<div class="status unknown" id="status">查无此证明:账本中没有编号为 '
@@ -130,6 +137,8 @@ def page_body(check: CertificateCheck, anchored: Anchoring | None = None) -> str
     genuine = check.status is CertificateStatus.GENUINE
     status = (
         '<div class="status genuine" id="status">真实有效:本证明与账本记录一致。</div>'
+        if genuine and paper_checked
+        else f'<div class="status partial" id="status">{PAPER_UNCHECKED}</div>'
         if genuine
         else '<div class="status altered" id="status">核验未通过:本证明与账本记录不符。</div>'
         + '<ul class="problems">'
@@ -195,5 +204,5 @@ async def verify_page(request: Request) -> Response:
             problems=["二维码中的内容摘要与账本记录的不符:纸面证明的内容可能已被改动"],
         )
     status = 404 if check.status is CertificateStatus.UNKNOWN else 200
-    body = page_body(check, anchored)
+    body = page_body(check, anchored, paper_checked=presented is not None)
     return HTMLResponse(PAGE.format(body=body), status_code=status, headers=HEADERS)

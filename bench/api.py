@@ -73,20 +73,24 @@ def build(ledger: Ledger, size: int) -> tuple[list[UUID], list[UUID]]:
         communities = [
             ledger.register_community(street, f"社区{c}", ADMIN).id for c in range(COMMUNITIES)
         ]
-        units = [
-            ledger.register_unit(
-                f"单位{u:04d}", UnitKind.ORGAN, ADMIN, communities=rng.sample(communities, 2)
-            ).id
-            for u in range(max(1, size // MEMBERS_PER_UNIT))
-        ]
+        paired: dict[UUID, list[UUID]] = {}
+        for u in range(max(1, size // MEMBERS_PER_UNIT)):
+            pair = rng.sample(communities, 2)
+            made = ledger.register_unit(f"单位{u:04d}", UnitKind.ORGAN, ADMIN, communities=pair)
+            paired[made.id] = pair
+        units = list(paired)
     members: list[tuple[Any, Any]] = []
+    serving: dict[UUID, list[UUID]] = {c: [] for c in communities}
+    """Who takes each community's tasks: its residents and its paired units' members."""
     for start in range(0, size, 5000):
         with ledger.batch():
             for _ in range(start, min(start + 5000, size)):
-                home = rng.choice(communities)
+                home, unit = rng.choice(communities), rng.choice(units)
                 member = ledger.register_member(
-                    MemberKind.PARTY_MEMBER, "成员", home, ADMIN, unit_id=rng.choice(units)
+                    MemberKind.PARTY_MEMBER, "成员", home, ADMIN, unit_id=unit
                 ).id
+                for place in {home, *paired[unit]}:
+                    serving[place].append(member)
                 if rng.random() < 0.9:
                     ledger.report_member(member, datetime(YEAR, 1, 5).date(), ADMIN)
                 members.append((member, home))
@@ -108,9 +112,8 @@ def build(ledger: Ledger, size: int) -> tuple[list[UUID], list[UUID]]:
                     5,
                     ADMIN,
                 ).id
-                free = [
-                    m for m, _ in rng.sample(members, min(10, size)) if (m, t % 200) not in busy
-                ]
+                near = serving[community]
+                free = [m for m in rng.sample(near, min(10, len(near))) if (m, t % 200) not in busy]
                 for member in free[:5]:
                     busy.add((member, t % 200))
                     service = ledger.claim_task(task, member, ADMIN).id

@@ -100,3 +100,10 @@ def certificate_pdf(check: CertificateCheck, name: str, public_url: str) -> Docu
     return Document(
         file_name("志愿服务证明", statement.number, extension="pdf"), PDF, sheet.pdf_bytes()
     )
+
+
+PAPER_UNCHECKED = (
+    "账本中有此证明,且与账本记录一致;但本次核验没有二维码中的内容摘要,"
+    "无法确认您手中纸面证明上的内容未被改动:请逐项对照下表,或扫描证明上的二维码核验。"
+)
+"""What a check by number alone says: the ledger's side holds, the paper's was not compared."""

@@ -17,7 +17,7 @@ import asyncpg
 
 from audit import anchor, anchored_check
 from documents import Document
-from documents.certificate import certificate_pdf, verify_url
+from documents.certificate import PAPER_UNCHECKED, certificate_pdf, verify_url
 from documents.dossier import dossier_pdf, dossier_xlsx, dossiers_pdf, load_dossier, load_dossiers
 from documents.letters import letters_pdf, load_letters, praise_pdf
 from documents.lists import Listing, listing_pdf, listing_xlsx
@@ -150,6 +150,8 @@ def _verify(services: Services, args: argparse.Namespace) -> int:
         anchored = anchor(services.ledger, events, pinned_verifier(services.settings))
         check = anchored_check(check, anchored)
     print(f"{check.number}:{check.status.value}")
+    if check.status is CertificateStatus.GENUINE:
+        print(f"  {PAPER_UNCHECKED.replace('下表', '以下内容')}")
     for problem in check.problems:
         print(f"  - {problem}")
     if check.statement is not None:

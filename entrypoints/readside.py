@@ -9,10 +9,12 @@ import signal
 import sys
 import threading
 from typing import Any
+from uuid import UUID
 
 from entrypoints.bootstrap import bootstrap
 from entrypoints.expiry import start_daily
 from entrypoints.progress import ProgressBar
+from ledger.domain.errors import UnreadableRecord
 from ledger.settings import Settings
 from projections.runner import BATCH_SIZE, READ_MODELS
 
@@ -64,15 +66,27 @@ def _quarantine(settings: Settings, args: argparse.Namespace) -> int:
                 read_side.rebuild(*names, progress=ProgressBar("重建 " + ", ".join(names)))
             print(f"已重建:{'、'.join(names) or '无'};重建后仍被隔离的事件如下", file=sys.stderr)
         held = read_side.quarantined()
+        refused = services.ledger.unreadable([UUID(q.originator_id) for q in held])
+    blocked = {str(error.details["id"]) for error in refused}
     if args.json:
-        rows = [{**vars(q), "at": q.at.isoformat()} for q in held]
+        rows = [
+            {**vars(q), "at": q.at.isoformat(), "commands_refused": q.originator_id in blocked}
+            for q in held
+        ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif not held:
+        return 0
+    if not held:
         print("没有被隔离的事件")
-    else:
-        print("读模型\t位置\t事件类型\t对象编号\t原因\t隔离时间")
-        for q in held:
-            print(f"{q.model}\t{q.position}\t{q.topic}\t{q.originator_id}\t{q.error}\t{q.at:%F %T}")
+        return 0
+    print("读模型\t位置\t事件类型\t对象编号\t原因\t隔离时间")
+    for q in held:
+        print(f"{q.model}\t{q.position}\t{q.topic}\t{q.originator_id}\t{q.error}\t{q.at:%F %T}")
+    if refused:
+        print(f"\n写入端也无法重建的对象(对它们的操作被拒绝,代码 {UnreadableRecord.code}):")
+        print("对象编号\t第几个事件\t事件类型\t原因")
+        for error in refused:
+            d = error.details
+            print(f"{d['id']}\t{d['version']}\t{d['topic']}\t{d['reason']}")
     return 0
 
 

@@ -13,15 +13,19 @@ fails half-way leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import LRUCache
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, StoredEvent
 
+from ledger.domain.errors import UnreadableRecord
 from ledger.recorder import GroupCommitRecorder
+
+log = logging.getLogger(__name__)
 
 
 class AggregateLoader:
@@ -43,20 +47,43 @@ class AggregateLoader:
             cached = {i: self._cached(i) for i in ids}
         asked = [i for i in ids if not (trust_cache and cached[i] is not None)]
         versions = [0 if cached[i] is None else cached[i].version for i in asked]
-        newer: dict[UUID, list[Any]] = {}
+        newer: dict[UUID, list[StoredEvent]] = {}
         stored_events = self._recorder.select_events_after(asked, versions) if asked else []
         for stored in stored_events:
-            newer.setdefault(stored.originator_id, []).append(self._mapper.to_domain_event(stored))
+            newer.setdefault(stored.originator_id, []).append(stored)
         loaded: dict[UUID, Any] = {}
         for i in ids:
             aggregate = cached[i]
             if i in newer:
-                aggregate = None if aggregate is None else aggregate.copy()
-                for event in newer[i]:
-                    aggregate = event.mutate(aggregate)
+                aggregate = self._rebuilt(aggregate, newer[i])
                 self.remember([aggregate])
             loaded[i] = aggregate.copy() if copy and aggregate is not None else aggregate
         return loaded
+
+    def _rebuilt(self, aggregate: Any, events: list[StoredEvent]) -> Any:
+        """The aggregate with its newer events applied. An event the code cannot read
+        or apply refuses the aggregate's commands (``UnreadableRecord``), not the
+        ledger's: nothing is cached, and every other aggregate goes on."""
+        aggregate = None if aggregate is None else aggregate.copy()
+        for stored in events:
+            try:
+                event: Any = self._mapper.to_domain_event(stored)
+                aggregate = event.mutate(aggregate)
+            except Exception as error:
+                log.error(
+                    "unreadable event: aggregate %s version %s (%s): %r",
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    error,
+                )
+                raise UnreadableRecord(
+                    id=stored.originator_id,
+                    version=stored.originator_version,
+                    topic=stored.topic,
+                    reason=f"{type(error).__name__}: {error}",
+                ) from error
+        return aggregate
 
     def remember(self, aggregates: Iterable[Any]) -> None:
         """Cache aggregates just saved or loaded, unless a newer state is cached already."""

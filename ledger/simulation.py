@@ -82,6 +82,11 @@ class History:
     services: list[UUID] = field(default_factory=list)
     served: dict[UUID, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     """Each member's times, so that nobody is generated in two places at once."""
+    paired: dict[UUID, list[UUID]] = field(default_factory=dict)
+    """Each unit's paired communities."""
+    residents: dict[UUID, list[UUID]] = field(default_factory=dict)
+    serving: dict[UUID, list[UUID]] = field(default_factory=dict)
+    """Who may take a community's tasks: its residents and its paired units' members."""
 
 
 def _at(day: date, hour: float) -> datetime:
@@ -152,6 +157,7 @@ class Generator:
                 for community in paired:
                     ledger.form_team(unit, community, f"单位{u + 1}下沉工作队", ADMIN)
                 history.units.append(unit)
+                history.paired[unit] = paired
         self._register_members(history)
         self._stock_stores(history)
         return history
@@ -196,6 +202,10 @@ class Generator:
                         else None,
                     ).id
                     history.members.append(member)
+                    history.residents.setdefault(community, []).append(member)
+                    elsewhere = history.paired.get(unit, []) if unit is not None else []
+                    for place in dict.fromkeys([community, *elsewhere]):
+                        history.serving.setdefault(place, []).append(member)
                     if kind is MemberKind.PARTY_MEMBER:
                         history.party_members.append(member)
                         if rng.random() < 0.95:
@@ -224,8 +234,10 @@ class Generator:
             for _ in range(count):
                 self._task(history, community, day)
         for _ in range(max(1, len(history.communities) // 2)):
-            member = rng.choice(history.members)
             community = rng.choice(history.communities)
+            if community not in history.residents:
+                continue
+            member = rng.choice(history.residents[community])  # a store serves its residents
             item = rng.choice(history.items[community])
             # Members short of points or goods out of stock are refused, as at a real kiosk.
             with contextlib.suppress(LedgerError):
@@ -275,8 +287,9 @@ class Generator:
         if rng.random() < 0.02:
             ledger.cancel_task(task, "天气原因取消", ADMIN)
             return
-        wanted = min(capacity, rng.randint(*takers))
-        for member in rng.sample(history.members, k=wanted):
+        serving = history.serving.get(community, [])
+        wanted = min(capacity, rng.randint(*takers), len(serving))
+        for member in rng.sample(serving, k=wanted):
             self._serve(history, task, member, start, hours)
         if need is not None:
             self._follow_up(need, category)

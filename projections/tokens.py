@@ -42,6 +42,12 @@ INSERT_TOKEN = (
     "INSERT INTO api_tokens (id, token_hash, role, scope, name, expires_at, device) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
+DEVICE_ELSEWHERE = (
+    "SELECT 1 FROM api_tokens WHERE device = %s AND (role <> %s OR scope <> %s::uuid[]) LIMIT 1"
+)
+"""Another kiosk (another community's, or a token of another role) ever given this
+device name, revoked or not: the device's request keys, and so its receipts, are its."""
+LOCK_DEVICES = "SELECT pg_advisory_xact_lock(hashtext('api_tokens.device'))"
 REVOKE_TOKEN = "UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL"
 LIST_TOKENS = (
     "SELECT id, role, scope, name, created_at, revoked_at, expires_at, device FROM api_tokens "
@@ -80,12 +86,20 @@ def store_token(
     name: str,
     expires_at: datetime | None,
     device: str | None = None,
-) -> None:
+) -> bool:
+    """Store a token; False (and nothing stored) when its device belongs to another
+    community's kiosk: a device name is one community's, whoever asks at once."""
     with psycopg.connect(url, autocommit=True, **CONNECTION_LIMITS) as conn:
         conn.execute(CREATE_TOKENS)
-        conn.execute(
-            INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at, device)
-        )
+        with conn.transaction():
+            if device is not None:
+                conn.execute(LOCK_DEVICES)
+                if conn.execute(DEVICE_ELSEWHERE, (device, role.value, scope)).fetchone():
+                    return False
+            conn.execute(
+                INSERT_TOKEN, (token_id, token_hash, role.value, scope, name, expires_at, device)
+            )
+    return True
 
 
 def revoke_token(url: str, token_id: UUID) -> bool:

@@ -40,6 +40,7 @@ from ledger.domain.errors import (
     UnknownStreet,
     UnknownTask,
     UnknownUnit,
+    UnreadableRecord,
 )
 from ledger.domain.keys import RequestKey, request_fingerprint
 from ledger.domain.member import Member
@@ -323,6 +324,17 @@ class LedgerBase(Application[UUID]):
         return self._check(
             self._load([aggregate_id], copy=False)[aggregate_id], cls, aggregate_id, error
         )
+
+    def unreadable(self, aggregate_ids: Sequence[UUID]) -> list[UnreadableRecord]:
+        """Those of these aggregates whose history the write side cannot rebuild:
+        every command on them is refused (``RECORD_UNREADABLE``) until mended."""
+        refused = []
+        for aggregate_id in dict.fromkeys(aggregate_ids):
+            try:
+                self.loader.load([aggregate_id], copy=False)
+            except UnreadableRecord as error:
+                refused.append(error)
+        return refused
 
     def exists(self, aggregate_id: UUID) -> bool:
         return self._load([aggregate_id], copy=False)[aggregate_id] is not None

@@ -31,6 +31,7 @@ from ledger.domain.errors import (
     DuplicateMember,
     InvalidInput,
     NotEligibleForReview,
+    NotResident,
 )
 from ledger.domain.member import Member, hash_national_id, member_id_for
 from ledger.domain.organisation import Community, Street, Unit
@@ -249,11 +250,11 @@ class PeopleCommands(LedgerBase):
         AnnualReview.check_year(year)
         member = self.get_member(member_id)
         self.read_community(community_id)
+        if member.community_id != community_id:
+            raise NotResident(member_id=member_id, community_id=community_id)
         reason = None
         if member.kind is not MemberKind.PARTY_MEMBER:
             reason = "只评价在职党员"
-        elif member.community_id != community_id:
-            reason = "不居住在本社区"
         elif not member.reported:
             reason = "尚未向本社区报到"
         if reason:

@@ -22,10 +22,12 @@ from ledger.domain.errors import (
     ExpiryInFuture,
     IdempotencyKeyReused,
     ItemNotInStore,
+    NotResident,
     UnknownItem,
     UnknownMember,
     UnknownRedemption,
 )
+from ledger.domain.member import Member
 from ledger.domain.rulebook import RULE_BOOK_ID
 from ledger.domain.store import Item, Redemption, RedemptionLine, request_fingerprint
 from ledger.domain.values import CST, Context, instant, now
@@ -111,12 +113,13 @@ class StoreCommands(LedgerBase):
         account_id = Account.create_id(member_id)
         item_ids = [item_id for item_id, _ in requested]
         # One round trip for everything the request needs to be decided.
-        loaded = self._load([redemption_id, account_id, RULE_BOOK_ID, *item_ids])
+        loaded = self._load([redemption_id, member_id, account_id, RULE_BOOK_ID, *item_ids])
+        member = self._check(loaded[member_id], Member, member_id, UnknownMember)
         account = self._check(loaded[account_id], Account, member_id, UnknownMember)
         first = loaded[redemption_id]
         if first is not None:
             first = self._check(first, Redemption, redemption_id, UnknownRedemption)
-            if first.fingerprint != fingerprint:
+            if not first.same_request(fingerprint, store_id):
                 raise IdempotencyKeyReused(key=key)
             position = self.group_recorder.first_notification_id(first.id)
             return KioskReceipt.of(first, position, account.balance, replayed=True)
@@ -126,6 +129,8 @@ class StoreCommands(LedgerBase):
             if item.community_id != store_id:
                 raise ItemNotInStore(item_id=item.id)
             order.append(RedemptionLine(item.id, item.name, count, item.price))
+        if member.community_id != store_id:  # a store serves the residents of its community
+            raise NotResident(member_id=member_id, community_id=store_id)
         total = sum((line.amount for line in order), Decimal(0))
         book = loaded[RULE_BOOK_ID]
         policy = book.current if book is not None else self.current_policy()

@@ -16,6 +16,7 @@ from ledger.domain.errors import (
     InvalidTimeRange,
     InvalidTransition,
     LedgerError,
+    NotServingHere,
     OutsideTaskWindow,
     ServicesOverlap,
     SiteCodeRequired,
@@ -81,6 +82,13 @@ class WorkCommands(LedgerBase):
             need.dispatch(task.id, ctx)
         return self._done(task.id, task, need)
 
+    def serves_in(self, member_id: UUID, community_id: UUID) -> bool:
+        """Whether a member takes (and sees) a community's tasks: where they live, or
+        where their unit is paired."""
+        member = self.read_member(member_id)
+        unit = None if member.unit_id is None else self.read_unit(member.unit_id)
+        return member.serves_in(community_id, unit)
+
     @retried
     def edit_task(
         self,
@@ -113,7 +121,8 @@ class WorkCommands(LedgerBase):
         """接单: the member takes a place; the service record starts with the claim
         (a member who withdrew takes up the same record again)."""
         task = self.get_task(task_id)
-        self.read_member(member_id)
+        if not self.serves_in(member_id, task.community_id):
+            raise NotServingHere(member_id=member_id, community_id=task.community_id)
         rejoining = member_id in task.withdrawn
         task.claim(member_id, ctx)
         if rejoining:

@@ -200,9 +200,18 @@ class NotPaired(LedgerError):
     template = "单位 {unit_id} 未与社区 {community_id} 结对,不能报到"
 
 
-class NotResident(LedgerError):
+class NotResident(NotFound):
+    """A member of another community: to that community, as good as unknown."""
+
     code = "NOT_RESIDENT"
     template = "成员 {member_id} 不居住在社区 {community_id}"
+
+
+class NotServingHere(NotResident):
+    code = "NOT_SERVING_HERE"
+    template = (
+        "成员 {member_id} 不居住在社区 {community_id},所在单位也未与该社区结对,不能认领其任务"
+    )
 
 
 class TaskFull(LedgerError):
@@ -225,7 +234,7 @@ class OutOfStock(LedgerError):
     template = "“{name}”库存不足:需要 {requested} 件,库存 {stock} 件"
 
 
-class ItemNotInStore(LedgerError):
+class ItemNotInStore(NotFound):
     code = "ITEM_NOT_IN_STORE"
     template = "商品 {item_id} 不属于本社区积分超市"
 
@@ -348,3 +357,15 @@ class SignInCodeShownOnce(InvalidTransition):
 
     code = "SIGN_IN_CODE_SHOWN_ONCE"
     template = "这次请求已发放过登录码(只显示一次);如未记下,请重新发放一个"
+
+
+class UnreadableRecord(LedgerError):
+    """An aggregate whose stored history the code cannot rebuild (an event written past
+    the commands' checks): its commands are refused until an operator mends it; every
+    other aggregate goes on (``ledger quarantine list`` names it)."""
+
+    code = "RECORD_UNREADABLE"
+    template = (
+        "这条记录的历史中有一个无法读取的事件,修复之前不能对它办理任何操作;"
+        "请联系管理员(ledger quarantine list 可查到它)"
+    )

@@ -44,6 +44,10 @@ IMPORT_WORKERS = 32
 IDENTIFIER = 128
 """A kiosk id, a device id, a redemption request key, an import's record number."""
 IDENTIFIER_PATTERN = re.compile(rf"[A-Za-z0-9._:-]{{1,{IDENTIFIER}}}")
+DECIMAL_PATTERN = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+"""A decimal number as text: ASCII digits, an optional sign and point; no spaces,
+underscores, exponents or other scripts' digits (which Python's ``Decimal`` would take)."""
+MAX_DECIMAL_CHARS = 40
 """What a kiosk id, a device id and a request key may be (ASCII, matched whole)."""
 RECORD_NUMBER = 64
 """An import file's record number (记录编号): one line of text, any script."""

@@ -20,6 +20,7 @@ from ledger.domain.limits import (
     PHONE_INPUT,
     PHONE_PATTERN,
 )
+from ledger.domain.organisation import Unit
 from ledger.domain.text import clean_optional, clean_text
 from ledger.domain.values import Context, MemberKind, Role, day, stable_id
 
@@ -141,6 +142,13 @@ class Member(LedgerAggregate):
     @property
     def reported(self) -> bool:
         return self.reported_on is not None
+
+    def serves_in(self, community_id: UUID, unit: Unit | None) -> bool:
+        """Where a member takes tasks: the community they live in (双报到), and the
+        communities their unit is paired with (下沉)."""
+        return community_id == self.community_id or (
+            unit is not None and community_id in unit.paired
+        )
 
     def report(self, community_id: UUID, on: date, ctx: Context) -> None:
         """双报到, member side: report to the community where the member lives."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -39,6 +38,7 @@ from ledger.domain.values import (
     ZERO,
     CategoryClass,
     Rating,
+    decimal_number,
     hours_from_minutes,
     instant,
     local_date,
@@ -492,7 +492,6 @@ _COMMUNITY_MAY_SET = (
 )
 """What a community's own version may differ in from the street's (the multipliers
 within the street's discretion)."""
-_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _FIELDS = {f.name for f in dataclasses.fields(PointsPolicy)}
 _OPTIONAL = {  # versions published before unit rankings, trusted times or site codes lack them
     "ranking_weights",
@@ -529,16 +528,11 @@ def _parse(data: object, *, strict: bool = True) -> dict[str, Any]:
         return value
 
     def decimal(name: str, value: object) -> Any:
-        if isinstance(value, Decimal):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value)
-        if (
-            isinstance(value, str)
-            and len(value) <= limits.POLICY_NUMBER_CHARS
-            and _DECIMAL.fullmatch(value)
+        parsed = decimal_number(value)
+        if parsed is not None and (
+            not isinstance(value, str) or len(value) <= limits.POLICY_NUMBER_CHARS
         ):
-            return Decimal(value)
+            return parsed
         if isinstance(value, str) and not strict:
             with contextlib.suppress(ArithmeticError, ValueError):
                 return Decimal(value)

@@ -172,6 +172,11 @@ class Redemption(LedgerAggregate):
         self.at = at
         self.cancelled = False
 
+    def same_request(self, fingerprint: str, store_id: UUID) -> bool:
+        """Whether a request under this redemption's key is the one it answered: the
+        member and the lines (the fingerprint) and the store, all of them."""
+        return self.fingerprint == fingerprint and self.store_id == store_id
+
     @property
     def made_at(self) -> datetime:
         """When the redemption was made (its recorded time in events stored before

@@ -14,7 +14,8 @@ PostgreSQL, JSON or a reader cannot hold or would be misled by:
   U+2066 to U+2069), which make a name read differently from what it is.
 
 Text with nothing visible in it (only spaces, zero-width and other format characters,
-lone combining marks) counts as empty: a description of zero-width spaces says nothing.
+lone combining marks, Hangul fillers, the blank braille pattern) counts as empty: a
+description of zero-width spaces says nothing.
 
 Identifiers (kiosk and device ids, request keys) are machine-made: they are matched
 exactly against ``limits.IDENTIFIER_PATTERN`` and never normalised, so the same key
@@ -50,6 +51,7 @@ _FORBIDDEN_SINGLE_LINE = re.compile(f"[{_ALWAYS_FORBIDDEN}\t\n\u2028\u2029]")
 _SPACE = " \t\n\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff"
 _SURROUNDING_SPACE = re.compile(f"\\A[{_SPACE}]+|[{_SPACE}]+\\Z")
 _NEWLINES = re.compile(r"\r\n?")
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _SLACK = 4
 """NFC composes at most a few code points into one, so text this many times longer
 than its limit is refused before it is normalised."""
@@ -88,8 +90,10 @@ def clean_text(
 
 
 def _visible(text: str) -> bool:
-    """Whether the text has a letter, digit, punctuation mark or symbol (what shows)."""
-    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
+    """Whether the text has a letter, digit, punctuation mark or symbol (what shows);
+    the Hangul fillers and the blank braille pattern are letters or symbols that show
+    nothing."""
+    return any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_GLYPHS for c in text)
 
 
 def clean_optional(value: str | None, field: str, max_length: int) -> str | None:

@@ -6,7 +6,7 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import Enum
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,7 +18,16 @@ from ledger.domain.errors import (
     NaiveDatetime,
     OutOfRange,
 )
-from ledger.domain.limits import EARLIEST, FIRST_YEAR, LAST_YEAR, LATEST, MAX_POINTS, MAX_QUANTITY
+from ledger.domain.limits import (
+    DECIMAL_PATTERN,
+    EARLIEST,
+    FIRST_YEAR,
+    LAST_YEAR,
+    LATEST,
+    MAX_DECIMAL_CHARS,
+    MAX_POINTS,
+    MAX_QUANTITY,
+)
 
 CST = ZoneInfo("Asia/Shanghai")
 """Periods (day, month, quarter, year) are China Standard Time."""
@@ -171,14 +180,29 @@ EXPIRY_ACCOUNT = "expiry"
 # --- exact numbers ------------------------------------------------------------
 
 
+def decimal_number(value: object) -> Decimal | None:
+    """The one reading of a decimal number from outside: a ``Decimal``, an ``int`` or text
+    of ASCII digits with an optional sign and point (``DECIMAL_PATTERN``); None for
+    anything else (" 1 ", "1_000", "1e3", "١٢", a bool)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if (
+        isinstance(value, str)
+        and len(value) <= MAX_DECIMAL_CHARS
+        and DECIMAL_PATTERN.fullmatch(value)
+    ):
+        return Decimal(value)
+    return None
+
+
 def points(value: object, *, limit: Decimal = MAX_POINTS) -> Decimal:
     """Parse a points figure: positive, at most ``limit``, at most one decimal place."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidPoints(value=value, limit=limit) from None
+    amount = decimal_number(value)
     if (
-        not amount.is_finite()
+        amount is None
+        or not amount.is_finite()
         or amount <= 0
         or amount > limit
         or amount != amount.quantize(TENTH, rounding=ROUND_DOWN)

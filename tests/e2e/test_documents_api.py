@@ -211,10 +211,10 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
     assert refused(server.gql(tokens["other"], projects, c=town["home"]))
     ranking = """query($f: DocumentFormat!) {
       unitRankingDocument(period: "2026", first: 5, format: $f) { contentBase64 } }"""
-    text = pdf_text(content(server.gql(tokens["home"], ranking, f="PDF"), "unitRankingDocument"))
+    text = pdf_text(content(server.gql(tokens["auditor"], ranking, f="PDF"), "unitRankingDocument"))
     assert "区财政局" in text and "区水务局" in text
     sheet = workbook(
-        content(server.gql(tokens["home"], ranking, f="XLSX"), "unitRankingDocument")
+        content(server.gql(tokens["auditor"], ranking, f="XLSX"), "unitRankingDocument")
     ).active
     listed = [
         (r[1], r[0], Decimal(str(r[11])))
@@ -222,12 +222,13 @@ def test_round_lists_come_as_pdf_and_xlsx_for_their_scope(
         if isinstance(r[0], int)
     ]
     answer = server.gql(
-        tokens["home"],
+        tokens["auditor"],
         """{ unitRanking(period: "2026", first: 5) {
       name rank composite } }""",
     )["data"]["unitRanking"]
     assert listed == [(u["name"], u["rank"], Decimal(u["composite"])) for u in answer]
     assert len(listed) == 2
+    assert refused(server.gql(tokens["home"], ranking, f="PDF"))  # the street's, not its own
     assert refused(server.gql(tokens["zhang"], ranking, f="PDF"))
 
 
@@ -371,7 +372,9 @@ def test_the_verification_page_shows_a_genuine_certificate_and_no_more_of_the_pe
         field = driver.find_element(By.NAME, "number")
         field.send_keys(certificate["number"].lower())
         field.submit()
-        assert "真实有效" in driver.find_element(By.ID, "status").text
+        typed = driver.find_element(By.ID, "status").text  # no QR code: the paper unchecked
+        assert "真实有效" not in typed and "无法确认您手中纸面证明" in typed
+        screenshot(driver, "verify-number-typed")
         assert requested_hosts(driver) == {"127.0.0.1"}
 
 
@@ -429,12 +432,14 @@ def test_a_certificate_is_proven_against_the_signed_checkpoint_and_a_silent_rewr
     event rewritten so that every figure still agrees (the recomputation passes) is no
     longer the signed tree's leaf, and the page says so."""
     page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
-    assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" not in page
+    assert "与账本记录一致" in page and "待下一检查点收录</th><td>0 个事件" not in page
+    # No digest from the QR code: the page says what it could not check.
+    assert "真实有效" not in page and "无法确认您手中纸面证明上的内容未被改动" in page
 
     signed = ledger_cli(server, "audit", "checkpoint")
     assert signed.returncode == 0, signed.stderr
     page = httpx.get(f"{server.base}/verify/{certificate['number']}", timeout=30).text
-    assert "真实有效" in page and "待下一检查点收录</th><td>0 个事件" in page
+    assert "与账本记录一致" in page and "待下一检查点收录</th><td>0 个事件" in page
     assert "已由检查点证明</th><td>3 个事件" in page  # its own event and its two services
 
     with rated_event_altered(server, lambda state: b"{ " + state[1:]) as position:

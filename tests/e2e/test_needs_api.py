@@ -262,7 +262,7 @@ def test_another_communitys_need_answers_as_an_unknown_one(
         send(server, other, "publishTask", publish, c=street["away"], n=n)
         for n in (need["id"], unknown)
     )
-    assert theirs["code"] == nobodys["code"] == "UNKNOWN_NEED"
+    assert theirs["code"] == nobodys["code"] == "FORBIDDEN"
     assert theirs["message"].replace(need["id"], unknown) == nobodys["message"]
     assert read_need(server, other, need["id"], need["position"]) is None
     assert read_need(server, other, unknown, None) is None

@@ -77,6 +77,15 @@ def world(server: Server) -> dict[str, Any]:
         ),
         "publishTask",
     )["id"]
+    away_member = ok(
+        g(
+            admin,
+            f"""mutation($c: UUID!) {{ registerMember(kind: RESIDENT, name: "赵六",
+            communityId: $c) {{ {RECEIPT} }} }}""",
+            c=away,
+        ),
+        "registerMember",
+    )["id"]
     item = ok(
         g(
             admin,
@@ -110,6 +119,7 @@ def world(server: Server) -> dict[str, Any]:
         "unit": unit,
         "member": member,
         "need": need,
+        "away_member": away_member,
         "task": task,
         "item": item,
         "street": street,
@@ -243,9 +253,60 @@ OPERATIONS: dict[str, tuple[Operation, set[str]]] = {
         ),
         {"admin", "auditor", "community"},
     ),
-    "read unit rankings": (
+    "read the member's points history": (
+        lambda w: (
+            "query($m: UUID!) { member(id: $m) { history { position } } }",
+            {"m": w["member"]},
+            "member",
+        ),
+        {"admin", "auditor", "community", "unit", "member"},  # a kiosk needs the balance only
+    ),
+    "read the member's year": (
+        lambda w: (
+            "query($m: UUID!) { member(id: $m) { year(year: 2026) { services } } }",
+            {"m": w["member"]},
+            "member",
+        ),
+        {"admin", "auditor", "community", "unit", "member"},
+    ),
+    "list the community's open tasks": (
+        lambda w: (
+            "query($c: UUID!) { openTasks(communityId: $c) { taskId } }",
+            {"c": w["home"]},
+            "openTasks",
+        ),
+        {"admin", "auditor", "community", "member", "other_member"},  # its residents
+    ),
+    "read the street's unit ranking": (
         lambda w: ('query { unitRanking(period: "2026") { unitId } }', {}, "unitRanking"),
-        {"admin", "auditor", "community", "other_community", "unit"},
+        {"admin", "auditor", "unit"},
+    ),
+    "read the unit ranking of the community": (
+        lambda w: (
+            'query($c: UUID!) { unitRanking(period: "2026", communityId: $c) { unitId } }',
+            {"c": w["home"]},
+            "unitRanking",
+        ),
+        {"admin", "auditor", "community", "unit"},
+    ),
+    "redeem for a resident of another community": (
+        lambda w: (
+            """mutation($s: UUID!, $m: UUID!, $k: String!, $i: UUID!) { redeem(
+            storeId: $s, memberId: $m, key: $k, lines: [{itemId: $i, quantity: 1}])
+            { __typename ... on Problem { code } } }""",
+            {"s": w["home"], "m": w["away_member"], "i": w["item"], "k": f"k{next(_keys)}"},
+            "redeem",
+        ),
+        set(),  # a store serves the residents of its community
+    ),
+    "enrol a resident of another community in the community's task": (
+        lambda w: (
+            f"""mutation($t: UUID!, $m: UUID!) {{ claimTask(taskId: $t, memberId: $m)
+            {{ __typename {RECEIPT} }} }}""",
+            {"t": w["task"], "m": w["away_member"]},
+            "claimTask",
+        ),
+        set(),  # a member serves where they live, or where their unit is paired
     ),
     "read the community board": (
         lambda w: (
@@ -280,7 +341,11 @@ def refused(result: dict[str, Any], field: str) -> bool:
         return True
     assert not errors, errors
     data = result["data"][field]
-    return isinstance(data, dict) and data.get("__typename") == "Forbidden"
+    # An admin is told why: the member lives elsewhere.
+    return isinstance(data, dict) and (
+        data.get("__typename") == "Forbidden"
+        or data.get("code") in ("NOT_RESIDENT", "NOT_SERVING_HERE")
+    )
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

@@ -25,6 +25,8 @@ from tests.e2e.conftest import Server
 
 RECEIPT = "... on Receipt { id position } ... on Problem { code message }"
 START, END = "2026-05-01T09:00:00+08:00", "2026-05-01T11:00:00+08:00"
+PUBLISH_CHECKPOINT = """mutation { publishCheckpoint {
+  ... on SignedCheckpoint { treeSize rootHash note } ... on Problem { code message } } }"""
 
 
 def ok(result: dict[str, Any], field: str) -> dict[str, Any]:
@@ -566,9 +568,7 @@ def test_an_auditor_checks_the_ledger_without_trusting_it(
     assert result["intact"] is True and result["events"] > 20 and result["findings"] == []
     recheck = server.gql(auditor, "{ awardRecheck { checked mismatches { position } } }")
     assert recheck["data"]["awardRecheck"] == {"checked": 1, "mismatches": []}
-    point = ok(
-        server.gql(auditor, "{ ledgerCheckpoint { treeSize rootHash note } }"), "ledgerCheckpoint"
-    )
+    point = ok(server.gql(auditor, PUBLISH_CHECKPOINT), "publishCheckpoint")
     assert point["treeSize"] >= result["events"] and point["note"].count("\u2014 ") == 1
     now = ok(
         server.gql(
@@ -628,8 +628,7 @@ def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
     auditor = story["tokens"][Role.AUDITOR]
     vkey = _audit_cli(server, "key").stdout.strip()
     pinned = Verifier.parse(vkey)
-    query = "{ ledgerCheckpoint { treeSize rootHash note } }"
-    old_note = ok(server.gql(auditor, query), "ledgerCheckpoint")["note"]
+    old_note = ok(server.gql(auditor, PUBLISH_CHECKPOINT), "publishCheckpoint")["note"]
     old = open_note(old_note, pinned)
     witness = ["witness", "--url", f"{server.base}/graphql", "--token", auditor]
     witness += ["--log-key", vkey, "--dir", str(tmp_path / "witness")]
@@ -641,7 +640,9 @@ def test_an_auditor_proves_inclusion_and_consistency_and_a_witness_cosigns(
         ),
         "registerStreet",
     )
-    new = open_note(ok(server.gql(auditor, query), "ledgerCheckpoint")["note"], pinned)
+    new = open_note(
+        ok(server.gql(auditor, PUBLISH_CHECKPOINT), "publishCheckpoint")["note"], pinned
+    )
     assert new.size > old.size
     proof = ok(
         server.gql(

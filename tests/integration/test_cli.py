@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import psycopg
 
@@ -65,3 +66,31 @@ def test_tokens_are_created_listed_and_revoked(database_url: str, tmp_path: Path
     assert run("revoke", token_id).returncode == 1
     refused = run("create", "--role", "kiosk", "--name", "无范围")
     assert refused.returncode == 2 and "须指定范围" in refused.stderr
+
+
+def test_a_device_belongs_to_one_communitys_kiosk(database_url: str, tmp_path: Path):
+    env = {**os.environ, "DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(tmp_path)}
+    home, away = str(uuid4()), str(uuid4())
+
+    def kiosk(scope: str, name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                *(sys.executable, "-m", "entrypoints.cli", "token", "create", "--role", "kiosk"),
+                *("--scope", scope, "--name", name, "--device", "till-shared"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert kiosk(home, "一号收银台").returncode == 0
+    refused = kiosk(away, "冒名收银台")
+    assert refused.returncode == 2 and "已是另一个社区的终端" in refused.stderr
+    assert kiosk(home, "一号收银台(换发)").returncode == 0  # a reissue keeps the device
+    with psycopg.connect(database_url) as conn:
+        scopes = conn.execute(
+            "SELECT DISTINCT scope FROM api_tokens WHERE device = 'till-shared'"
+        ).fetchall()
+    assert scopes == [([UUID(home)],)]

@@ -14,7 +14,7 @@ import audit
 from ledger.application import Ledger
 from ledger.domain.errors import InvalidPolicy, UnknownCommunity
 from ledger.domain.policy import PointsPolicy
-from ledger.domain.values import CST, CategoryClass, Context, MemberKind, Rating, Role
+from ledger.domain.values import CST, CategoryClass, Context, MemberKind, Rating, Role, UnitKind
 
 ADMIN = Context("admin", Role.ADMIN)
 START = datetime(2026, 8, 3, 9, tzinfo=CST)
@@ -62,7 +62,11 @@ def test_a_community_weighs_within_the_streets_bounds_and_its_awards_say_so(
     ledger.publish_policy(own, "江边社区自定权重", ADMIN)
     assert ledger.current_policy() == book  # the street's book is unchanged
 
-    member = ledger.register_member(MemberKind.RESIDENT, "钱自主", riverside, ADMIN).id
+    # A member living in 江边社区 whose unit is paired with 山上社区 serves in both.
+    unit = ledger.register_unit("自主单位", UnitKind.ORGAN, ADMIN, communities=[hillside]).id
+    member = ledger.register_member(
+        MemberKind.PARTY_MEMBER, "钱自主", riverside, ADMIN, unit_id=unit
+    ).id
     there = ledger.get_service(patrol(ledger, riverside, member, 0)).award
     here = ledger.get_service(patrol(ledger, hillside, member, 1)).award
     assert there is not None and here is not None

@@ -10,12 +10,12 @@ import psycopg
 
 from api.auth import LOOKUP, hash_token, list_tokens
 from entrypoints.bootstrap import bootstrap
-from entrypoints.demo import prepare_demo
+from entrypoints.demo import SEED, prepare_demo
 from ledger.application import Ledger
 from ledger.domain.values import CST, Context, Role
 from ledger.domain.work import Service
 from ledger.settings import load_settings
-from ledger.simulation import Scale
+from ledger.simulation import Generator, Scale
 
 TINY = Scale(communities=2, grids=1, units=3, party_members=20, residents=5, days=3)
 BASE = "http://127.0.0.1:8123"
@@ -134,3 +134,28 @@ def test_the_generated_street_has_branches_and_work_teams(ledger):
     for unit_id in history.units:
         unit = ledger.get_unit(unit_id)
         assert set(unit.teams) == set(unit.paired) and unit.teams
+
+
+def test_the_demos_balances_as_of_last_month_are_not_zero(pg_server, tmp_path: Path):
+    """A fresh install's demo is recent: replayed by when services happened, its members held
+    points at the end of last month (the street's days, recorded today, count on their days)."""
+    from audit.replay import replay_member
+    from ledger import database
+    from ledger.database import drop_database, ensure_database
+
+    url = database.database_url(pg_server.url(), f"test_{uuid4().hex[:12]}")
+    ensure_database(url)
+    settings = load_settings({"LEDGER_DATA_DIR": str(tmp_path), "DATABASE_URL": url})
+    today = datetime.now(CST).date()
+    end_of_last_month = datetime.combine(today.replace(day=1), datetime.min.time(), CST)
+    recent = Scale(communities=1, grids=1, units=2, party_members=12, residents=3, days=40)
+    with bootstrap(settings) as services:
+        prepare_demo(services, BASE, scale=recent)
+        generator = Generator(services.ledger, recent.ending_before(today), seed=SEED)
+        members = []
+        while services.ledger.exists(member := generator.id_of("member", len(members))):
+            members.append(member)
+        held = [replay_member(services.ledger, m, end_of_last_month).balance for m in members]
+    drop_database(url)
+    assert len(members) >= 12
+    assert sum(held) > 0 and sum(1 for points in held if points > 0) >= 3

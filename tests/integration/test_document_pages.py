@@ -109,6 +109,8 @@ def street(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             MemberKind.PARTY_MEMBER, "司马远行", community, ADMIN, unit_id=generated.units[1]
         ).id
         ledger.report_member(traveller, date(YEAR, 1, 2), ADMIN)
+        for where in sorted(set(TRAVELS)):  # a member serves where their unit is paired
+            ledger.pair_unit(generated.units[1], generated.communities[where], ADMIN)
         start = datetime(YEAR, 2, 3, 9, tzinfo=CST)
         for n, where in enumerate(TRAVELS):
             at = start + timedelta(days=n)

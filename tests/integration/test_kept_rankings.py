@@ -87,7 +87,8 @@ async def test_kept_rankings_follow_every_event_that_moves_them(
         ledger.register_unit(f"单位{n}", UnitKind.ORGAN, ADMIN, communities=paired).id
         for n, paired in enumerate([[east], [east, west], [west], [east]])
     ]
-    people = [member(ledger, unit, east if n % 2 else west) for n, unit in enumerate(units * 2)]
+    # Those who serve in the east live there (a member serves where they live).
+    people = [member(ledger, unit, east if n < 6 else west) for n, unit in enumerate(units * 2)]
     services = [
         serve(ledger, east, person, 30 + 40 * n, list(Rating)[n % 3])
         for n, person in enumerate(people[:6])

@@ -21,6 +21,7 @@ from ledger.domain.errors import (
     ItemNotInStore,
     NaiveDatetime,
     NotEligibleForReview,
+    NotResident,
     OutOfStock,
     TaskFull,
     UnknownCategory,
@@ -271,6 +272,30 @@ def test_a_store_sells_only_its_own_goods(ledger: Ledger, world: dict[str, UUID]
     item = stock_item(ledger, world)
     with pytest.raises(ItemNotInStore):
         ledger.redeem("kiosk-9", "x", member, other, [(item, 1)], KIOSK)
+
+
+def test_a_store_serves_only_the_residents_of_its_community(ledger: Ledger, world: dict[str, UUID]):
+    other = ledger.register_community(world["street"], "临江社区", ADMIN).id
+    member = new_member(ledger, world)
+    served(ledger, world, member)
+    item = ledger.list_item(other, "毛巾", "1", ADMIN).id
+    ledger.restock_item(item, 5, "区财政局", ADMIN)
+    with pytest.raises(NotResident):
+        ledger.redeem("kiosk-9", "elsewhere", member, other, [(item, 1)], KIOSK)
+
+
+def test_a_replay_under_a_devices_key_must_name_the_same_store(
+    ledger: Ledger, world: dict[str, UUID]
+):
+    member = new_member(ledger, world)
+    served(ledger, world, member)
+    item = stock_item(ledger, world)
+    first = ledger.redeem("device:till-9", "same", member, world["community"], [(item, 1)], KIOSK)
+    other = ledger.register_community(world["street"], "对岸社区", ADMIN).id
+    with pytest.raises(IdempotencyKeyReused):
+        ledger.redeem("device:till-9", "same", member, other, [(item, 1)], KIOSK)
+    again = ledger.redeem("device:till-9", "same", member, world["community"], [(item, 1)], KIOSK)
+    assert (again.id, again.replayed) == (first.id, True)
 
 
 def test_cancelling_a_redemption_refunds_points_and_stock(ledger: Ledger, world: dict[str, UUID]):

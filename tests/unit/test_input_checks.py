@@ -6,7 +6,9 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from strawberry.exceptions import StrawberryInputCoercionError
 
+from api.scalars import parse_number
 from ledger.domain.account import Account
 from ledger.domain.errors import (
     EmptyText,
@@ -438,3 +440,45 @@ def test_publishing_judges_the_policy_again():
     with pytest.raises(InvalidPolicy, match="points_per_hour"):
         book.publish(broken, "越界", CTX)
     assert not book.versions
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u3164\u0301"
+"""Zero-width space, non-joiner and joiner, word joiner, BOM, Hangul filler, a lone accent."""
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        lambda name: member(name=name),
+        lambda name: Street.create(name, CTX),
+        lambda name: Community.create(uuid4(), name, CTX),
+        lambda name: Community.create(uuid4(), "果园社区", CTX, grids=[name]),
+        lambda name: Unit.create(name, UnitKind.ORGAN, CTX),
+        lambda name: Item.create(uuid4(), name, "3", CTX),
+        lambda name: Item.create(uuid4(), "大米", "3", CTX).restock(3, name, CTX),
+    ],
+    ids=["member", "street", "community", "grid", "unit", "item", "donor"],
+)
+def test_a_name_of_invisible_characters_only_is_empty(named):
+    with pytest.raises(EmptyText):
+        named(INVISIBLE)
+    with pytest.raises(EmptyText):
+        named(" \u200b ")
+    named("\u200b果园\u200b")  # something visible: kept as it is
+
+
+def test_blank_optional_text_of_invisible_characters_only_is_none():
+    assert member(branch="\u200b\u2060", team="\ufeff").branch is None
+
+
+@pytest.mark.parametrize("text", [" 1 ", "1_000", "\u0661\u0662", "\uff11", "1e3", "0x1", "1.", ""])
+def test_a_decimal_is_ascii_digits_with_an_optional_sign_and_point(text):
+    with pytest.raises(InvalidPoints):
+        Item.create(uuid4(), "大米", text, CTX)
+    with pytest.raises(StrawberryInputCoercionError):
+        parse_number(text)
+
+
+def test_a_decimal_with_a_sign_and_a_point_is_read_exactly():
+    assert Item.create(uuid4(), "大米", "+12.5", CTX).price == Decimal("12.5")
+    assert parse_number("-0.25") == Decimal("-0.25") and parse_number(7) == Decimal(7)
