@@ -71,6 +71,7 @@ STATIC = Path(__file__).parent / "static"
 IDE_PAGE = STATIC / "graphiql.html"
 KIOSK_PAGE = STATIC / "kiosk" / "index.html"
 MEMBER_PAGE = STATIC / "member" / "index.html"
+WORKBENCH_PAGE = STATIC / "workbench" / "index.html"
 
 
 async def refused_by_router(request: Request, error: Exception) -> Response:
@@ -106,6 +107,12 @@ async def member_page(_: Request) -> HTMLResponse:
     """A member's phone pages (我的志愿): sign-in with a one-time code, tasks, services with
     check-in at the site, needs, points and the kiosk code, messages; all data from /graphql."""
     return HTMLResponse(MEMBER_PAGE.read_text(encoding="utf-8"))
+
+
+async def workbench_page(_: Request) -> HTMLResponse:
+    """The community workbench (社区工作台); it signs in with the community's token and asks
+    /graphql for everything."""
+    return HTMLResponse(WORKBENCH_PAGE.read_text(encoding="utf-8"))
 
 
 UNAUTHORIZED_CLOSE = 4401
@@ -555,6 +562,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/kiosk", kiosk_page),
             Route("/me", member_page),
+            Route("/workbench", workbench_page),
             Route("/verify", verify_page),
             Route("/verify/{number}", verify_page),
             Route("/", lambda _: RedirectResponse("/kiosk")),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
+import anyio
 import strawberry
 
 from api.commands import Key, home_of, is_admin, run_command
@@ -15,6 +16,7 @@ from api.errors import problem
 from api.types import (
     CommandResult,
     CommunityBoard,
+    Donation,
     Item,
     NeedSatisfaction,
     PendingService,
@@ -57,6 +59,10 @@ class CommunitiesQuery:
             hard_untaken=[Task.from_row(r) for r in board.hard_untaken],
             awaiting_rating=[PendingService.named(r, names) for r in board.awaiting_rating],
             items=[Item.from_row(r) for r in board.items],
+            donations=[
+                Donation(donor=r["donor"], item_name=r["item_name"], quantity=r["quantity"])
+                for r in board.donations
+            ],
             redemptions=board.store["redemptions"] if board.store else 0,
             redeemed_points=board.store["points"] if board.store else Decimal(0),
             by_unit=[
@@ -94,6 +100,33 @@ class CommunitiesQuery:
             ctx.pool, community_id, datetime.now(UTC), first=first, after=after
         )
         return [Task.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="社区的任务(任何状态):开始时间在 [startsFrom, startsBefore) 内,按开始时间"
+    )
+    async def tasks(
+        self,
+        info: Info,
+        community_id: UUID,
+        starts_from: datetime,
+        starts_before: datetime,
+        first: int = 100,
+        wait_for: int | None = None,
+    ) -> list[Task]:
+        ctx = info.context
+        ctx.require(ctx.reads_community(community_id), "该社区的任务")
+        await ctx.wait_for(wait_for)
+        rows = await queries.tasks_starting(
+            ctx.pool, community_id, starts_from, starts_before, first
+        )
+        return [Task.from_row(r) for r in rows]
+
+    @strawberry.field(description="现行积分规则的服务类别(发布任务时从中选用),按难度分类排列")
+    async def task_categories(self, info: Info) -> list[str]:
+        ctx = info.context
+        ctx.require(ctx.principal is not None, "服务类别")
+        policy = await anyio.to_thread.run_sync(ctx.ledger.current_policy)
+        return list(policy.categories)
 
 
 @strawberry.type

@@ -700,6 +700,13 @@ class NeedSatisfaction:
         )
 
 
+@strawberry.type(description="积分超市物品的捐赠:捐赠方与各物品捐赠的合计件数")
+class Donation:
+    donor: str
+    item_name: str
+    quantity: int
+
+
 @strawberry.type(description="社区看板")
 class CommunityBoard:
     open_tasks: list[Task]
@@ -709,6 +716,7 @@ class CommunityBoard:
         description="已签退、等待一事一评的服务,先签退的在前"
     )
     items: list[Item]
+    donations: list[Donation] = strawberry.field(description="积分超市物品的捐赠方,按捐赠方")
     redemptions: int
     redeemed_points: Decimal
     by_unit: list[UnitService]

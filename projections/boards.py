@@ -95,6 +95,18 @@ ITEMS = Table(
     key=("item_id",),
     indexes=(("community_id", "name"),),
 )
+DONATIONS = Table(
+    "board_donations",
+    (
+        ("item_id", "uuid"),
+        ("donor", "text"),
+        ("community_id", "uuid"),
+        ("quantity", "integer"),
+    ),
+    key=("item_id", "donor"),
+    indexes=(("community_id",),),
+)
+"""What each donor gave of each of the store's goods (捐赠方, recorded on each restock)."""
 STORES = Table(
     "board_stores",
     (
@@ -157,13 +169,15 @@ PLACES = Table("board_places", (("id", "uuid"), ("name", "text")), key=("id",))
 
 class CommunityBoards(ReadModel):
     name = "community_boards"
-    version = 5  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
-    # and services left checked in (indexes); 5: places, ratings, presence, withdrawals, edits
+    version = 6  # 3: services' days and check-in times, refused check-ins; 4: kiosks' days
+    # and services left checked in (indexes); 5: places, ratings, presence, withdrawals, edits;
+    # 6: the store's donors
     tables = (
         TASKS,
         SERVICES,
         REFUSALS,
         ITEMS,
+        DONATIONS,
         STORES,
         BY_UNIT,
         REDEMPTIONS,
@@ -199,7 +213,7 @@ class CommunityBoards(ReadModel):
             event_class(Service, "Lapsed"): "on_service_status",
             event_class(Service, "TimeRefused"): "on_time_refused",
             event_class(Item, "Listed"): "on_item",
-            event_class(Item, "Restocked"): "on_stock_in",
+            event_class(Item, "Restocked"): "on_restocked",
             event_class(Item, "Returned"): "on_stock_in",
             event_class(Item, "Taken"): "on_stock_out",
             event_class(Item, "Repriced"): "on_repriced",
@@ -384,6 +398,23 @@ class CommunityBoards(ReadModel):
                 "stock": 0,
             }
         )
+
+    def on_restocked(self, event: Any, item_id: UUID, position: int) -> None:
+        self.on_stock_in(event, item_id, position)
+        rows = self.rows["board_donations"]
+        given = rows.get(item_id, event.donor)
+        if given is None:
+            item = self._row("board_items", item_id)
+            rows.put(
+                {
+                    "item_id": item_id,
+                    "donor": event.donor,
+                    "community_id": item["community_id"],
+                    "quantity": event.quantity,
+                }
+            )
+        else:
+            self._row("board_donations", item_id, event.donor)["quantity"] += event.quantity
 
     def on_stock_in(self, event: Any, item_id: UUID, _: int) -> None:
         self._row("board_items", item_id)["stock"] += event.quantity

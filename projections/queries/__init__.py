@@ -21,6 +21,7 @@ from projections.queries.boards import (
     open_tasks,
     redemption,
     store_items,
+    tasks_starting,
 )
 from projections.queries.dossiers import Dossier, Standing, dossier
 from projections.queries.entries import account_entries, balance_as_of, entries_after
@@ -113,6 +114,7 @@ __all__ = [
     "replayed_wal",
     "satisfaction",
     "store_items",
+    "tasks_starting",
     "unit_ranking",
     "written_wal",
 ]

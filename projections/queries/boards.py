@@ -32,6 +32,11 @@ SELECT * FROM board_services WHERE community_id = $1 AND status = $2
 ORDER BY checked_out_at, service_id LIMIT $3
 """
 ITEMS_SQL = "SELECT * FROM board_items WHERE community_id = $1 ORDER BY name, item_id"
+DONATIONS_SQL = """
+SELECT d.donor, i.name AS item_name, d.quantity
+FROM board_donations d JOIN board_items i USING (item_id)
+WHERE d.community_id = $1 ORDER BY d.donor, i.name, d.item_id
+"""
 STORE_SQL = "SELECT * FROM board_stores WHERE community_id = $1"
 BY_UNIT_SQL = """
 SELECT b.*, u.name FROM board_units b
@@ -76,6 +81,12 @@ LIMIT $6
 """Keyset paging on (start, id): tasks starting at the same moment as the last of a
 page are on the next page, not skipped."""
 
+TASKS_STARTING_SQL = """
+SELECT * FROM board_tasks
+WHERE community_id = $1 AND starts_at >= $2 AND starts_at < $3
+ORDER BY starts_at, task_id
+LIMIT $4
+"""
 TASK_SQL = "SELECT * FROM board_tasks WHERE task_id = $1"
 CLAIMANTS_SQL = """
 SELECT s.*, m.name AS member_name FROM board_services s
@@ -100,6 +111,7 @@ class Board:
     hard_untaken: list[asyncpg.Record]
     awaiting_rating: list[asyncpg.Record]
     items: list[asyncpg.Record]
+    donations: list[asyncpg.Record]
     store: asyncpg.Record | None
     by_unit: list[asyncpg.Record]
 
@@ -119,6 +131,7 @@ async def community_board(conn: asyncpg.Connection, community_id: UUID, now: dat
             )
         ),
         items=await store_items(conn, community_id),
+        donations=list(await conn.fetch(DONATIONS_SQL, community_id)),
         store=await conn.fetchrow(STORE_SQL, community_id),
         by_unit=list(await conn.fetch(BY_UNIT_SQL, community_id)),
     )
@@ -146,6 +159,13 @@ async def open_tasks(
             page_size(first),
         )
     )
+
+
+async def tasks_starting(
+    conn: asyncpg.Connection, community_id: UUID, start: datetime, end: datetime, first: int
+) -> list[asyncpg.Record]:
+    """A community's tasks of every status starting in [start, end), by start then id."""
+    return list(await conn.fetch(TASKS_STARTING_SQL, community_id, start, end, page_size(first)))
 
 
 async def store_items(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:

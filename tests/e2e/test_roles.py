@@ -277,6 +277,15 @@ OPERATIONS: dict[str, tuple[Operation, set[str]]] = {
         ),
         {"admin", "auditor", "community", "member", "other_member"},  # its residents
     ),
+    "list all the community's tasks (the workbench)": (
+        lambda w: (
+            """query($c: UUID!) { tasks(communityId: $c, startsFrom: "2026-01-01T00:00:00+08:00",
+            startsBefore: "2027-01-01T00:00:00+08:00") { taskId claimants { memberName } } }""",
+            {"c": w["home"]},
+            "tasks",
+        ),
+        {"admin", "auditor", "community"},  # who claimed is the community's to know
+    ),
     "read the street's unit ranking": (
         lambda w: ('query { unitRanking(period: "2026") { unitId } }', {}, "unitRanking"),
         {"admin", "auditor", "unit"},

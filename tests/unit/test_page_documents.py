@@ -57,7 +57,7 @@ DOCUMENTS = [(where, text) for where, tag, text in literals() if tag == "gql"]
 
 def test_the_pages_have_documents_to_check():
     pages = {where.split("/")[0] for where, _ in DOCUMENTS}
-    assert {"kiosk", "member"} <= pages, pages
+    assert {"kiosk", "member", "workbench"} <= pages, pages
 
 
 @pytest.mark.parametrize(("where", "text"), DOCUMENTS, ids=[w for w, _ in DOCUMENTS])
