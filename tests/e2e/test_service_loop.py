@@ -154,6 +154,7 @@ def sign_in_on_phone(driver: Any, server: Server, code: str, size: str) -> None:
     until(driver, lambda: "欢迎您" in message(driver))
 
 
+@pytest.mark.long  # the volunteer stays six real minutes on site: `pytest -m long`
 def test_a_need_becomes_a_rated_service_and_a_satisfied_resident(
     server: Server, street: dict[str, Any], browsers: dict[str, Any]
 ) -> None:
