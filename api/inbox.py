@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
-from ledger.domain.values import CST, Role
+from ledger.domain.values import Role
 from projections.queries.inbox import inbox
 
 
@@ -32,8 +32,6 @@ class InboxQuery:
         await ctx.wait_for(wait_for)
         (member,) = ctx.principal.scope
         return [
-            Message(
-                id=str(r["position"]), at=r["at"].astimezone(CST), title=r["title"], body=r["body"]
-            )
+            Message(id=str(r["position"]), at=r["at"], title=r["title"], body=r["body"])
             for r in await inbox(ctx.pool, member, first)
         ]

@@ -18,7 +18,7 @@ from api.commands import Key, home_of, run_command
 from api.context import Info, RequestContext
 from api.types import CommandResult
 from ledger.domain.errors import LedgerError
-from ledger.domain.values import CST, Role, Satisfaction
+from ledger.domain.values import Role, Satisfaction
 from ledger.domain.work import Need as NeedAggregate
 from ledger.domain.work import NeedStatus
 from projections.queries import needs as queries
@@ -86,7 +86,7 @@ async def _needs(ctx: RequestContext, rows: list[asyncpg.Record]) -> list[Need]:
                 description=r["description"],
                 place=r["place"],
                 raised_by_name=r["raised_by"],
-                raised_at=r["raised_at"].astimezone(CST),
+                raised_at=r["raised_at"],
                 status=status,
                 status_name=status.value,
                 task_id=r["task_id"],
@@ -97,7 +97,7 @@ async def _needs(ctx: RequestContext, rows: list[asyncpg.Record]) -> list[Need]:
                 satisfaction_comment=r["satisfaction_comment"],
                 steps=[
                     NeedStep(
-                        at=s["at"].astimezone(CST),
+                        at=s["at"],
                         status_name=NeedStatus[s["status"]].value,
                         by_name=by(s, r["raised_by"]),
                         note=s["note"],

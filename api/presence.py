@@ -23,8 +23,8 @@ from ledger.application.signin import IssuedSignIn
 from ledger.domain.errors import LedgerError, SignInCodeShownOnce, UnknownDevice
 from ledger.domain.presence import SITE_CODE_PERIOD_SECONDS, Location
 from ledger.domain.signin import SIGN_IN_CODE_HOURS
-from ledger.domain.values import CST, Role
 from ledger.domain.values import Context as Actor
+from ledger.domain.values import Role
 from projections.tokens import is_member_token, revoke_member_token, store_member_token
 
 
@@ -111,7 +111,7 @@ class PresenceQuery:
             task_id=task_id,
             task_title=task.title,
             code=shown.code,
-            valid_until=shown.next_at.astimezone(CST),
+            valid_until=shown.next_at,
             period_seconds=SITE_CODE_PERIOD_SECONDS,
         )
 
@@ -243,5 +243,5 @@ def _sign_in_code(issued: object) -> SignInCode | Problems:
     return SignInCode(
         code=issued.code,
         member_name=issued.member_name,
-        expires_at=issued.expires_at.astimezone(CST),
+        expires_at=issued.expires_at,
     )

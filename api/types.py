@@ -34,7 +34,6 @@ from api.errors import (
 from documents.labels import CLASS_NAMES
 from ledger.domain.member import mask_name, reads_full_names
 from ledger.domain.values import (
-    CST,
     CategoryClass,
     CauseKind,
     Grade,
@@ -319,7 +318,7 @@ class Member:
             SignedInDevice(
                 token_id=str(r["id"]),
                 device=r["name"],
-                signed_in_at=r["created_at"].astimezone(CST),
+                signed_in_at=r["created_at"],
                 revoked=r["revoked_at"] is not None,
             )
             for r in rows
@@ -489,11 +488,6 @@ def place_name_loader(info: Info) -> DataLoader[UUID, str | None]:
     return loader
 
 
-def in_cst(value: datetime | None) -> datetime | None:
-    """An instant as people here read it (+08:00); the same instant."""
-    return None if value is None else value.astimezone(CST)
-
-
 def class_name(category_class: str | None) -> str:
     return "未分类" if category_class is None else CLASS_NAMES[CategoryClass(category_class)]
 
@@ -521,8 +515,8 @@ class Claimant:
             member_name=row["member_name"] or "(未知成员)",
             status=status,
             status_name=status.value,
-            checked_in_at=in_cst(row["checked_in_at"]),
-            checked_out_at=in_cst(row["checked_out_at"]),
+            checked_in_at=row["checked_in_at"],
+            checked_out_at=row["checked_out_at"],
             presence_verified=row["presence_verified"],
             hours=row["hours"],
             rating=None if row["rating"] is None else Rating[row["rating"]],
@@ -559,12 +553,12 @@ class MemberService:
             task_title=row["task_title"],
             community_name=row["community_name"] or "",
             place=row["place"],
-            starts_at=row["starts_at"].astimezone(CST),
-            ends_at=row["ends_at"].astimezone(CST),
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
             status=status,
             status_name=status.value,
-            checked_in_at=in_cst(row["checked_in_at"]),
-            checked_out_at=in_cst(row["checked_out_at"]),
+            checked_in_at=row["checked_in_at"],
+            checked_out_at=row["checked_out_at"],
             presence_verified=row["presence_verified"],
             hours=row["hours"],
             rating=rating,
